@@ -1,0 +1,3 @@
+from linclass.cli import main
+
+main()
