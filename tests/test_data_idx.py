@@ -27,6 +27,7 @@ def write(path: Path, data: bytes, gz: bool = False) -> Path:
 
 
 def make_mnist_dir(root: Path, gz: bool, n_train: int = 12, n_test: int = 5) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     suffix = ".gz" if gz else ""
     for split, n in (("train", n_train), ("t10k", n_test)):
