@@ -104,7 +104,8 @@ def open_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
 def _is_grey(img: Image.Image) -> bool:
     if img.mode in ("P", "PA"):
         palette = img.getpalette() or []
-        return all(palette[i] == palette[i + 1] == palette[i + 2] for i in range(0, len(palette), 3))
+        triples = zip(palette[0::3], palette[1::3], palette[2::3])
+        return all(r == g == b for r, g, b in triples)
     return img.mode in _GREY_MODES
 
 
@@ -176,7 +177,8 @@ def read_images(
             try:
                 X[i] = to_array(img, mode, image_size)
             except Exception as exc:  # truncated data, broken chunks: all mean a bad file
-                raise DataError(path, f"cannot decode image ({type(exc).__name__}: {exc})") from None
+                problem = f"cannot decode image ({type(exc).__name__}: {exc})"
+                raise DataError(path, problem) from None
     return X
 
 
@@ -214,7 +216,9 @@ def load_image_folder(
         A :class:`Dataset` of uint8 images.
     """
     root, size = Path(root), _size(image_size)
-    subdirs = {p.name for p in root.iterdir() if p.is_dir() and _visible(p)} if root.is_dir() else set()
+    if not root.is_dir():
+        raise DataError(root, "not a folder")
+    subdirs = {p.name for p in root.iterdir() if p.is_dir() and _visible(p)}
     if subdirs == {"train", "test"}:
         names, train = scan_image_folder(root / "train")
         test_names, test = scan_image_folder(root / "test")

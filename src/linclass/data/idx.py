@@ -85,10 +85,11 @@ def read_idx(path: str | Path) -> np.ndarray:
     except gzip.BadGzipFile as exc:
         raise DataError(path, f"not a valid gzip file ({exc})") from None
     except EOFError:
-        raise DataError(path, "gzip file is truncated (ends before its end-of-stream marker)") from None
+        raise DataError(path, "gzip file is truncated (ends before its end marker)") from None
     except zlib.error as exc:
         raise DataError(path, f"corrupt gzip data ({exc})") from None
-    return np.frombuffer(payload, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="), copy=False)
+    values = np.frombuffer(payload, dtype=dtype).reshape(shape)
+    return values.astype(dtype.newbyteorder("="), copy=False)  # no copy for uint8
 
 
 def _read_header(stream: BinaryIO, path: Path) -> tuple[np.dtype, tuple[int, ...]]:
@@ -226,7 +227,8 @@ def load_idx_dataset(
     (X_train, y_train), (X_test, y_test) = parts["train"], parts["t10k"]
     if X_train.shape[1:] != X_test.shape[1:]:
         raise DataError(
-            directory, f"train images are {X_train.shape[1:]} but test images are {X_test.shape[1:]}"
+            directory,
+            f"train images are {X_train.shape[1:]} but test images are {X_test.shape[1:]}",
         )
     return Dataset(
         name=name,

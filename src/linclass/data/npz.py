@@ -80,13 +80,15 @@ def _labels(
     """Turn label arrays into int64 indices 0..C-1 and return the class names."""
     for y in ys:
         if y.ndim != 1 or y.dtype.kind not in "iuUS":
-            raise DataError(path, f"labels must be 1-D integers or strings, got {y.dtype} {y.shape}")
+            problem = f"labels must be 1-D integers or strings, got {y.dtype} {y.shape}"
+            raise DataError(path, problem)
     if names is not None:
         if len(names) < 2:
             raise DataError(path, f"needs at least 2 class names, found {names}")
         for y in ys:
             if y.dtype.kind not in "iu" or (y.size and (y.min() < 0 or y.max() >= len(names))):
-                raise DataError(path, f"labels must be integers in 0..{len(names) - 1} (class_names)")
+                problem = f"labels must be integers in 0..{len(names) - 1} (class_names)"
+                raise DataError(path, problem)
         return [y.astype(np.int64) for y in ys], names
     classes = np.unique(np.concatenate(ys))
     if len(classes) < 2:
@@ -136,10 +138,13 @@ def load_npz(
         (y_train, y_test), names = _labels([arrays["y_train"], arrays["y_test"]], names, path)
         for X, y, split in ((X_train, y_train, "train"), (X_test, y_test, "test")):
             if X.shape[0] != y.shape[0]:
-                raise DataError(path, f"x_{split} has {X.shape[0]} images but y_{split} has {y.shape[0]} labels")
+                problem = f"x_{split} has {X.shape[0]} images but y_{split} has {y.shape[0]} labels"
+                raise DataError(path, problem)
         if X_train.shape[1:] != X_test.shape[1:] or X_train.dtype != X_test.dtype:
             raise DataError(path, "x_train and x_test differ in image shape or dtype")
-        return Dataset(path.stem, X_train, y_train, X_test, y_test, names, X_train.shape[1:], str(path))
+        return Dataset(
+            path.stem, X_train, y_train, X_test, y_test, names, X_train.shape[1:], str(path)
+        )
     if all(k in arrays for k in pool_keys):
         X = _images(arrays["x"], path, "X")
         (y,), names = _labels([arrays["y"]], names, path)

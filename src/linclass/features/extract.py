@@ -31,7 +31,8 @@ def to_unit_float(images: np.ndarray) -> np.ndarray:
     if images.dtype == np.uint8:
         return np.multiply(images, np.float32(1.0 / 255.0), dtype=np.float32)
     if images.dtype.kind == "f":
-        if images.size and not (np.isfinite(images).all() and images.min() >= 0 and images.max() <= 1):
+        in_range = np.isfinite(images).all() and images.min() >= 0 and images.max() <= 1
+        if images.size and not in_range:
             raise ValueError("float images must be finite and in [0, 1]; uint8 images are scaled")
         return images.astype(np.float32, copy=False)
     raise ValueError(f"images must be uint8 (0..255) or float in [0, 1], got {images.dtype}")

@@ -108,9 +108,10 @@ class FeaturePipeline:
         image_shape = tuple(int(s) for s in spec.get("image_shape", ()))
         extractor.fit(np.zeros((1, *image_shape), np.uint8))  # records shape and slices only
         try:
-            preprocessor.set_state({"mean": state["preprocessor.mean"], "scale": state["preprocessor.scale"]})
+            saved = {"mean": state["preprocessor.mean"], "scale": state["preprocessor.scale"]}
         except KeyError as exc:
             raise ValueError(f"feature state is missing {exc.args[0]!r}") from None
+        preprocessor.set_state(saved)
         if not extractor.n_features_out_ == preprocessor.n_features_in_ == spec.get("n_features"):
             raise ValueError(
                 f"spec says {spec.get('n_features')} features, extractor gives "

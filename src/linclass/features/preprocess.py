@@ -103,7 +103,9 @@ class Preprocessor(TransformerMixin, BaseEstimator):
         mean = np.asarray(state["mean"], dtype=np.float32)
         scale = np.asarray(state["scale"], dtype=np.float32)
         if mean.ndim != 1 or scale.shape != mean.shape:
-            raise ValueError(f"mean and scale must be 1-D of equal length, got {mean.shape}, {scale.shape}")
+            raise ValueError(
+                f"mean and scale must be 1-D of equal length, got {mean.shape}, {scale.shape}"
+            )
         if not (np.isfinite(mean).all() and np.isfinite(scale).all() and (scale > 0).all()):
             raise ValueError("mean must be finite and scale finite and positive")
         self.mean_, self.scale_, self.n_features_in_ = mean, scale, mean.shape[0]
@@ -113,7 +115,7 @@ class Preprocessor(TransformerMixin, BaseEstimator):
     def _check_rows(X: np.ndarray) -> np.ndarray:
         X = np.asarray(X)
         if X.ndim != 2:
-            raise ValueError(f"expected feature rows of shape (n_samples, n_features), got {X.shape}")
+            raise ValueError(f"expected rows of shape (n_samples, n_features), got {X.shape}")
         if X.dtype.kind not in "uif":
             raise ValueError(f"features must be numeric, got {X.dtype}")
         return X

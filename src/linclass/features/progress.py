@@ -15,7 +15,9 @@ AUTO_MIN_IMAGES = 10_000  # below this a bar only flickers
 
 
 @contextmanager
-def report_progress(total: int, progress: Progress, description: str) -> Iterator[Callable[[int], None]]:
+def report_progress(
+    total: int, progress: Progress, description: str
+) -> Iterator[Callable[[int], None]]:
     """Yield ``advance(done)`` that reports ``done`` of ``total`` items.
 
     Args:
