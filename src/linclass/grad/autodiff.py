@@ -73,7 +73,8 @@ class Tensor:
         requires_grad: bool = True,
     ) -> None:
         data = np.asarray(data)
-        self.data = data if np.issubdtype(data.dtype, np.floating) else data.astype(np.float64)
+        # dtype.kind, not np.issubdtype: this runs once per node, and issubdtype is slow.
+        self.data = data if data.dtype.kind == "f" else data.astype(np.float64)
         self.grad: np.ndarray | None = None
         self.requires_grad = requires_grad
         self._prev = tuple(p for p in _prev if p.requires_grad)
