@@ -181,8 +181,11 @@ class Tensor:
         out = self._result(self.data @ other.data, self, other)
 
         def _backward() -> None:  # C = AB: dL/dA = G B^T, dL/dB = A^T G
-            self._accumulate(self, out.grad @ np.swapaxes(other.data, -1, -2))
-            self._accumulate(other, np.swapaxes(self.data, -1, -2) @ out.grad)
+            # Guarded: for X @ W.T the constant X is the big operand, its product is wasted.
+            if self.requires_grad:
+                self._accumulate(self, out.grad @ np.swapaxes(other.data, -1, -2))
+            if other.requires_grad:
+                self._accumulate(other, np.swapaxes(self.data, -1, -2) @ out.grad)
 
         out._backward = _backward
         return out
