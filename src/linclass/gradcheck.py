@@ -178,7 +178,7 @@ def check_point(
     raise RuntimeError(f"no kink-free check point for loss={loss!r} in {max_tries} seeds")
 
 
-def _seconds_per_call(fn: Callable[[], Any], repeats: int = 5) -> float:
+def _seconds_per_call(fn: Callable[[], Any], repeats: int) -> float:
     """Median wall time of ``repeats`` calls, after one warm-up call."""
     fn()
     times = []
@@ -202,6 +202,7 @@ def compare_gradients(
     h: float = 1e-5,
     thresholds: Mapping[str, float] | None = None,
     n_classes: int | None = None,
+    repeats: int = 5,
     **loss_kwargs: Any,
 ) -> GradcheckReport:
     """Compute the gradient three ways at one random point; compare them and time them.
@@ -220,6 +221,7 @@ def compare_gradients(
         h: Finite-difference step.
         thresholds: Overrides of :data:`DEFAULT_THRESHOLDS`, by pair name.
         n_classes: Rows of W; ``max(y) + 1`` if None.
+        repeats: Timed calls of analytic and autodiff (the median is reported).
         **loss_kwargs: Passed to the loss, e.g. ``margin``.
 
     Returns:
@@ -242,7 +244,7 @@ def compare_gradients(
     for method in ("analytic", "autodiff"):
         vg = make_value_and_grad(method, **objective)
         grads[method] = vg(params, X, y)[1]
-        seconds[method] = _seconds_per_call(functools.partial(vg, params, X, y))
+        seconds[method] = _seconds_per_call(functools.partial(vg, params, X, y), repeats)
 
     coords = sample_coords(params, n_samples, random_state)
     n_probed = sum(len(c) for c in coords.values())
