@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-Index = Any  # whatever ndarray.__getitem__ takes: ints, slices, integer arrays
+from linclass.grad.autodiff_shape import ShapeOps
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -45,14 +45,7 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return grad.sum(axis=stretched, keepdims=True) if stretched else grad
 
 
-def _expand(grad: np.ndarray, axis: int | tuple[int, ...] | None, keepdims: bool, shape: tuple[int, ...]) -> np.ndarray:
-    """Undo a reduction's shape: put reduced axes back (length 1) and broadcast to ``shape``."""
-    if not keepdims and axis is not None:
-        grad = np.expand_dims(grad, axis)
-    return np.broadcast_to(grad, shape)
-
-
-class Tensor:
+class Tensor(ShapeOps):
     """An ndarray that records the operations applied to it, for reverse-mode gradients.
 
     Attributes:
@@ -89,7 +82,10 @@ class Tensor:
         return self.data.ndim
 
     def __repr__(self) -> str:
-        return f"Tensor(shape={self.shape}, dtype={self.data.dtype}, requires_grad={self.requires_grad})"
+        return (
+            f"Tensor(shape={self.shape}, dtype={self.data.dtype}, "
+            f"requires_grad={self.requires_grad})"
+        )
 
     def _lift(self, other: Any) -> Tensor:
         """Wrap a constant; Python numbers take this tensor's dtype so float32 stays float32."""
@@ -177,7 +173,9 @@ class Tensor:
     def __matmul__(self, other: Any) -> Tensor:
         other = self._lift(other)
         if self.ndim < 2 or other.ndim < 2:
-            raise ValueError(f"matmul needs operands of at least 2 dims, got {self.shape} @ {other.shape}")
+            raise ValueError(
+                f"matmul needs operands of at least 2 dims, got {self.shape} @ {other.shape}"
+            )
         out = self._result(self.data @ other.data, self, other)
 
         def _backward() -> None:  # C = AB: dL/dA = G B^T, dL/dB = A^T G
@@ -240,7 +238,7 @@ class Tensor:
         :func:`linclass.losses.svm_loss`, so autodiff and analytic agree even at a kink.
         """
         if isinstance(c, Tensor):
-            raise TypeError("maximum takes a constant; the tensor-tensor maximum is not needed here")
+            raise TypeError("maximum takes a constant, not a Tensor")
         out = self._result(np.maximum(self.data, c), self)
 
         def _backward() -> None:  # d max(x, c)/dx = 1[x > c]
@@ -248,76 +246,6 @@ class Tensor:
 
         out._backward = _backward
         return out
-
-    # --- reductions -------------------------------------------------------------------
-
-    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        out = self._result(self.data.sum(axis=axis, keepdims=keepdims), self)
-
-        def _backward() -> None:  # every summed entry gets the output's gradient once
-            self._accumulate(self, _expand(out.grad, axis, keepdims, self.shape))
-
-        out._backward = _backward
-        return out
-
-    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        total = self.sum(axis=axis, keepdims=keepdims)
-        return total * (total.data.size / self.data.size)  # sum / (entries per mean)
-
-    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        """Largest entry along ``axis``. The gradient goes to the maximal entry; ties share it
-        equally (any split is a valid subgradient, and the stable softmax shift cancels it)."""
-        out = self._result(self.data.max(axis=axis, keepdims=keepdims), self)
-
-        def _backward() -> None:
-            winners = self.data == self.data.max(axis=axis, keepdims=True)
-            share = winners / winners.sum(axis=axis, keepdims=True)
-            self._accumulate(self, share * _expand(out.grad, axis, keepdims, self.shape))
-
-        out._backward = _backward
-        return out
-
-    # --- indexing and shape -----------------------------------------------------------
-
-    def __getitem__(self, index: Index) -> Tensor:
-        """NumPy indexing, including the gather ``S[rows, y]`` of correct-class scores."""
-        if isinstance(index, Tensor) or (
-            isinstance(index, tuple) and any(isinstance(i, Tensor) for i in index)
-        ):
-            raise TypeError("index with ndarrays or ints, not Tensors")
-        out = self._result(self.data[index], self)
-
-        def _backward() -> None:  # scatter back; add.at sums repeated indices, += would not
-            full = np.zeros_like(self.data)
-            np.add.at(full, index, out.grad)
-            self._accumulate(self, full)
-
-        out._backward = _backward
-        return out
-
-    def reshape(self, *shape: int | tuple[int, ...]) -> Tensor:
-        out = self._result(self.data.reshape(*shape), self)
-
-        def _backward() -> None:
-            self._accumulate(self, out.grad.reshape(self.shape))
-
-        out._backward = _backward
-        return out
-
-    def transpose(self, *axes: int) -> Tensor:
-        order = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
-        order = order or tuple(reversed(range(self.ndim)))
-        out = self._result(self.data.transpose(order), self)
-
-        def _backward() -> None:  # the inverse permutation undoes the transpose
-            self._accumulate(self, out.grad.transpose(np.argsort(order)))
-
-        out._backward = _backward
-        return out
-
-    @property
-    def T(self) -> Tensor:
-        return self.transpose()
 
     # --- the backward pass -----------------------------------------------------------
 
@@ -336,7 +264,9 @@ class Tensor:
             raise RuntimeError("backward() on a tensor that depends on no requires_grad tensor")
         if grad is None:
             if self.data.size != 1:
-                raise ValueError(f"backward() needs a scalar output or a seed grad; got shape {self.shape}")
+                raise ValueError(
+                    f"backward() needs a scalar output or a seed grad; got shape {self.shape}"
+                )
             grad = np.ones_like(self.data)
         grad = np.asarray(grad, dtype=self.data.dtype)
         if grad.shape != self.shape:
