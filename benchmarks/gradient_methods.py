@@ -54,10 +54,12 @@ def read_idx(path: Path, count: int) -> np.ndarray:
 
 def load_batch() -> tuple[np.ndarray, np.ndarray, str]:
     """256 Fashion-MNIST training images as float rows in [0, 1], or random ones."""
-    images, labels = FASHION_DIR / "train-images-idx3-ubyte.gz", FASHION_DIR / "train-labels-idx1-ubyte.gz"
+    images = FASHION_DIR / "train-images-idx3-ubyte.gz"
+    labels = FASHION_DIR / "train-labels-idx1-ubyte.gz"
     if images.exists() and labels.exists():
         X = read_idx(images, BATCH).reshape(BATCH, -1) / 255.0
-        return X, read_idx(labels, BATCH).astype(np.int64), f"first {BATCH} Fashion-MNIST training images"
+        y = read_idx(labels, BATCH).astype(np.int64)
+        return X, y, f"first {BATCH} Fashion-MNIST training images"
     rng = np.random.default_rng(SEED)
     X = rng.integers(0, 256, (BATCH, 784)).astype(np.uint8) / 255.0
     return X, rng.integers(0, 10, BATCH), f"{BATCH} random uint8 images (Fashion-MNIST not found)"
@@ -110,9 +112,9 @@ def main() -> None:
         f"float64; one random kink-free point per loss (seed {SEED}). Written by",
         "`benchmarks/gradient_methods.py` on "
         f"{platform.machine()} with {os.cpu_count()} CPU cores shared with other jobs, "
-        f"NumPy {np.__version__}, BLAS threads {os.environ['OPENBLAS_NUM_THREADS']}. Times are medians "
-        "(21 calls; numerical: one pass over the sampled coordinates); expect noise of tens of "
-        "percent.",
+        f"NumPy {np.__version__}, BLAS threads {os.environ['OPENBLAS_NUM_THREADS']}. "
+        "Times are medians (21 calls; numerical: one pass over the sampled coordinates); "
+        "expect noise of tens of percent.",
         "",
         "## Softmax + L2: the lecture's trade-off",
         "",
@@ -121,13 +123,14 @@ def main() -> None:
     ]
     r = reports[("softmax", "l2")]
     lines += [
-        f"| analytic | {r.seconds['analytic'] * 1e3:.2f} ms | (reference) | exact, fast, derived by hand |",
+        f"| analytic | {r.seconds['analytic'] * 1e3:.2f} ms | (reference) "
+        "| exact, fast, derived by hand |",
         f"| autodiff | {r.seconds['autodiff'] * 1e3:.2f} ms | {r.errors['analytic-autodiff']:.1e} "
         "| exact and automatic |",
         f"| numerical, centered | {r.seconds['numerical']:.1f} s (extrapolated from {n_probed} "
         f"coordinates) | {r.errors['analytic-numerical']:.1e} | approximate and slow |",
-        f"| numerical, centered, all {n_params:,} | {full_seconds:.1f} s (measured) | {full_error:.1e} "
-        "| the extrapolation checked |",
+        f"| numerical, centered, all {n_params:,} | {full_seconds:.1f} s (measured) "
+        f"| {full_error:.1e} | the extrapolation checked |",
         "",
         f"Numerical differentiation costs one (forward difference) or two (centered) objective "
         f"evaluations per parameter. One evaluation of this objective takes {t_eval * 1e3:.2f} ms "
@@ -149,9 +152,9 @@ def main() -> None:
     ]
     for (loss, penalty), r in reports.items():
         lines.append(
-            f"| {loss} | {penalty} | {r.seconds['analytic'] * 1e3:.2f} | {r.seconds['autodiff'] * 1e3:.2f} "
-            f"| {r.seconds['numerical']:.1f} | {r.errors['analytic-autodiff']:.1e} "
-            f"| {r.errors['analytic-numerical']:.1e} |"
+            f"| {loss} | {penalty} | {r.seconds['analytic'] * 1e3:.2f} "
+            f"| {r.seconds['autodiff'] * 1e3:.2f} | {r.seconds['numerical']:.1f} "
+            f"| {r.errors['analytic-autodiff']:.1e} | {r.errors['analytic-numerical']:.1e} |"
         )
     OUT.write_text("\n".join(lines) + "\n")
     print(OUT.read_text())

@@ -174,7 +174,10 @@ def _bad_inputs():
     yield "missing b", {**ok, "params": {"W": params["W"]}}
 
 
-@pytest.mark.parametrize(("case", "kwargs"), list(_bad_inputs()), ids=lambda v: v if isinstance(v, str) else "")
+BAD_INPUTS = list(_bad_inputs())
+
+
+@pytest.mark.parametrize(("case", "kwargs"), BAD_INPUTS, ids=[case for case, _ in BAD_INPUTS])
 def test_bad_inputs_are_refused_like_the_analytic_objective(case, kwargs):
     with pytest.raises(ValueError) as analytic:
         value_and_grad(**kwargs)

@@ -47,7 +47,8 @@ def test_all_three_methods_agree(digits_slice, loss, penalty):
     assert report.n_params == report.n_probed == 10 * 64 + 10
     assert not report.numerical_extrapolated
     # The lecture's trade-off: numerical is by far the slowest.
-    assert report.seconds["numerical"] > 10 * max(report.seconds["analytic"], report.seconds["autodiff"])
+    exact = max(report.seconds["analytic"], report.seconds["autodiff"])
+    assert report.seconds["numerical"] > 10 * exact
 
 
 def test_broken_analytic_gradient_fails(digits_slice, broken_analytic):
@@ -74,7 +75,8 @@ def test_report_table_and_dict(digits_slice):
     assert data["passed"] is True
     assert set(data["seconds"]) == {"analytic", "numerical", "autodiff"}
     table = report.to_table()
-    for word in ("analytic-numerical", "analytic-autodiff", "numerical-autodiff", "extrapolated", "PASSED"):
+    pairs = ("analytic-numerical", "analytic-autodiff", "numerical-autodiff")
+    for word in (*pairs, "extrapolated", "PASSED"):
         assert word in table
 
 

@@ -115,13 +115,16 @@ class GradcheckReport:
         """The report as fixed-width text."""
         lines = [
             f"gradcheck  loss={self.loss}  penalty={self.penalty}  alpha={self.alpha:g}  "
-            f"N={self.n_examples}  params={self.n_params}  probed={self.n_probed}  seed={self.seed}",
+            f"N={self.n_examples}  params={self.n_params}  probed={self.n_probed}  "
+            f"seed={self.seed}",
             f"{'pair':<20} {'max rel error':>14} {'threshold':>10}  ok",
         ]
-        lines += [f"{k:<20} {e:>14.2e} {t:>10.0e}  {'yes' if ok else 'NO'}" for k, e, t, ok in self.rows()]
+        for pair, err, limit, ok in self.rows():
+            lines.append(f"{pair:<20} {err:>14.2e} {limit:>10.0e}  {'yes' if ok else 'NO'}")
         lines.append(f"{'method':<20} {'s / gradient':>14}")
         for method, s in self.seconds.items():
-            note = "  (extrapolated)" if method == "numerical" and self.numerical_extrapolated else ""
+            extrapolated = method == "numerical" and self.numerical_extrapolated
+            note = "  (extrapolated)" if extrapolated else ""
             lines.append(f"{method:<20} {s:>14.3e}{note}")
         lines.append("PASSED" if self.passed else "FAILED")
         return "\n".join(lines)
@@ -232,7 +235,9 @@ def compare_gradients(
     limits = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
     unknown = set(limits) - set(DEFAULT_THRESHOLDS)
     if unknown:
-        raise ValueError(f"unknown threshold pairs {sorted(unknown)}; use {sorted(DEFAULT_THRESHOLDS)}")
+        raise ValueError(
+            f"unknown threshold pairs {sorted(unknown)}; use {sorted(DEFAULT_THRESHOLDS)}"
+        )
     n_classes = int(y.max()) + 1 if n_classes is None else n_classes
     params, seed = check_point(
         X, y, n_classes, loss=loss, penalty=penalty, random_state=random_state, h=h, **loss_kwargs
