@@ -50,8 +50,9 @@ class Tensor(ShapeOps):
 
     Attributes:
         data: The value, an ndarray (integers and Python numbers become float64).
-        grad: ``dL/d(self)`` of the last output ``backward()`` was called on, an ndarray
-            like ``data``; None until a backward pass reaches this tensor.
+        grad: ``d(out)/d(self)``, an ndarray like ``data``; None until a backward pass
+            reaches this tensor. On a leaf it is the sum over every ``backward()`` since
+            :meth:`zero_grad`; on an intermediate result, that of the latest call only.
         requires_grad: False for constants (inputs X, masks): no gradient is kept for them.
     """
 
