@@ -24,7 +24,7 @@ import numpy as np
 
 from linclass.grad import make_value_and_grad, max_relative_error, numerical_gradient, sample_coords
 from linclass.grad.check import TINY
-from linclass.losses import _ova_targets
+from linclass.losses import ova_targets
 from linclass.model import Params
 from linclass.objective import objective_value
 
@@ -60,7 +60,7 @@ def _svm_hinges(S: np.ndarray, y: np.ndarray, margin: float = 1.0) -> np.ndarray
 
 def _ova_hinges(S: np.ndarray, y: np.ndarray, margin: float = 1.0) -> np.ndarray:
     """``margin - t_ik s_ik``: 0 is the one-vs-all hinge's kink."""
-    return margin - _ova_targets(S, y) * S
+    return margin - ova_targets(S, y) * S
 
 
 # Signed distance of every hinge from its kink, for the losses that have hinges.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from linclass.cli.gradcheck import gradcheck
 from linclass.cli.train import train
 
 app = typer.Typer(
@@ -21,6 +22,7 @@ def _root() -> None:
 
 
 app.command()(train)
+app.command()(gradcheck)
 
 
 def main() -> None:

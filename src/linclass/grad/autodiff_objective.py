@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 
 from linclass.grad.autodiff import Tensor
-from linclass.losses import _ova_targets, check_scores_labels
+from linclass.losses import ova_targets, check_scores_labels
 from linclass.model import Params, check_params
-from linclass.objective import _check_X
-from linclass.regularizers import _check_alpha
+from linclass.objective import check_inputs
+from linclass.regularizers import check_alpha
 
 TensorLoss = Callable[..., Tensor]
 TensorPenalty = Callable[[Tensor, float], Tensor]
@@ -70,7 +70,7 @@ def softmax_loss(S: Tensor, y: np.ndarray) -> Tensor:
 
 def ova_hinge_loss(S: Tensor, y: np.ndarray, margin: float = 1.0) -> Tensor:
     """One-vs-all hinge ``L_i = sum_k max(0, margin - t_ik s_ik)``, ``t_ik = +-1``, averaged."""
-    t = _ova_targets(S.data, y)
+    t = ova_targets(S.data, y)
     return (margin - t * S).maximum(0.0).sum() / S.shape[0]
 
 
@@ -81,7 +81,7 @@ def ova_logistic_loss(S: Tensor, y: np.ndarray) -> Tensor:
     same shift as the softmax's, so ``exp`` never overflows, and its derivative through
     ``m`` is exactly 0, so the choice of subgradient of ``max`` at ``z = 0`` cannot matter.
     """
-    z = -_ova_targets(S.data, y) * S
+    z = -ova_targets(S.data, y) * S
     m = z.maximum(0.0)
     return (m + ((-m).exp() + (z - m).exp()).log()).sum() / S.shape[0]
 
@@ -166,7 +166,7 @@ def autodiff_value_and_grad(
     """
     X = np.asarray(X)
     y = np.asarray(y)
-    _check_X(X, y)
+    check_inputs(X, y)
     check_params(params, X.shape[1])
     loss_fn = _lookup(LOSSES, loss, "loss")
     penalty_fn = _lookup(PENALTIES, "none" if penalty is None else penalty, "penalty")
@@ -175,7 +175,7 @@ def autodiff_value_and_grad(
         if not 0.0 <= l1_ratio <= 1.0:
             raise ValueError(f"l1_ratio must lie in [0, 1], got {l1_ratio}")
         penalty_kwargs["l1_ratio"] = l1_ratio
-    alpha = _check_alpha(alpha)
+    alpha = check_alpha(alpha)
 
     W, b = Tensor(params["W"]), Tensor(params["b"])
     S = linear_scores(W, b, X)
