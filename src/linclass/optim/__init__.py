@@ -33,6 +33,7 @@ from linclass.optim.schedules import (
     exponential_decay,
     get_schedule,
     inverse_time,
+    schedule_for_run,
     step_decay,
 )
 from linclass.optim.search import (
@@ -101,6 +102,7 @@ __all__ = [
     "nesterov",
     "random_local_search",
     "random_search",
+    "schedule_for_run",
     "sgd",
     "step_decay",
 ]

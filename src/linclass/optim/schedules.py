@@ -119,6 +119,33 @@ def cosine(init_value: float = 0.1, *, total_steps: int = 1000, final_value: flo
     return schedule
 
 
+def schedule_for_run(name: str, init_value: float, total_steps: int) -> Schedule:
+    """A schedule by name whose decay is set by the length of the run, so that a user who
+    types ``--schedule cosine`` need not count steps per epoch.
+
+    Over ``total_steps`` updates: ``constant`` stays at ``init_value``; ``step`` drops by
+    10x at each third of the run; ``exponential`` decays to ``init_value / 100`` at the
+    end; ``inverse_time`` reaches ``init_value / 10`` at the end (1/t falls fastest early);
+    ``cosine`` anneals to 0.
+
+    Args:
+        name: One of :data:`SCHEDULES`.
+        init_value: Rate at step 0.
+        total_steps: Updates in the whole run, >= 1.
+    """
+    T = max(int(total_steps), 1)
+    by_name = {
+        "constant": lambda: constant(init_value),
+        "step": lambda: step_decay(init_value, step_size=-(-T // 3), factor=0.1),
+        "exponential": lambda: exponential_decay(init_value, decay_rate=np.log(100.0) / T),
+        "inverse_time": lambda: inverse_time(init_value, decay_rate=9.0 / T),
+        "cosine": lambda: cosine(init_value, total_steps=T),
+    }
+    if name not in by_name:
+        raise ValueError(f"unknown schedule {name!r}; choose one of {sorted(SCHEDULES)}")
+    return by_name[name]()
+
+
 def as_schedule(learning_rate: LearningRate) -> Schedule:
     """A schedule from a number (made :func:`constant`) or a schedule (passed through)."""
     if callable(learning_rate):
