@@ -6,6 +6,12 @@ to W and b lives once, in :mod:`linclass.objective`.
 
 Each vectorized loss has a loop-based reference written like the lecture's formula
 (``*_loop``); tests hold the two equal.
+
+The softmax and SVM losses are computed by one kernel each, ``*_loss_into(scores, y,
+out)``, which writes ``dL/dS`` into a given array (``scores`` itself is allowed) and skips
+input checks. The public losses check their inputs and call the kernel; the fit loop calls
+the kernels directly (through :func:`linclass.objective.value_and_grad_into`) after checking
+once, so a training step allocates nothing and validates nothing.
 """
 
 from __future__ import annotations
@@ -46,10 +52,15 @@ def check_scores_labels(scores: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, 
     return scores, y
 
 
+def _float_dtype(scores: np.ndarray) -> np.dtype:
+    """The dtype of a gradient of ``scores``: theirs when floating, float64 for integers."""
+    return np.result_type(scores.dtype, 1.0)
+
+
 # --- softmax: the one home of the stable formula -----------------------------------------
 
 
-def log_softmax(scores: np.ndarray) -> np.ndarray:
+def log_softmax(scores: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Stable ``log P(Y=k|x) = s_k - log sum_j exp(s_j)``, computed row-wise.
 
     Subtracting the row maximum first changes nothing mathematically (softmax is
@@ -57,12 +68,14 @@ def log_softmax(scores: np.ndarray) -> np.ndarray:
 
     Args:
         scores: ndarray of shape (n_samples, n_classes).
+        out: Optional float array of the same shape to write into (may be ``scores``).
 
     Returns:
-        ndarray of shape (n_samples, n_classes).
+        ndarray of shape (n_samples, n_classes) (``out`` when given).
     """
-    shifted = scores - scores.max(axis=1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    shifted = np.subtract(scores, scores.max(axis=1, keepdims=True), out=out)
+    shifted -= np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return shifted
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
@@ -89,17 +102,38 @@ def svm_loss(scores: np.ndarray, y: np.ndarray, margin: float = 1.0) -> tuple[fl
         ``(L, dL/dscores)`` with dscores of shape (n_samples, n_classes).
     """
     scores, y = check_scores_labels(scores, y)
+    dscores = np.empty(scores.shape, dtype=_float_dtype(scores))
+    return svm_loss_into(scores, y, dscores, margin), dscores
+
+
+def svm_loss_into(
+    scores: np.ndarray, y: np.ndarray, out: np.ndarray, margin: float = 1.0
+) -> float:
+    """The kernel of :func:`svm_loss`: write ``dL/dscores`` into ``out``, return ``L``.
+
+    Unchecked (see :func:`check_scores_labels`); ``out`` may be ``scores`` itself.
+
+    Args:
+        scores: ndarray of shape (n_samples, n_classes).
+        y: ndarray of shape (n_samples,), integer labels in ``[0, n_classes)``.
+        out: Float ndarray of shape (n_samples, n_classes) that receives the gradient.
+        margin: The desired gap between the correct score and the others.
+
+    Returns:
+        The loss averaged over examples.
+    """
     n = scores.shape[0]
     rows = np.arange(n)
-    margins = scores - scores[rows, y][:, None] + margin
+    correct = scores[rows, y]  # a copy, taken before out (maybe scores) is overwritten
+    margins = np.subtract(scores, (correct - margin)[:, None], out=out)
     np.maximum(margins, 0, out=margins)
     margins[rows, y] = 0  # j != y_i
     loss = float(margins.sum()) / n
     # dL_i/ds_j = 1[margin_j > 0] for j != y_i, and minus the count of those for j = y_i.
-    active = (margins > 0).astype(scores.dtype)
+    active = np.greater(margins, 0, out=margins)  # 1.0 / 0.0 in place
     active[rows, y] = -active.sum(axis=1)
-    active /= n
-    return loss, active
+    active *= 1.0 / n
+    return loss
 
 
 def svm_loss_loop(
@@ -151,14 +185,31 @@ def softmax_loss(scores: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
         ``(L, dL/dscores)``; ``dL_i/ds_k = P(Y=k|x_i) - 1[k = y_i]``, divided by N.
     """
     scores, y = check_scores_labels(scores, y)
+    dscores = np.empty(scores.shape, dtype=_float_dtype(scores))
+    return softmax_loss_into(scores, y, dscores), dscores
+
+
+def softmax_loss_into(scores: np.ndarray, y: np.ndarray, out: np.ndarray) -> float:
+    """The kernel of :func:`softmax_loss`: write ``dL/dscores`` into ``out``, return ``L``.
+
+    Unchecked (see :func:`check_scores_labels`); ``out`` may be ``scores`` itself.
+
+    Args:
+        scores: ndarray of shape (n_samples, n_classes).
+        y: ndarray of shape (n_samples,), integer labels in ``[0, n_classes)``.
+        out: Float ndarray of shape (n_samples, n_classes) that receives the gradient.
+
+    Returns:
+        The loss averaged over examples.
+    """
     n = scores.shape[0]
     rows = np.arange(n)
-    logp = log_softmax(scores)
+    logp = log_softmax(scores, out=out)
     loss = -float(logp[rows, y].sum()) / n
-    dscores = np.exp(logp)
+    dscores = np.exp(logp, out=logp)
     dscores[rows, y] -= 1
-    dscores /= n
-    return loss, dscores
+    dscores *= 1.0 / n
+    return loss
 
 
 def softmax_loss_loop(scores: np.ndarray, y: np.ndarray) -> float:
@@ -220,6 +271,12 @@ def ova_logistic_loss(scores: np.ndarray, y: np.ndarray) -> tuple[float, np.ndar
     sig = np.exp(z - np.logaddexp(0, z))
     return loss, (-t * sig / n).astype(scores.dtype)
 
+
+#: The in-place kernels, ``loss_into(scores, y, out, **kwargs) -> value``, by loss name.
+LOSS_KERNELS: dict[str, Callable[..., float]] = {
+    "softmax": softmax_loss_into,
+    "svm": svm_loss_into,
+}
 
 LOSSES: dict[str, LossFn] = {
     "softmax": softmax_loss,

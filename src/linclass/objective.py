@@ -9,17 +9,29 @@ With ``S = X W^T + b`` and ``G = dL/dS`` from the loss:
 Losses see only scores; penalties see only W. Everything that needs a gradient of the
 objective goes through :func:`value_and_grad` (or another method with the same interface,
 see :mod:`linclass.grad`).
+
+The chain rule itself is written once, in :func:`value_and_grad_into`, which works in
+arrays it is given and checks nothing. :func:`value_and_grad` checks its inputs, allocates
+and calls it; the fit loop checks once, allocates once and calls it every step (see
+:func:`fast_path`).
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from linclass.losses import LossFn, get_loss
-from linclass.model import Params, scores
+from linclass.losses import LOSS_KERNELS, LossFn, get_loss
+from linclass.model import Params, check_params, scores
 from linclass.regularizers import PenaltyFn, get_penalty
+
+#: ``loss_into(scores, y, out, **loss_kwargs) -> value``: writes dL/dscores into ``out``.
+LossKernel = Callable[..., float]
+#: ``fn(params, X, y, grads, S) -> J``: :func:`value_and_grad_into` with its objective bound.
+BufferedValueAndGrad = Callable[[Params, np.ndarray, np.ndarray, Params, np.ndarray], float]
 
 
 def check_inputs(X: np.ndarray, y: np.ndarray) -> None:
@@ -78,9 +90,99 @@ def value_and_grad(
     X = np.asarray(X)
     y = np.asarray(y)
     check_inputs(X, y)
-    S = scores(params, X)
-    data_loss, dS = get_loss(loss)(S, y, **loss_kwargs)
-    reg, dR = get_penalty(penalty, l1_ratio=l1_ratio)(params["W"], alpha)
+    loss_fn, penalty_fn = get_loss(loss), get_penalty(penalty, l1_ratio=l1_ratio)
     if not _need_grad:
-        return data_loss + reg, {}
-    return data_loss + reg, {"W": dS.T @ X + dR, "b": dS.sum(axis=0)}
+        data_loss = loss_fn(scores(params, X), y, **loss_kwargs)[0]
+        return data_loss + penalty_fn(params["W"], alpha)[0], {}
+    check_params(params, X.shape[1])
+    W, b = params["W"], params["b"]
+    dtype = np.result_type(X.dtype, W.dtype, b.dtype, 1.0)
+    S = np.empty((X.shape[0], W.shape[0]), dtype=dtype)
+    grads = {"W": np.empty(W.shape, dtype=dtype), "b": np.empty(b.shape, dtype=dtype)}
+    value = value_and_grad_into(
+        params, X, y, grads, S, _checked_kernel(loss_fn), penalty_fn, alpha, **loss_kwargs
+    )
+    return value, grads
+
+
+def value_and_grad_into(
+    params: Params,
+    X: np.ndarray,
+    y: np.ndarray,
+    grads: Params,
+    S: np.ndarray,
+    loss_into: LossKernel,
+    penalty: PenaltyFn,
+    alpha: float,
+    **loss_kwargs: Any,
+) -> float:
+    """The chain rule, in given arrays and unchecked: ``S = X W^T + b``, ``G = dL/dS``,
+    ``dJ/dW = G^T X + dR/dW``, ``dJ/db = sum_i G_i``.
+
+    This is what :func:`value_and_grad` computes (it calls this), without its checks and
+    allocations, for a loop that has validated its data once and reuses its buffers.
+
+    Args:
+        params: ``{"W": (n_classes, n_features), "b": (n_classes,)}``.
+        X: ndarray of shape (n_samples, n_features), finite.
+        y: ndarray of shape (n_samples,), integer labels in ``[0, n_classes)``.
+        grads: ``{"W": (n_classes, n_features), "b": (n_classes,)}`` float arrays that
+            receive ``dJ/dW`` and ``dJ/db`` (overwritten).
+        S: Float ndarray of shape (n_samples, n_classes), a workspace: it holds the
+            scores, then ``dL/dS``.
+        loss_into: A loss kernel, e.g. :func:`linclass.losses.softmax_loss_into`.
+        penalty: ``R(W, alpha) -> (value, dR/dW)``.
+        alpha: Regularization strength.
+        **loss_kwargs: Passed to the kernel.
+
+    Returns:
+        ``J``, the objective value (data loss + penalty).
+    """
+    W = params["W"]
+    np.matmul(X, W.T, out=S)
+    S += params["b"]
+    data_loss = loss_into(S, y, S, **loss_kwargs)  # S now holds dL/dS
+    reg, dR = penalty(W, alpha)
+    np.matmul(S.T, X, out=grads["W"])
+    grads["W"] += dR
+    np.sum(S, axis=0, out=grads["b"])
+    return data_loss + reg
+
+
+def _checked_kernel(loss_fn: LossFn) -> LossKernel:
+    """A kernel from a public loss: its input checks run, its gradient is copied to out."""
+
+    def loss_into(S: np.ndarray, y: np.ndarray, out: np.ndarray, **loss_kwargs: Any) -> float:
+        value, dS = loss_fn(S, y, **loss_kwargs)
+        out[...] = dS
+        return value
+
+    return loss_into
+
+
+def fast_path(value_and_grad_fn: Callable[..., Any]) -> BufferedValueAndGrad | None:
+    """The buffered, unchecked twin of an analytic ``value_and_grad``, if it has one.
+
+    ``make_value_and_grad("analytic", loss=..., ...)`` returns ``functools.partial(
+    value_and_grad, ...)``; for a loss with a kernel (:data:`linclass.losses.LOSS_KERNELS`)
+    this returns ``fn(params, X, y, grads, S) -> J`` computing exactly the same thing into
+    the given arrays. Anything else (numerical, autodiff, a user's function) returns None,
+    and the caller keeps calling it as it is.
+
+    The caller must have checked what :func:`value_and_grad` checks: finite X, labels in
+    range, params shapes.
+    """
+    fn = value_and_grad_fn
+    if not (isinstance(fn, functools.partial) and fn.func is value_and_grad and not fn.args):
+        return None
+    kwargs = dict(fn.keywords)
+    loss = kwargs.pop("loss", "softmax")
+    if not isinstance(loss, str) or loss not in LOSS_KERNELS or "_need_grad" in kwargs:
+        return None
+    penalty = get_penalty(kwargs.pop("penalty", "l2"), l1_ratio=kwargs.pop("l1_ratio", 0.5))
+    alpha = kwargs.pop("alpha", 0.0)
+    penalty(np.zeros((1, 1)), alpha)  # reject a bad alpha now, not at the first step
+    return functools.partial(
+        value_and_grad_into, loss_into=LOSS_KERNELS[loss], penalty=penalty, alpha=alpha,
+        **kwargs,
+    )

@@ -1,0 +1,300 @@
+"""Every contender of the speed benchmark, one function each, and the child entry point.
+
+The driver (:mod:`run`) starts ``python benchmarks/contenders.py NAME ...`` once per
+contender, so each one's peak memory is its own. A contender gets uint8 rows
+(:class:`common.Data`), does what its user would do, and returns a dict:
+
+* ``fit_s``: seconds of each timed fit (everything from uint8 rows to trained weights that
+  the contender's user must run, except ``X / 255`` for the peers, which they get free);
+* ``test_accuracy``, ``epochs`` (passes over the data, or solver iterations), ``epoch_s``
+  (seconds per pass of the training loop itself), ``notes``.
+
+The child adds ``peak_rss_mb`` (whole process: interpreter, libraries, data, fit) and
+``data_mb`` (the uint8 training rows) and prints one ``RESULT {json}`` line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import (  # noqa: E402  (the benchmark folder is not a package)
+    Data,
+    load_data,
+    median,
+    n_cores,
+    peak_rss_mb,
+    repeat_timed,
+    timed,
+    unit_float,
+)
+
+#: The tuned linclass runs; the PyTorch peers train the same model with the same values.
+#: ``alpha`` is the L2 strength of ``R(W) = alpha ||W||^2`` on mean-centred pixels in [0, 1].
+TUNED: dict[str, dict] = {
+    "softmax": dict(batch_size=256, learning_rate=0.05, mu=0.9, epochs=10,
+                    schedule="cosine", alpha=1e-4),
+    "svm": dict(batch_size=256, learning_rate=0.01, mu=0.9, epochs=10,
+                schedule="cosine", alpha=1e-4),
+}
+
+Result = dict[str, object]
+
+
+# --- the machine's bound ------------------------------------------------------------------
+
+
+def blas_bound(data: Data, repeats: int) -> Result:
+    """One forward+backward pass over the float32 training set, as BLAS calls and no more.
+
+    * two calls: ``S = X W^T`` then ``G = S^T X`` over all of X (X is read twice);
+    * chunked: the same per cache-sized chunk, so each chunk is read from memory once;
+    * floor: the flops of that pass (``4 N D C``) at the peak sgemm speed measured on a
+      large square product.
+    """
+    X = unit_float(data.X_train, np.float32)
+    n, d = X.shape
+    W = np.random.default_rng(0).standard_normal((data.n_classes, d)).astype(np.float32)
+    reps = max(repeats, 1) * 7
+
+    def two_calls() -> None:
+        S = X @ W.T
+        S.T @ X
+
+    def chunked(rows: int) -> Callable[[], None]:
+        S = np.empty((rows, W.shape[0]), np.float32)
+        G, G_c = np.zeros_like(W), np.empty_like(W)
+
+        def run() -> None:
+            G[...] = 0
+            for start in range(0, n, rows):
+                x = X[start:start + rows]
+                s = np.matmul(x, W.T, out=S[:x.shape[0]])
+                np.matmul(s.T, x, out=G_c)
+                G += G_c
+
+        return run
+
+    two = median([timed(two_calls)[0] for _ in range(reps)])
+    best_rows, best = 0, math.inf
+    for rows in (256, 512, 1024, 2048):
+        run = chunked(rows)
+        t = median([timed(run)[0] for _ in range(reps)])
+        if t < best:
+            best_rows, best = rows, t
+    A = np.random.default_rng(1).standard_normal((2048, 2048)).astype(np.float32)
+    peak = 2 * 2048**3 / median([timed(lambda: A @ A)[0] for _ in range(5)])
+    floor = 4 * n * d * data.n_classes / peak
+    return dict(
+        fit_s=[], test_accuracy=None, epochs=None, epoch_s=two,
+        chunked_s=best, chunk_rows=best_rows, floor_s=floor, peak_gflops=peak / 1e9,
+        notes=[f"two calls {two:.4f} s; chunked ({best_rows} rows) {best:.4f} s; "
+               f"floor {floor:.4f} s at {peak / 1e9:.0f} GFLOP/s sgemm"],
+    )
+
+
+# --- linclass -------------------------------------------------------------------------------
+
+
+def _linclass_tuned(loss: str) -> Callable[[Data, int], Result]:
+    def run(data: Data, repeats: int) -> Result:
+        from linclass.features import Preprocessor
+        from linclass.grad import make_value_and_grad
+        from linclass.model import init_params, predict
+        from linclass.train import fit
+
+        cfg = TUNED[loss]
+
+        def train():
+            prep = Preprocessor(center="mean").fit(data.X_train)
+            scale = np.float32(1 / 255)
+
+            def transform(rows: np.ndarray) -> np.ndarray:
+                return rows * scale - prep.mean_ * scale
+
+            params = init_params(data.X_train.shape[1], data.n_classes, dtype=np.float32)
+            vg = make_value_and_grad("analytic", loss=loss, penalty="l2", alpha=cfg["alpha"])
+            return prep, fit(params, data.X_train, data.y_train, value_and_grad=vg,
+                             optimizer="momentum", learning_rate=cfg["learning_rate"],
+                             optimizer_kwargs={"mu": cfg["mu"]}, schedule=cfg["schedule"],
+                             batch_size=cfg["batch_size"], max_epochs=cfg["epochs"],
+                             eval_every=cfg["epochs"], transform=transform, progress=False)
+
+        times, (prep, result) = repeat_timed(train, repeats)
+        X_test = (data.X_test - prep.mean_) / np.float32(255)
+        acc = float(np.mean(predict(result.params, X_test) == data.y_test))
+        return dict(fit_s=times, test_accuracy=acc, epochs=result.n_iter,
+                    epoch_s=result.history.wall_time[-1] / result.n_iter,
+                    notes=[f"momentum mu={cfg['mu']}, lr={cfg['learning_rate']} "
+                           f"{cfg['schedule']}, batch {cfg['batch_size']}, "
+                           f"alpha={cfg['alpha']}"])
+
+    return run
+
+
+# --- scikit-learn -------------------------------------------------------------------------
+
+
+def _sklearn(make: Callable[[], object], standardize: bool = False) -> Callable[[Data, int], Result]:
+    """A scikit-learn estimator on pixels / 255 (float64, as ``X / 255.0`` gives), or on
+    standardized pixels (the scaler's fit counted in the fit time)."""
+
+    def run(data: Data, repeats: int) -> Result:
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        X, X_test = unit_float(data.X_train), unit_float(data.X_test)
+        caught: list[str] = []
+
+        def train():
+            model = make_pipeline(StandardScaler(), make()) if standardize else make()
+            with warnings.catch_warnings(record=True) as ws:
+                warnings.simplefilter("always", ConvergenceWarning)
+                model.fit(X, data.y_train)
+            caught.extend(str(w.message).split(".")[0] for w in ws
+                          if issubclass(w.category, ConvergenceWarning))
+            return model
+
+        times, model = repeat_timed(train, repeats)
+        est = model[-1] if standardize else model
+        n_iter = int(np.max(est.n_iter_))
+        notes = [repr(est)] + (["ConvergenceWarning: " + caught[0]] if caught else [])
+        return dict(fit_s=times, test_accuracy=float(model.score(X_test, data.y_test)),
+                    epochs=n_iter, epoch_s=median(times) / n_iter, notes=notes)
+
+    return run
+
+
+def _logreg():
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=0.1)  # lbfgs, multinomial, max_iter=100: the defaults
+
+
+def _linear_svc():
+    from sklearn.svm import LinearSVC
+
+    return LinearSVC(C=0.1)
+
+
+def _sgd(loss: str) -> Callable[[], object]:
+    def make():
+        from sklearn.linear_model import SGDClassifier
+
+        return SGDClassifier(loss=loss, random_state=0)
+
+    return make
+
+
+# --- PyTorch --------------------------------------------------------------------------------
+
+
+def _torch(loss: str) -> Callable[[Data, int], Result]:
+    """``nn.Linear`` trained like the tuned linclass run: same centred data, init scale,
+    loss, L2 (on W only), batch size, momentum, schedule and epochs."""
+
+    def run(data: Data, repeats: int) -> Result:
+        import torch
+
+        from linclass.optim import schedule_for_run
+
+        torch.set_num_threads(n_cores())
+        cfg = TUNED[loss]
+        X = torch.from_numpy(unit_float(data.X_train, np.float32))
+        mean = X.mean(dim=0)
+        X -= mean
+        X_test = torch.from_numpy(unit_float(data.X_test, np.float32)) - mean
+        y = torch.from_numpy(data.y_train)
+        n, d = X.shape
+        C, B, epochs = data.n_classes, cfg["batch_size"], cfg["epochs"]
+        lr = schedule_for_run(cfg["schedule"], cfg["learning_rate"], epochs * -(-n // B))
+        if loss == "softmax":
+            criterion = torch.nn.CrossEntropyLoss()
+        else:
+            # MultiMarginLoss divides the Weston-Watkins sum by C; times C it is linclass's.
+            margin_loss = torch.nn.MultiMarginLoss()
+
+            def criterion(s, t):
+                return margin_loss(s, t) * C
+
+        epoch_times: list[float] = []
+
+        def train():
+            torch.manual_seed(0)
+            model = torch.nn.Linear(d, C)
+            with torch.no_grad():
+                model.weight.normal_(0.0, 1e-3)
+                model.bias.zero_()
+            # linclass's R = alpha ||W||^2 has gradient 2 alpha W; the bias is not penalised.
+            opt = torch.optim.SGD([
+                {"params": [model.weight], "weight_decay": 2 * cfg["alpha"]},
+                {"params": [model.bias], "weight_decay": 0.0},
+            ], lr=cfg["learning_rate"], momentum=cfg["mu"])
+            step = 0
+            epoch_times.clear()
+            for _ in range(epochs):
+                start = time.perf_counter()
+                order = torch.randperm(n)
+                for i in range(0, n, B):
+                    rows = order[i:i + B]
+                    for group in opt.param_groups:
+                        group["lr"] = lr(step)
+                    opt.zero_grad(set_to_none=True)
+                    criterion(model(X[rows]), y[rows]).backward()
+                    opt.step()
+                    step += 1
+                epoch_times.append(time.perf_counter() - start)
+            return model
+
+        times, model = repeat_timed(train, repeats)
+        with torch.no_grad():
+            acc = float((model(X_test).argmax(dim=1).numpy() == data.y_test).mean())
+        return dict(fit_s=times, test_accuracy=acc, epochs=epochs,
+                    epoch_s=median(epoch_times),
+                    notes=[f"torch {torch.__version__}, {torch.get_num_threads()} threads; "
+                           "SGD momentum (v = mu v + g form)"])
+
+    return run
+
+
+#: name -> (function, family for the ratio column, expected seconds on the full data).
+CONTENDERS: dict[str, tuple[Callable[[Data, int], Result], str, float]] = {
+    "blas-bound": (blas_bound, "bound", 5),
+    "linclass-softmax": (_linclass_tuned("softmax"), "softmax", 1),
+    "linclass-svm": (_linclass_tuned("svm"), "svm", 1),
+    "sklearn-logreg": (_sklearn(_logreg), "softmax", 51),
+    "sklearn-linearsvc": (_sklearn(_linear_svc), "svm", 75),
+    "sklearn-sgd-hinge": (_sklearn(_sgd("hinge"), standardize=True), "svm", 200),
+    "sklearn-sgd-log": (_sklearn(_sgd("log_loss"), standardize=True), "softmax", 200),
+    "torch-softmax": (_torch("softmax"), "softmax", 3),
+    "torch-svm": (_torch("svm"), "svm", 3),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Run one benchmark contender.")
+    parser.add_argument("name", choices=sorted(CONTENDERS))
+    parser.add_argument("--dataset", default="fashion-mnist")
+    parser.add_argument("--n-train", type=int, default=None)
+    parser.add_argument("--repeat-data", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    data = load_data(args.dataset, n_train=args.n_train, repeat=args.repeat_data)
+    result = CONTENDERS[args.name][0](data, args.repeats)
+    result.update(name=args.name, dataset=data.name, n_train=int(data.X_train.shape[0]),
+                  peak_rss_mb=peak_rss_mb(), data_mb=data.X_train.nbytes / 1e6)
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()
