@@ -76,7 +76,10 @@ def plot_confusion_matrix(
             dark = shown[i, j] > 0.55 * vmax
             ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=fontsize,
                     color="white" if dark else "black")
-    ax.set_xticks(range(n_classes), names, rotation=45, ha="right", rotation_mode="anchor")
+    if max(map(len, names)) > 3:  # long names like "Ankle boot" would overlap upright
+        ax.set_xticks(range(n_classes), names, rotation=45, ha="right", rotation_mode="anchor")
+    else:
+        ax.set_xticks(range(n_classes), names)
     ax.set_yticks(range(n_classes), names)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")

@@ -72,7 +72,10 @@ def plot_loss_curve(history: Any, ax: Axes | None = None) -> Axes:
         x = np.arange(1, len(steps) + 1, dtype=float)
         if n_epochs:
             x *= n_epochs / len(steps)
-        noisy = len(steps) > 20 and np.std(np.diff(steps)) > 1e-3 * np.ptp(steps)
+        # Minibatch losses zig-zag (the slope changes sign often); full-batch descent does
+        # not, and smoothing a smooth curve would only make it lag.
+        slope_flips = np.mean(np.diff(np.sign(np.diff(steps))) != 0) if len(steps) > 2 else 0
+        noisy = len(steps) > 20 and slope_flips > 0.2
         if noisy:
             ax.plot(x, steps, color="C0", alpha=0.25, lw=0.8, label="loss per step")
             window = max(len(steps) // 50, 5)

@@ -38,12 +38,38 @@ def _draw_line(ax: Axes, w: np.ndarray, b: float, **style) -> np.ndarray | None:
     return p
 
 
-def _arrow_base(w: np.ndarray, b: float, centre: np.ndarray, view) -> np.ndarray | None:
-    """Where to start the normal arrow: the line's point nearest the data, if it is in view."""
-    p = centre - (w @ centre + b) / (w @ w) * w
+def _arrow_base(w: np.ndarray, b: float, points: np.ndarray, view) -> np.ndarray | None:
+    """Where to start the normal arrow: the line's point nearest ``points``' mean, if in view.
+
+    With the class's own points the arrow starts on the line and points into its cluster,
+    which is what "w_k points to where class k scores high" should look like.
+    """
+    c = points.mean(axis=0)
+    p = c - (w @ c + b) / (w @ w) * w
     x0, x1, y0, y1 = view
-    inside = x0 <= p[0] <= x1 and y0 <= p[1] <= y1
-    return p if inside else None
+    return p if (x0 <= p[0] <= x1 and y0 <= p[1] <= y1) else None
+
+
+def _draw_borders(ax: Axes, W: np.ndarray, b: np.ndarray, view) -> None:
+    """Each pairwise line ``s_i = s_j``: solid where it is a real border (both are the top
+    score there), dashed and faint elsewhere."""
+    x0, x1, y0, y1 = view
+    centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
+    reach = float(np.hypot(x1 - x0, y1 - y0))
+    t = np.linspace(-reach, reach, 2001)
+    for i in range(len(W)):
+        for j in range(i + 1, len(W)):
+            w, c = W[i] - W[j], b[i] - b[j]
+            if not w.any():
+                continue
+            p = centre - (w @ centre + c) / (w @ w) * w
+            d = np.array([-w[1], w[0]]) / np.linalg.norm(w)
+            pts = p + t[:, None] * d
+            s = pts @ W.T + b
+            top = s[:, i] >= s.max(axis=1) - 1e-9 * (1 + np.abs(s).max())
+            ax.plot(pts[:, 0], pts[:, 1], color="0.35", lw=1, ls=(0, (4, 4)), alpha=0.6)
+            ax.plot(np.where(top, pts[:, 0], np.nan), np.where(top, pts[:, 1], np.nan),
+                    color="black", lw=2)
 
 
 def plot_decision_regions(
@@ -67,8 +93,9 @@ def plot_decision_regions(
         y: ndarray of shape (n_samples,), integer labels.
         class_names: Legend names, one per class.
         ax: Axes to draw on; a new Figure if None.
-        pairwise: Also draw, dashed, the lines ``s_i = s_j`` for every pair of classes
-            (the true multiclass borders are pieces of these).
+        pairwise: Also draw the lines ``s_i = s_j`` for every pair of classes: black where
+            they are the real border between two predicted regions, faint dashed elsewhere
+            (the multiclass borders are pieces of these, not of the lines ``s_k = 0``).
 
     Returns:
         The Axes.
@@ -91,23 +118,21 @@ def plot_decision_regions(
               cmap=ListedColormap(light), vmin=-0.5, vmax=n_classes - 0.5)
 
     if pairwise:
-        for i in range(n_classes):
-            for j in range(i + 1, n_classes):
-                _draw_line(ax, W[i] - W[j], b[i] - b[j], color="0.4", lw=1, ls="--")
+        _draw_borders(ax, W, b, view)
 
-    centre = X2.mean(axis=0)
+    y = np.asarray(y)
     arrow_len = 0.12 * float(np.hypot(x1 - x0, y1 - y0))
     for k in range(n_classes):
         if _draw_line(ax, W[k], b[k], color=colors[k], lw=2.2) is None:
             continue
-        base = _arrow_base(W[k], b[k], centre, view)
+        own = X2[y == k]
+        base = _arrow_base(W[k], b[k], own if len(own) else X2, view)
         if base is not None:
             d = arrow_len * W[k] / np.linalg.norm(W[k])
             ax.annotate("", xy=tuple(base + d), xytext=tuple(base),
                         arrowprops=dict(arrowstyle="-|>", color=colors[k], lw=2.2,
                                         mutation_scale=16))
 
-    y = np.asarray(y)
     for k in range(n_classes):
         pts = X2[y == k]
         ax.scatter(pts[:, 0], pts[:, 1], s=28, color=colors[k], edgecolor="black",
@@ -116,7 +141,10 @@ def plot_decision_regions(
     ax.set_ylim(y0, y1)
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
-    ax.set_title(r"Decision regions: $\arg\max_k\; w_k \cdot x + b_k$;"
-                 "\nlines $w_k \\cdot x + b_k = 0$, arrows $w_k$", fontsize=11)
+    title = (r"Regions: $\arg\max_k\, s_k$;  lines: $s_k = w_k \cdot x + b_k = 0$;  "
+             r"arrows: $w_k$")
+    if pairwise:
+        title += "\nblack: borders $s_i = s_j$ between predicted regions"
+    ax.set_title(title, fontsize=11)
     ax.legend(loc="best", framealpha=0.85)
     return ax

@@ -121,7 +121,7 @@ def plot_loss_landscape_2d(
     d1, d2 = (_check_direction(params, d) for d in directions)
     ts = np.linspace(-span, span, n)
     values = np.array([[f(_shifted(params, [(a, d1), (b, d2)])) for a in ts] for b in ts])
-    ax = new_axes(ax, (5.6, 4.8))
+    ax = new_axes(ax, (5.8, 4.8))  # about square once the colour bar has its share
     cs = ax.contourf(ts, ts, values, levels=20, cmap="viridis")
     ax.contour(ts, ts, values, levels=cs.levels[::2], colors="white", linewidths=0.5, alpha=0.6)
     ax.figure.colorbar(cs, ax=ax, label="J")
