@@ -175,14 +175,15 @@ def blobs_run(out: Path, force: bool) -> None:
     """Three 2-D blobs: the geometric viewpoint for softmax and for the SVM."""
     run = out / "blobs"
     run.mkdir(parents=True, exist_ok=True)
-    X, y = make_blobs(n_samples=150, centers=[[-2.0, 2.5], [2.5, 1.5], [0.5, -2.5]],
-                      cluster_std=1.0, random_state=0)
+    centres = [[-2.0, 2.5], [2.5, 1.5], [0.5, -2.5]]
+    X, y = make_blobs(n_samples=150, centers=centres, cluster_std=1.0, random_state=0)
+    X_val, y_val = make_blobs(n_samples=150, centers=centres, cluster_std=1.0, random_state=1)
     names = ["class A", "class B", "class C"]
-    fig = Figure(figsize=(12.5, 5.6), layout="constrained")
+    fig = Figure(figsize=(11.0, 5.2), layout="constrained")
     ax_s, ax_v = fig.subplots(1, 2)
     results = {}
     for loss, ax in (("softmax", ax_s), ("svm", ax_v)):
-        params, hist = fit(X, y, X, y, loss=loss, alpha=1e-3, lr=0.1, steps=300)
+        params, hist = fit(X, y, X_val, y_val, loss=loss, alpha=1e-3, lr=0.1, steps=300)
         plot_decision_regions(params, X, y, names, ax, pairwise=True)
         ax.set_title(f"{loss}: train accuracy {accuracy(params, X, y):.0%}\n"
                      r"lines $w_k \cdot x + b_k = 0$, arrows $w_k$, black: borders",
@@ -200,21 +201,22 @@ def blobs_run(out: Path, force: bool) -> None:
         print(f"  {p}  ({p.stat().st_size // 1024} KB)")
     write_report(
         run, title="Softmax and SVM on three 2-D blobs",
-        summary={"dataset": "3 Gaussian blobs, 150 points, 2-D", "loss": "softmax and svm",
+        summary={"dataset": "3 Gaussian blobs in 2-D, 150 train / 150 validation points", "loss": "softmax and svm",
                  "optimizer": "full-batch gradient descent",
                  "hyper-parameters": {"learning_rate": 0.1, "alpha": 1e-3, "steps": 300},
-                 "train_accuracy": accuracy(params, X, y)},
-        tables={"per-class (training set, softmax)":
-                per_class_table(y, predict(params, X), names)},
+                 "train_accuracy": accuracy(params, X, y),
+                 "val_accuracy": accuracy(params, X_val, y_val)},
+        tables={"per-class (validation set, softmax)":
+                per_class_table(y_val, predict(params, X_val), names)},
         figures=paths,
         captions={"decision_regions": "Geometric viewpoint, softmax (left) and multiclass "
-                  "SVM (right) on the same points. Coloured lines: s_k = w_k . x + b_k = 0, "
-                  "arrows: w_k, pointing to where class k's score is positive. Black: the "
+                  "SVM (right) on the same points. Coloured lines: sₖ = wₖ·x + bₖ = 0; "
+                  "arrows: wₖ, pointing to where class k's score is positive. Black: the "
                   "real borders between predicted regions, pieces of the pairwise lines "
-                  "s_i = s_j (dashed), not of the lines s_k = 0. The SVM stops once every "
+                  "sᵢ = sⱼ (dashed), not of the lines sₖ = 0. The SVM stops once every "
                   "margin is met; softmax keeps pushing the scores apart.",
                   "decision_regions_softmax": "The softmax model alone, as in the CS231n "
-                  "demo: the predicted class is argmax_k s_k."},
+                  "demo: each point gets the class argmaxₖ sₖ."},
         force=force,
     )
 
@@ -233,16 +235,16 @@ def main() -> None:
 def run_all(out: Path, force: bool) -> None:
     print("digits")
     digits = digits_data()
-    image_run(out, "digits", "scikit-learn digits (8x8)", digits, (8, 8), [str(k) for k in range(10)], lr=0.5, steps=300,
-              alpha=1e-4, force=force,
+    image_run(out, "digits", "scikit-learn digits (8x8)", digits, (8, 8),
+              [str(k) for k in range(10)], lr=0.5, steps=300, alpha=1e-4, force=force,
               extra_figures={"search": search_figure(digits), "schedule": schedule_figure()})
     fashion = fashion_data()
     if fashion is None:
         print(f"fashion: skipped, no files in {FASHION_DIR}")
     else:
         print("fashion")
-        image_run(out, "fashion", "Fashion-MNIST (10k subset)", fashion, (28, 28), FASHION_NAMES, lr=0.5, steps=300,
-                  alpha=1e-4, force=force)
+        image_run(out, "fashion", "Fashion-MNIST (10k subset)", fashion, (28, 28),
+                  FASHION_NAMES, lr=0.5, steps=300, alpha=1e-4, force=force)
     print("blobs")
     blobs_run(out, force)
 

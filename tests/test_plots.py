@@ -195,6 +195,12 @@ def test_history_has_one_panel_per_kind_of_curve(history):
     assert len(plot_history(history).axes) == 2
 
 
+def test_accuracy_axis_neither_exaggerates_small_changes_nor_passes_100():
+    fig = plot_history({"step_loss": [1.0, 0.5], "epoch_val_acc": [0.98, 0.9867]})
+    bottom, top = fig.axes[1].get_ylim()
+    assert top - bottom >= 10 and top <= 100.5
+
+
 def test_schedule_plots_the_values_the_schedule_returns():
     ax = plot_schedule(lambda s: 1.0 / (1 + s), 5)
     np.testing.assert_allclose(ax.lines[0].get_ydata(), [1, 1 / 2, 1 / 3, 1 / 4, 1 / 5])

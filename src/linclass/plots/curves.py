@@ -108,6 +108,7 @@ def plot_accuracy_curve(history: Any, ax: Axes | None = None) -> Axes:
     """
     h = history_to_dict(history)
     ax = new_axes(ax, (6.0, 4.0))
+    shown = []
     for key, color, label in (
         ("epoch_train_acc", "C0", "train"),
         ("epoch_val_acc", "C1", "validation"),
@@ -116,6 +117,13 @@ def plot_accuracy_curve(history: Any, ax: Axes | None = None) -> Axes:
             e = np.arange(1, len(h[key]) + 1)
             ax.plot(e, 100 * h[key], "o-" if len(e) <= 30 else "-", color=color, ms=4,
                     label=f"{label} (last {100 * h[key][-1]:.1f}%)")
+            shown.append(100 * h[key])
+    if shown:
+        # Show at least 10 points of accuracy: autoscaling would blow a one-example
+        # change (98.0% -> 98.7%) up to full height, and its margins can pass 100%.
+        lo, hi = float(np.min(np.concatenate(shown))), float(np.max(np.concatenate(shown)))
+        pad = 0.05 * max(hi - lo, 10.0)
+        ax.set_ylim(max(min(lo, hi - 10.0) - pad, 0.0), min(hi + pad, 100.5))
     ax.set_xlabel("epoch")
     ax.set_ylabel("accuracy (%)")
     ax.set_title("Accuracy")
