@@ -82,7 +82,7 @@ def plot_loss_landscape(
     ax = new_axes(ax, (6.0, 4.0))
     ax.plot(ts, values, lw=2, color="C0")
     ax.plot([0], [f(params)], "o", color="C3", ms=8, label="trained W (t = 0)")
-    ax.set_xlabel("t  (step along direction D, ||D|| = ||W||)" if direction is None else "t")
+    ax.set_xlabel("t  (step along direction D, ‖D‖ = ‖W‖)" if direction is None else "t")
     ax.set_ylabel("J(W + t D)")
     ax.set_title("Loss along a random line through W")
     ax.grid(alpha=0.3)
