@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from linclass.cli.playground import playground
 from linclass.cli.train import train
 
 app = typer.Typer(
@@ -21,6 +22,7 @@ def _root() -> None:
 
 
 app.command()(train)
+app.command()(playground)
 
 
 def main() -> None:
