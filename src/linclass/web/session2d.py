@@ -25,7 +25,7 @@ MAX_POINTS = 500
 MAX_CLASSES = 4  # colours and marker shapes the page can tell apart
 MAX_STEPS_PER_CALL = 500
 HISTORY_LENGTH = 1000
-REGION_GRID = 72  # cells per side of the "winning class" picture behind the points
+REGION_GRID = 120  # cells per side of the "winning class" picture behind the points
 MARGIN_LOSSES = ("svm", "ova_hinge")  # the losses that take a margin
 
 
