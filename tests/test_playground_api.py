@@ -87,7 +87,11 @@ def test_new_2d_state_is_what_the_library_computes(lecture):
         single, _ = LOSSES["svm"](np.array(st["scores"][i:i + 1]), y[i:i + 1], margin=1.0)
         assert st["point_losses"][i] == pytest.approx(single)
     g = st["regions"]
-    assert len(g["classes"]) == g["nx"] * g["ny"] and set(g["classes"]) <= {0, 1, 2}
+    assert len(g["classes"]) == g["nx"] * g["ny"] and set(g["classes"]) <= set("012")
+    # the corner cell (top left, x = y_max side) is the library's prediction there
+    from linclass.model import predict
+    corner = np.array([[VIEW[0] + 3 / g["nx"], VIEW[3] - 3 / g["ny"]]])
+    assert g["classes"][0] == str(predict(params, corner)[0])
 
 
 def test_get_2d_returns_the_same_state(lecture):
@@ -101,7 +105,8 @@ def test_steps_lower_the_loss_for_every_loss(client, loss):
     sid = client.post("/api/2d", json={"preset": "three_blobs"}).json()["session"]
     before = client.post(f"/api/2d/{sid}/config", json={"loss": loss, "alpha": 0.01}).json()
     after = client.post(f"/api/2d/{sid}/step", json={"steps": 30}).json()
-    assert after["step"] == 30 and len(after["history"]) == 30
+    assert after["step"] == 30 and [h["step"] for h in after["history"]] == list(range(31))
+    assert after["history"][-1]["loss"] == after["loss"]  # the curve ends at the counter
     assert after["loss"] < before["loss"]
     assert after["W"] != before["W"]
 
@@ -273,7 +278,8 @@ def test_new_image_session(image):
 def test_image_steps_train_and_change_the_templates(image):
     client, sid, st0 = image
     st = client.post(f"/api/image/{sid}/step", json={"steps": 40}).json()
-    assert st["step"] == 40 and len(st["history"]) == 1
+    assert st["step"] == 40 and [h["step"] for h in st["history"]] == [0, 40]
+    assert st0["history"][0]["test_accuracy"] < 0.5  # the curves start before training
     h = st["history"][-1]
     assert h["test_accuracy"] > 0.8 and h["train_loss"] < math.log(10)
     assert st["templates"]["pixels"] != st0["templates"]["pixels"]

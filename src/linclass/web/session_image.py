@@ -124,12 +124,13 @@ class ImageSession:
         self._order = np.zeros(0, dtype=np.int64)  # remaining indices of the current epoch
         self.n_steps = 0
         self.epoch = 0
-        self.history: list[dict[str, float]] = []
         self.diverged = False
         self.message: str | None = None
         self._eval_train = rng.permutation(len(self.data.y_train))[:EVAL_SIZE]
         self._eval_test = np.arange(min(EVAL_SIZE, len(self.data.y_test)))
         self.gallery = self._pick_gallery(rng)
+        # The curves start at the untrained model (loss about log C, chance accuracy).
+        self.history: list[dict[str, float | None]] = [self._evaluate(None)]
 
     def configure(self, **changes: Any) -> None:
         """Change controls mid-run; the optimizer restarts from rest with them."""
@@ -218,7 +219,7 @@ class ImageSession:
                             self._order[self.config.batch_size:])
         return idx
 
-    def _evaluate(self, batch_loss: float) -> dict[str, float]:
+    def _evaluate(self, batch_loss: float | None) -> dict[str, float | None]:
         d, c, tr, te = self.data, self.config, self._eval_train, self._eval_test
         train_loss = objective_value(self.params, d.X_train[tr], d.y_train[tr], c.loss,
                                      c.penalty, c.alpha, **c.loss_kwargs())

@@ -225,13 +225,13 @@ function regionImage(regions) {
   const img = ctx.createImageData(regions.nx, regions.ny);
   const rgb = PALETTE.map((h) => [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16)));
   const a = 0.2; // tint strength over white
-  regions.classes.forEach((k, i) => {
-    const [r, g, b] = rgb[k];
+  for (let i = 0; i < regions.classes.length; i++) {
+    const [r, g, b] = rgb[regions.classes.charCodeAt(i) - 48]; // "0".."9", one per cell
     img.data[4 * i] = Math.round(255 * (1 - a) + r * a);
     img.data[4 * i + 1] = Math.round(255 * (1 - a) + g * a);
     img.data[4 * i + 2] = Math.round(255 * (1 - a) + b * a);
     img.data[4 * i + 3] = 255;
-  });
+  }
   ctx.putImageData(img, 0, 0);
   return c;
 }
@@ -260,19 +260,22 @@ function draw2d() {
     ctx.beginPath(); ctx.moveTo(0, py); ctx.lineTo(width, py); ctx.stroke();
   }
 
-  // Hyperplanes w_k . x + b_k = 0, each with its normal w_k drawn from the middle of the
-  // visible part; the arrow's length grows with |w_k| (what regularization shrinks).
+  // Hyperplanes w_k . x + b_k = 0, each with its normal w_k. The arrows sit at different
+  // fractions along their lines (lines through the origin would pile them up in the
+  // middle), and their length grows with |w_k|, which is what regularization shrinks.
   st.W.forEach((w, k) => {
     const seg = clipLine(w[0], w[1], st.b[k], st.view);
     if (!seg) return;
     const [a, b] = seg.map(([x, y]) => toScreen(x, y, width, height));
     ctx.strokeStyle = PALETTE[k]; ctx.lineWidth = 2.5;
     ctx.beginPath(); ctx.moveTo(a[0], a[1]); ctx.lineTo(b[0], b[1]); ctx.stroke();
-    const mx = (a[0] + b[0]) / 2, my = (a[1] + b[1]) / 2;
+    const t = (k + 1) / (st.n_classes + 1);
+    const mx = a[0] + t * (b[0] - a[0]), my = a[1] + t * (b[1] - a[1]);
     const norm = Math.hypot(w[0], w[1]);
-    const len = Math.min(110, Math.max(22, norm * 28));
+    const len = Math.min(120, Math.max(26, norm * 45));
     const ux = w[0] / norm, uy = -w[1] / norm; // screen y points down
     const tx = mx + ux * len, ty = my + uy * len;
+    ctx.beginPath(); ctx.arc(mx, my, 3, 0, 2 * Math.PI); ctx.fillStyle = PALETTE[k]; ctx.fill();
     ctx.beginPath(); ctx.moveTo(mx, my); ctx.lineTo(tx, ty); ctx.stroke();
     ctx.beginPath();
     ctx.moveTo(tx, ty);
@@ -382,7 +385,8 @@ function renderWeights(st) {
       const input = tr.cells[1 + j].firstChild;
       if (document.activeElement !== input) input.value = Number(vals[j].toFixed(4));
       input.classList.remove("invalid");
-      tr.cells[4 + j].textContent = (grads[j] >= 0 ? "+" : "") + fmt(grads[j], 3);
+      const g = Math.abs(grads[j]) < 5e-4 ? 0 : grads[j]; // no "-0.000"
+      tr.cells[4 + j].textContent = (g > 0 ? "+" : g < 0 ? "" : " ") + fmt(g, 3);
     }
   }
 }
