@@ -134,6 +134,8 @@ def test_points_replace_and_change_the_point_loss(lecture):
     assert empty["loss"] is None and empty["point_losses"] == []
     stepped = client.post(f"/api/2d/{sid}/step", json={}).json()
     assert stepped["step"] == 0 and "Add some points" in stepped["message"]
+    one = client.post(f"/api/2d/{sid}/points", json={"X": [[1, 1]], "y": [2]}).json()
+    assert one["message"] is None and one["point_losses"][0] >= 0
 
 
 def test_params_edit_updates_the_loss_at_once(lecture):

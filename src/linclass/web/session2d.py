@@ -120,6 +120,8 @@ class Session2D:
         if y.size and (y.min() < 0 or y.max() >= self.n_classes):
             raise ValueError(f"labels must lie in [0, {self.n_classes - 1}]")
         self.X, self.y = X, y.astype(np.int64)
+        if not self.diverged:  # "add some points first" is answered; divergence is not
+            self.message = None
 
     def set_params(self, W: np.ndarray, b: np.ndarray) -> None:
         """Set the weights by hand (the page's editable W and b); the loss follows at once."""

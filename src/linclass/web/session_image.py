@@ -67,9 +67,11 @@ def load_image_data(name: str) -> ImageData:
     X_tr, X_te, y_tr, y_te = train_test_split(
         X, digits.target, test_size=0.25, stratify=digits.target, random_state=0)
     mean = X_tr.mean(axis=0)  # fitted on train only
-    return ImageData(name, X_tr - mean, y_tr.astype(np.int64), X_te - mean,
-                     y_te.astype(np.int64), np.round(X_te * 255).astype(np.uint8),
-                     [str(k) for k in range(10)], (8, 8))
+    arrays = [X_tr - mean, y_tr.astype(np.int64), X_te - mean, y_te.astype(np.int64),
+              np.round(X_te * 255).astype(np.uint8)]
+    for a in arrays:  # shared by every session: no session may write into them
+        a.setflags(write=False)
+    return ImageData(name, *arrays, [str(k) for k in range(10)], (8, 8))
 
 
 @dataclass(frozen=True)
