@@ -179,7 +179,7 @@ def softmax_loss_loop(scores: np.ndarray, y: np.ndarray) -> float:
 # --- one-vs-all: C binary classifiers, one per class --------------------------------------
 
 
-def _ova_targets(scores: np.ndarray, y: np.ndarray) -> np.ndarray:
+def ova_targets(scores: np.ndarray, y: np.ndarray) -> np.ndarray:
     """``t_ik = +1`` if ``k = y_i`` else ``-1``: each class against all the rest."""
     t = -np.ones_like(scores)
     t[np.arange(scores.shape[0]), y] = 1
@@ -198,7 +198,7 @@ def ova_hinge_loss(
     """
     scores, y = check_scores_labels(scores, y)
     n = scores.shape[0]
-    t = _ova_targets(scores, y)
+    t = ova_targets(scores, y)
     h = margin - t * scores
     active = h > 0
     loss = float(np.where(active, h, 0).sum()) / n
@@ -213,7 +213,7 @@ def ova_logistic_loss(scores: np.ndarray, y: np.ndarray) -> tuple[float, np.ndar
     """
     scores, y = check_scores_labels(scores, y)
     n = scores.shape[0]
-    t = _ova_targets(scores, y)
+    t = ova_targets(scores, y)
     z = -t * scores
     loss = float(np.logaddexp(0, z).sum()) / n
     # sigmoid(z) written through exp(-logaddexp) so it stays finite at |z| = 1e4.

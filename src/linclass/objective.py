@@ -22,7 +22,7 @@ from linclass.model import Params, scores
 from linclass.regularizers import PenaltyFn, get_penalty
 
 
-def _check_X(X: np.ndarray, y: np.ndarray) -> None:
+def check_inputs(X: np.ndarray, y: np.ndarray) -> None:
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
     if y.shape != (X.shape[0],):
@@ -77,7 +77,7 @@ def value_and_grad(
     """
     X = np.asarray(X)
     y = np.asarray(y)
-    _check_X(X, y)
+    check_inputs(X, y)
     S = scores(params, X)
     data_loss, dS = get_loss(loss)(S, y, **loss_kwargs)
     reg, dR = get_penalty(penalty, l1_ratio=l1_ratio)(params["W"], alpha)

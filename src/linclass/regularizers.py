@@ -15,7 +15,7 @@ import numpy as np
 PenaltyFn = Callable[[np.ndarray, float], tuple[float, np.ndarray]]
 
 
-def _check_alpha(alpha: float) -> float:
+def check_alpha(alpha: float) -> float:
     alpha = float(alpha)
     if not np.isfinite(alpha) or alpha < 0:
         raise ValueError(f"alpha (regularization strength) must be a finite number >= 0, got {alpha}")
@@ -32,7 +32,7 @@ def l2(W: np.ndarray, alpha: float) -> tuple[float, np.ndarray]:
     Returns:
         ``(R, dR/dW)`` with dR/dW of the shape of W.
     """
-    alpha = _check_alpha(alpha)
+    alpha = check_alpha(alpha)
     return alpha * float(np.vdot(W, W)), (2 * alpha) * W
 
 
@@ -41,7 +41,7 @@ def l1(W: np.ndarray, alpha: float) -> tuple[float, np.ndarray]:
 
     Bias not penalised.
     """
-    alpha = _check_alpha(alpha)
+    alpha = check_alpha(alpha)
     return alpha * float(np.abs(W).sum()), alpha * np.sign(W)
 
 
@@ -59,7 +59,7 @@ def elastic_net(W: np.ndarray, alpha: float, l1_ratio: float = 0.5) -> tuple[flo
 
 def no_penalty(W: np.ndarray, alpha: float) -> tuple[float, np.ndarray]:
     """No regularization: ``R(W) = 0``."""
-    _check_alpha(alpha)
+    check_alpha(alpha)
     return 0.0, np.zeros_like(W)
 
 

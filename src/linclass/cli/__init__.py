@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from linclass.cli.gradcheck import gradcheck
 from linclass.cli.playground import playground
 from linclass.cli.train import train
 
@@ -22,6 +23,7 @@ def _root() -> None:
 
 
 app.command()(train)
+app.command()(gradcheck)
 app.command()(playground)
 
 

@@ -1,0 +1,35 @@
+"""From images to the vectors a linear classifier scores.
+
+Images (uint8, shape kept) -> :class:`FeatureExtractor` (scale to [0, 1]; raw pixels,
+histograms, HOG) -> :class:`Preprocessor` (mean subtraction, standardization, fitted on
+the training split only) -> float32 rows. :class:`FeaturePipeline` chains the two and
+saves/rebuilds them through a JSON spec plus float32 arrays. The bias trick belongs to
+:mod:`linclass.model`.
+"""
+
+from linclass.features.extract import (
+    KINDS,
+    FeatureExtractor,
+    gray_histogram,
+    hog_features,
+    hue_histogram,
+    raw_pixels,
+    to_gray,
+    to_unit_float,
+)
+from linclass.features.pipeline import SPEC_FORMAT, FeaturePipeline
+from linclass.features.preprocess import Preprocessor
+
+__all__ = [
+    "KINDS",
+    "SPEC_FORMAT",
+    "FeatureExtractor",
+    "FeaturePipeline",
+    "Preprocessor",
+    "gray_histogram",
+    "hog_features",
+    "hue_histogram",
+    "raw_pixels",
+    "to_gray",
+    "to_unit_float",
+]

@@ -1,0 +1,53 @@
+"""Writing files safely: atomically, and never over an existing file unless asked."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def check_writable(path: str | os.PathLike, *, force: bool = False) -> Path:
+    """Refuse to clobber: raise if ``path`` exists and ``force`` is False.
+
+    Raises:
+        FileExistsError: Naming the path and how to overwrite it.
+    """
+    path = Path(path)
+    if path.exists() and not force:
+        raise FileExistsError(f"{path} already exists; pass force=True (CLI: --force) to overwrite")
+    return path
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, force: bool = False) -> Path:
+    """Write ``data`` to ``path`` all at once or not at all.
+
+    The bytes go to a temporary file in the same folder, are flushed to disk, and the temp
+    file is renamed over ``path`` with ``os.replace`` (atomic on POSIX and Windows), so a
+    crash or a full disk never leaves a half-written file behind.
+
+    Args:
+        path: Destination file; its folder must exist.
+        data: The complete contents.
+        force: Overwrite an existing file.
+
+    Returns:
+        The destination path.
+    """
+    path = check_writable(path, force=force)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike, text: str, *, force: bool = False) -> Path:
+    """:func:`atomic_write_bytes` for UTF-8 text."""
+    return atomic_write_bytes(path, text.encode("utf-8"), force=force)

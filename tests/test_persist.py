@@ -1,0 +1,140 @@
+import json
+import os
+import pickle
+import struct
+
+import numpy as np
+import pytest
+import safetensors.numpy
+from numpy.testing import assert_array_equal
+
+from linclass.fileio import atomic_write_bytes
+from linclass.persist import FORMAT_VERSION, ModelFileError, load_model, save_model
+
+
+@pytest.fixture
+def params():
+    rng = np.random.default_rng(0)
+    return {"W": rng.standard_normal((3, 5)).astype(np.float32), "b": np.arange(3, dtype=np.float32)}
+
+
+def test_round_trip_is_bit_identical(tmp_path, params):
+    path = tmp_path / "m.safetensors"
+    extra = {"preprocess.mean": np.linspace(0, 1, 5, dtype=np.float32)}
+    save_model(path, params, {"classes": ["a", "b", "c"], "seed": 3}, arrays=extra)
+    loaded, meta, arrays = load_model(path)
+    assert_array_equal(loaded["W"], params["W"])
+    assert loaded["W"].dtype == np.float32
+    assert_array_equal(loaded["b"], params["b"])
+    assert_array_equal(arrays["preprocess.mean"], extra["preprocess.mean"])
+    assert meta["classes"] == ["a", "b", "c"] and meta["seed"] == 3
+    assert meta["format_version"] == FORMAT_VERSION and len(meta["weights_sha256"]) == 64
+
+
+def test_existing_file_is_not_overwritten_without_force(tmp_path, params):
+    path = tmp_path / "m.safetensors"
+    save_model(path, params)
+    before = path.read_bytes()
+    params2 = {k: v + 1 for k, v in params.items()}
+    with pytest.raises(FileExistsError, match="force"):
+        save_model(path, params2)
+    assert path.read_bytes() == before
+    save_model(path, params2, force=True)
+    assert_array_equal(load_model(path)[0]["b"], params2["b"])
+
+
+def test_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
+    path = tmp_path / "x.bin"
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OSError, match="disk full"):
+        atomic_write_bytes(path, b"hello")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_pickle_is_refused_and_never_executed(tmp_path):
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    path = tmp_path / "evil.safetensors"
+    path.write_bytes(pickle.dumps(Evil()))
+    with pytest.raises(ModelFileError, match="pickle"):
+        load_model(path)
+    assert not marker.exists()
+
+
+def test_truncated_file_is_refused(tmp_path, params):
+    path = tmp_path / "m.safetensors"
+    save_model(path, params)
+    data = path.read_bytes()
+    for cut in (4, 20, len(data) - 7):
+        bad = tmp_path / f"cut{cut}.safetensors"
+        bad.write_bytes(data[:cut])
+        with pytest.raises(ModelFileError, match=str(bad.name)):
+            load_model(bad)
+
+
+def test_tampered_weights_are_refused(tmp_path, params):
+    path = tmp_path / "m.safetensors"
+    save_model(path, params)
+    data = bytearray(path.read_bytes())
+    data[-3] ^= 0xFF  # flip bits in the last tensor's bytes
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match="checksum"):
+        load_model(path)
+
+
+def _rewrite(path, tensors, meta):
+    path.write_bytes(safetensors.numpy.save(tensors, metadata={"linclass": json.dumps(meta)}))
+
+
+def test_nan_weights_are_refused_even_with_a_matching_checksum(tmp_path, params):
+    from linclass.persist import tensors_checksum
+
+    params["W"][0, 0] = np.nan
+    path = tmp_path / "nan.safetensors"
+    meta = {"format": "linclass-model", "format_version": 1,
+            "weights_sha256": tensors_checksum(params)}
+    _rewrite(path, params, meta)
+    with pytest.raises(ModelFileError, match="NaN"):
+        load_model(path)
+    with pytest.raises(ValueError, match="NaN"):
+        save_model(tmp_path / "other.safetensors", params)
+
+
+def test_inconsistent_shapes_are_refused(tmp_path, params):
+    from linclass.persist import tensors_checksum
+
+    params["b"] = np.zeros(4, dtype=np.float32)
+    path = tmp_path / "shape.safetensors"
+    _rewrite(path, params, {"format": "linclass-model", "format_version": 1,
+                            "weights_sha256": tensors_checksum(params)})
+    with pytest.raises(ModelFileError, match="inconsistent shapes"):
+        load_model(path)
+
+
+def test_unknown_version_and_foreign_files_are_refused(tmp_path, params):
+    path = tmp_path / "v.safetensors"
+    _rewrite(path, params, {"format": "linclass-model", "format_version": 99})
+    with pytest.raises(ModelFileError, match="version 99"):
+        load_model(path)
+    foreign = tmp_path / "f.safetensors"
+    foreign.write_bytes(safetensors.numpy.save(params))
+    with pytest.raises(ModelFileError, match="not a linclass model"):
+        load_model(foreign)
+    junk = tmp_path / "j.safetensors"
+    junk.write_bytes(struct.pack("<Q", 5) + b"nope!")
+    with pytest.raises(ModelFileError, match="JSON"):
+        load_model(junk)
+    huge = tmp_path / "h.safetensors"
+    huge.write_bytes(struct.pack("<Q", 2**40) + b"{}")
+    with pytest.raises(ModelFileError, match="header says"):
+        load_model(huge)
+    with pytest.raises(ModelFileError, match="no such"):
+        load_model(tmp_path / "missing.safetensors")
