@@ -11,6 +11,7 @@ from linclass.losses import LOSSES
 from linclass.objective import value_and_grad
 from linclass.web import create_app
 from linclass.web import session2d as s2d
+from linclass.web import session_image as simg
 from linclass.web.presets import PRESETS, VIEW
 from linclass.web.validation import MAX_BODY_BYTES
 
@@ -57,7 +58,8 @@ def test_options_list_the_library_names(client):
     o = client.get("/api/options").json()
     assert [x["name"] for x in o["losses_2d"]] == list(LOSSES)
     assert {p["name"] for p in o["presets"]} == set(PRESETS)
-    assert o["optimizers"] == ["sgd", "momentum"] and o["datasets"] == ["digits"]
+    assert o["optimizers"] == ["sgd", "momentum", "nesterov"]
+    assert o["datasets"][0] == "digits" and o["datasets"] == simg.available_datasets()
     assert o["view"] == list(VIEW)
 
 
@@ -111,11 +113,12 @@ def test_steps_lower_the_loss_for_every_loss(client, loss):
     assert after["W"] != before["W"]
 
 
-def test_momentum_and_reset(lecture):
+@pytest.mark.parametrize("optimizer", ["momentum", "nesterov"])
+def test_momentum_optimizers_and_reset(lecture, optimizer):
     client, sid, st0 = lecture
-    client.post(f"/api/2d/{sid}/config", json={"optimizer": "momentum", "learning_rate": 0.05})
+    client.post(f"/api/2d/{sid}/config", json={"optimizer": optimizer, "learning_rate": 0.05})
     st = client.post(f"/api/2d/{sid}/step", json={"steps": 20}).json()
-    assert st["loss"] < st0["loss"] and st["config"]["optimizer"] == "momentum"
+    assert st["loss"] < st0["loss"] and st["config"]["optimizer"] == optimizer
     back = client.post(f"/api/2d/{sid}/reset", json={}).json()
     assert back["W"] == st0["W"] and back["step"] == 0 and back["history"] == []
     xor = client.post(f"/api/2d/{sid}/reset", json={"preset": "xor"}).json()
@@ -348,3 +351,17 @@ def test_bad_image_requests(image, method, path, body, status, words):
         r = client.get(f"/api/image/{sid}/{path}")
     assert r.status_code == status, r.text
     assert words in r.json()["error"]
+
+
+@pytest.mark.skipif("fashion-mnist" not in simg.available_datasets(),
+                    reason="Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+def test_fashion_mnist_trains_when_installed(client):
+    r = client.post("/api/image", json={"dataset": "fashion-mnist", "learning_rate": 0.1})
+    assert r.status_code == 200, r.text
+    st0 = r.json()
+    assert st0["image_shape"] == [28, 28] and st0["class_names"][0] == "T-shirt/top"
+    assert np.array(st0["templates"]["pixels"]).shape == (10, 784)
+    assert len(st0["gallery"]["images"][0]) == 784
+    st = client.post(f"/api/image/{st0['session']}/step", json={"steps": 60}).json()
+    assert st["history"][-1]["test_accuracy"] > 0.6
+    assert st["history"][-1]["train_loss"] < st0["history"][0]["train_loss"]

@@ -134,9 +134,9 @@ def test_drag_a_point_and_its_loss_changes(page):
     for t in (0.25, 0.5, 0.75, 1.0):  # a real drag: several moves with the button held
         page.mouse.move(start["x"] - 260 * t, start["y"] + 300 * t)
     page.mouse.up()
+    page.wait_for_function("(([x, y]) => x < -1 && y < -1)(window.playground.state2d.points.X[0])")
     page.wait_for_function(
-        "window.playground.state2d.points.X[0][0] < -1 && window.playground.state2d.points.X[0][1] < -1")
-    page.wait_for_function(f"Number(document.querySelector('#point-loss').dataset.value) !== {before}")
+        f"Number(document.querySelector('#point-loss').dataset.value) !== {before}")
     after = float(page.get_attribute("#point-loss", "data-value"))
     assert page.get_attribute("#point-loss", "data-index") == "0"
     assert after > before  # dragged into the other classes' territory
@@ -176,7 +176,8 @@ def test_diverging_learning_rate_shows_a_message(page):
 def test_image_view_trains_and_the_templates_change(page):
     page.click("#tab-image")
     page.wait_for_selector("#template-9")
-    read = ("Array.from({length: 10}, (_, k) => { const c = document.getElementById('template-' + k);"
+    read = ("Array.from({length: 10}, (_, k) => {"
+            " const c = document.getElementById('template-' + k);"
             " return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data); })")
     before = page.evaluate(read)
     page.click("#step-image")
@@ -194,6 +195,25 @@ def test_image_view_trains_and_the_templates_change(page):
     assert "-log P(" in steps and "L_i = " in steps
     assert page.locator("#explain-table tbody tr").count() == 10
     page.screenshot(path=ARTIFACTS / "image-view.png", full_page=True)
+
+
+def test_fashion_mnist_templates_when_installed(page):
+    from linclass.web.session_image import available_datasets
+
+    if "fashion-mnist" not in available_datasets():
+        pytest.skip("Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+    page.click("#tab-image")
+    page.wait_for_selector("#template-9")
+    page.select_option("#dataset", "fashion-mnist")
+    page.wait_for_function("window.playground.stateImage.dataset === 'fashion-mnist'",
+                           timeout=60_000)
+    assert page.locator("#msg-image").is_hidden()  # the loading note is gone
+    assert page.evaluate("document.getElementById('template-0').width") == 28
+    for n in (20, 40, 60):
+        page.click("#step-image")
+        wait_step(page, "#step-count-image", n)
+    assert float(page.text_content("#test-acc-image").rstrip("%")) > 60
+    page.screenshot(path=ARTIFACTS / "image-fashion-mnist.png", full_page=True)
 
 
 def test_narrow_screen_layout(browser, server_url):

@@ -144,7 +144,7 @@ def create_app(trusted_hosts: list[str] | None = None) -> Starlette:
             "optimizers": list(OPTIMIZERS),
             "presets": [{"name": k, "description": f(0).description}
                         for k, f in PRESETS.items()],
-            "datasets": list(simg.DATASETS),
+            "datasets": simg.available_datasets(),
             "view": list(VIEW),
             "defaults_2d": asdict(s2d.Config2D()),
             "defaults_image": asdict(simg.ConfigImage()),
@@ -221,7 +221,7 @@ def create_app(trusted_hosts: list[str] | None = None) -> Starlette:
     async def new_image(request: Request) -> Response:
         body = await read_json(request)
         only_keys(body, CONFIG_IMAGE | {"dataset", "seed"})
-        dataset = choice(body.get("dataset", "digits"), "dataset", simg.DATASETS)
+        dataset = choice(body.get("dataset", "digits"), "dataset", simg.available_datasets())
         seed = integer(body.get("seed", 0), "seed", 0, 2**31 - 1)
         config = _config(body, EXPLAINED_LOSSES)
 

@@ -1,62 +1,45 @@
-"""The optimizer step the playground uses, kept in one place so it can be swapped.
+"""Which of linclass's optimizers the playground offers, and when a run has diverged.
 
-This is a stand-in until :mod:`linclass.optim` lands: then :func:`make_optimizer` becomes a
-call to ``linclass.optim.get_optimizer(name, ...)`` and nothing else in :mod:`linclass.web`
-changes. It already has that shape: a factory returning ``(init, update)`` with the state
-kept explicitly by the caller, never hidden inside the optimizer.
+The optimizers themselves are :mod:`linclass.optim`'s; the playground offers the gradient
+ones (the derivative-free searches take a loss function instead of a gradient, and have no
+learning rate to play with).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from linclass.model import Params
+from linclass.optim import GradientOptimizer, get_optimizer
 
-OPTIMIZERS = ("sgd", "momentum")
-
-Init = Callable[[Params], Any]
-Update = Callable[[Params, Params, Any], tuple[Params, Any]]
+OPTIMIZERS = ("sgd", "momentum", "nesterov")
 
 # Beyond this size a weight is treated as diverged, long before it overflows: the
 # hyperplanes and templates are meaningless by then, and the page should say so.
 DIVERGENCE_LIMIT = 1e6
 
 
-def make_optimizer(name: str, learning_rate: float, momentum: float = 0.9) -> tuple[Init, Update]:
-    """``(init, update)`` for plain gradient descent or heavy-ball momentum.
+def make_optimizer(name: str, learning_rate: float) -> GradientOptimizer:
+    """``(init, update)`` from :func:`linclass.optim.get_optimizer` for one of
+    :data:`OPTIMIZERS`; ``update`` changes the params it is given in place."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}; choose one of {list(OPTIMIZERS)}")
+    return get_optimizer(name, learning_rate=learning_rate)
 
-    ``sgd``: ``p <- p - lr * g``. ``momentum``: ``v <- mu v - lr g``, ``p <- p + v``.
 
-    Args:
-        name: ``"sgd"`` or ``"momentum"``.
-        learning_rate: Step size ``lr``.
-        momentum: ``mu``, only for ``"momentum"``.
+def tentative_step(
+    optimizer: GradientOptimizer, params: Params, grads: Params, state: Any
+) -> tuple[Params, Any]:
+    """One update applied to a copy, so the caller can still refuse it if it diverged.
 
     Returns:
-        ``init(params) -> state`` and ``update(params, grads, state) -> (params, state)``;
-        ``update`` returns new arrays and leaves its inputs alone.
+        ``(new_params, new_state)``; ``params`` is left as it was. The optimizer state may
+        have changed in place, so after refusing a step, start the optimizer again.
     """
-    if name == "sgd":
-        def init(params: Params) -> None:
-            return None
-
-        def update(params: Params, grads: Params, state: None) -> tuple[Params, None]:
-            return {k: params[k] - learning_rate * grads[k] for k in params}, None
-
-        return init, update
-    if name == "momentum":
-        def init(params: Params) -> Params:
-            return {k: np.zeros_like(v) for k, v in params.items()}
-
-        def update(params: Params, grads: Params, velocity: Params) -> tuple[Params, Params]:
-            velocity = {k: momentum * velocity[k] - learning_rate * grads[k] for k in params}
-            return {k: params[k] + velocity[k] for k in params}, velocity
-
-        return init, update
-    raise ValueError(f"unknown optimizer {name!r}; choose one of {list(OPTIMIZERS)}")
+    candidate = {k: v.copy() for k, v in params.items()}
+    return optimizer.update(candidate, grads, state)
 
 
 def is_diverged(loss: float, params: Params) -> bool:

@@ -2,9 +2,9 @@
 
 Everything numeric goes through the library: scores and the winning class from
 :mod:`linclass.model`, the objective and its gradient from :mod:`linclass.objective`, each
-point's own loss from :data:`linclass.losses.LOSSES`, the step from
-:mod:`linclass.web.optimizers`. This module only keeps the state and turns it into plain
-JSON-ready numbers.
+point's own loss from :data:`linclass.losses.LOSSES`, the step from :mod:`linclass.optim`
+(through :mod:`linclass.web.optimizers`). This module only keeps the state and turns it
+into plain JSON-ready numbers.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from linclass.losses import LOSSES
 from linclass.model import Params, predict, scores
 from linclass.objective import value_and_grad
 from linclass.regularizers import PENALTIES
-from linclass.web.optimizers import OPTIMIZERS, is_diverged, make_optimizer
+from linclass.web.optimizers import OPTIMIZERS, is_diverged, make_optimizer, tentative_step
 from linclass.web.presets import PRESETS, VIEW
 
 MAX_POINTS = 500
@@ -148,8 +148,10 @@ class Session2D:
             value, grads = self._objective()
             if np.isfinite(value):  # the JSON must never carry a NaN
                 self._record(value)
-            new_params, new_state = self._update(self.params, grads, self._opt_state)
+            new_params, new_state = tentative_step(self._optimizer, self.params, grads,
+                                                   self._opt_state)
             if is_diverged(value, new_params):
+                self._opt_state = self._optimizer.init(self.params)
                 self.diverged = True
                 self.message = (
                     f"Diverged at step {self.n_steps}: learning rate "
@@ -199,8 +201,8 @@ class Session2D:
     def _restart_optimizer(self) -> None:
         # A new learning rate or optimizer, or hand-edited weights, starts from rest:
         # momentum built up on the old settings would carry the weights somewhere else.
-        init, self._update = make_optimizer(self.config.optimizer, self.config.learning_rate)
-        self._opt_state = init(self.params)
+        self._optimizer = make_optimizer(self.config.optimizer, self.config.learning_rate)
+        self._opt_state = self._optimizer.init(self.params)
         self.diverged = False
         self.message = None
 

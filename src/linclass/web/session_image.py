@@ -1,10 +1,12 @@
 """State and steps of the image (visual) view: train on images, watch each row of W.
 
 Training runs in small chunks, one chunk of ``k`` minibatch steps per request, so the
-page can draw progress between chunks without the server holding a long job. The math is
-the library's: :func:`linclass.objective.value_and_grad` on each minibatch, the step from
-:mod:`linclass.web.optimizers`, scores from :mod:`linclass.model`, and the click-to-explain
-breakdown from :func:`linclass.explain.explain_scores`.
+page can draw progress between chunks without the server holding a long job. Everything
+comes from the library: the images from :func:`linclass.data.load_dataset`, their feature
+rows (pixels scaled to [0, 1], the training mean image subtracted) from
+:class:`linclass.features.FeaturePipeline`, :func:`linclass.objective.value_and_grad` on
+each minibatch, the step from :mod:`linclass.optim`, scores from :mod:`linclass.model`, and
+the click-to-explain breakdown from :func:`linclass.explain.explain_scores`.
 """
 
 from __future__ import annotations
@@ -15,14 +17,14 @@ from typing import Any
 
 import numpy as np
 
+from linclass.data import FASHION_MNIST_DIR, Dataset, load_dataset
 from linclass.explain import EXPLAINED_LOSSES, explain_scores
+from linclass.features import FeaturePipeline
 from linclass.model import init_params, predict, scores
 from linclass.objective import objective_value, value_and_grad
 from linclass.regularizers import PENALTIES
-from linclass.web.optimizers import OPTIMIZERS, is_diverged, make_optimizer
+from linclass.web.optimizers import OPTIMIZERS, is_diverged, make_optimizer, tentative_step
 
-# Fashion-MNIST joins when linclass.data.load_dataset lands (it owns reading IDX files).
-DATASETS = ("digits",)
 MAX_STEPS_PER_CALL = 200
 MAX_BATCH = 1024
 EVAL_SIZE = 2000  # examples used for the curves after each chunk; bounds its cost
@@ -30,48 +32,59 @@ GALLERY_PER_CLASS = 3
 HISTORY_LENGTH = 2000
 
 
+def available_datasets() -> list[str]:
+    """``digits`` (bundled with scikit-learn), and ``fashion-mnist`` when Debian's
+    ``dataset-fashion-mnist`` package has put its files in place."""
+    return ["digits"] + (["fashion-mnist"] if FASHION_MNIST_DIR.is_dir() else [])
+
+
 @dataclass(frozen=True)
 class ImageData:
-    """One dataset, split and preprocessed once and shared by every session.
+    """One dataset with its fitted features, loaded once and shared by every session.
+
+    The images stay uint8 (60,000 Fashion-MNIST images are 47 MB that way); a minibatch
+    becomes feature rows only when it is drawn. The evaluation subsets are turned into
+    rows once, since the curves look at them after every chunk.
 
     Attributes:
-        X_train, X_test: ndarray of shape (n, D), float64, mean image of train subtracted.
-        y_train, y_test: ndarray of shape (n,), int64.
-        display_test: ndarray of shape (n_test, D), uint8 0..255, the test images as seen.
-        class_names: Name of each class.
-        image_shape: ``(H, W)``.
+        dataset: Train and test images, labels and class names.
+        features: Raw pixels in [0, 1] minus the training mean image, fitted on train.
+        eval_train: ndarray of shape (n_eval,), indices of the training images scored
+            for the curves; ``X_eval_train`` holds their feature rows (n_eval, D).
+        eval_test: The same for the test images; ``X_eval_test`` their rows.
     """
 
-    name: str
-    X_train: np.ndarray
-    y_train: np.ndarray
-    X_test: np.ndarray
-    y_test: np.ndarray
-    display_test: np.ndarray
-    class_names: list[str]
-    image_shape: tuple[int, int]
+    dataset: Dataset
+    features: FeaturePipeline
+    eval_train: np.ndarray
+    X_eval_train: np.ndarray
+    eval_test: np.ndarray
+    X_eval_test: np.ndarray
+
+    def rows(self, split: str, idx: np.ndarray) -> np.ndarray:
+        """Feature rows of some images of ``split``: ndarray of shape (len(idx), D)."""
+        return self.features.transform(self.dataset.images(split)[idx])
 
 
-@functools.lru_cache(maxsize=len(DATASETS))
+@functools.lru_cache(maxsize=2)
 def load_image_data(name: str) -> ImageData:
-    """Load, split (75/25, stratified, seed 0) and centre a dataset; cached per process."""
-    if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; choose one of {list(DATASETS)}")
-    # Stand-in until linclass.data.load_dataset("digits") is merged; same split as
-    # `linclass train` so the numbers agree.
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
+    """Load a dataset and fit its features on the training split; cached per process.
 
-    digits = load_digits()
-    X = digits.data / 16.0
-    X_tr, X_te, y_tr, y_te = train_test_split(
-        X, digits.target, test_size=0.25, stratify=digits.target, random_state=0)
-    mean = X_tr.mean(axis=0)  # fitted on train only
-    arrays = [X_tr - mean, y_tr.astype(np.int64), X_te - mean, y_te.astype(np.int64),
-              np.round(X_te * 255).astype(np.uint8)]
+    Raises:
+        ValueError: On a name that is not available (or a DataError from the loader).
+    """
+    if name not in available_datasets():
+        raise ValueError(f"unknown dataset {name!r}; choose one of {available_datasets()}")
+    ds = load_dataset(name)  # digits: the same seeded 75/25 split as `linclass train`
+    features = FeaturePipeline().fit(ds.X_train)
+    rng = np.random.default_rng(0)
+    eval_train = np.sort(rng.permutation(len(ds.y_train))[:EVAL_SIZE])
+    eval_test = np.arange(min(EVAL_SIZE, len(ds.y_test)))
+    arrays = [eval_train, features.transform(ds.X_train[eval_train]),
+              eval_test, features.transform(ds.X_test[eval_test])]
     for a in arrays:  # shared by every session: no session may write into them
         a.setflags(write=False)
-    return ImageData(name, *arrays, [str(k) for k in range(10)], (8, 8))
+    return ImageData(ds, features, *arrays)
 
 
 @dataclass(frozen=True)
@@ -114,23 +127,18 @@ class ImageSession:
     """One learner's image-view training run. The web app locks around every call."""
 
     def __init__(self, dataset: str = "digits", seed: int = 0, **config: Any) -> None:
+        self.config = replace(ConfigImage(), **config).check()
         self.data = load_image_data(dataset)
         self.seed = seed
-        self.config = replace(ConfigImage(), **config).check()
-        rng = np.random.default_rng(seed)
-        n_classes = len(self.data.class_names)
-        self.params = init_params(self.data.X_train.shape[1], n_classes, random_state=seed)
-        init, self._update = make_optimizer(self.config.optimizer, self.config.learning_rate)
-        self._opt_state = init(self.params)
-        self._rng = rng
+        self._rng = np.random.default_rng(seed)
+        ds = self.data.dataset
+        self.params = init_params(self.data.features.n_features_out, ds.n_classes,
+                                  random_state=seed)
+        self._restart_optimizer()
         self._order = np.zeros(0, dtype=np.int64)  # remaining indices of the current epoch
         self.n_steps = 0
         self.epoch = 0
-        self.diverged = False
-        self.message: str | None = None
-        self._eval_train = rng.permutation(len(self.data.y_train))[:EVAL_SIZE]
-        self._eval_test = np.arange(min(EVAL_SIZE, len(self.data.y_test)))
-        self.gallery = self._pick_gallery(rng)
+        self.gallery = self._pick_gallery()
         # The curves start at the untrained model (loss about log C, chance accuracy).
         self.history: list[dict[str, float | None]] = [self._evaluate(None)]
 
@@ -140,9 +148,7 @@ class ImageSession:
         if unknown:
             raise ValueError(f"unknown setting(s) {sorted(unknown)}")
         self.config = replace(self.config, **changes).check()
-        init, self._update = make_optimizer(self.config.optimizer, self.config.learning_rate)
-        self._opt_state = init(self.params)
-        self.diverged, self.message = False, None
+        self._restart_optimizer()
 
     def step(self, k: int) -> None:
         """Run ``k`` minibatch gradient steps, stopping before any step that diverges."""
@@ -150,20 +156,22 @@ class ImageSession:
             raise ValueError(f"steps must lie in [1, {MAX_STEPS_PER_CALL}], got {k}")
         if self.diverged:
             return
-        c = self.config
+        c, ds = self.config, self.data.dataset
         batch_losses = []
         for _ in range(k):
             idx = self._next_batch()
-            value, grads = value_and_grad(self.params, self.data.X_train[idx],
-                                          self.data.y_train[idx], c.loss, c.penalty, c.alpha,
+            value, grads = value_and_grad(self.params, self.data.rows("train", idx),
+                                          ds.y_train[idx], c.loss, c.penalty, c.alpha,
                                           **c.loss_kwargs())
-            new_params, new_state = self._update(self.params, grads, self._opt_state)
+            new_params, new_state = tentative_step(self._optimizer, self.params, grads,
+                                                   self._opt_state)
             if is_diverged(value, new_params):
+                self._opt_state = self._optimizer.init(self.params)
                 self.diverged = True
                 self.message = (
                     f"Diverged at step {self.n_steps}: learning rate {c.learning_rate:g} is "
-                    "too large; the weights were kept at their last finite values. Lower it "
-                    "and press apply, or start over.")
+                    "too large; the weights were kept at their last finite values. Lower it, "
+                    "or start over.")
                 break
             batch_losses.append(value)
             self.params, self._opt_state = new_params, new_state
@@ -174,45 +182,53 @@ class ImageSession:
 
     def state(self, *, with_gallery_images: bool = False) -> dict[str, Any]:
         """Progress, curves and templates, as JSON-ready numbers (never NaN)."""
-        d = self.data
-        test_pred = predict(self.params, d.X_test[self.gallery])
+        ds = self.data.dataset
+        test_pred = predict(self.params, self.data.rows("test", self.gallery))
         out: dict[str, Any] = {
-            "dataset": d.name,
-            "class_names": d.class_names,
-            "image_shape": list(d.image_shape),
+            "dataset": ds.name,
+            "class_names": ds.class_names,
+            "image_shape": list(ds.image_shape),
             "config": asdict(self.config),
             "step": self.n_steps,
             "epoch": self.epoch,
             "history": self.history,
             "templates": self._templates(),
             "gallery": {"indices": self.gallery.tolist(),
-                        "labels": d.y_test[self.gallery].tolist(),
+                        "labels": ds.y_test[self.gallery].tolist(),
                         "predictions": test_pred.tolist()},
             "diverged": self.diverged,
             "message": self.message,
         }
         if with_gallery_images:
-            out["gallery"]["images"] = d.display_test[self.gallery].tolist()
+            out["gallery"]["images"] = [self._pixels(i) for i in self.gallery]
         return out
 
     def explain(self, index: int) -> dict[str, Any]:
         """Scores, probabilities and the step-by-step loss of test image ``index``."""
-        d = self.data
-        if not 0 <= index < len(d.y_test):
-            raise ValueError(f"test image index must lie in [0, {len(d.y_test) - 1}], got {index}")
-        s = scores(self.params, d.X_test[index:index + 1])[0]
-        out = explain_scores(s, int(d.y_test[index]), self.config.loss, d.class_names,
+        ds = self.data.dataset
+        if not 0 <= index < len(ds.y_test):
+            raise ValueError(
+                f"test image index must lie in [0, {len(ds.y_test) - 1}], got {index}")
+        s = scores(self.params, self.data.rows("test", np.array([index])))[0]
+        out = explain_scores(s, int(ds.y_test[index]), self.config.loss, ds.class_names,
                              self.config.margin)
-        out["index"] = index
-        out["image"] = d.display_test[index].tolist()
-        out["image_shape"] = list(d.image_shape)
+        out.update(index=index, image=self._pixels(index), image_shape=list(ds.image_shape))
         return out
 
     # --- helpers ------------------------------------------------------------------------
 
+    def _restart_optimizer(self) -> None:
+        self._optimizer = make_optimizer(self.config.optimizer, self.config.learning_rate)
+        self._opt_state = self._optimizer.init(self.params)
+        self.diverged, self.message = False, None
+
+    def _pixels(self, index: int) -> list[int]:
+        """Test image ``index`` as the learner sees it: flat uint8 0..255 grey levels."""
+        return self.data.dataset.X_test[index].reshape(-1).tolist()
+
     def _next_batch(self) -> np.ndarray:
         # Sampling without replacement within an epoch, reshuffled each epoch.
-        n = len(self.data.y_train)
+        n = len(self.data.dataset.y_train)
         if self._order.size < self.config.batch_size:
             if self.n_steps:
                 self.epoch += 1
@@ -222,15 +238,16 @@ class ImageSession:
         return idx
 
     def _evaluate(self, batch_loss: float | None) -> dict[str, float | None]:
-        d, c, tr, te = self.data, self.config, self._eval_train, self._eval_test
-        train_loss = objective_value(self.params, d.X_train[tr], d.y_train[tr], c.loss,
-                                     c.penalty, c.alpha, **c.loss_kwargs())
+        d, c, ds = self.data, self.config, self.data.dataset
+        y_tr, y_te = ds.y_train[d.eval_train], ds.y_test[d.eval_test]
+        train_loss = objective_value(self.params, d.X_eval_train, y_tr, c.loss, c.penalty,
+                                     c.alpha, **c.loss_kwargs())
         return {
             "step": self.n_steps,
             "batch_loss": batch_loss,
             "train_loss": float(train_loss),
-            "train_accuracy": float(np.mean(predict(self.params, d.X_train[tr]) == d.y_train[tr])),
-            "test_accuracy": float(np.mean(predict(self.params, d.X_test[te]) == d.y_test[te])),
+            "train_accuracy": float(np.mean(predict(self.params, d.X_eval_train) == y_tr)),
+            "test_accuracy": float(np.mean(predict(self.params, d.X_eval_test) == y_te)),
         }
 
     def _templates(self) -> dict[str, Any]:
@@ -245,8 +262,8 @@ class ImageSession:
         q = np.clip(np.round(127.5 + 127.5 * W / safe), 0, 255).astype(np.uint8)
         return {"pixels": q.tolist(), "scale": scale.tolist()}
 
-    def _pick_gallery(self, rng: np.random.Generator) -> np.ndarray:
-        y = self.data.y_test
-        picks = [rng.choice(np.flatnonzero(y == k), GALLERY_PER_CLASS, replace=False)
-                 for k in range(len(self.data.class_names))]
+    def _pick_gallery(self) -> np.ndarray:
+        y = self.data.dataset.y_test
+        picks = [self._rng.choice(np.flatnonzero(y == k), GALLERY_PER_CLASS, replace=False)
+                 for k in range(self.data.dataset.n_classes)]
         return np.stack(picks, axis=1).ravel()  # interleaved: 0 1 2 ... 9 0 1 2 ...

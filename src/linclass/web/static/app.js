@@ -621,6 +621,9 @@ function readImageControls() {
 function reportImage(e) { showMessage($("msg-image"), e.message, "error"); stopRunImage(); }
 
 async function createImageSession() {
+  // The first load of a dataset reads and prepares it on the server (seconds for 60,000
+  // Fashion-MNIST images); say so rather than look frozen.
+  showMessage($("msg-image"), `Loading ${$("dataset").value} …`, "info");
   const st = await api("POST", "/api/image", { dataset: $("dataset").value, ...readImageControls() });
   images.sid = st.session;
   images.selected = null;
@@ -666,7 +669,8 @@ function renderImage(st) {
   $("margin-image").disabled = !plane.options.margin_losses.includes(st.config.loss);
 
   const box = $("templates");
-  if (box.childElementCount !== st.class_names.length) {
+  if (box.dataset.names !== st.class_names.join("\n")) { // a new dataset: new captions
+    box.dataset.names = st.class_names.join("\n");
     box.innerHTML = "";
     st.class_names.forEach((name, k) => {
       const fig = document.createElement("figure");
