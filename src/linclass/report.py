@@ -22,7 +22,8 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from linclass.plots.io import atomic_write_bytes, figure_to_png
+from linclass.fileio import atomic_write_bytes
+from linclass.plots.io import figure_to_png
 
 FigureLike = Figure | Axes | str | os.PathLike
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -21,13 +21,12 @@ from linclass.plots.curves import (
     plot_schedule,
 )
 from linclass.plots.geometry import plot_decision_regions
-from linclass.plots.io import atomic_write_bytes, figure_to_png, save_figure
+from linclass.plots.io import figure_to_png, save_figure
 from linclass.plots.landscape import plot_loss_landscape, plot_loss_landscape_2d, random_direction
 from linclass.plots.search import plot_search_heatmap
 from linclass.plots.templates import plot_templates
 
 __all__ = [
-    "atomic_write_bytes",
     "confusion_counts",
     "figure_to_png",
     "history_to_dict",

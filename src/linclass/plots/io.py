@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from pathlib import Path
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+
+from linclass.fileio import atomic_write_bytes
 
 DPI = 110  # sharp on a projector, small enough to embed a dozen in one HTML page
 
@@ -32,43 +33,6 @@ def figure_to_png(fig_or_ax: Figure | Axes, *, dpi: int = DPI) -> bytes:
     buf = io.BytesIO()
     as_figure(fig_or_ax).savefig(buf, format="png", dpi=dpi, facecolor="white")
     return buf.getvalue()
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, force: bool = False) -> Path:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half.
-
-    The bytes go to a temporary file in the same folder (same file system, so the rename is
-    atomic), are flushed to disk, and then ``os.replace`` moves them into place.
-
-    Args:
-        path: Destination file; its folder must exist.
-        data: The complete file contents.
-        force: Replace an existing file. Without it an existing file is an error, so a
-            second run never silently destroys the pictures of the first.
-
-    Returns:
-        The destination as a Path.
-
-    Raises:
-        FileExistsError: If ``path`` exists and ``force`` is False.
-    """
-    path = Path(path)
-    if path.exists() and not force:
-        raise FileExistsError(f"{path} already exists; pass force=True to overwrite it")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        # mkstemp makes the file private (0600); a picture or report is meant to be read.
-        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        # Never leave a stray temporary file behind, whatever went wrong.
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def save_figure(
