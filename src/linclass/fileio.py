@@ -37,6 +37,9 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, force: bool = Fa
     path = check_writable(path, force=force)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp makes the file private (0600); models, pictures and reports are meant to
+        # be read like any other file, so keep the old mode or use the usual 0644.
+        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

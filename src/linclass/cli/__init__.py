@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from linclass.cli.gradcheck import gradcheck
+from linclass.cli.playground import playground
 from linclass.cli.train import train
 
 app = typer.Typer(
@@ -23,6 +24,7 @@ def _root() -> None:
 
 app.command()(train)
 app.command()(gradcheck)
+app.command()(playground)
 
 
 def main() -> None:

@@ -1,0 +1,48 @@
+"""``linclass playground``: serve the interactive playground on this machine."""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+import webbrowser
+
+import typer
+
+LOOPBACK_NAMES = ("localhost",)
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses such as 127.0.0.1 and ::1."""
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def playground(
+    port: int = typer.Option(8765, min=1, max=65535, help="TCP port."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on; loopback by default."),
+    open_browser: bool = typer.Option(False, "--open-browser/--no-open-browser",
+                                      help="Open the page in the default browser."),
+    allow_remote: bool = typer.Option(False, "--allow-remote",
+                                      help="Permit a non-loopback --host (anyone who can "
+                                      "reach it can use the server)."),
+) -> None:
+    """Start the interactive playground: 2-D hyperplanes and image templates, live."""
+    import uvicorn
+
+    from linclass.web import create_app
+
+    if not is_loopback(host) and not allow_remote:
+        raise typer.BadParameter(
+            f"{host!r} is not a loopback address; the playground listens only on this "
+            "machine unless you also pass --allow-remote", param_hint="--host")
+    # On loopback, refuse requests whose Host header names another site (DNS rebinding).
+    trusted = None if allow_remote else sorted({host, "127.0.0.1", "localhost", "::1", "[::1]"})
+    url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
+    typer.echo(f"linclass playground on {url}  (Ctrl+C to stop)")
+    if open_browser:
+        threading.Timer(1.0, webbrowser.open, args=(url,)).start()
+    uvicorn.run(create_app(trusted_hosts=trusted), host=host, port=port, log_level="warning")

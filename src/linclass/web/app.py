@@ -1,0 +1,306 @@
+"""The playground's web app: one page, static assets, and small JSON endpoints.
+
+The page only draws and sends controls; every number it shows comes from a session in
+:mod:`linclass.web.session2d` or :mod:`linclass.web.session_image`. Endpoints (all JSON,
+errors as ``{"error": "..."}`` with a 4xx status):
+
+    GET  /api/options                      names and limits the page builds its controls from
+    POST /api/2d                           new 2-D session {preset?, seed?}
+    GET  /api/2d/{sid}                     its state
+    POST /api/2d/{sid}/config              {loss?, margin?, penalty?, alpha?, optimizer?,
+                                            learning_rate?}
+    POST /api/2d/{sid}/step                {steps?}
+    POST /api/2d/{sid}/reset               {preset?}
+    POST /api/2d/{sid}/points              {X: [[x, y], ...], y: [label, ...]}
+    POST /api/2d/{sid}/params              {W: [[w1, w2], ...], b: [...]}
+    POST /api/image                        new image session {dataset?, seed?, <config>}
+    GET  /api/image/{sid}                  its state
+    POST /api/image/{sid}/config           {<config>}
+    POST /api/image/{sid}/step             {steps?}
+    GET  /api/image/{sid}/explain/{index}  one test image, step by step
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from linclass.explain import EXPLAINED_LOSSES
+from linclass.losses import LOSSES
+from linclass.regularizers import PENALTIES
+from linclass.web import session2d as s2d
+from linclass.web import session_image as simg
+from linclass.web.optimizers import OPTIMIZERS
+from linclass.web.presets import PRESETS, VIEW
+from linclass.web.validation import (BadRequest, choice, integer, matrix, number, only_keys,
+                                     read_json)
+
+STATIC = Path(__file__).parent / "static"
+MAX_2D_SESSIONS = 200
+MAX_IMAGE_SESSIONS = 16  # each holds a (10, D) W and an index permutation: small, but bounded
+
+LOSS_LABELS = {"svm": "multiclass SVM", "softmax": "softmax (cross-entropy)",
+               "ova_hinge": "one-vs-all hinge", "ova_logistic": "one-vs-all logistic"}
+
+
+class SessionStore:
+    """Sessions by random id, the least recently used dropped beyond ``cap``.
+
+    Each entry has its own lock, so one browser's run loop and its drags never interleave
+    inside a session, while different sessions proceed in parallel.
+    """
+
+    def __init__(self, cap: int, kind: str) -> None:
+        self._items: OrderedDict[str, tuple[Any, threading.Lock]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._cap = cap
+        self._kind = kind
+
+    def add(self, session: Any) -> str:
+        sid = secrets.token_urlsafe(12)
+        with self._lock:
+            self._items[sid] = (session, threading.Lock())
+            while len(self._items) > self._cap:
+                self._items.popitem(last=False)
+        return sid
+
+    def run(self, sid: str, fn: Callable[[Any], Any]) -> Any:
+        """Call ``fn(session)`` under the session's lock; 404 for an unknown id."""
+        with self._lock:
+            if sid not in self._items:
+                raise BadRequest(f"unknown {self._kind} session {sid[:40]!r}: it may have "
+                                 "expired or the server restarted; start a new one", 404)
+            self._items.move_to_end(sid)
+            session, lock = self._items[sid]
+        with lock:
+            try:
+                return fn(session)
+            except ValueError as e:  # the sessions' own checks: a client error
+                raise BadRequest(str(e)) from None
+
+
+# --- reading fields -----------------------------------------------------------------------
+
+CONFIG_2D = {"loss", "margin", "penalty", "alpha", "optimizer", "learning_rate"}
+CONFIG_IMAGE = CONFIG_2D | {"batch_size"}
+
+
+def _config(body: dict[str, Any], losses: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    """The control fields present in ``body``, each checked."""
+    out: dict[str, Any] = {}
+    readers: dict[str, Callable[[Any, str], Any]] = {
+        "loss": lambda v, k: choice(v, k, losses),
+        "penalty": lambda v, k: choice(v, k, sorted(PENALTIES)),
+        "optimizer": lambda v, k: choice(v, k, OPTIMIZERS),
+        "margin": lambda v, k: number(v, k, 0.0, 100.0),
+        "alpha": lambda v, k: number(v, k, 0.0, 1e3),
+        "learning_rate": lambda v, k: number(v, k, 0.0, 1e9),
+        "batch_size": lambda v, k: integer(v, k, 1, simg.MAX_BATCH),
+    }
+    for key, read in readers.items():
+        if key in body:
+            out[key] = read(body[key], key)
+    return out
+
+
+# --- endpoints ----------------------------------------------------------------------------
+
+
+def create_app(trusted_hosts: list[str] | None = None) -> Starlette:
+    """The playground app with fresh, empty session stores.
+
+    Args:
+        trusted_hosts: If given, requests whose ``Host`` header is not in the list are
+            refused (a guard against DNS rebinding when serving on loopback).
+    """
+    planes = SessionStore(MAX_2D_SESSIONS, "2-D")
+    images = SessionStore(MAX_IMAGE_SESSIONS, "image")
+
+    async def index(request: Request) -> Response:
+        return FileResponse(STATIC / "index.html", media_type="text/html")
+
+    async def options(request: Request) -> Response:
+        return JSONResponse({
+            "losses_2d": [{"name": k, "label": LOSS_LABELS.get(k, k)} for k in LOSSES],
+            "losses_image": [{"name": k, "label": LOSS_LABELS.get(k, k)}
+                             for k in EXPLAINED_LOSSES],
+            "margin_losses": list(s2d.MARGIN_LOSSES),
+            "penalties": sorted(PENALTIES),
+            "optimizers": list(OPTIMIZERS),
+            "presets": [{"name": k, "description": f(0).description}
+                        for k, f in PRESETS.items()],
+            "datasets": simg.available_datasets(),
+            "view": list(VIEW),
+            "defaults_2d": asdict(s2d.Config2D()),
+            "defaults_image": asdict(simg.ConfigImage()),
+            "limits": {"max_points": s2d.MAX_POINTS, "max_steps_2d": s2d.MAX_STEPS_PER_CALL,
+                       "max_steps_image": simg.MAX_STEPS_PER_CALL,
+                       "max_classes_2d": s2d.MAX_CLASSES},
+        })
+
+    # 2-D view
+
+    async def new_2d(request: Request) -> Response:
+        body = await read_json(request)
+        only_keys(body, {"preset", "seed"})
+        preset = choice(body.get("preset", "three_blobs"), "preset", list(PRESETS))
+        seed = integer(body.get("seed", 0), "seed", 0, 2**31 - 1)
+        session = await run_in_threadpool(s2d.Session2D, preset, seed)
+        sid = planes.add(session)
+        return await _state_2d(sid, lambda s: None)
+
+    async def _state_2d(sid: str, change: Callable[[s2d.Session2D], None]) -> Response:
+        def work(s: s2d.Session2D) -> dict[str, Any]:
+            change(s)
+            return s.state()
+        state = await run_in_threadpool(planes.run, sid, work)
+        return JSONResponse({"session": sid, **state})
+
+    async def get_2d(request: Request) -> Response:
+        return await _state_2d(request.path_params["sid"], lambda s: None)
+
+    async def config_2d(request: Request) -> Response:
+        body = await read_json(request)
+        only_keys(body, CONFIG_2D)
+        changes = _config(body, list(LOSSES))
+        return await _state_2d(request.path_params["sid"], lambda s: s.configure(**changes))
+
+    async def step_2d(request: Request) -> Response:
+        body = await read_json(request)
+        only_keys(body, {"steps"})
+        n = integer(body.get("steps", 1), "steps", 1, s2d.MAX_STEPS_PER_CALL)
+        return await _state_2d(request.path_params["sid"], lambda s: s.step(n))
+
+    async def reset_2d(request: Request) -> Response:
+        body = await read_json(request)
+        only_keys(body, {"preset", "seed"})
+        preset = choice(body["preset"], "preset", list(PRESETS)) if "preset" in body else None
+        seed = integer(body["seed"], "seed", 0, 2**31 - 1) if "seed" in body else None
+        return await _state_2d(request.path_params["sid"], lambda s: s.reset(preset, seed))
+
+    async def points_2d(request: Request) -> Response:
+        body = await read_json(request)
+        only_keys(body, {"X", "y"})
+        if "X" not in body or "y" not in body:
+            raise BadRequest("both X (a list of [x, y]) and y (a list of labels) are required")
+        X = matrix(body["X"], "X", s2d.MAX_POINTS, 2, 100.0)
+        y_list = body["y"]
+        if not isinstance(y_list, list):
+            raise BadRequest("y must be a list of labels")
+        if len(y_list) > s2d.MAX_POINTS:
+            raise BadRequest(f"y has {len(y_list)} entries; at most {s2d.MAX_POINTS}", 413)
+        y = [integer(v, f"y[{i}]", 0, s2d.MAX_CLASSES - 1) for i, v in enumerate(y_list)]
+        return await _state_2d(request.path_params["sid"], lambda s: s.set_points(X, y))
+
+    async def params_2d(request: Request) -> Response:
+        body = await read_json(request)
+        only_keys(body, {"W", "b"})
+        if "W" not in body or "b" not in body:
+            raise BadRequest("both W (a list of [w1, w2] rows) and b (a list) are required")
+        W = matrix(body["W"], "W", s2d.MAX_CLASSES, 2, 1e6)
+        b = matrix(body["b"], "b", s2d.MAX_CLASSES, None, 1e6)
+        return await _state_2d(request.path_params["sid"], lambda s: s.set_params(W, b))
+
+    # image view
+
+    async def new_image(request: Request) -> Response:
+        body = await read_json(request)
+        only_keys(body, CONFIG_IMAGE | {"dataset", "seed"})
+        dataset = choice(body.get("dataset", "digits"), "dataset", simg.available_datasets())
+        seed = integer(body.get("seed", 0), "seed", 0, 2**31 - 1)
+        config = _config(body, EXPLAINED_LOSSES)
+
+        def make() -> simg.ImageSession:
+            try:
+                return simg.ImageSession(dataset, seed, **config)
+            except ValueError as e:
+                raise BadRequest(str(e)) from None
+        session = await run_in_threadpool(make)
+        sid = images.add(session)
+        state = await run_in_threadpool(
+            images.run, sid, lambda s: s.state(with_gallery_images=True))
+        return JSONResponse({"session": sid, **state})
+
+    async def _state_image(sid: str, change: Callable[[simg.ImageSession], None]) -> Response:
+        def work(s: simg.ImageSession) -> dict[str, Any]:
+            change(s)
+            return s.state()
+        state = await run_in_threadpool(images.run, sid, work)
+        return JSONResponse({"session": sid, **state})
+
+    async def get_image(request: Request) -> Response:
+        sid = request.path_params["sid"]
+        state = await run_in_threadpool(
+            images.run, sid, lambda s: s.state(with_gallery_images=True))
+        return JSONResponse({"session": sid, **state})
+
+    async def config_image(request: Request) -> Response:
+        body = await read_json(request)
+        only_keys(body, CONFIG_IMAGE)
+        changes = _config(body, EXPLAINED_LOSSES)
+        return await _state_image(request.path_params["sid"], lambda s: s.configure(**changes))
+
+    async def step_image(request: Request) -> Response:
+        body = await read_json(request)
+        only_keys(body, {"steps"})
+        k = integer(body.get("steps", 10), "steps", 1, simg.MAX_STEPS_PER_CALL)
+        return await _state_image(request.path_params["sid"], lambda s: s.step(k))
+
+    async def explain_image(request: Request) -> Response:
+        raw = request.path_params["index"]
+        if not raw.isdigit() or len(raw) > 9:
+            raise BadRequest(f"test image index must be a non-negative integer, got {raw[:20]!r}")
+        out = await run_in_threadpool(images.run, request.path_params["sid"],
+                                      lambda s: s.explain(int(raw)))
+        return JSONResponse(out)
+
+    # errors: always JSON, never a stack trace on the page
+
+    async def bad_request(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, BadRequest)
+        return JSONResponse({"error": exc.message}, status_code=exc.status)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        return JSONResponse({"error": f"internal error: {type(exc).__name__}: {exc}"},
+                            status_code=500)
+
+    routes = [
+        Route("/", index),
+        Route("/api/options", options),
+        Route("/api/2d", new_2d, methods=["POST"]),
+        Route("/api/2d/{sid}", get_2d),
+        Route("/api/2d/{sid}/config", config_2d, methods=["POST"]),
+        Route("/api/2d/{sid}/step", step_2d, methods=["POST"]),
+        Route("/api/2d/{sid}/reset", reset_2d, methods=["POST"]),
+        Route("/api/2d/{sid}/points", points_2d, methods=["POST"]),
+        Route("/api/2d/{sid}/params", params_2d, methods=["POST"]),
+        Route("/api/image", new_image, methods=["POST"]),
+        Route("/api/image/{sid}", get_image),
+        Route("/api/image/{sid}/config", config_image, methods=["POST"]),
+        Route("/api/image/{sid}/step", step_image, methods=["POST"]),
+        Route("/api/image/{sid}/explain/{index}", explain_image),
+        Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
+    ]
+    middleware = ([Middleware(TrustedHostMiddleware, allowed_hosts=trusted_hosts)]
+                  if trusted_hosts else [])
+    return Starlette(routes=routes, middleware=middleware, exception_handlers={
+        BadRequest: bad_request, HTTPException: http_error, Exception: server_error})

@@ -1,0 +1,269 @@
+"""State and steps of the image (visual) view: train on images, watch each row of W.
+
+Training runs in small chunks, one chunk of ``k`` minibatch steps per request, so the
+page can draw progress between chunks without the server holding a long job. Everything
+comes from the library: the images from :func:`linclass.data.load_dataset`, their feature
+rows (pixels scaled to [0, 1], the training mean image subtracted) from
+:class:`linclass.features.FeaturePipeline`, :func:`linclass.objective.value_and_grad` on
+each minibatch, the step from :mod:`linclass.optim`, scores from :mod:`linclass.model`, and
+the click-to-explain breakdown from :func:`linclass.explain.explain_scores`.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from linclass.data import FASHION_MNIST_DIR, Dataset, load_dataset
+from linclass.explain import EXPLAINED_LOSSES, explain_scores
+from linclass.features import FeaturePipeline
+from linclass.model import init_params, predict, scores
+from linclass.objective import objective_value, value_and_grad
+from linclass.regularizers import PENALTIES
+from linclass.web.optimizers import OPTIMIZERS, is_diverged, make_optimizer, tentative_step
+
+MAX_STEPS_PER_CALL = 200
+MAX_BATCH = 1024
+EVAL_SIZE = 2000  # examples used for the curves after each chunk; bounds its cost
+GALLERY_PER_CLASS = 3
+HISTORY_LENGTH = 2000
+
+
+def available_datasets() -> list[str]:
+    """``digits`` (bundled with scikit-learn), and ``fashion-mnist`` when Debian's
+    ``dataset-fashion-mnist`` package has put its files in place."""
+    return ["digits"] + (["fashion-mnist"] if FASHION_MNIST_DIR.is_dir() else [])
+
+
+@dataclass(frozen=True)
+class ImageData:
+    """One dataset with its fitted features, loaded once and shared by every session.
+
+    The images stay uint8 (60,000 Fashion-MNIST images are 47 MB that way); a minibatch
+    becomes feature rows only when it is drawn. The evaluation subsets are turned into
+    rows once, since the curves look at them after every chunk.
+
+    Attributes:
+        dataset: Train and test images, labels and class names.
+        features: Raw pixels in [0, 1] minus the training mean image, fitted on train.
+        eval_train: ndarray of shape (n_eval,), indices of the training images scored
+            for the curves; ``X_eval_train`` holds their feature rows (n_eval, D).
+        eval_test: The same for the test images; ``X_eval_test`` their rows.
+    """
+
+    dataset: Dataset
+    features: FeaturePipeline
+    eval_train: np.ndarray
+    X_eval_train: np.ndarray
+    eval_test: np.ndarray
+    X_eval_test: np.ndarray
+
+    def rows(self, split: str, idx: np.ndarray) -> np.ndarray:
+        """Feature rows of some images of ``split``: ndarray of shape (len(idx), D)."""
+        return self.features.transform(self.dataset.images(split)[idx])
+
+
+@functools.lru_cache(maxsize=2)
+def load_image_data(name: str) -> ImageData:
+    """Load a dataset and fit its features on the training split; cached per process.
+
+    Raises:
+        ValueError: On a name that is not available (or a DataError from the loader).
+    """
+    if name not in available_datasets():
+        raise ValueError(f"unknown dataset {name!r}; choose one of {available_datasets()}")
+    ds = load_dataset(name)  # digits: the same seeded 75/25 split as `linclass train`
+    features = FeaturePipeline().fit(ds.X_train)
+    rng = np.random.default_rng(0)
+    eval_train = np.sort(rng.permutation(len(ds.y_train))[:EVAL_SIZE])
+    eval_test = np.arange(min(EVAL_SIZE, len(ds.y_test)))
+    arrays = [eval_train, features.transform(ds.X_train[eval_train]),
+              eval_test, features.transform(ds.X_test[eval_test])]
+    for a in arrays:  # shared by every session: no session may write into them
+        a.setflags(write=False)
+    return ImageData(ds, features, *arrays)
+
+
+@dataclass(frozen=True)
+class ConfigImage:
+    """The controls of the image view."""
+
+    loss: str = "softmax"
+    margin: float = 1.0
+    penalty: str = "l2"
+    alpha: float = 1e-3
+    optimizer: str = "sgd"
+    learning_rate: float = 0.5
+    batch_size: int = 64
+
+    def check(self) -> ConfigImage:
+        """Raise ValueError on an unknown name or an out-of-range number; return self."""
+        if self.loss not in EXPLAINED_LOSSES:
+            raise ValueError(f"unknown loss {self.loss!r}; choose one of {list(EXPLAINED_LOSSES)}")
+        if self.penalty not in PENALTIES:
+            raise ValueError(
+                f"unknown penalty {self.penalty!r}; choose one of {sorted(PENALTIES)}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(
+                f"unknown optimizer {self.optimizer!r}; choose one of {list(OPTIMIZERS)}")
+        for name, lo, hi in (("margin", 0.0, 100.0), ("alpha", 0.0, 1e3),
+                             ("learning_rate", 0.0, 1e9)):
+            v = getattr(self, name)
+            if not (np.isfinite(v) and lo <= v <= hi):
+                raise ValueError(f"{name} must be a number in [{lo:g}, {hi:g}], got {v}")
+        if not 1 <= self.batch_size <= MAX_BATCH:
+            raise ValueError(f"batch_size must lie in [1, {MAX_BATCH}], got {self.batch_size}")
+        return self
+
+    def loss_kwargs(self) -> dict[str, float]:
+        """Keyword arguments for the loss (the margin only where the loss has one)."""
+        return {"margin": self.margin} if self.loss in ("svm", "ova_hinge") else {}
+
+
+class ImageSession:
+    """One learner's image-view training run. The web app locks around every call."""
+
+    def __init__(self, dataset: str = "digits", seed: int = 0, **config: Any) -> None:
+        self.config = replace(ConfigImage(), **config).check()
+        self.data = load_image_data(dataset)
+        self.seed = seed
+        self._rng = np.random.default_rng(seed)
+        ds = self.data.dataset
+        self.params = init_params(self.data.features.n_features_out, ds.n_classes,
+                                  random_state=seed)
+        self._restart_optimizer()
+        self._order = np.zeros(0, dtype=np.int64)  # remaining indices of the current epoch
+        self.n_steps = 0
+        self.epoch = 0
+        self.gallery = self._pick_gallery()
+        # The curves start at the untrained model (loss about log C, chance accuracy).
+        self.history: list[dict[str, float | None]] = [self._evaluate(None)]
+
+    def configure(self, **changes: Any) -> None:
+        """Change controls mid-run; the optimizer restarts from rest with them."""
+        unknown = set(changes) - set(asdict(self.config))
+        if unknown:
+            raise ValueError(f"unknown setting(s) {sorted(unknown)}")
+        self.config = replace(self.config, **changes).check()
+        self._restart_optimizer()
+
+    def step(self, k: int) -> None:
+        """Run ``k`` minibatch gradient steps, stopping before any step that diverges."""
+        if not 1 <= k <= MAX_STEPS_PER_CALL:
+            raise ValueError(f"steps must lie in [1, {MAX_STEPS_PER_CALL}], got {k}")
+        if self.diverged:
+            return
+        c, ds = self.config, self.data.dataset
+        batch_losses = []
+        for _ in range(k):
+            idx = self._next_batch()
+            value, grads = value_and_grad(self.params, self.data.rows("train", idx),
+                                          ds.y_train[idx], c.loss, c.penalty, c.alpha,
+                                          **c.loss_kwargs())
+            new_params, new_state = tentative_step(self._optimizer, self.params, grads,
+                                                   self._opt_state)
+            if is_diverged(value, new_params):
+                self._opt_state = self._optimizer.init(self.params)
+                self.diverged = True
+                self.message = (
+                    f"Diverged at step {self.n_steps}: learning rate {c.learning_rate:g} is "
+                    "too large; the weights were kept at their last finite values. Lower it, "
+                    "or start over.")
+                break
+            batch_losses.append(value)
+            self.params, self._opt_state = new_params, new_state
+            self.n_steps += 1
+        if batch_losses:
+            self.history.append(self._evaluate(float(np.mean(batch_losses))))
+            del self.history[:-HISTORY_LENGTH]
+
+    def state(self, *, with_gallery_images: bool = False) -> dict[str, Any]:
+        """Progress, curves and templates, as JSON-ready numbers (never NaN)."""
+        ds = self.data.dataset
+        test_pred = predict(self.params, self.data.rows("test", self.gallery))
+        out: dict[str, Any] = {
+            "dataset": ds.name,
+            "class_names": ds.class_names,
+            "image_shape": list(ds.image_shape),
+            "config": asdict(self.config),
+            "step": self.n_steps,
+            "epoch": self.epoch,
+            "history": self.history,
+            "templates": self._templates(),
+            "gallery": {"indices": self.gallery.tolist(),
+                        "labels": ds.y_test[self.gallery].tolist(),
+                        "predictions": test_pred.tolist()},
+            "diverged": self.diverged,
+            "message": self.message,
+        }
+        if with_gallery_images:
+            out["gallery"]["images"] = [self._pixels(i) for i in self.gallery]
+        return out
+
+    def explain(self, index: int) -> dict[str, Any]:
+        """Scores, probabilities and the step-by-step loss of test image ``index``."""
+        ds = self.data.dataset
+        if not 0 <= index < len(ds.y_test):
+            raise ValueError(
+                f"test image index must lie in [0, {len(ds.y_test) - 1}], got {index}")
+        s = scores(self.params, self.data.rows("test", np.array([index])))[0]
+        out = explain_scores(s, int(ds.y_test[index]), self.config.loss, ds.class_names,
+                             self.config.margin)
+        out.update(index=index, image=self._pixels(index), image_shape=list(ds.image_shape))
+        return out
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def _restart_optimizer(self) -> None:
+        self._optimizer = make_optimizer(self.config.optimizer, self.config.learning_rate)
+        self._opt_state = self._optimizer.init(self.params)
+        self.diverged, self.message = False, None
+
+    def _pixels(self, index: int) -> list[int]:
+        """Test image ``index`` as the learner sees it: flat uint8 0..255 grey levels."""
+        return self.data.dataset.X_test[index].reshape(-1).tolist()
+
+    def _next_batch(self) -> np.ndarray:
+        # Sampling without replacement within an epoch, reshuffled each epoch.
+        n = len(self.data.dataset.y_train)
+        if self._order.size < self.config.batch_size:
+            if self.n_steps:
+                self.epoch += 1
+            self._order = np.concatenate([self._order, self._rng.permutation(n)])
+        idx, self._order = (self._order[:self.config.batch_size],
+                            self._order[self.config.batch_size:])
+        return idx
+
+    def _evaluate(self, batch_loss: float | None) -> dict[str, float | None]:
+        d, c, ds = self.data, self.config, self.data.dataset
+        y_tr, y_te = ds.y_train[d.eval_train], ds.y_test[d.eval_test]
+        train_loss = objective_value(self.params, d.X_eval_train, y_tr, c.loss, c.penalty,
+                                     c.alpha, **c.loss_kwargs())
+        return {
+            "step": self.n_steps,
+            "batch_loss": batch_loss,
+            "train_loss": float(train_loss),
+            "train_accuracy": float(np.mean(predict(self.params, d.X_eval_train) == y_tr)),
+            "test_accuracy": float(np.mean(predict(self.params, d.X_eval_test) == y_te)),
+        }
+
+    def _templates(self) -> dict[str, Any]:
+        """Each row of W as an image: uint8 with 128 at zero, scaled by the row's max |w|.
+
+        A symmetric scale per template keeps the sign visible (the page maps it onto a
+        diverging palette), as the lecture's template pictures do with their own range.
+        """
+        W = self.params["W"]
+        scale = np.abs(W).max(axis=1)
+        safe = np.where(scale > 0, scale, 1.0)[:, None]
+        q = np.clip(np.round(127.5 + 127.5 * W / safe), 0, 255).astype(np.uint8)
+        return {"pixels": q.tolist(), "scale": scale.tolist()}
+
+    def _pick_gallery(self) -> np.ndarray:
+        y = self.data.dataset.y_test
+        picks = [self._rng.choice(np.flatnonzero(y == k), GALLERY_PER_CLASS, replace=False)
+                 for k in range(self.data.dataset.n_classes)]
+        return np.stack(picks, axis=1).ravel()  # interleaved: 0 1 2 ... 9 0 1 2 ...

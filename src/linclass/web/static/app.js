@@ -1,0 +1,845 @@
+// linclass playground page. It only draws and sends controls: every score, loss, gradient,
+// winning class and step comes from the server, which calls linclass in Python.
+"use strict";
+
+const PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7"]; // Okabe–Ito
+const SHAPES = ["circle", "square", "triangle", "diamond"];
+const POINT_RADIUS = 6.5; // CSS pixels
+const HIT_RADIUS = 11;
+const RUN_STEPS_2D = 2; // steps per request while running: smooth, and cheap on loopback
+const STEP_CHUNK_IMAGE = 20;
+const RUN_CHUNK_IMAGE = 10;
+
+const $ = (id) => document.getElementById(id);
+
+// --- talking to the server ----------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(message, status) { super(message); this.status = status; }
+}
+
+async function api(method, path, body) {
+  const init = { method, headers: {} };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(path, init);
+  } catch (e) {
+    throw new ApiError("The playground server cannot be reached. Is `linclass playground` still running?", 0);
+  }
+  let data = null;
+  try { data = await res.json(); } catch (e) { /* not JSON: reported below */ }
+  if (!res.ok) throw new ApiError((data && data.error) || `HTTP ${res.status}`, res.status);
+  return data;
+}
+
+// One request at a time per view, in order: a run loop and a drag never interleave.
+function serialQueue() {
+  let tail = Promise.resolve();
+  return (fn) => {
+    const result = tail.then(fn);
+    tail = result.catch(() => {});
+    return result;
+  };
+}
+
+function showMessage(el, text, kind = "error") {
+  if (!text) { el.hidden = true; el.textContent = ""; return; }
+  el.textContent = text;
+  el.className = `message ${kind}`;
+  el.hidden = false;
+}
+
+function fmt(v, digits = 3) {
+  if (v === null || v === undefined) return "–";
+  if (Math.abs(v) >= 1e4) return v.toExponential(2);
+  return v.toFixed(digits);
+}
+
+function fillSelect(select, items, value) {
+  select.innerHTML = "";
+  for (const item of items) {
+    const opt = document.createElement("option");
+    opt.value = typeof item === "string" ? item : item.name;
+    opt.textContent = typeof item === "string" ? item : (item.label || item.name);
+    select.appendChild(opt);
+  }
+  if (value !== undefined) select.value = value;
+}
+
+// Size a canvas's backing store to its CSS box and the screen's pixel density; returns a
+// context whose units are CSS pixels.
+function fitCanvas(canvas) {
+  const dpr = window.devicePixelRatio || 1;
+  const rect = canvas.getBoundingClientRect();
+  const w = Math.max(1, Math.round(rect.width * dpr));
+  const h = Math.max(1, Math.round(rect.height * dpr));
+  if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
+  const ctx = canvas.getContext("2d");
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  return { ctx, width: rect.width, height: rect.height };
+}
+
+function drawMarker(ctx, x, y, r, k) {
+  ctx.beginPath();
+  switch (SHAPES[k % SHAPES.length]) {
+    case "square": ctx.rect(x - r * 0.85, y - r * 0.85, r * 1.7, r * 1.7); break;
+    case "triangle":
+      ctx.moveTo(x, y - r * 1.1); ctx.lineTo(x + r, y + r * 0.75); ctx.lineTo(x - r, y + r * 0.75);
+      ctx.closePath(); break;
+    case "diamond":
+      ctx.moveTo(x, y - r * 1.15); ctx.lineTo(x + r * 1.0, y); ctx.lineTo(x, y + r * 1.15);
+      ctx.lineTo(x - r * 1.0, y); ctx.closePath(); break;
+    default: ctx.arc(x, y, r, 0, 2 * Math.PI);
+  }
+}
+
+function swatch(k) {
+  const c = document.createElement("canvas");
+  c.className = "swatch"; c.width = 28; c.height = 28;
+  const ctx = c.getContext("2d");
+  ctx.fillStyle = PALETTE[k]; ctx.strokeStyle = "#fff"; ctx.lineWidth = 2;
+  drawMarker(ctx, 14, 14, 10, k); ctx.fill(); ctx.stroke();
+  return c;
+}
+
+// A small line chart: series share the x axis; "left" series are scaled to their own
+// maximum, "right" series to [0, 1] (accuracies).
+function drawChart(canvas, xs, series) {
+  const { ctx, width, height } = fitCanvas(canvas);
+  ctx.clearRect(0, 0, width, height);
+  const pad = { l: 42, r: 34, t: 8, b: 20 };
+  const w = width - pad.l - pad.r, h = height - pad.t - pad.b;
+  ctx.font = "11px system-ui, sans-serif";
+  ctx.strokeStyle = "#dfe3ea"; ctx.lineWidth = 1;
+  ctx.strokeRect(pad.l, pad.t, w, h);
+  if (xs.length === 0) {
+    ctx.fillStyle = "#5b6575"; ctx.textAlign = "center";
+    ctx.fillText("press Step or Run", pad.l + w / 2, pad.t + h / 2);
+    return;
+  }
+  const x0 = xs[0], x1 = Math.max(xs[xs.length - 1], x0 + 1);
+  const left = series.filter((s) => s.axis === "left").flatMap((s) => s.values);
+  const top = Math.max(1e-9, ...left) * 1.08;
+  const sx = (x) => pad.l + ((x - x0) / (x1 - x0)) * w;
+  ctx.fillStyle = "#5b6575";
+  ctx.textAlign = "right"; ctx.fillText(fmt(top, 2), pad.l - 4, pad.t + 9); ctx.fillText("0", pad.l - 4, pad.t + h);
+  ctx.textAlign = "left"; ctx.fillText("100%", pad.l + w + 3, pad.t + 9); ctx.fillText("0%", pad.l + w + 3, pad.t + h);
+  ctx.textAlign = "center"; ctx.fillText(`step ${xs[xs.length - 1]}`, pad.l + w / 2, height - 5);
+  for (const s of series) {
+    const ymax = s.axis === "left" ? top : 1;
+    ctx.strokeStyle = s.color; ctx.lineWidth = 2; ctx.setLineDash(s.dash || []);
+    ctx.beginPath();
+    s.values.forEach((v, i) => {
+      const px = sx(xs[i]), py = pad.t + h - (Math.min(v, ymax) / ymax) * h;
+      if (i === 0) ctx.moveTo(px, py); else ctx.lineTo(px, py);
+    });
+    if (s.values.length === 1) ctx.arc(sx(xs[0]), pad.t + h - (s.values[0] / ymax) * h, 1.5, 0, 7);
+    ctx.stroke();
+  }
+  ctx.setLineDash([]);
+}
+
+// --- 2-D view ------------------------------------------------------------------------------
+
+const plane = {
+  sid: null, state: null, options: null, running: false,
+  newClass: 0, hover: null, selected: null, drag: null,
+  // The page's own copy of the points: edits land here first and are sent from here, so
+  // an answer to an older request never undoes a click or a drag still on its way.
+  points: { X: [], y: [] },
+  pointsDirty: false, syncing: false,
+  queue: serialQueue(),
+};
+
+async function call2d(path, body) {
+  return plane.queue(async () => {
+    try {
+      const state = await api("POST", `/api/2d/${plane.sid}${path}`, body);
+      render2d(state);
+      return state;
+    } catch (e) {
+      if (e.status === 404) { // the server restarted or dropped the session: start again
+        await newSession2d($("preset").value);
+        showMessage($("msg-2d"), "The server had forgotten this session, so a fresh one was started.", "warn");
+        return plane.state;
+      }
+      throw e;
+    }
+  });
+}
+
+async function newSession2d(preset) {
+  const state = await api("POST", "/api/2d", { preset });
+  plane.sid = state.session;
+  plane.hover = plane.selected = null;
+  // Carry the controls the learner already chose over to the new session.
+  const s = await api("POST", `/api/2d/${plane.sid}/config`, read2dControls());
+  render2d(s);
+}
+
+function read2dControls() {
+  const out = {};
+  for (const el of document.querySelectorAll("#view-2d [data-field]")) {
+    out[el.dataset.field] = el.type === "number" ? Number(el.value) : el.value;
+  }
+  return out;
+}
+
+function report2d(e) { showMessage($("msg-2d"), e.message, "error"); stopRun2d(); }
+
+function toScreen(x, y, width, height) {
+  const [x0, x1, y0, y1] = plane.state.view;
+  return [((x - x0) / (x1 - x0)) * width, ((y1 - y) / (y1 - y0)) * height];
+}
+
+function toData(px, py, width, height) {
+  const [x0, x1, y0, y1] = plane.state.view;
+  const clamp = (v, a, b) => Math.min(b, Math.max(a, v));
+  return [clamp(x0 + (px / width) * (x1 - x0), x0, x1), clamp(y1 - (py / height) * (y1 - y0), y0, y1)];
+}
+
+// Where the line w1 x + w2 y + b = 0 crosses the view's border: its visible segment.
+function clipLine(w1, w2, b, view) {
+  const [x0, x1, y0, y1] = view;
+  const pts = [];
+  const eps = 1e-12;
+  if (Math.abs(w2) > eps) for (const x of [x0, x1]) { const y = -(b + w1 * x) / w2; if (y >= y0 && y <= y1) pts.push([x, y]); }
+  if (Math.abs(w1) > eps) for (const y of [y0, y1]) { const x = -(b + w2 * y) / w1; if (x >= x0 && x <= x1) pts.push([x, y]); }
+  let best = null, far = -1;
+  for (let i = 0; i < pts.length; i++) for (let j = i + 1; j < pts.length; j++) {
+    const d = Math.hypot(pts[i][0] - pts[j][0], pts[i][1] - pts[j][1]);
+    if (d > far) { far = d; best = [pts[i], pts[j]]; }
+  }
+  return far > 0 ? best : null;
+}
+
+function regionImage(regions) {
+  // The server's winning class per grid cell, tinted with the class colour.
+  const c = document.createElement("canvas");
+  c.width = regions.nx; c.height = regions.ny;
+  const ctx = c.getContext("2d");
+  const img = ctx.createImageData(regions.nx, regions.ny);
+  const rgb = PALETTE.map((h) => [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16)));
+  const a = 0.2; // tint strength over white
+  for (let i = 0; i < regions.classes.length; i++) {
+    const [r, g, b] = rgb[regions.classes.charCodeAt(i) - 48]; // "0".."9", one per cell
+    img.data[4 * i] = Math.round(255 * (1 - a) + r * a);
+    img.data[4 * i + 1] = Math.round(255 * (1 - a) + g * a);
+    img.data[4 * i + 2] = Math.round(255 * (1 - a) + b * a);
+    img.data[4 * i + 3] = 255;
+  }
+  ctx.putImageData(img, 0, 0);
+  return c;
+}
+
+function draw2d() {
+  const st = plane.state;
+  if (!st) return;
+  const canvas = $("plane");
+  const { ctx, width, height } = fitCanvas(canvas);
+  ctx.clearRect(0, 0, width, height);
+  ctx.imageSmoothingEnabled = true;
+  ctx.imageSmoothingQuality = "high";
+  ctx.drawImage(plane.regionCanvas, 0, 0, width, height);
+
+  // Grid at the integers, axes darker.
+  const [x0, x1, y0, y1] = st.view;
+  ctx.lineWidth = 1;
+  for (let v = Math.ceil(x0); v <= x1; v++) {
+    const [px] = toScreen(v, 0, width, height);
+    ctx.strokeStyle = v === 0 ? "rgba(29,36,48,.45)" : "rgba(29,36,48,.08)";
+    ctx.beginPath(); ctx.moveTo(px, 0); ctx.lineTo(px, height); ctx.stroke();
+  }
+  for (let v = Math.ceil(y0); v <= y1; v++) {
+    const [, py] = toScreen(0, v, width, height);
+    ctx.strokeStyle = v === 0 ? "rgba(29,36,48,.45)" : "rgba(29,36,48,.08)";
+    ctx.beginPath(); ctx.moveTo(0, py); ctx.lineTo(width, py); ctx.stroke();
+  }
+
+  // Hyperplanes w_k . x + b_k = 0, each with its normal w_k. The arrows sit at different
+  // fractions along their lines (lines through the origin would pile them up in the
+  // middle), and their length grows with |w_k|, which is what regularization shrinks.
+  st.W.forEach((w, k) => {
+    const seg = clipLine(w[0], w[1], st.b[k], st.view);
+    if (!seg) return;
+    const [a, b] = seg.map(([x, y]) => toScreen(x, y, width, height));
+    ctx.strokeStyle = PALETTE[k]; ctx.lineWidth = 2.5;
+    ctx.beginPath(); ctx.moveTo(a[0], a[1]); ctx.lineTo(b[0], b[1]); ctx.stroke();
+    const t = (k + 1) / (st.n_classes + 1);
+    const mx = a[0] + t * (b[0] - a[0]), my = a[1] + t * (b[1] - a[1]);
+    const norm = Math.hypot(w[0], w[1]);
+    const len = Math.min(120, Math.max(26, norm * 45));
+    const ux = w[0] / norm, uy = -w[1] / norm; // screen y points down
+    const tx = mx + ux * len, ty = my + uy * len;
+    ctx.beginPath(); ctx.arc(mx, my, 3, 0, 2 * Math.PI); ctx.fillStyle = PALETTE[k]; ctx.fill();
+    ctx.beginPath(); ctx.moveTo(mx, my); ctx.lineTo(tx, ty); ctx.stroke();
+    ctx.beginPath();
+    ctx.moveTo(tx, ty);
+    ctx.lineTo(tx - ux * 10 - uy * 5, ty - uy * 10 + ux * 5);
+    ctx.lineTo(tx - ux * 10 + uy * 5, ty - uy * 10 - ux * 5);
+    ctx.closePath(); ctx.fillStyle = PALETTE[k]; ctx.fill();
+    ctx.font = "bold 13px system-ui, sans-serif";
+    ctx.textAlign = "center"; ctx.textBaseline = "middle";
+    ctx.lineWidth = 3; ctx.strokeStyle = "rgba(255,255,255,.9)";
+    ctx.strokeText(`w${k}`, tx + ux * 12, ty + uy * 12);
+    ctx.fillText(`w${k}`, tx + ux * 12, ty + uy * 12);
+  });
+
+  // Points: class colour and shape; a dark ring marks the misclassified ones.
+  plane.points.X.forEach(([x, y], i) => {
+    const k = plane.points.y[i];
+    const [px, py] = toScreen(x, y, width, height);
+    const r = i === plane.hover || i === plane.selected ? POINT_RADIUS + 2 : POINT_RADIUS;
+    drawMarker(ctx, px, py, r, k);
+    ctx.fillStyle = PALETTE[k]; ctx.fill();
+    const wrong = st.predictions.length > i && st.predictions[i] !== k;
+    ctx.lineWidth = wrong ? 2.5 : 1.5;
+    ctx.strokeStyle = wrong ? "#1d2430" : "#ffffff";
+    ctx.stroke();
+  });
+}
+
+function render2d(st) {
+  plane.state = st;
+  plane.regionCanvas = regionImage(st.regions);
+  if (!plane.syncing && plane.drag === null) {
+    plane.points = { X: st.points.X.map((p) => p.slice()), y: st.points.y.slice() };
+  }
+  if (plane.selected !== null && plane.selected >= plane.points.X.length) plane.selected = null;
+  if (plane.hover !== null && plane.hover >= plane.points.X.length) plane.hover = null;
+
+  $("step-count-2d").textContent = st.step;
+  $("loss-2d").textContent = fmt(st.loss, 4);
+  $("loss-2d").dataset.value = st.loss === null ? "" : String(st.loss);
+  $("acc-2d").textContent = st.accuracy === null ? "–" : `${(100 * st.accuracy).toFixed(1)}%`;
+  $("preset-description").textContent = st.description;
+  $("preset").value = st.preset;
+  for (const el of document.querySelectorAll("#view-2d [data-field]")) {
+    if (document.activeElement !== el) el.value = st.config[el.dataset.field];
+  }
+  $("margin-2d").disabled = !plane.options.margin_losses.includes(st.config.loss);
+  buildClassPicker(st.n_classes);
+  renderWeights(st);
+  renderPointInfo();
+  drawChart($("chart-2d"), st.history.map((h) => h.step), [
+    { values: st.history.map((h) => h.loss), color: "#0072B2", axis: "left" },
+    { values: st.history.map((h) => h.accuracy), color: "#D55E00", axis: "right", dash: [6, 4] },
+  ]);
+  if (st.diverged || st.message) {
+    showMessage($("msg-2d"), st.message, "warn");
+    stopRun2d();
+  } else if (!$("msg-2d").classList.contains("error")) {
+    showMessage($("msg-2d"), null);
+  }
+  draw2d();
+}
+
+function buildClassPicker(n) {
+  const picker = $("class-picker");
+  if (picker.childElementCount === n) return;
+  picker.innerHTML = "";
+  plane.newClass = Math.min(plane.newClass, n - 1);
+  for (let k = 0; k < n; k++) {
+    const b = document.createElement("button");
+    b.type = "button"; b.setAttribute("role", "radio"); b.dataset.k = k;
+    b.setAttribute("aria-checked", String(k === plane.newClass));
+    b.append(swatch(k), `class ${k}`);
+    b.addEventListener("click", () => {
+      plane.newClass = k;
+      for (const o of picker.children) o.setAttribute("aria-checked", String(o === b));
+    });
+    picker.appendChild(b);
+  }
+}
+
+function renderWeights(st) {
+  const table = $("weights");
+  table.dataset.w = JSON.stringify(st.W);
+  table.dataset.b = JSON.stringify(st.b);
+  const body = table.tBodies[0];
+  if (body.rows.length !== st.n_classes) {
+    body.innerHTML = "";
+    for (let k = 0; k < st.n_classes; k++) {
+      const tr = body.insertRow();
+      const name = tr.insertCell();
+      name.append(swatch(k), ` ${k}`);
+      for (const field of ["w1", "w2", "b"]) {
+        const input = document.createElement("input");
+        input.type = "number"; input.step = "0.1"; input.id = `${field}-${k}`;
+        input.setAttribute("aria-label", `${field} of class ${k}`);
+        input.addEventListener("input", onWeightInput);
+        tr.insertCell().appendChild(input);
+      }
+      for (let j = 0; j < 3; j++) tr.insertCell().className = "grad";
+    }
+  }
+  for (let k = 0; k < st.n_classes; k++) {
+    const tr = body.rows[k];
+    const vals = [st.W[k][0], st.W[k][1], st.b[k]];
+    const grads = [st.dW[k][0], st.dW[k][1], st.db[k]];
+    for (let j = 0; j < 3; j++) {
+      const input = tr.cells[1 + j].firstChild;
+      if (document.activeElement !== input) input.value = Number(vals[j].toFixed(4));
+      input.classList.remove("invalid");
+      const g = Math.abs(grads[j]) < 5e-4 ? 0 : grads[j]; // no "-0.000"
+      tr.cells[4 + j].textContent = (g > 0 ? "+" : g < 0 ? "" : " ") + fmt(g, 3);
+    }
+  }
+}
+
+let weightTimer = null;
+function onWeightInput() {
+  clearTimeout(weightTimer);
+  weightTimer = setTimeout(() => {
+    const body = $("weights").tBodies[0];
+    const W = [], b = [];
+    let ok = true;
+    for (const tr of body.rows) {
+      const v = [1, 2, 3].map((j) => tr.cells[j].firstChild);
+      for (const input of v) {
+        const bad = input.value.trim() === "" || !Number.isFinite(Number(input.value));
+        input.classList.toggle("invalid", bad);
+        ok = ok && !bad;
+      }
+      W.push([Number(v[0].value), Number(v[1].value)]); b.push(Number(v[2].value));
+    }
+    if (ok) call2d("/params", { W, b }).catch(report2d);
+  }, 60);
+}
+
+function renderPointInfo() {
+  const st = plane.state;
+  const i = plane.hover !== null ? plane.hover : plane.selected;
+  const out = $("point-loss");
+  if (i === null || !st || i >= st.point_losses.length || i >= plane.points.X.length) {
+    $("point-text").textContent = "Hover or drag a point to see its own loss Lᵢ.";
+    out.textContent = "–"; out.dataset.value = ""; out.dataset.index = "";
+    return;
+  }
+  const [x, y] = plane.points.X[i], k = plane.points.y[i], pred = st.predictions[i];
+  $("point-text").textContent =
+    `#${i} · class ${k} at (${x.toFixed(2)}, ${y.toFixed(2)}) · scores [${st.scores[i].map((s) => s.toFixed(2)).join(", ")}]` +
+    ` · predicted ${pred} ${pred === k ? "✓" : "✗"}`;
+  out.textContent = fmt(st.point_losses[i], 4);
+  out.dataset.value = String(st.point_losses[i]);
+  out.dataset.index = String(i);
+}
+
+function updateTooltip(px, py) {
+  const tip = $("tooltip"), st = plane.state, i = plane.hover;
+  if (i === null || i >= st.point_losses.length) { tip.hidden = true; return; }
+  tip.innerHTML = "";
+  const k = plane.points.y[i];
+  tip.append(`class ${k} · Lᵢ = ${fmt(st.point_losses[i], 3)}`, document.createElement("br"),
+    `scores ${st.scores[i].map((s) => s.toFixed(2)).join(", ")}`);
+  tip.style.left = `${px}px`; tip.style.top = `${py}px`;
+  tip.hidden = false;
+}
+
+function pointAt(px, py) {
+  const { width, height } = $("plane").getBoundingClientRect();
+  let best = null, bestD = HIT_RADIUS;
+  plane.points.X.forEach(([x, y], i) => {
+    const [sx, sy] = toScreen(x, y, width, height);
+    const d = Math.hypot(sx - px, sy - py);
+    if (d <= bestD) { bestD = d; best = i; }
+  });
+  return best;
+}
+
+// Dragging sends the whole point list, but never more than one request at a time: the
+// latest positions go out as soon as the previous answer is back.
+function syncPoints() {
+  plane.pointsDirty = true;
+  if (plane.syncing) return;
+  plane.syncing = true;
+  (async () => {
+    try {
+      while (plane.pointsDirty) {
+        plane.pointsDirty = false;
+        const { X, y } = plane.points;
+        await call2d("/points", { X: X.map((p) => p.slice()), y: y.slice() });
+      }
+    } catch (e) { report2d(e); } finally { plane.syncing = false; }
+  })();
+}
+
+function setupPlaneEvents() {
+  const canvas = $("plane");
+  const local = (e) => { const r = canvas.getBoundingClientRect(); return [e.clientX - r.left, e.clientY - r.top, r]; };
+  canvas.addEventListener("contextmenu", (e) => e.preventDefault());
+  canvas.addEventListener("pointerdown", (e) => {
+    if (!plane.state) return;
+    const [px, py, r] = local(e);
+    const hit = pointAt(px, py);
+    const pts = plane.points;
+    if (hit !== null && (e.shiftKey || e.button === 2)) {
+      pts.X.splice(hit, 1); pts.y.splice(hit, 1);
+      plane.hover = plane.selected = null;
+      syncPoints(); draw2d(); return;
+    }
+    if (e.button !== 0) return;
+    if (hit !== null) {
+      plane.drag = hit; plane.selected = hit;
+    } else {
+      if (pts.X.length >= plane.options.limits.max_points) {
+        showMessage($("msg-2d"), `At most ${plane.options.limits.max_points} points.`, "warn"); return;
+      }
+      pts.X.push(toData(px, py, r.width, r.height)); pts.y.push(plane.newClass);
+      plane.selected = plane.drag = pts.X.length - 1;
+      syncPoints();
+    }
+    canvas.setPointerCapture(e.pointerId);
+    canvas.classList.add("dragging");
+    draw2d();
+  });
+  canvas.addEventListener("pointermove", (e) => {
+    if (!plane.state) return;
+    const [px, py, r] = local(e);
+    if (plane.drag !== null) {
+      plane.points.X[plane.drag] = toData(px, py, r.width, r.height);
+      plane.hover = plane.drag;
+      syncPoints(); draw2d(); updateTooltip(px, py); return;
+    }
+    const hit = pointAt(px, py);
+    canvas.classList.toggle("over-point", hit !== null);
+    if (hit !== plane.hover) { plane.hover = hit; draw2d(); renderPointInfo(); }
+    updateTooltip(px, py);
+  });
+  const end = () => {
+    if (plane.drag === null) return;
+    plane.drag = null; canvas.classList.remove("dragging");
+  };
+  canvas.addEventListener("pointerup", end);
+  canvas.addEventListener("pointercancel", end);
+  canvas.addEventListener("pointerleave", () => {
+    if (plane.drag !== null) return;
+    plane.hover = null; $("tooltip").hidden = true; draw2d(); renderPointInfo();
+  });
+}
+
+async function runLoop2d() {
+  while (plane.running) {
+    try {
+      const st = await call2d("/step", { steps: RUN_STEPS_2D });
+      if (st.diverged || st.message) break;
+    } catch (e) { report2d(e); break; }
+    await new Promise((r) => requestAnimationFrame(r));
+  }
+  stopRun2d();
+}
+
+function stopRun2d() {
+  plane.running = false;
+  $("run-2d").textContent = "Run"; $("run-2d").classList.remove("running");
+}
+
+function setupControls2d() {
+  const o = plane.options;
+  fillSelect($("preset"), o.presets.map((p) => p.name));
+  for (const opt of $("preset").options) opt.textContent = opt.value.replace("_", " ");
+  fillSelect($("loss-2d-select"), o.losses_2d, o.defaults_2d.loss);
+  fillSelect($("penalty-2d"), o.penalties, o.defaults_2d.penalty);
+  fillSelect($("optimizer-2d"), o.optimizers, o.defaults_2d.optimizer);
+  for (const el of document.querySelectorAll("#view-2d [data-field]")) {
+    el.value = o.defaults_2d[el.dataset.field];
+    el.addEventListener("change", () => {
+      const value = el.type === "number" ? Number(el.value) : el.value;
+      if (el.type === "number" && (el.value.trim() === "" || !Number.isFinite(value))) {
+        el.classList.add("invalid"); return;
+      }
+      el.classList.remove("invalid");
+      showMessage($("msg-2d"), null);
+      call2d("/config", { [el.dataset.field]: value }).catch(report2d);
+    });
+  }
+  $("preset").addEventListener("change", () => {
+    plane.hover = plane.selected = null;
+    showMessage($("msg-2d"), null);
+    call2d("/reset", { preset: $("preset").value }).catch(report2d);
+  });
+  $("reset-2d").addEventListener("click", () => {
+    stopRun2d(); plane.hover = plane.selected = null;
+    showMessage($("msg-2d"), null);
+    call2d("/reset", { preset: $("preset").value }).catch(report2d);
+  });
+  $("step-2d").addEventListener("click", () => {
+    showMessage($("msg-2d"), null);
+    call2d("/step", { steps: 1 }).catch(report2d);
+  });
+  $("run-2d").addEventListener("click", () => {
+    if (plane.running) { stopRun2d(); return; }
+    showMessage($("msg-2d"), null);
+    plane.running = true;
+    $("run-2d").textContent = "Pause"; $("run-2d").classList.add("running");
+    runLoop2d();
+  });
+}
+
+// --- image view ----------------------------------------------------------------------------
+
+const images = {
+  sid: null, state: null, running: false, selected: null,
+  queue: serialQueue(), started: false,
+};
+
+// Diverging blue – white – orange, sampled at 256 levels (0 = most negative weight).
+const DIVERGING = (() => {
+  const stops = [[33, 102, 172], [247, 247, 247], [179, 88, 6]];
+  const lut = [];
+  for (let i = 0; i < 256; i++) {
+    const t = i / 255, [a, b, u] = t < 0.5 ? [stops[0], stops[1], t * 2] : [stops[1], stops[2], t * 2 - 1];
+    lut.push(a.map((v, j) => Math.round(v + (b[j] - v) * u)));
+  }
+  return lut;
+})();
+
+function paintImage(canvas, pixels, shape, lut) {
+  const [h, w] = shape;
+  canvas.width = w; canvas.height = h;
+  const ctx = canvas.getContext("2d");
+  const img = ctx.createImageData(w, h);
+  pixels.forEach((v, i) => {
+    const [r, g, b] = lut ? lut[v] : [v, v, v];
+    img.data.set([r, g, b, 255], 4 * i);
+  });
+  ctx.putImageData(img, 0, 0);
+}
+
+function readImageControls() {
+  const out = {};
+  for (const el of document.querySelectorAll("#view-image [data-field]")) {
+    out[el.dataset.field] = el.type === "number" ? Number(el.value) : el.value;
+  }
+  return out;
+}
+
+function reportImage(e) { showMessage($("msg-image"), e.message, "error"); stopRunImage(); }
+
+async function createImageSession() {
+  // The first load of a dataset reads and prepares it on the server (seconds for 60,000
+  // Fashion-MNIST images); say so rather than look frozen.
+  showMessage($("msg-image"), `Loading ${$("dataset").value} …`, "info");
+  const st = await api("POST", "/api/image", { dataset: $("dataset").value, ...readImageControls() });
+  images.sid = st.session;
+  images.selected = null;
+  $("explain").hidden = true;
+  showMessage($("msg-image"), null);
+  buildGallery(st);
+  renderImage(st);
+  return st;
+}
+
+const newSessionImage = () => images.queue(createImageSession);
+
+async function callImage(method, path, body) {
+  return images.queue(async () => {
+    try {
+      const st = await api(method, `/api/image/${images.sid}${path}`, body);
+      renderImage(st);
+      if (images.selected !== null) await explain(images.selected, false);
+      return st;
+    } catch (e) {
+      if (e.status === 404) { // the server restarted or dropped the run: start again
+        const st = await createImageSession();
+        showMessage($("msg-image"), "The server had forgotten this training run, so a fresh one was started.", "warn");
+        return st;
+      }
+      throw e;
+    }
+  });
+}
+
+function renderImage(st) {
+  images.state = st;
+  const last = st.history.length ? st.history[st.history.length - 1] : null;
+  $("step-count-image").textContent = st.step;
+  $("epoch-image").textContent = st.epoch;
+  $("loss-image").textContent = last ? fmt(last.train_loss, 4) : "–";
+  $("loss-image").dataset.value = last ? String(last.train_loss) : "";
+  $("train-acc-image").textContent = last ? `${(100 * last.train_accuracy).toFixed(1)}%` : "–";
+  $("test-acc-image").textContent = last ? `${(100 * last.test_accuracy).toFixed(1)}%` : "–";
+  for (const el of document.querySelectorAll("#view-image [data-field]")) {
+    if (document.activeElement !== el) el.value = st.config[el.dataset.field];
+  }
+  $("margin-image").disabled = !plane.options.margin_losses.includes(st.config.loss);
+
+  const box = $("templates");
+  if (box.dataset.names !== st.class_names.join("\n")) { // a new dataset: new captions
+    box.dataset.names = st.class_names.join("\n");
+    box.innerHTML = "";
+    st.class_names.forEach((name, k) => {
+      const fig = document.createElement("figure");
+      fig.className = "template"; fig.style.margin = "0";
+      const c = document.createElement("canvas");
+      c.id = `template-${k}`;
+      c.setAttribute("aria-label", `template of class ${name}`);
+      const cap = document.createElement("figcaption");
+      cap.textContent = name;
+      fig.append(c, cap);
+      box.appendChild(fig);
+    });
+  }
+  st.templates.pixels.forEach((px, k) => paintImage($(`template-${k}`), px, st.image_shape, DIVERGING));
+  box.dataset.step = String(st.step);
+
+  const preds = st.gallery.predictions;
+  [...$("gallery").children].forEach((b, i) => {
+    const ok = preds[i] === st.gallery.labels[i];
+    b.classList.toggle("wrong", !ok);
+    b.querySelector(".verdict").textContent = `${ok ? "✓" : "✗"} ${st.class_names[preds[i]]}`;
+    b.title = `label ${st.class_names[st.gallery.labels[i]]}, predicted ${st.class_names[preds[i]]}`;
+  });
+
+  const xs = st.history.map((h) => h.step);
+  drawChart($("chart-image"), xs, [
+    { values: st.history.map((h) => h.train_loss), color: "#0072B2", axis: "left" },
+    { values: st.history.map((h) => h.train_accuracy), color: "#D55E00", axis: "right", dash: [6, 4] },
+    { values: st.history.map((h) => h.test_accuracy), color: "#009E73", axis: "right", dash: [2, 3] },
+  ]);
+  if (st.diverged) { showMessage($("msg-image"), st.message, "warn"); stopRunImage(); }
+}
+
+function buildGallery(st) {
+  const box = $("gallery");
+  box.innerHTML = "";
+  st.gallery.indices.forEach((index, i) => {
+    const b = document.createElement("button");
+    b.type = "button"; b.dataset.index = index;
+    const c = document.createElement("canvas");
+    paintImage(c, st.gallery.images[i], st.image_shape, null);
+    const v = document.createElement("span"); v.className = "verdict";
+    b.append(c, v);
+    b.addEventListener("click", () => {
+      images.selected = index;
+      for (const o of box.children) o.classList.toggle("selected", o === b);
+      images.queue(() => explain(index, true)).catch(reportImage);
+    });
+    box.appendChild(b);
+  });
+}
+
+async function explain(index, scroll) {
+  const ex = await api("GET", `/api/image/${images.sid}/explain/${index}`);
+  const panel = $("explain");
+  panel.hidden = false;
+  $("explain-title").textContent =
+    `test image #${index}: label ${ex.label_name}, predicted ${ex.class_names[ex.predicted]} · ${ex.loss} loss Lᵢ = ${ex.total.toFixed(4)}`;
+  paintImage($("explain-image"), ex.image, ex.image_shape, null);
+  const body = $("explain-table").tBodies[0];
+  body.innerHTML = "";
+  ex.class_names.forEach((name, k) => {
+    const tr = body.insertRow();
+    tr.classList.toggle("correct", k === ex.label);
+    tr.classList.toggle("predicted", k === ex.predicted);
+    tr.insertCell().textContent = name;
+    tr.insertCell().textContent = ex.scores[k].toFixed(2);
+    tr.insertCell().textContent = ex.probabilities[k].toFixed(3);
+    const bar = tr.insertCell(); bar.className = "bar";
+    const span = document.createElement("span");
+    span.style.width = `${(100 * ex.probabilities[k]).toFixed(1)}%`;
+    bar.appendChild(span);
+    const notes = [k === ex.label ? "label" : "", k === ex.predicted ? "predicted" : ""];
+    tr.insertCell().textContent = notes.filter(Boolean).join(", ");
+  });
+  $("explain-steps").textContent = ex.lines.join("\n");
+  if (scroll) panel.scrollIntoView({ behavior: "smooth", block: "nearest" });
+}
+
+async function runLoopImage() {
+  while (images.running) {
+    try {
+      const st = await callImage("POST", "/step", { steps: RUN_CHUNK_IMAGE });
+      if (st.diverged) break;
+    } catch (e) { reportImage(e); break; }
+    await new Promise((r) => requestAnimationFrame(r));
+  }
+  stopRunImage();
+}
+
+function stopRunImage() {
+  images.running = false;
+  $("run-image").textContent = "Run"; $("run-image").classList.remove("running");
+}
+
+function setupControlsImage() {
+  const o = plane.options;
+  fillSelect($("dataset"), o.datasets);
+  fillSelect($("loss-image-select"), o.losses_image);
+  fillSelect($("penalty-image"), o.penalties);
+  fillSelect($("optimizer-image"), o.optimizers);
+  for (const el of document.querySelectorAll("#view-image [data-field]")) {
+    el.value = o.defaults_image[el.dataset.field];
+    el.addEventListener("change", () => {
+      const value = el.type === "number" ? Number(el.value) : el.value;
+      if (el.type === "number" && (el.value.trim() === "" || !Number.isFinite(value))) {
+        el.classList.add("invalid"); return;
+      }
+      el.classList.remove("invalid");
+      showMessage($("msg-image"), null);
+      callImage("POST", "/config", { [el.dataset.field]: value }).catch(reportImage);
+    });
+  }
+  $("dataset").addEventListener("change", () => { stopRunImage(); newSessionImage().catch(reportImage); });
+  $("new-image").addEventListener("click", () => { stopRunImage(); newSessionImage().catch(reportImage); });
+  $("step-image").textContent = `Train ${STEP_CHUNK_IMAGE} steps`;
+  $("step-image").addEventListener("click", () => {
+    callImage("POST", "/step", { steps: STEP_CHUNK_IMAGE }).catch(reportImage);
+  });
+  $("run-image").addEventListener("click", () => {
+    if (images.running) { stopRunImage(); return; }
+    images.running = true;
+    $("run-image").textContent = "Pause"; $("run-image").classList.add("running");
+    runLoopImage();
+  });
+}
+
+// --- tabs and start-up ---------------------------------------------------------------------
+
+function showTab(which) {
+  for (const [tab, view] of [["tab-2d", "view-2d"], ["tab-image", "view-image"]]) {
+    const on = tab === which;
+    $(tab).setAttribute("aria-selected", String(on));
+    $(view).hidden = !on;
+  }
+  if (which === "tab-image" && !images.started) {
+    images.started = true;
+    newSessionImage().catch(reportImage);
+  } else if (which === "tab-image" && images.state) {
+    renderImage(images.state);
+  } else if (which === "tab-2d" && plane.state) {
+    render2d(plane.state);
+  }
+}
+
+async function start() {
+  try {
+    plane.options = await api("GET", "/api/options");
+  } catch (e) { showMessage($("msg-2d"), e.message, "error"); return; }
+  setupControls2d();
+  setupControlsImage();
+  setupPlaneEvents();
+  $("tab-2d").addEventListener("click", () => showTab("tab-2d"));
+  $("tab-image").addEventListener("click", () => showTab("tab-image"));
+  new ResizeObserver(() => { if (plane.state) render2d(plane.state); }).observe($("plane"));
+  try { await newSession2d($("preset").value); } catch (e) { report2d(e); }
+  document.body.dataset.ready = "true";
+}
+
+// A small window for tests and the curious: where point i is drawn, in page pixels.
+window.playground = {
+  pointPosition(i) {
+    const r = $("plane").getBoundingClientRect();
+    const [x, y] = plane.points.X[i];
+    const [px, py] = toScreen(x, y, r.width, r.height);
+    return { x: r.left + px, y: r.top + py };
+  },
+  get state2d() { return plane.state; },
+  get stateImage() { return images.state; },
+};
+
+start();

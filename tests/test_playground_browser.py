@@ -1,0 +1,228 @@
+"""The playground page in real headless Chromium (Debian's package, driven by Playwright).
+
+Every assertion reads what the page shows (DOM text, data- attributes, canvas pixels),
+after real clicks and mouse drags. Screenshots go to ``test-artifacts/`` for a human look.
+"""
+
+import json
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("LINCLASS_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists() and shutil.which("chromium") is None,
+                       reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"),
+]
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+uvicorn = pytest.importorskip("uvicorn")
+
+
+@pytest.fixture(scope="module")
+def server_url():
+    from linclass.web import create_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the playground server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}/"
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        exe = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+        b = p.chromium.launch(executable_path=exe, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser, server_url):
+    """A fresh page on the playground; fails the test on any page error or console error."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 960})
+    pg = context.new_page()
+    pg.set_default_timeout(15_000)
+    errors = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    pg.goto(server_url)
+    pg.wait_for_selector("body[data-ready=true]")
+    yield pg
+    context.close()
+    assert not errors, errors
+
+
+def loss_2d(page) -> float:
+    return float(page.get_attribute("#loss-2d", "data-value"))
+
+
+def weights(page) -> list:
+    table = page.locator("#weights")
+    return json.loads(table.get_attribute("data-w")) + [json.loads(table.get_attribute("data-b"))]
+
+
+def wait_step(page, selector: str, n: int) -> None:
+    page.wait_for_function(f"document.querySelector('{selector}').textContent === '{n}'")
+
+
+def choose_preset(page, name: str) -> None:
+    page.select_option("#preset", name)
+    page.wait_for_function(
+        f"window.playground.state2d && window.playground.state2d.preset === '{name}'")
+
+
+def test_step_lowers_the_loss_and_moves_the_hyperplanes(page):
+    choose_preset(page, "lecture")
+    page.screenshot(path=ARTIFACTS / "2d-lecture-start.png", full_page=True)
+    loss0, w0 = loss_2d(page), weights(page)
+    assert page.text_content("#step-count-2d") == "0"
+    for i in range(1, 11):
+        page.click("#step-2d")
+        wait_step(page, "#step-count-2d", i)
+    loss10, w10 = loss_2d(page), weights(page)
+    assert loss10 < loss0 - 1.0, (loss0, loss10)
+    assert w10 != w0
+    # the table inputs show the same numbers the data attribute carries
+    assert float(page.input_value("#w1-0")) == pytest.approx(w10[0][0], abs=1e-4)
+    page.screenshot(path=ARTIFACTS / "2d-lecture-10-steps.png", full_page=True)
+
+
+def test_run_then_pause(page):
+    choose_preset(page, "three_blobs")
+    page.click("#run-2d")
+    page.wait_for_function("Number(document.querySelector('#step-count-2d').textContent) >= 20")
+    page.click("#run-2d")
+    page.wait_for_function("document.querySelector('#run-2d').textContent === 'Run'")
+    page.wait_for_timeout(300)
+    n = page.text_content("#step-count-2d")
+    page.wait_for_timeout(300)
+    assert page.text_content("#step-count-2d") == n  # paused means paused
+    assert page.text_content("#acc-2d") == "100.0%"
+    page.screenshot(path=ARTIFACTS / "2d-blobs-run.png", full_page=True)
+
+
+def test_drag_a_point_and_its_loss_changes(page):
+    choose_preset(page, "lecture")
+    start = page.evaluate("window.playground.pointPosition(0)")
+    page.mouse.move(start["x"], start["y"])
+    page.wait_for_function("document.querySelector('#point-loss').dataset.index === '0'")
+    before = float(page.get_attribute("#point-loss", "data-value"))
+    page.mouse.down()
+    for t in (0.25, 0.5, 0.75, 1.0):  # a real drag: several moves with the button held
+        page.mouse.move(start["x"] - 260 * t, start["y"] + 300 * t)
+    page.mouse.up()
+    page.wait_for_function("(([x, y]) => x < -1 && y < -1)(window.playground.state2d.points.X[0])")
+    page.wait_for_function(
+        f"Number(document.querySelector('#point-loss').dataset.value) !== {before}")
+    after = float(page.get_attribute("#point-loss", "data-value"))
+    assert page.get_attribute("#point-loss", "data-index") == "0"
+    assert after > before  # dragged into the other classes' territory
+    assert not page.locator("#tooltip").is_hidden()
+    page.screenshot(path=ARTIFACTS / "2d-drag-point.png")
+
+
+def test_click_adds_a_point_and_editing_a_weight_updates_the_loss(page):
+    choose_preset(page, "empty")
+    page.click("#class-picker button[data-k='2']")
+    box = page.locator("#plane").bounding_box()
+    for dx, dy in [(0.2, 0.2), (0.3, 0.25), (0.8, 0.8)]:
+        page.mouse.click(box["x"] + dx * box["width"], box["y"] + dy * box["height"])
+        page.wait_for_timeout(100)
+    page.wait_for_function("window.playground.state2d.points.X.length === 3")
+    assert page.evaluate("window.playground.state2d.points.y") == [2, 2, 2]
+    loss0 = loss_2d(page)
+    page.fill("#b-2", "5")
+    page.wait_for_function(f"Number(document.querySelector('#loss-2d').dataset.value) !== {loss0}")
+    assert weights(page)[-1][2] == 5.0 and loss_2d(page) != loss0
+
+
+def test_diverging_learning_rate_shows_a_message(page):
+    choose_preset(page, "lecture")
+    page.fill("#lr-2d", "1e9")
+    page.dispatch_event("#lr-2d", "change")
+    page.fill("#alpha-2d", "10")
+    page.dispatch_event("#alpha-2d", "change")
+    page.wait_for_function("window.playground.state2d.config.alpha === 10")
+    page.click("#step-2d")
+    page.wait_for_selector("#msg-2d:not([hidden])")
+    assert "Diverged" in page.text_content("#msg-2d")
+    assert "NaN" not in page.inner_text("body")
+    page.screenshot(path=ARTIFACTS / "2d-diverged.png")
+
+
+def test_image_view_trains_and_the_templates_change(page):
+    page.click("#tab-image")
+    page.wait_for_selector("#template-9")
+    read = ("Array.from({length: 10}, (_, k) => {"
+            " const c = document.getElementById('template-' + k);"
+            " return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data); })")
+    before = page.evaluate(read)
+    page.click("#step-image")
+    wait_step(page, "#step-count-image", 20)
+    page.click("#step-image")
+    wait_step(page, "#step-count-image", 40)
+    after = page.evaluate(read)
+    changed = sum(a != b for a, b in zip(before, after))
+    assert changed == 10, f"only {changed} of 10 templates changed"
+    test_acc = float(page.text_content("#test-acc-image").rstrip("%"))
+    assert test_acc > 80
+    page.click("#gallery button >> nth=3")
+    page.wait_for_selector("#explain:not([hidden])")
+    steps = page.text_content("#explain-steps")
+    assert "-log P(" in steps and "L_i = " in steps
+    assert page.locator("#explain-table tbody tr").count() == 10
+    page.screenshot(path=ARTIFACTS / "image-view.png", full_page=True)
+
+
+def test_fashion_mnist_templates_when_installed(page):
+    from linclass.web.session_image import available_datasets
+
+    if "fashion-mnist" not in available_datasets():
+        pytest.skip("Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+    page.click("#tab-image")
+    page.wait_for_selector("#template-9")
+    page.select_option("#dataset", "fashion-mnist")
+    page.wait_for_function("window.playground.stateImage.dataset === 'fashion-mnist'",
+                           timeout=60_000)
+    assert page.locator("#msg-image").is_hidden()  # the loading note is gone
+    assert page.evaluate("document.getElementById('template-0').width") == 28
+    for n in (20, 40, 60):
+        page.click("#step-image")
+        wait_step(page, "#step-count-image", n)
+    assert float(page.text_content("#test-acc-image").rstrip("%")) > 60
+    page.screenshot(path=ARTIFACTS / "image-fashion-mnist.png", full_page=True)
+
+
+def test_narrow_screen_layout(browser, server_url):
+    context = browser.new_context(viewport={"width": 420, "height": 900})
+    pg = context.new_page()
+    pg.goto(server_url)
+    pg.wait_for_selector("body[data-ready=true]")
+    pg.screenshot(path=ARTIFACTS / "2d-narrow.png", full_page=True)
+    plane = pg.locator("#plane").bounding_box()
+    assert 300 < plane["width"] <= 420  # the plane fills the column, nothing overflows
+    assert pg.evaluate("document.documentElement.scrollWidth") <= 420
+    context.close()

@@ -1,0 +1,47 @@
+"""`linclass playground`: loopback by default, a non-loopback host only when asked."""
+
+import pytest
+import uvicorn
+from typer.testing import CliRunner
+
+from linclass.cli import app
+from linclass.cli.playground import is_loopback
+
+
+@pytest.mark.parametrize("host, expected", [
+    ("127.0.0.1", True), ("127.0.0.2", True), ("::1", True), ("[::1]", True),
+    ("localhost", True), ("0.0.0.0", False), ("192.168.1.5", False), ("example.com", False),
+])
+def test_is_loopback(host, expected):
+    assert is_loopback(host) is expected
+
+
+@pytest.fixture()
+def served(monkeypatch):
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
+    return calls
+
+
+def test_defaults_to_loopback_without_opening_a_browser(served, monkeypatch):
+    import webbrowser
+    monkeypatch.setattr(webbrowser, "open", lambda *a, **k: pytest.fail("opened a browser"))
+    r = CliRunner().invoke(app, ["playground"])
+    assert r.exit_code == 0, r.output
+    (_, kw), = served
+    assert kw["host"] == "127.0.0.1" and kw["port"] == 8765
+    assert "http://127.0.0.1:8765/" in r.output
+
+
+def test_non_loopback_host_needs_allow_remote(served):
+    r = CliRunner().invoke(app, ["playground", "--host", "0.0.0.0"])
+    assert r.exit_code != 0 and "--allow-remote" in r.output and not served
+    r = CliRunner().invoke(app, ["playground", "--host", "0.0.0.0", "--allow-remote",
+                                 "--port", "9000"])
+    assert r.exit_code == 0 and served[0][1] == {"host": "0.0.0.0", "port": 9000,
+                                                 "log_level": "warning"}
+
+
+def test_bad_port_is_refused(served):
+    r = CliRunner().invoke(app, ["playground", "--port", "70000"])
+    assert r.exit_code != 0 and not served
