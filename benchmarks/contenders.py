@@ -80,7 +80,7 @@ def blas_bound(data: Data, repeats: int) -> Result:
                 x = X[start:start + rows]
                 s = np.matmul(x, W.T, out=S[:x.shape[0]])
                 np.matmul(s.T, x, out=G_c)
-                G += G_c
+                np.add(G, G_c, out=G)
 
         return run
 
@@ -161,7 +161,7 @@ def _sklearn(make: Callable[[], object], standardize: bool = False) -> Callable[
             with warnings.catch_warnings(record=True) as ws:
                 warnings.simplefilter("always", ConvergenceWarning)
                 model.fit(X, data.y_train)
-            caught.extend(str(w.message).split(".")[0] for w in ws
+            caught.extend(str(w.message).splitlines()[0] for w in ws
                           if issubclass(w.category, ConvergenceWarning))
             return model
 

@@ -26,7 +26,7 @@ import inspect
 import math
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
@@ -34,6 +34,7 @@ import numpy as np
 
 from linclass.grad import ValueAndGrad
 from linclass.model import Params, predict
+from linclass.objective import fast_path
 from linclass.optim import (
     FULL_BATCH_OPTIMIZERS,
     OPTIMIZERS,
@@ -227,6 +228,23 @@ def _all_finite(params: Params) -> bool:
     return all(np.isfinite(v).all() for v in params.values())
 
 
+def _accepts_out(transform: Transform) -> bool:
+    """Whether ``transform(rows, out=buffer)`` works, so that a step can reuse a buffer."""
+    try:
+        return "out" in inspect.signature(transform).parameters
+    except (TypeError, ValueError):  # a callable without a signature
+        return False
+
+
+def _match_dtype(params: Params, X: np.ndarray, transform: Transform | None) -> Params:
+    """float32 features train float32 params: float64 params are cast, so that no step
+    mixes precisions (BLAS would then convert every batch to float64)."""
+    sample = X[:1] if transform is None else transform(X[:1])
+    if np.asarray(sample).dtype != np.float32:
+        return params
+    return {k: v.astype(np.float32) if v.dtype == np.float64 else v for k, v in params.items()}
+
+
 def _chunks(
     X: np.ndarray, y: np.ndarray, transform: Transform | None
 ) -> Iterator[tuple[np.ndarray, np.ndarray, float]]:
@@ -241,6 +259,17 @@ def _chunks(
         yield transform(X[start:stop]), y[start:stop], (stop - start) / n
 
 
+def _weighted_sum(parts: Iterable[tuple[float, Params, float]]) -> tuple[float, Params]:
+    """``sum_c w_c (J_c, grads_c)`` over ``(J_c, grads_c, w_c)``; copies out of any
+    reused gradient buffer."""
+    total, grads = 0.0, {}
+    for loss, g, weight in parts:
+        total += weight * loss
+        for k, v in g.items():
+            grads[k] = grads[k] + weight * v if k in grads else weight * v
+    return total, grads
+
+
 def _full_value_and_grad(
     fn: Callable[[Params, np.ndarray, np.ndarray], tuple[float, Params]],
     params: Params,
@@ -253,13 +282,7 @@ def _full_value_and_grad(
     the weights ``n_c / N`` sum to 1, so the penalty comes out once."""
     if transform is None:
         return fn(params, X, y)
-    total, grads = 0.0, {}
-    for X_c, y_c, weight in _chunks(X, y, transform):
-        loss, g = fn(params, X_c, y_c)
-        total += weight * loss
-        for k, v in g.items():
-            grads[k] = grads[k] + weight * v if k in grads else weight * v
-    return total, grads
+    return _weighted_sum((*fn(params, X_c, y_c), w) for X_c, y_c, w in _chunks(X, y, transform))
 
 
 def evaluate(
@@ -279,7 +302,15 @@ def evaluate(
 
 class _Stepper:
     """Everything a pass over ``(X, y)`` needs, set up once: the optimizer, the objective,
-    reusable batch buffers and the counters. Shared by :func:`fit` and :func:`partial_fit`."""
+    reusable batch buffers and the counters. Shared by :func:`fit` and :func:`partial_fit`.
+
+    The fast path: when ``value_and_grad`` is the analytic objective of a loss with an
+    in-place kernel (:func:`linclass.objective.fast_path`), labels and shapes are checked
+    once, at the first step, and every step then writes features, scores and gradients
+    into buffers made once (features too, when ``transform`` takes ``out=``). A step with
+    a non-finite loss is recomputed by the checked ``value_and_grad``, so that bad inputs
+    raise the same errors as without the fast path.
+    """
 
     def __init__(self, X, y, optimizer, value_and_grad, value, batch_size, transform, rng):
         self.X, self.y, self.transform, self.rng = X, y, transform, rng
@@ -293,6 +324,10 @@ class _Stepper:
             self.order = np.arange(n)
             self.X_buf = np.empty((self.batch_size, *X.shape[1:]), dtype=X.dtype)
             self.y_buf = np.empty(self.batch_size, dtype=y.dtype)
+        self.fast = None if self.search else fast_path(value_and_grad)
+        self.rows_cap = self.batch_size or min(n, CHUNK_ROWS)  # rows of the largest step
+        self.transform_out = transform is not None and _accepts_out(transform)
+        self.F_buf = self.S_buf = self.grads = None
 
     def _count(self, n_rows: int) -> None:
         self.n_loss_evals += 1
@@ -305,6 +340,18 @@ class _Stepper:
             lambda p, X, y: (self.value(p, X, y), {}), params, self.X, self.y, self.transform
         )[0]
 
+    def _features(self, rows: np.ndarray) -> np.ndarray:
+        """``transform(rows)``, written into a reused buffer when the transform allows."""
+        if self.transform is None:
+            return rows
+        if not self.transform_out:
+            return self.transform(rows)
+        if self.F_buf is None:  # the first call shows the features' width and dtype
+            first = self.transform(rows)
+            self.F_buf = np.empty((self.rows_cap, *first.shape[1:]), dtype=first.dtype)
+            return first
+        return self.transform(rows, out=self.F_buf[: rows.shape[0]])
+
     def _batches(self, shuffle: bool) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         if shuffle:
             self.rng.shuffle(self.order)
@@ -315,16 +362,53 @@ class _Stepper:
             # mode="clip" lets np.take write straight into out (mode="raise" buffers).
             X_b = np.take(self.X, rows, axis=0, out=self.X_buf[:m], mode="clip")
             y_b = np.take(self.y, rows, out=self.y_buf[:m], mode="clip")
-            yield (X_b if self.transform is None else self.transform(X_b)), y_b
+            yield self._features(X_b), y_b
+
+    def _setup_fast(self, params: Params, X_b: np.ndarray) -> None:
+        """Check once what the checked objective would check every step, and make the
+        buffers; on anything unusual, leave the fast path so the checked one reports it."""
+        y, W = self.y, params["W"]
+        ok = (
+            X_b.ndim == 2 and X_b.dtype.kind in "fiu" and set(params) == {"W", "b"}
+            and W.ndim == 2 and W.shape[1] == X_b.shape[1] and params["b"].shape == W.shape[:1]
+            and np.issubdtype(y.dtype, np.integer) and y.min() >= 0 and y.max() < W.shape[0]
+        )
+        if not ok:
+            self.fast = None
+            return
+        dtype = np.result_type(X_b.dtype, W.dtype, params["b"].dtype, 1.0)
+        self.S_buf = np.empty((self.rows_cap, W.shape[0]), dtype=dtype)
+        self.grads = {k: np.empty_like(v) for k, v in params.items()}
+
+    def _value_and_grad(self, params: Params, X_b: np.ndarray, y_b: np.ndarray):
+        """``(J, grads)`` of one batch or chunk, by the fast path when there is one."""
+        if self.fast is not None and self.S_buf is None:
+            self._setup_fast(params, X_b)
+        if self.fast is None:
+            return self.value_and_grad(params, X_b, y_b)
+        loss = self.fast(params, X_b, y_b, self.grads, self.S_buf[: y_b.shape[0]])
+        if not math.isfinite(loss):  # NaN in X, or divergence: let the checked path say
+            return self.value_and_grad(params, X_b, y_b)
+        return loss, self.grads
+
+    def _full_gradient(self, params: Params) -> tuple[float, Params]:
+        """The full-set objective and gradient; on the fast path in cache-sized chunks
+        (each row read once), converted into the reused buffer."""
+        if self.fast is None:
+            return _full_value_and_grad(self.value_and_grad, params, self.X, self.y, self.transform)
+        n, step = self.y.shape[0], self.rows_cap
+        return _weighted_sum(
+            (*self._value_and_grad(params, self._features(self.X[i : i + step]),
+                                   self.y[i : i + step]), min(step, n - i) / n)
+            for i in range(0, n, step)
+        )
 
     def _gradient_step(self, params, state, X_b, y_b, epoch: int):
         try:
             if self.batch_size is None:
-                loss, grads = _full_value_and_grad(
-                    self.value_and_grad, params, X_b, y_b, self.transform
-                )
+                loss, grads = self._full_gradient(params)
             else:
-                loss, grads = self.value_and_grad(params, X_b, y_b)
+                loss, grads = self._value_and_grad(params, X_b, y_b)
         except ValueError:
             if _all_finite(params):
                 raise
@@ -471,7 +555,7 @@ def fit(
     opt, full_batch = _make_optimizer(optimizer, learning_rate, optimizer_kwargs, optimizer_rng,
                                       schedule=schedule, steps=total_steps)
     value_and_grad, value = _check_objective(opt, value_and_grad, value)
-    params = _copy(params)
+    params = _match_dtype(_copy(params), X, transform)
     stepper = _Stepper(X, y, opt, value_and_grad, value, None if full_batch else batch_size,
                        transform, shuffle_rng)
     state = opt.init(params)
@@ -566,7 +650,7 @@ def partial_fit(
     shuffle_rng, optimizer_rng = _rngs(random_state)
     opt, full_batch = _make_optimizer(optimizer, learning_rate, optimizer_kwargs, optimizer_rng)
     value_and_grad, value = _check_objective(opt, value_and_grad, value)
-    params = _copy(params)
+    params = _match_dtype(_copy(params), X, transform)
     stepper = _Stepper(X, y, opt, value_and_grad, value, None if full_batch else batch_size,
                        transform, shuffle_rng)
     if state is None:

@@ -1,0 +1,160 @@
+"""Turn the benchmark's raw results into ``RESULTS.md``: tables, ratios and the targets."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from common import median
+
+#: What each family's linclass run is, for the "÷ linclass" column.
+LINCLASS = {"softmax": "linclass-softmax", "svm": "linclass-svm"}
+#: The peer each accuracy target is timed against, and the accuracy it asks for.
+TARGETS = {"softmax": ("sklearn-logreg", 0.85), "svm": ("sklearn-linearsvc", 0.84)}
+RSS_TARGET_MB = 300
+
+
+def _fmt(x: float | None, digits: int = 3) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    return f"{x:.{digits}f}" if abs(x) < 1000 else f"{x:.0f}"
+
+
+def _fit_s(res: dict) -> float:
+    return median(res.get("fit_s") or [])
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    align = ["---"] + ["---:"] * (len(header) - 2) + ["---"]
+    return ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |",
+            *("| " + " | ".join(r) + " |" for r in rows)]
+
+
+def _main_table(by_name: dict[str, dict]) -> list[str]:
+    rows = []
+    for name, res in by_name.items():
+        if res["family"] == "bound":
+            continue
+        if "error" in res:
+            rows.append([name] + ["-"] * 7 + [f"error: {res['error']}"])
+            continue
+        ref = by_name.get(LINCLASS.get(res["family"], ""), {})
+        ratio = _fit_s(res) / _fit_s(ref) if ref and "error" not in ref else math.nan
+        runs = len(res["fit_s"])
+        rows.append([
+            name, _fmt(_fit_s(res)), f"{runs}" + ("" if runs > 1 else " (once)"),
+            _fmt(res["test_accuracy"], 4), str(res["epochs"]), _fmt(res["epoch_s"], 4),
+            _fmt(res["peak_rss_mb"], 0), _fmt(ratio, 1) + "x", "; ".join(res["notes"]),
+        ])
+    return _table(["contender", "fit time (s, median)", "runs", "test accuracy",
+                   "epochs / iters", "time per epoch (s)", "peak RSS (MB)",
+                   "time ÷ linclass", "settings and notes"], rows)
+
+
+def _epoch_table(by_name: dict[str, dict]) -> list[str]:
+    bound = by_name.get("blas-bound", {})
+    two = bound.get("epoch_s", math.nan) if "error" not in bound else math.nan
+    rows = []
+    if bound and "error" not in bound:
+        rows += [["BLAS: two calls over float32 X (`S = X W^T; G = S^T X`)", _fmt(two, 4), "1.00", "-"],
+                 [f"BLAS: chunks of {bound['chunk_rows']} rows, X read once",
+                  _fmt(bound["chunked_s"], 4), _fmt(bound["chunked_s"] / two, 2), "-"],
+                 [f"compute floor: 4 N D C flops at {bound['peak_gflops']:.0f} GFLOP/s",
+                  _fmt(bound["floor_s"], 4), _fmt(bound["floor_s"] / two, 2), "-"]]
+    for name, res in by_name.items():
+        if res["family"] == "bound" or "error" in res or res.get("epoch_s") is None:
+            continue
+        torch = by_name.get(f"torch-{res['family']}", {})
+        vs_torch = (res["epoch_s"] / torch["epoch_s"]
+                    if name.startswith("linclass") and torch.get("epoch_s") else math.nan)
+        rows.append([name, _fmt(res["epoch_s"], 4), _fmt(res["epoch_s"] / two, 2),
+                     _fmt(vs_torch, 2)])
+    return _table(["what", "seconds per epoch", "÷ BLAS two calls", "÷ PyTorch epoch", ""],
+                  [r + [""] for r in rows])
+
+
+def _targets(by_name: dict[str, dict]) -> list[str]:
+    def ok(flag: bool) -> str:
+        return "**met**" if flag else "**missed**"
+
+    out = []
+    bound = by_name.get("blas-bound", {}).get("epoch_s", math.nan)
+    for family, (peer_name, acc_goal) in TARGETS.items():
+        me, peer = by_name.get(LINCLASS[family]), by_name.get(peer_name)
+        if not me or "error" in me:
+            continue
+        line = f"- {family}, raw pixels: test accuracy {me['test_accuracy']:.4f} (goal >= {acc_goal})"
+        if peer and "error" not in peer:
+            ratio = _fit_s(peer) / _fit_s(me)
+            line += (f", fit {_fit_s(me):.3f} s vs {peer_name} {_fit_s(peer):.1f} s = "
+                     f"1/{ratio:.0f} (goal <= 1/100): "
+                     f"{ok(me['test_accuracy'] >= acc_goal and ratio >= 100)}")
+        else:
+            line += f": {ok(me['test_accuracy'] >= acc_goal)} (peer {peer_name} not run)"
+        out.append(line)
+    for name in ("linclass-softmax", "linclass-svm", "linclass-gd"):
+        me = by_name.get(name)
+        if not me or "error" in me:
+            continue
+        torch = by_name.get("torch-" + name.split("-")[1], {})
+        line = f"- {name} epoch {me['epoch_s']:.4f} s = {me['epoch_s'] / bound:.2f}x BLAS two calls"
+        flag = me["epoch_s"] <= bound
+        if torch.get("epoch_s") and name != "linclass-gd":
+            line += f", {me['epoch_s'] / torch['epoch_s']:.2f}x PyTorch (goal <= 0.4)"
+            flag = flag and me["epoch_s"] <= 0.4 * torch["epoch_s"]
+        out.append(line + f": {ok(flag)}")
+    me = by_name.get("linclass-softmax")
+    if me and "error" not in me:
+        out.append(f"- peak RSS of the linclass softmax run (load Fashion-MNIST as uint8 + fit, "
+                   f"the CLI's path): {me['peak_rss_mb']:.0f} MB (goal <= {RSS_TARGET_MB}): "
+                   f"{ok(me['peak_rss_mb'] <= RSS_TARGET_MB)}")
+    return out
+
+
+def _scaling_table(scaling: list[dict]) -> list[str]:
+    rows = []
+    for res in scaling:
+        if "error" in res:
+            rows.append([res["name"], "-", "-", "-", "-", "-", f"error: {res['error']}"])
+            continue
+        rows.append([res["name"], res["dataset"], f"{res['n_train']:,}",
+                     _fmt(res["data_mb"], 0), _fmt(_fit_s(res)),
+                     _fmt(_fit_s(res) / res["n_train"] * 1e6, 2), _fmt(res["peak_rss_mb"], 0)])
+    return _table(["contender", "training set", "rows", "uint8 data (MB)", "fit time (s)",
+                   "µs per row", "peak RSS (MB)"], rows)
+
+
+def write_report(path: Path, raw: dict) -> None:
+    """Write the markdown report for ``raw = {"meta", "results", "scaling"}``."""
+    meta = raw["meta"]
+    by_name = {r["name"]: r for r in raw["results"]}
+    lines = [
+        "# Speed benchmark", "",
+        f"Written by `{meta['command']}`, {meta['started']} to {meta['finished']}. "
+        "Each contender ran in its own process, one after another, in one sitting.",
+        "",
+        "Machine: " + ", ".join(f"{k} {v}" for k, v in meta["machine"].items()) + ".",
+        "",
+        "Fit time is the median of the timed fits (3 unless a fit took 30 s or more, then "
+        "1). It covers everything from the uint8 training images to trained weights that "
+        "the contender's user runs, except `X / 255` for the scikit-learn and PyTorch "
+        "peers, which they are handed. linclass keeps the images as uint8 and converts each "
+        "batch inside the fit. Peak RSS is the whole child process: interpreter, libraries, "
+        "data and fit.",
+        "",
+        "## Fit time, accuracy, memory", "",
+        *_main_table(by_name), "",
+        "## Time per epoch", "",
+        "An epoch is one pass over the training set (for `sklearn-logreg` and "
+        "`sklearn-linearsvc`: one solver iteration, for `linclass-gd` one full-batch "
+        "gradient step).", "",
+        *_epoch_table(by_name), "",
+        "## Targets", "",
+        *_targets(by_name), "",
+    ]
+    if raw.get("scaling"):
+        lines += ["## Scaling", "",
+                  "The tuned runs on the first N training images, and on the training set "
+                  "repeated 4 and 10 times (same epochs; one fit each).", "",
+                  *_scaling_table(raw["scaling"]), ""]
+    path.write_text("\n".join(lines))
