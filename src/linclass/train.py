@@ -49,7 +49,10 @@ Transform = Callable[[np.ndarray], np.ndarray]
 Callback = Callable[[int, "History", Params], "bool | None"]
 
 MONITORS = ("val_loss", "val_accuracy")
-CHUNK_ROWS = 8192  # rows converted at a time when a transform feeds a full-set evaluation
+# Rows converted at a time when a transform feeds a full-set pass; also the chunk of a
+# fast full-batch step. 2048 rows of 784 float32 (6 MB) stay in cache between the
+# forward and the backward matmul, so each row is read from memory once.
+CHUNK_ROWS = 2048
 
 
 class TrainingDivergedError(FloatingPointError):

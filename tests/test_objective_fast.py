@@ -1,0 +1,123 @@
+"""The fast path (loss kernels, ``value_and_grad_into``, the fit loop's buffers) computes
+exactly what the checked functions compute, and keeps their errors."""
+
+import functools
+
+import numpy as np
+import pytest
+
+from linclass.grad import make_value_and_grad
+from linclass.losses import LOSS_KERNELS, softmax_loss, svm_loss
+from linclass.model import init_params
+from linclass.objective import fast_path, value_and_grad
+from linclass.train import fit
+
+
+def problem(dtype, n=40, d=7, c=4, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d)).astype(dtype)
+    y = rng.integers(0, c, size=n)
+    params = init_params(d, c, scale=0.5, random_state=seed, dtype=dtype)
+    params["b"] += rng.standard_normal(c).astype(dtype)
+    return params, X, y
+
+
+@pytest.mark.parametrize("loss", sorted(LOSS_KERNELS))
+@pytest.mark.parametrize("penalty,alpha", [(None, 0.0), ("l2", 0.0), ("l2", 0.1)])
+@pytest.mark.parametrize("dtype,rtol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+def test_buffered_objective_equals_value_and_grad(loss, penalty, alpha, dtype, rtol):
+    params, X, y = problem(dtype)
+    ref_value, ref = value_and_grad(params, X.astype(np.float64), y, loss, penalty, alpha)
+    fast = fast_path(make_value_and_grad("analytic", loss=loss, penalty=penalty, alpha=alpha))
+    grads = {k: np.empty_like(v) for k, v in params.items()}
+    S = np.full((X.shape[0], params["W"].shape[0]), np.nan, dtype=dtype)
+    value = fast(params, X, y, grads, S)
+    assert value == pytest.approx(ref_value, rel=rtol)
+    for k in ("W", "b"):
+        assert grads[k].dtype == dtype
+        np.testing.assert_allclose(grads[k], ref[k], rtol=rtol, atol=rtol * 1e-2)
+
+
+@pytest.mark.parametrize("loss_fn", [softmax_loss, svm_loss])
+def test_kernels_may_overwrite_the_scores(loss_fn):
+    rng = np.random.default_rng(1)
+    S, y = rng.standard_normal((9, 5)) * 3, rng.integers(0, 5, size=9)
+    value, dS = loss_fn(S, y)
+    work = S.copy()
+    kernel = LOSS_KERNELS["softmax" if loss_fn is softmax_loss else "svm"]
+    assert kernel(work, y, work) == pytest.approx(value, rel=1e-14)
+    np.testing.assert_allclose(work, dS, rtol=1e-14)
+
+
+def test_only_the_analytic_objective_of_a_kernel_loss_has_a_fast_path():
+    assert fast_path(make_value_and_grad("analytic", loss="svm")) is not None
+    assert fast_path(make_value_and_grad("analytic", loss="ova_hinge")) is None
+    assert fast_path(make_value_and_grad("numerical", loss="softmax")) is None
+    assert fast_path(lambda p, X, y: value_and_grad(p, X, y)) is None
+    assert fast_path(functools.partial(value_and_grad, loss=softmax_loss)) is None
+    with pytest.raises(ValueError, match="alpha"):
+        fast_path(make_value_and_grad("analytic", alpha=-1.0))
+
+
+def checked(vg):
+    """The same objective, hidden from the fast path (a plain function, not a partial)."""
+    return lambda params, X, y: vg(params, X, y)
+
+
+@pytest.mark.parametrize("loss", sorted(LOSS_KERNELS))
+@pytest.mark.parametrize("optimizer,batch_size", [("momentum", 16), ("sgd", 7), ("gd", None)])
+def test_fit_fast_path_trains_like_the_checked_path(loss, optimizer, batch_size):
+    params, X, y = problem(np.float64, n=60)
+    vg = make_value_and_grad("analytic", loss=loss, penalty="l2", alpha=1e-3)
+    kw = dict(optimizer=optimizer, learning_rate=0.05, batch_size=batch_size, max_epochs=4,
+              progress=False, random_state=3)
+    fast = fit(params, X, y, value_and_grad=vg, **kw)
+    slow = fit(params, X, y, value_and_grad=checked(vg), **kw)
+    for k in ("W", "b"):
+        np.testing.assert_allclose(fast.params[k], slow.params[k], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(fast.history.step_loss, slow.history.step_loss, rtol=1e-10)
+
+
+def test_fit_is_reproducible_and_float32_features_train_float32_params():
+    params, X, y = problem(np.float64, n=50)
+    X32 = X.astype(np.float32)
+    vg = make_value_and_grad("analytic", loss="softmax", alpha=1e-3)
+    kw = dict(optimizer="momentum", learning_rate=0.05, batch_size=8, max_epochs=3,
+              progress=False, random_state=7)
+    a, b = fit(params, X32, y, value_and_grad=vg, **kw), fit(params, X32, y, value_and_grad=vg, **kw)
+    assert a.params["W"].dtype == np.float32 and a.state.velocity["W"].dtype == np.float32
+    np.testing.assert_array_equal(a.params["W"], b.params["W"])
+    ref = fit(params, X, y, value_and_grad=vg, **kw)
+    np.testing.assert_allclose(a.params["W"], ref.params["W"], rtol=1e-4, atol=1e-5)
+
+
+def test_transform_with_out_gets_a_reused_buffer_and_the_same_result():
+    rng = np.random.default_rng(0)
+    X8 = rng.integers(0, 256, size=(30, 6), dtype=np.uint8)
+    y = (X8[:, 0] > 127).astype(np.int64)
+    buffers = []
+
+    def with_out(rows, out=None):
+        buffers.append(None if out is None else out.base if out.base is not None else out)
+        return np.multiply(rows, np.float32(1 / 255), out=out, dtype=np.float32)
+
+    vg = make_value_and_grad("analytic", loss="svm", alpha=1e-3)
+    kw = dict(value_and_grad=vg, optimizer="momentum", batch_size=8, max_epochs=2,
+              progress=False)
+    p0 = init_params(6, 2, dtype=np.float32)
+    a = fit(p0, X8, y, transform=with_out, **kw)
+    b = fit(p0, X8, y, transform=lambda rows: rows.astype(np.float32) / 255, **kw)
+    reused = [buf for buf in buffers if buf is not None]
+    assert len(reused) > 4 and all(buf is reused[0] for buf in reused)
+    np.testing.assert_allclose(a.params["W"], b.params["W"], rtol=1e-5)
+
+
+def test_fast_path_keeps_the_checked_errors():
+    params, X, y = problem(np.float64, n=30)
+    vg = make_value_and_grad("analytic", loss="softmax")
+    X_nan = X.copy()
+    X_nan[17, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        fit(params, X_nan, y, value_and_grad=vg, batch_size=5, max_epochs=1, progress=False)
+    with pytest.raises(ValueError, match="labels"):
+        fit(params, X, y + 10, value_and_grad=vg, batch_size=5, max_epochs=1, progress=False)
