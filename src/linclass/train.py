@@ -615,3 +615,16 @@ def gradient_descent(
                  learning_rate=learning_rate, max_epochs=n_steps, eval_every=n_steps,
                  progress=False, callback=each_step)
     return result.params, result.history.step_loss
+
+
+__all__ = [
+    "MONITORS",
+    "FitResult",
+    "History",
+    "PartialFitResult",
+    "TrainingDivergedError",
+    "evaluate",
+    "fit",
+    "gradient_descent",
+    "partial_fit",
+]
