@@ -25,7 +25,10 @@ from linclass.optim import (
         # 0.1 * 0.5 ** floor(t / 10)
         (step_decay(0.1, step_size=10, factor=0.5), {0: 0.1, 9: 0.1, 10: 0.05, 25: 0.025}),
         # 0.1 * exp(-0.01 t)
-        (exponential_decay(0.1, decay_rate=0.01), {0: 0.1, 100: 0.1 / math.e, 200: 0.1 / math.e**2}),
+        (
+            exponential_decay(0.1, decay_rate=0.01),
+            {0: 0.1, 100: 0.1 / math.e, 200: 0.1 * math.e**-2},
+        ),
         # 0.1 / (1 + 0.5 t)
         (inverse_time(0.1, decay_rate=0.5), {0: 0.1, 2: 0.05, 6: 0.025}),
         # 0.01 + 0.09 * (1 + cos(pi t / 100)) / 2, flat after 100

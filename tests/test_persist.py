@@ -138,3 +138,16 @@ def test_unknown_version_and_foreign_files_are_refused(tmp_path, params):
         load_model(huge)
     with pytest.raises(ModelFileError, match="no such"):
         load_model(tmp_path / "missing.safetensors")
+
+
+def test_a_header_length_starting_with_the_pickle_opcode_still_loads(tmp_path, params):
+    # The first byte of a safetensors file is the low byte of its header length; 0x80 is
+    # also pickle's PROTO opcode. A model must not be refused for its header's length.
+    for pad in range(256):
+        path = tmp_path / f"p{pad}.safetensors"
+        save_model(path, params, {"note": "x" * pad})
+        if path.read_bytes()[:1] == b"\x80":
+            break
+    else:
+        pytest.fail("no padding gave a header length with low byte 0x80")
+    assert_array_equal(load_model(path)[0]["W"], params["W"])

@@ -109,12 +109,16 @@ def load_model(
     if not path.is_file():
         raise ModelFileError(f"{path}: no such model file")
     data = path.read_bytes()
-    if data.startswith(_PICKLE_PREFIXES):
-        raise ModelFileError(
-            f"{path}: looks like a pickle or zip file; linclass never loads pickles "
-            "(they can run code). Model files are safetensors."
-        )
-    header = _read_header(path, data)
+    try:
+        header = _read_header(path, data)
+    except ModelFileError:
+        # Only now sniff for a pickle: a valid safetensors length may start with 0x80 too.
+        if data.startswith(_PICKLE_PREFIXES):
+            raise ModelFileError(
+                f"{path}: looks like a pickle or zip file; linclass never loads pickles "
+                "(they can run code). Model files are safetensors."
+            ) from None
+        raise
     raw_meta = header.get("__metadata__", {}).get("linclass")
     if raw_meta is None:
         raise ModelFileError(f"{path}: a safetensors file, but not a linclass model (no metadata)")

@@ -217,7 +217,9 @@ def _check_data(X: np.ndarray, y: np.ndarray, transform: Transform | None, name:
     if X.ndim < 2 or (transform is None and X.ndim != 2):
         raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {X.shape}")
     if y.shape != (X.shape[0],):
-        raise ValueError(f"y must have shape ({X.shape[0]},) to match {name} {X.shape}, got {y.shape}")
+        raise ValueError(
+            f"y must have shape ({X.shape[0]},) to match {name} {X.shape}, got {y.shape}"
+        )
     if X.shape[0] == 0:
         raise ValueError(f"cannot train on 0 samples ({name} is empty)")
     return X, y
@@ -355,9 +357,8 @@ class _Stepper:
             return first
         return self.transform(rows, out=self.F_buf[: rows.shape[0]])
 
-    def _batches(self, shuffle: bool) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        if shuffle:
-            self.rng.shuffle(self.order)
+    def _batches(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        self.rng.shuffle(self.order)  # a new order every pass
         n, size = self.y.shape[0], self.batch_size
         for start in range(0, n, size):
             rows = self.order[start : start + size]
@@ -418,13 +419,11 @@ class _Stepper:
             loss = math.nan  # the losses reject overflowed scores; that is divergence
         self._count(y_b.shape[0])
         if not math.isfinite(loss):
-            raise TrainingDivergedError(
-                loss, learning_rate=getattr(state, "learning_rate", None), epoch=epoch, step=self.n_steps
-            )
+            raise self._diverged(loss, state, epoch)
         self.n_steps += 1
         return loss, self.optimizer.update(params, grads, state)[1]
 
-    def run(self, params: Params, state: Any, losses: list[float], *, epoch: int, shuffle: bool = True):
+    def run(self, params: Params, state: Any, losses: list[float], *, epoch: int) -> Any:
         """One pass: update ``params`` in place, append step losses, return the new state."""
         if self.search:
             state = self.optimizer.update(params, self._full_loss, state)[1]
@@ -434,14 +433,16 @@ class _Stepper:
             loss, state = self._gradient_step(params, state, self.X, self.y, epoch)
             losses.append(loss)
         else:
-            for X_b, y_b in self._batches(shuffle):
+            for X_b, y_b in self._batches():
                 loss, state = self._gradient_step(params, state, X_b, y_b, epoch)
                 losses.append(loss)
         if not _all_finite(params):
-            raise TrainingDivergedError(
-                math.nan, learning_rate=getattr(state, "learning_rate", None), epoch=epoch, step=self.n_steps
-            )
+            raise self._diverged(math.nan, state, epoch)
         return state
+
+    def _diverged(self, loss: float, state: Any, epoch: int) -> TrainingDivergedError:
+        rate = getattr(state, "learning_rate", None)  # search states have none
+        return TrainingDivergedError(loss, learning_rate=rate, epoch=epoch, step=self.n_steps)
 
 
 @contextlib.contextmanager
@@ -579,9 +580,9 @@ def fit(
                 advance(epoch, f"loss {history.step_loss[-1]:.4g}")
                 continue
             train_loss, train_acc = evaluate(params, X, y, value, transform)
-            val_loss, val_acc = (
-                evaluate(params, X_val, y_val, value, transform) if has_val else (math.nan, math.nan)
-            )
+            val_loss, val_acc = (math.nan, math.nan)
+            if has_val:
+                val_loss, val_acc = evaluate(params, X_val, y_val, value, transform)
             row = dict(epoch=epoch, train_loss=train_loss, train_accuracy=train_acc,
                        val_loss=val_loss, val_accuracy=val_acc,
                        learning_rate=float(getattr(state, "learning_rate", math.nan)),
@@ -701,3 +702,16 @@ def gradient_descent(
                  learning_rate=learning_rate, max_epochs=n_steps, eval_every=n_steps,
                  progress=False, callback=each_step)
     return result.params, result.history.step_loss
+
+
+__all__ = [
+    "MONITORS",
+    "FitResult",
+    "History",
+    "PartialFitResult",
+    "TrainingDivergedError",
+    "evaluate",
+    "fit",
+    "gradient_descent",
+    "partial_fit",
+]

@@ -72,7 +72,8 @@ def get_optimizer(name: str, **kwargs: Any) -> Optimizer:
     try:
         factory = OPTIMIZERS[name]
     except KeyError:
-        raise ValueError(f"unknown optimizer {name!r}; choose one of {sorted(OPTIMIZERS)}") from None
+        choices = sorted(OPTIMIZERS)
+        raise ValueError(f"unknown optimizer {name!r}; choose one of {choices}") from None
     return factory(**kwargs)
 
 

@@ -97,7 +97,9 @@ def inverse_time(init_value: float = 0.1, *, decay_rate: float = 1e-3) -> Schedu
     return schedule
 
 
-def cosine(init_value: float = 0.1, *, total_steps: int = 1000, final_value: float = 0.0) -> Schedule:
+def cosine(
+    init_value: float = 0.1, *, total_steps: int = 1000, final_value: float = 0.0
+) -> Schedule:
     """Cosine annealing from ``init_value`` to ``final_value`` over ``total_steps``, then flat:
     ``lr(t) = final + (init - final) * (1 + cos(pi * min(t, T) / T)) / 2``.
 

@@ -20,6 +20,7 @@ from linclass.objective import value_and_grad
 from linclass.regularizers import PENALTIES
 from linclass.web.optimizers import OPTIMIZERS, is_diverged, make_optimizer, tentative_step
 from linclass.web.presets import PRESETS, VIEW
+from linclass.web.validation import check_training_config
 
 MAX_POINTS = 500
 MAX_CLASSES = 4  # colours and marker shapes the page can tell apart
@@ -42,19 +43,7 @@ class Config2D:
 
     def check(self) -> Config2D:
         """Raise ValueError on an unknown name or an out-of-range number; return self."""
-        if self.loss not in LOSSES:
-            raise ValueError(f"unknown loss {self.loss!r}; choose one of {sorted(LOSSES)}")
-        if self.penalty not in PENALTIES:
-            raise ValueError(
-                f"unknown penalty {self.penalty!r}; choose one of {sorted(PENALTIES)}")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(
-                f"unknown optimizer {self.optimizer!r}; choose one of {list(OPTIMIZERS)}")
-        for name, lo, hi in (("margin", 0.0, 100.0), ("alpha", 0.0, 1e3),
-                             ("learning_rate", 0.0, 1e9)):
-            v = getattr(self, name)
-            if not (np.isfinite(v) and lo <= v <= hi):
-                raise ValueError(f"{name} must be a number in [{lo:g}, {hi:g}], got {v}")
+        check_training_config(self, sorted(LOSSES))
         return self
 
     def loss_kwargs(self) -> dict[str, float]:

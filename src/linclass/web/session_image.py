@@ -24,6 +24,7 @@ from linclass.model import init_params, predict, scores
 from linclass.objective import objective_value, value_and_grad
 from linclass.regularizers import PENALTIES
 from linclass.web.optimizers import OPTIMIZERS, is_diverged, make_optimizer, tentative_step
+from linclass.web.validation import check_training_config
 
 MAX_STEPS_PER_CALL = 200
 MAX_BATCH = 1024
@@ -101,19 +102,7 @@ class ConfigImage:
 
     def check(self) -> ConfigImage:
         """Raise ValueError on an unknown name or an out-of-range number; return self."""
-        if self.loss not in EXPLAINED_LOSSES:
-            raise ValueError(f"unknown loss {self.loss!r}; choose one of {list(EXPLAINED_LOSSES)}")
-        if self.penalty not in PENALTIES:
-            raise ValueError(
-                f"unknown penalty {self.penalty!r}; choose one of {sorted(PENALTIES)}")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(
-                f"unknown optimizer {self.optimizer!r}; choose one of {list(OPTIMIZERS)}")
-        for name, lo, hi in (("margin", 0.0, 100.0), ("alpha", 0.0, 1e3),
-                             ("learning_rate", 0.0, 1e9)):
-            v = getattr(self, name)
-            if not (np.isfinite(v) and lo <= v <= hi):
-                raise ValueError(f"{name} must be a number in [{lo:g}, {hi:g}], got {v}")
+        check_training_config(self, list(EXPLAINED_LOSSES))
         if not 1 <= self.batch_size <= MAX_BATCH:
             raise ValueError(f"batch_size must lie in [1, {MAX_BATCH}], got {self.batch_size}")
         return self

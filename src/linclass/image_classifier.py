@@ -1,0 +1,123 @@
+"""``ImageClassifier``: raw images in, labels out — features, preprocessing and W together.
+
+A model file written by :meth:`ImageClassifier.save` carries the feature pipeline's spec
+and fitted statistics next to W and b, so a loaded model turns raw images into the same
+vectors the trained one saw and predicts identically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from linclass.classifier import LinearClassifier
+from linclass.features import FeaturePipeline
+from linclass.persist import ModelFileError
+
+_FEATURE_PREFIX = "features."
+
+
+def data_checksum(images: np.ndarray, labels: np.ndarray) -> str:
+    """SHA-256 of the training images and labels, to tell later which data a model saw."""
+    h = hashlib.sha256()
+    for a in (images, labels):
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.dtype.str}|{a.shape}|".encode())
+        h.update(memoryview(a).cast("B"))
+    return h.hexdigest()
+
+
+class ImageClassifier:
+    """A :class:`~linclass.features.FeaturePipeline` followed by a :class:`LinearClassifier`.
+
+    Args:
+        features: Turns images (n, H, W) or (n, H, W, 3) into float32 rows (n, D); raw
+            pixels with mean subtraction if None.
+        classifier: The linear classifier; defaults if None.
+        class_names: Human-readable name of each label, stored in the model file.
+    """
+
+    def __init__(
+        self,
+        features: FeaturePipeline | None = None,
+        classifier: LinearClassifier | None = None,
+        class_names: list[str] | None = None,
+    ) -> None:
+        self.features = features if features is not None else FeaturePipeline()
+        self.classifier = classifier if classifier is not None else LinearClassifier()
+        self.class_names = class_names
+        self.data_sha256: str | None = None
+
+    def fit(self, images: np.ndarray, y: np.ndarray, *, progress: Any = None) -> ImageClassifier:
+        """Fit the pipeline's statistics and then W, b on training images only."""
+        X = self.features.fit_transform(images, progress)
+        self.classifier.fit(X, y)
+        self.data_sha256 = data_checksum(images, y)
+        return self
+
+    def transform(self, images: np.ndarray, *, progress: Any = None) -> np.ndarray:
+        """Feature rows (n, D) of images, with the training statistics."""
+        return self.features.transform(images, progress)
+
+    def decision_function(self, images: np.ndarray) -> np.ndarray:
+        """Class scores ``W x + b`` for each image (see LinearClassifier.decision_function)."""
+        return self.classifier.decision_function(self.transform(images))
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        """Predicted label of each image."""
+        return self.classifier.predict(self.transform(images))
+
+    def predict_proba(self, images: np.ndarray) -> np.ndarray:
+        """Softmax probabilities (softmax loss only)."""
+        return self.classifier.predict_proba(self.transform(images))
+
+    def score(self, images: np.ndarray, y: np.ndarray) -> float:
+        """Accuracy on ``(images, y)``."""
+        return self.classifier.score(self.transform(images), y)
+
+    @property
+    def image_shape(self) -> tuple[int, ...]:
+        """Shape of one input image."""
+        return tuple(self.features.extractor.image_shape_)
+
+    def save(self, path: str | os.PathLike, *, force: bool = False,
+             extra_meta: dict[str, Any] | None = None) -> Path:
+        """Write one safetensors file with W, b, the feature spec and statistics."""
+        meta = {
+            "input": {"image_shape": list(self.image_shape), "features": self.features.get_spec()},
+            "class_names": self.class_names,
+            "data_sha256": self.data_sha256,
+            **(extra_meta or {}),
+        }
+        arrays = {_FEATURE_PREFIX + k: v for k, v in self.features.get_state().items()}
+        return self.classifier.save(path, force=force, extra_meta=meta, arrays=arrays)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> ImageClassifier:
+        """Rebuild a saved image classifier; refuses files without an image pipeline."""
+        clf, meta, arrays = LinearClassifier.load_with_meta(path)
+        spec = (meta.get("input") or {}).get("features")
+        if spec is None:
+            raise ModelFileError(
+                f"{path}: this model takes feature vectors, not images (no feature spec); "
+                "load it with LinearClassifier.load"
+            )
+        state = {k[len(_FEATURE_PREFIX):]: v for k, v in arrays.items()
+                 if k.startswith(_FEATURE_PREFIX)}
+        try:
+            features = FeaturePipeline.from_spec(spec, state)
+        except ValueError as e:
+            raise ModelFileError(f"{path}: bad feature spec ({e})") from None
+        if features.n_features_out != clf.n_features_in_:
+            raise ModelFileError(
+                f"{path}: features give {features.n_features_out} values but W expects "
+                f"{clf.n_features_in_}"
+            )
+        model = cls(features, clf, meta.get("class_names"))
+        model.data_sha256 = meta.get("data_sha256")
+        model.meta = meta
+        return model
