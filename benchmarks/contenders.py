@@ -168,6 +168,26 @@ def _linclass(loss: str, optimizer: str = "momentum") -> Callable[[Data, int], R
     return run
 
 
+def _linclass_default(loss: str) -> Callable[[Data, int], Result]:
+    """``LinearClassifier(loss=...)`` with every other setting left at its default, on the
+    same ``X / 255.0`` (float64) the scikit-learn peers get: what a new user runs."""
+
+    def run(data: Data, repeats: int) -> Result:
+        from linclass import LinearClassifier
+
+        X, X_test = unit_float(data.X_train), unit_float(data.X_test)
+        times, model = repeat_timed(
+            lambda: LinearClassifier(loss=loss, random_state=0).fit(X, data.y_train), repeats)
+        h = model.history_
+        return dict(fit_s=times, test_accuracy=float(model.score(X_test, data.y_test)),
+                    epochs=model.n_iter_, epoch_s=h.wall_time[-1] / model.n_iter_,
+                    notes=[f"LinearClassifier(loss={loss!r}) defaults on float64 X / 255 "
+                           f"(batch {model.batch_size}, {model.max_epochs} epochs, "
+                           "evaluated every epoch)"])
+
+    return run
+
+
 # --- scikit-learn -------------------------------------------------------------------------
 
 
@@ -300,6 +320,8 @@ CONTENDERS: dict[str, tuple[Callable[[Data, int], Result], str, float]] = {
     "linclass-softmax": (_linclass("softmax"), "softmax", 1),
     "linclass-svm": (_linclass("svm"), "svm", 1),
     "linclass-gd": (_linclass("softmax", optimizer="gd"), "gd", 2),
+    "linclass-softmax-default": (_linclass_default("softmax"), "softmax", 10),
+    "linclass-svm-default": (_linclass_default("svm"), "svm", 10),
     "sklearn-logreg": (_sklearn(_logreg), "softmax", 51),
     "sklearn-linearsvc": (_sklearn(_linear_svc), "svm", 75),
     "sklearn-sgd-hinge": (_sklearn(_sgd("hinge"), standardize=True), "svm", 200),
