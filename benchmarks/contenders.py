@@ -191,7 +191,9 @@ def _linclass_default(loss: str) -> Callable[[Data, int], Result]:
 # --- scikit-learn -------------------------------------------------------------------------
 
 
-def _sklearn(make: Callable[[], object], standardize: bool = False) -> Callable[[Data, int], Result]:
+def _sklearn(
+    make: Callable[[], object], standardize: bool = False
+) -> Callable[[Data, int], Result]:
     """A scikit-learn estimator on pixels / 255 (float64, as ``X / 255.0`` gives), or on
     standardized pixels (the scaler's fit counted in the fit time)."""
 

@@ -56,7 +56,8 @@ def _epoch_table(by_name: dict[str, dict]) -> list[str]:
     two = bound.get("epoch_s", math.nan) if "error" not in bound else math.nan
     rows = []
     if bound and "error" not in bound:
-        rows += [["BLAS: two calls over float32 X (`S = X W^T; G = S^T X`)", _fmt(two, 4), "1.00", "-"],
+        rows += [["BLAS: two calls over float32 X (`S = X W^T; G = S^T X`)", _fmt(two, 4),
+                  "1.00", "-"],
                  [f"BLAS: chunks of {bound['chunk_rows']} rows, X read once",
                   _fmt(bound["chunked_s"], 4), _fmt(bound["chunked_s"] / two, 2), "-"],
                  [f"compute floor: 4 N D C flops at {bound['peak_gflops']:.0f} GFLOP/s",
@@ -83,7 +84,8 @@ def _targets(by_name: dict[str, dict]) -> list[str]:
         me, peer = by_name.get(LINCLASS[family]), by_name.get(peer_name)
         if not me or "error" in me:
             continue
-        line = f"- {family}, raw pixels: test accuracy {me['test_accuracy']:.4f} (goal >= {acc_goal})"
+        line = (f"- {family}, raw pixels: test accuracy {me['test_accuracy']:.4f} "
+                f"(goal >= {acc_goal})")
         if peer and "error" not in peer:
             ratio = _fit_s(peer) / _fit_s(me)
             line += (f", fit {_fit_s(me):.3f} s vs {peer_name} {_fit_s(peer):.1f} s = "

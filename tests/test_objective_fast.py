@@ -84,7 +84,8 @@ def test_fit_is_reproducible_and_float32_features_train_float32_params():
     vg = make_value_and_grad("analytic", loss="softmax", alpha=1e-3)
     kw = dict(optimizer="momentum", learning_rate=0.05, batch_size=8, max_epochs=3,
               progress=False, random_state=7)
-    a, b = fit(params, X32, y, value_and_grad=vg, **kw), fit(params, X32, y, value_and_grad=vg, **kw)
+    a = fit(params, X32, y, value_and_grad=vg, **kw)
+    b = fit(params, X32, y, value_and_grad=vg, **kw)
     assert a.params["W"].dtype == np.float32 and a.state.velocity["W"].dtype == np.float32
     np.testing.assert_array_equal(a.params["W"], b.params["W"])
     ref = fit(params, X, y, value_and_grad=vg, **kw)
