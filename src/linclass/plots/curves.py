@@ -21,21 +21,39 @@ HISTORY_KEYS = (
 )
 
 
+# The field names of :class:`linclass.train.History` (and of a run's history.jsonl),
+# mapped to the keys above.
+HISTORY_ALIASES = {
+    "train_loss": "epoch_train_loss",
+    "val_loss": "epoch_val_loss",
+    "train_accuracy": "epoch_train_acc",
+    "val_accuracy": "epoch_val_acc",
+    "learning_rate": "lr",
+}
+
+
 def history_to_dict(history: Any) -> dict[str, np.ndarray]:
     """Normalise a training history to ``{key: 1-D float array}``, keeping known keys only.
 
-    Accepts a mapping (missing keys are fine), an object with ``to_dict()`` (the fit loop's
-    History), or a plain sequence of per-step losses (what ``gradient_descent`` returns).
+    Accepts a mapping (missing keys are fine) with the keys above or the field names of
+    :class:`linclass.train.History`, an object with ``to_dict()`` (the fit loop's History),
+    or a plain sequence of per-step losses (what ``gradient_descent`` returns). A series
+    that is all NaN (validation without a validation set) counts as missing.
     """
     if hasattr(history, "to_dict"):
         history = history.to_dict()
     if not isinstance(history, Mapping):
         history = {"step_loss": history}
+    history = {HISTORY_ALIASES.get(k, k): v for k, v in history.items()}
     out = {}
     for key in HISTORY_KEYS:
         values = history.get(key)
-        if values is not None and len(values) > 0:
-            out[key] = np.asarray(values, dtype=float).ravel()
+        if values is None or len(values) == 0:
+            continue
+        values = np.asarray(values, dtype=float).ravel()
+        if key != "step_loss" and np.isnan(values).all():
+            continue  # e.g. val_loss of a run without a validation set
+        out[key] = values
     return out
 
 
