@@ -182,15 +182,19 @@ def plot_history(history: Any, fig: Figure | None = None) -> Figure:
 
 def _plot_lr_history(h: dict[str, np.ndarray], ax: Axes) -> Axes:
     lr = h["lr"]
-    ax.plot(np.arange(len(lr)), lr, color="C2", lw=2)
-    return _decorate_lr(ax, lr, "Learning rate used")
+    # linclass.train.History records the rate once per epoch (at its last update);
+    # a hand-made history may hold one per step.
+    per_epoch = len(lr) == _epochs(h) and len(lr) < len(h.get("step_loss", ()))
+    x = np.arange(1, len(lr) + 1) if per_epoch else np.arange(len(lr))
+    ax.plot(x, lr, "o-" if per_epoch and len(lr) <= 30 else "-", color="C2", lw=2, ms=4)
+    return _decorate_lr(ax, lr, "Learning rate used", "epoch" if per_epoch else "step")
 
 
-def _decorate_lr(ax: Axes, lr: np.ndarray, title: str) -> Axes:
+def _decorate_lr(ax: Axes, lr: np.ndarray, title: str, xlabel: str = "step") -> Axes:
     positive = lr[lr > 0]
     if positive.size and positive.max() / positive.min() > 100:
         ax.set_yscale("log")  # exponential decay is a straight line on a log axis
-    ax.set_xlabel("step")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("learning rate")
     ax.set_title(title)
     ax.grid(alpha=0.3)
