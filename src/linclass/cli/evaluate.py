@@ -94,11 +94,13 @@ def _print_tables(console: Console, dataset: str, split: str, accuracy: float,
         table.add_row(r["class"], f"{r['precision']:.3f}", f"{r['recall']:.3f}",
                       f"{r['f1']:.3f}", str(r["support"]))
     console.print(table)
-    cm = Table(title="confusion matrix (rows: true class, columns: predicted)")
-    cm.add_column("true \\ pred")
-    for name in names:
-        cm.add_column(name, justify="right")
+    # Columns are headed by class numbers: ten names like "Ankle boot" side by side do
+    # not fit a terminal; the rows say which number is which class.
+    cm = Table(title="confusion matrix (rows: true class, columns: predicted class number)")
+    cm.add_column("true class")
+    for k in range(len(names)):
+        cm.add_column(str(k), justify="right")
     for i, name in enumerate(names):
-        cm.add_row(name, *(f"[bold]{v}[/]" if i == j else (str(v) if v else ".")
-                           for j, v in enumerate(counts[i])))
+        cm.add_row(f"{i} {name}", *(f"[bold]{v}[/]" if i == j else (str(v) if v else ".")
+                                    for j, v in enumerate(counts[i])))
     console.print(cm)

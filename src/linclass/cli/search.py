@@ -244,7 +244,10 @@ def search(
         common.write_json(run_dir / METRICS_FILE, metrics, force=force)
         html, _ = write_report(
             run_dir, title=f"{ds.name}: {loss} search ({run_dir.name})",
-            summary={"dataset": ds.name, "search": f"{metrics['mode']}, {len(rows)} settings, "
+            summary={"dataset": ds.name,
+                     "images (train / val)": f"{len(splits.y_train)} / {len(splits.y_val)}"
+                     + (f" (first {limit} training images)" if limit else ""),
+                     "search": f"{metrics['mode']}, {len(rows)} settings, "
                      f"{jobs} at a time", "features": metrics["features"],
                      "fixed": f"{loss} loss, {penalty} penalty, {optimizer}, {schedule} "
                      f"schedule, {epochs} epochs, batch {batch_size}, seed {seed}",
