@@ -158,12 +158,16 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
             learning_rate=self.learning_rate,
         )
 
-    def fit(self, X: Any, y: Any) -> LinearClassifier:
+    def fit(self, X: Any, y: Any, *, validation_data: tuple[Any, Any] | None = None
+            ) -> LinearClassifier:
         """Fit W and b on ``(X, y)``.
 
         Args:
             X: array-like of shape (n_samples, n_features).
             y: array-like of shape (n_samples,), any label type (strings, negative ints, ...).
+            validation_data: Optional ``(X_val, y_val)`` held out by the caller: its loss
+                and accuracy are recorded every epoch in ``history_``, and early stopping
+                monitors it instead of carving ``validation_fraction`` out of ``X``.
 
         Returns:
             self.
@@ -173,7 +177,15 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         y_enc = self._encode_targets(y)
         rng = np.random.default_rng(self.random_state)
         X_val = y_val = None
-        if self.early_stopping:
+        if validation_data is not None:
+            X_val = self._validate_X(validation_data[0], reset=False)
+            y_val = np.asarray(validation_data[1])
+            unknown = np.setdiff1d(y_val, self.classes_)
+            if unknown.size:
+                raise ValueError(f"validation labels {unknown.tolist()} are not in the "
+                                 f"training labels {self.classes_.tolist()}")
+            y_val = np.searchsorted(self.classes_, y_val).astype(np.int64)
+        elif self.early_stopping:
             X, X_val, y_enc, y_val = train_test_split(
                 X, y_enc, test_size=self.validation_fraction, stratify=y_enc,
                 random_state=int(rng.integers(2**31)),

@@ -52,10 +52,17 @@ class ImageClassifier:
         self.class_names = class_names
         self.data_sha256: str | None = None
 
-    def fit(self, images: np.ndarray, y: np.ndarray, *, progress: Any = None) -> ImageClassifier:
-        """Fit the pipeline's statistics and then W, b on training images only."""
+    def fit(self, images: np.ndarray, y: np.ndarray, *, progress: Any = None,
+            validation_data: tuple[np.ndarray, np.ndarray] | None = None) -> ImageClassifier:
+        """Fit the pipeline's statistics and then W, b on training images only.
+
+        ``validation_data`` (images, labels) is passed through the fitted pipeline to
+        :meth:`LinearClassifier.fit`, which records its curves (and stops on it early).
+        """
         X = self.features.fit_transform(images, progress)
-        self.classifier.fit(X, y)
+        if validation_data is not None:
+            validation_data = (self.transform(validation_data[0]), validation_data[1])
+        self.classifier.fit(X, y, validation_data=validation_data)
         self.data_sha256 = data_checksum(images, y)
         return self
 
