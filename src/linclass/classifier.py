@@ -109,7 +109,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
 
     # --- fitting ----------------------------------------------------------------------
 
-    def _objective(self) -> dict[str, Any]:
+    def objective_params(self) -> dict[str, Any]:
         """Loss, penalty and their arguments, as the objective and gradient functions take them."""
         loss_kwargs = {"margin": self.margin} if self.loss in MARGIN_LOSSES else {}
         return dict(loss=self.loss, penalty=self.penalty, alpha=self.alpha,
@@ -150,7 +150,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
 
     def _fit_arguments(self) -> dict[str, Any]:
         """What :func:`linclass.train.fit` and :func:`~linclass.train.partial_fit` share."""
-        objective = self._objective()
+        objective = self.objective_params()
         return dict(
             value_and_grad=make_value_and_grad(self.gradient, **objective),
             value=functools.partial(objective_value, **objective),

@@ -273,7 +273,7 @@ def all_scores(model: ImageClassifier, X: np.ndarray) -> np.ndarray:
 def objective_kwargs(clf: LinearClassifier) -> dict[str, Any]:
     """Loss, penalty and their arguments as :func:`linclass.objective.objective_value` takes
     them, from the estimator itself so the pictures show the objective it trained on."""
-    return clf._objective()  # one home for that mapping: the estimator
+    return clf.objective_params()  # one home for that mapping: the estimator
 
 
 def write_json(path: Path, obj: Any, *, force: bool = False) -> Path:
