@@ -84,9 +84,17 @@ class FeaturePipeline:
         features = self.extractor.fit(images).transform(images, progress)
         return self.preprocessor.fit(features).transform(features, copy=False)
 
-    def transform(self, images: np.ndarray, progress: Progress = None) -> np.ndarray:
-        """Features of new images with the training statistics: (n, D), float32."""
-        features = self.extractor.transform(images, progress)
+    def transform(
+        self, images: np.ndarray, progress: Progress = None, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Features of new images with the training statistics: (n, D), float32.
+
+        Args:
+            images: ndarray of shape (n, *image_shape).
+            progress: As in :meth:`FeatureExtractor.transform`.
+            out: Optional float32 (n, D) buffer to write into and return.
+        """
+        features = self.extractor.transform(images, progress, out=out)
         return self.preprocessor.transform(features, copy=False)
 
     @property
