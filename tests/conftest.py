@@ -15,3 +15,51 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 def _single_threaded_blas():
     with threadpool_limits(limits=1, user_api="blas"):
         yield
+
+
+# --- the command line ---------------------------------------------------------------------
+# One small digits run shared by the CLI tests (train once, then evaluate, predict, explain
+# and plot it); tests that change files in it copy it first.
+
+CLI_TRAIN_ARGS = ["train", "--dataset", "digits", "--epochs", "3", "--quiet"]
+
+
+def cli_invoke(args):
+    """Run ``linclass ARGS`` in-process and return click's Result."""
+    from typer.testing import CliRunner
+
+    from linclass.cli import app
+
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def assert_one_line_error(result, *fragments):
+    """Exit 1 with exactly one line ``error: ...`` on stderr, no traceback."""
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), repr(result.exception)  # not a crash
+    assert "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+@pytest.fixture(scope="session")
+def cli_run(tmp_path_factory):
+    """A finished ``linclass train`` run folder on digits (softmax, 3 epochs)."""
+    out = tmp_path_factory.mktemp("cli-runs")
+    result = cli_invoke([*CLI_TRAIN_ARGS, "--out", out])
+    assert result.exit_code == 0, result.output
+    return out / "run-001"
+
+
+@pytest.fixture(scope="session")
+def cli():
+    """``cli(args) -> Result``: the linclass command line, in-process."""
+    return cli_invoke
+
+
+@pytest.fixture(scope="session")
+def one_line_error():
+    """``one_line_error(result, *fragments)``: see :func:`assert_one_line_error`."""
+    return assert_one_line_error

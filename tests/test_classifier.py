@@ -138,3 +138,16 @@ def test_load_refuses_a_file_of_another_kind(tmp_path):
     save_model(path, {"W": np.zeros((2, 3)), "b": np.zeros(2)}, {"estimator": "Other"})
     with pytest.raises(ModelFileError, match="not a LinearClassifier"):
         LinearClassifier.load(path)
+
+
+def test_validation_data_is_recorded_every_epoch_and_used_for_early_stopping(digits):
+    X_tr, X_te, y_tr, y_te = digits
+    clf = LinearClassifier(max_epochs=3, random_state=0)
+    clf.fit(X_tr, y_tr, validation_data=(X_te, y_te))
+    assert len(clf.history_.val_accuracy) == 3
+    assert clf.history_.val_accuracy[-1] == pytest.approx(clf.score(X_te, y_te))
+    stopped = LinearClassifier(max_epochs=50, early_stopping=True, patience=2, random_state=0)
+    stopped.fit(X_tr, y_tr, validation_data=(X_te, y_te))
+    assert len(stopped.history_.epoch) < 50  # stopped on the given set, not a carved one
+    with pytest.raises(ValueError, match="not in the training labels"):
+        clf.fit(X_tr, y_tr, validation_data=(X_te, y_te + 100))

@@ -196,3 +196,17 @@ def test_histograms_are_distributions(seed):
     F = gray_histogram(to_unit_float(images), int(bins))
     assert F.shape == (n, bins) and (F >= 0).all()
     assert_allclose(F.sum(axis=1), 1, rtol=1e-5)
+
+
+def test_pipeline_fit_in_batches_equals_fit_on_all_rows():
+    from linclass.features import FeatureExtractor, FeaturePipeline, Preprocessor
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(2500, 6, 5), dtype=np.uint8)
+    batched = FeaturePipeline(FeatureExtractor(batch_size=300),
+                              Preprocessor(standardize=True)).fit(images)
+    whole = FeaturePipeline(FeatureExtractor(), Preprocessor(standardize=True))
+    whole.fit_transform(images)
+    np.testing.assert_allclose(batched.preprocessor.mean_, whole.preprocessor.mean_, rtol=1e-6)
+    np.testing.assert_allclose(batched.preprocessor.scale_, whole.preprocessor.scale_, rtol=1e-6)
+    assert batched.is_cheap and not FeaturePipeline(FeatureExtractor(kinds=("hog",))).is_cheap

@@ -37,3 +37,17 @@ def test_feature_vector_model_is_not_an_image_model(digits, tmp_path):
     path = clf.save(tmp_path / "v.safetensors")
     with pytest.raises(ModelFileError, match="feature vectors"):
         ImageClassifier.load(path)
+
+
+def test_per_batch_conversion_trains_exactly_like_materialized_features(digits):
+    # ImageClassifier keeps raw-pixel images as uint8 and converts one mini-batch at a
+    # time; that must be the same training as on a materialized float32 feature matrix.
+    pipe = FeaturePipeline().fit(digits.X_train)
+    X = pipe.transform(digits.X_train)
+    a = LinearClassifier(random_state=0, max_epochs=3).fit(X, digits.y_train)
+    b = LinearClassifier(random_state=0, max_epochs=3).fit_transformed(
+        digits.X_train, digits.y_train, transform=pipe.transform, n_features=X.shape[1])
+    assert a.coef_.dtype == b.coef_.dtype == np.float32
+    np.testing.assert_allclose(b.coef_, a.coef_, rtol=1e-5, atol=1e-6)
+    assert_array_equal(b.predict(X), a.predict(X))
+    assert b.n_features_in_ == 64

@@ -324,3 +324,12 @@ def test_save_figure_refuses_to_overwrite_without_force(tmp_path):
 def test_save_figure_is_readable_by_others(tmp_path):
     path = save_figure(plot_schedule(0.1, 10), tmp_path / "p.png")
     assert path.stat().st_mode & 0o044 == 0o044
+
+
+def test_history_adapter_reads_the_fit_loops_history():
+    from linclass.train import History
+
+    h = History(step_loss=[2.0, 1.0], epoch=[1], train_loss=[1.0], train_accuracy=[0.5],
+                val_loss=[float("nan")], val_accuracy=[float("nan")], learning_rate=[0.1])
+    assert set(history_to_dict(h)) == {"step_loss", "epoch_train_loss", "epoch_train_acc", "lr"}
+    assert len(plot_history(h).axes) == 2  # loss and accuracy; constant lr has no panel

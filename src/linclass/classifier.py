@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +110,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
 
     # --- fitting ----------------------------------------------------------------------
 
-    def _objective(self) -> dict[str, Any]:
+    def objective_params(self) -> dict[str, Any]:
         """Loss, penalty and their arguments, as the objective and gradient functions take them."""
         loss_kwargs = {"margin": self.margin} if self.loss in MARGIN_LOSSES else {}
         return dict(loss=self.loss, penalty=self.penalty, alpha=self.alpha,
@@ -150,7 +151,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
 
     def _fit_arguments(self) -> dict[str, Any]:
         """What :func:`linclass.train.fit` and :func:`~linclass.train.partial_fit` share."""
-        objective = self._objective()
+        objective = self.objective_params()
         return dict(
             value_and_grad=make_value_and_grad(self.gradient, **objective),
             value=functools.partial(objective_value, **objective),
@@ -158,12 +159,16 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
             learning_rate=self.learning_rate,
         )
 
-    def fit(self, X: Any, y: Any) -> LinearClassifier:
+    def fit(self, X: Any, y: Any, *, validation_data: tuple[Any, Any] | None = None
+            ) -> LinearClassifier:
         """Fit W and b on ``(X, y)``.
 
         Args:
             X: array-like of shape (n_samples, n_features).
             y: array-like of shape (n_samples,), any label type (strings, negative ints, ...).
+            validation_data: Optional ``(X_val, y_val)`` held out by the caller: its loss
+                and accuracy are recorded every epoch in ``history_``, and early stopping
+                monitors it instead of carving ``validation_fraction`` out of ``X``.
 
         Returns:
             self.
@@ -171,20 +176,75 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         self._check_hyperparameters()
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
         y_enc = self._encode_targets(y)
+        X_val, y_val = None, None
+        if validation_data is not None:
+            X_val = self._validate_X(validation_data[0], reset=False)
+            y_val = self._encode_validation_labels(validation_data[1])
+        return self._fit_encoded(X, y_enc, X_val, y_val, n_features=X.shape[1], dtype=X.dtype)
+
+    def fit_transformed(
+        self,
+        X_raw: np.ndarray,
+        y: Any,
+        *,
+        transform: Callable[..., np.ndarray],
+        n_features: int,
+        validation_data: tuple[np.ndarray, Any] | None = None,
+    ) -> LinearClassifier:
+        """Fit on rows that ``transform`` turns into features one mini-batch at a time.
+
+        For images kept as uint8: the fit loop gathers a batch of raw rows and converts
+        only that batch (``transform(rows, out=buffer)``), so a float copy of the whole
+        training set never exists. :meth:`predict` and friends then take feature rows,
+        i.e. ``transform(X_raw)``; :class:`~linclass.image_classifier.ImageClassifier`
+        wraps both sides.
+
+        Args:
+            X_raw: ndarray of shape (n_samples, ...) that ``transform`` accepts.
+            y: array-like of shape (n_samples,).
+            transform: ``transform(rows[, out=]) -> float32 ndarray (n_rows, n_features)``.
+            n_features: Width of the transformed rows.
+            validation_data: Optional ``(X_raw_val, y_val)``, transformed the same way.
+
+        Returns:
+            self.
+        """
+        self._check_hyperparameters()
+        y = np.asarray(y)
+        if y.ndim != 1 or y.shape[0] != len(X_raw):
+            raise ValueError(f"y must have shape ({len(X_raw)},), got {y.shape}")
+        y_enc = self._encode_targets(y)
+        self.n_features_in_ = int(n_features)
+        X_val, y_val = None, None
+        if validation_data is not None:
+            X_val, y_val = validation_data[0], self._encode_validation_labels(validation_data[1])
+        return self._fit_encoded(X_raw, y_enc, X_val, y_val, n_features=int(n_features),
+                                 dtype=np.dtype(np.float32), transform=transform)
+
+    def _encode_validation_labels(self, y_val: Any) -> np.ndarray:
+        y_val = np.asarray(y_val)
+        unknown = np.setdiff1d(y_val, self.classes_)
+        if unknown.size:
+            raise ValueError(f"validation labels {unknown.tolist()} are not in the "
+                             f"training labels {self.classes_.tolist()}")
+        return np.searchsorted(self.classes_, y_val).astype(np.int64)
+
+    def _fit_encoded(self, X, y_enc, X_val, y_val, *, n_features: int, dtype: np.dtype,
+                     transform: Callable[..., np.ndarray] | None = None) -> LinearClassifier:
+        """The part of fitting shared by :meth:`fit` and :meth:`fit_transformed`."""
         rng = np.random.default_rng(self.random_state)
-        X_val = y_val = None
-        if self.early_stopping:
+        if X_val is None and self.early_stopping:
             X, X_val, y_enc, y_val = train_test_split(
                 X, y_enc, test_size=self.validation_fraction, stratify=y_enc,
                 random_state=int(rng.integers(2**31)),
             )
-        params = init_params(X.shape[1], len(self.classes_), random_state=rng, dtype=X.dtype)
+        params = init_params(n_features, len(self.classes_), random_state=rng, dtype=dtype)
         result = _train.fit(
             params, X, y_enc, **self._fit_arguments(),
             schedule=self.schedule, batch_size=self.batch_size, max_epochs=self.max_epochs,
             X_val=X_val, y_val=y_val, early_stopping=self.early_stopping,
             patience=self.patience, tol=self.tol, random_state=rng,
-            progress=bool(self.verbose),
+            progress=bool(self.verbose), transform=transform,
         )
         self._set_params(result.params)
         self.n_iter_ = result.n_iter

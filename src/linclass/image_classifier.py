@@ -52,10 +52,27 @@ class ImageClassifier:
         self.class_names = class_names
         self.data_sha256: str | None = None
 
-    def fit(self, images: np.ndarray, y: np.ndarray, *, progress: Any = None) -> ImageClassifier:
-        """Fit the pipeline's statistics and then W, b on training images only."""
-        X = self.features.fit_transform(images, progress)
-        self.classifier.fit(X, y)
+    def fit(self, images: np.ndarray, y: np.ndarray, *, progress: Any = None,
+            validation_data: tuple[np.ndarray, np.ndarray] | None = None) -> ImageClassifier:
+        """Fit the pipeline's statistics and then W, b on training images only.
+
+        ``validation_data`` (images, labels) is passed through the fitted pipeline to
+        :meth:`LinearClassifier.fit`, which records its curves (and stops on it early).
+        """
+        if self.features.is_cheap:
+            # Pixels are cheap to convert: keep the images as they are (uint8) and let the
+            # fit loop convert one mini-batch at a time.
+            self.features.fit(images, progress)
+            self.classifier.fit_transformed(
+                images, y, transform=self.features.transform,
+                n_features=self.features.n_features_out, validation_data=validation_data,
+            )
+        else:
+            # HOG and histograms cost far more than a gradient step: extract them once.
+            X = self.features.fit_transform(images, progress)
+            if validation_data is not None:
+                validation_data = (self.transform(validation_data[0]), validation_data[1])
+            self.classifier.fit(X, y, validation_data=validation_data)
         self.data_sha256 = data_checksum(images, y)
         return self
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from linclass.cli import evaluate, explain, plot, predict, search, train
 from linclass.cli.gradcheck import gradcheck
 from linclass.cli.playground import playground
-from linclass.cli.train import train
 
 app = typer.Typer(
     name="linclass",
@@ -22,9 +22,16 @@ def _root() -> None:
     """Linear image classifiers, built the way the lecture builds them."""
 
 
-app.command()(train)
-app.command()(gradcheck)
-app.command()(playground)
+# One module per command, each with an EPILOG of examples shown by --help.
+app.command(epilog=train.EPILOG)(train.train)
+app.command(epilog=evaluate.EPILOG)(evaluate.evaluate)
+app.command(epilog=predict.EPILOG)(predict.predict)
+app.command(epilog=search.EPILOG)(search.search)
+app.command(epilog=explain.EPILOG)(explain.explain)
+app.command(epilog=plot.EPILOG)(plot.plot)
+app.command(epilog="Examples:\n\n  linclass gradcheck --loss svm --penalty l2\n\n"
+            "  linclass gradcheck --dataset fashion-mnist --n 32 --samples 200\n")(gradcheck)
+app.command(epilog="Examples:\n\n  linclass playground --open-browser\n")(playground)
 
 
 def main() -> None:

@@ -1,70 +1,144 @@
-"""``linclass train``: fit a linear classifier and write the run's outputs."""
+"""``linclass train``: fit a linear classifier on images and write the run's folder."""
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 import numpy as np
 import typer
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
 
-from linclass.grad import make_value_and_grad
-from linclass.model import init_params, predict
-from linclass.train import gradient_descent
+from linclass.cli import common
+from linclass.cli.common import (
+    DataSpec,
+    GradientName,
+    LossName,
+    OptimizerName,
+    PenaltyName,
+    ScheduleName,
+    cli_errors,
+    estimator_default,
+)
+from linclass.cli.pictures import draw_pictures, predicted_indices, write_run_report
+from linclass.cli.rundir import (
+    MODEL_FILE,
+    METRICS_FILE,
+    create_run_dir,
+    plan_run_dir,
+    write_history,
+)
+from linclass.image_classifier import ImageClassifier
+from linclass.objective import objective_value
+from linclass.train import TrainingDivergedError
 
+EPILOG = """\
+Examples:
 
-def _new_run_dir(out: Path) -> Path:
-    """A fresh ``run-NNN`` folder under ``out``, so no earlier run is overwritten."""
-    out.mkdir(parents=True, exist_ok=True)
-    for i in range(1, 10_000):
-        run = out / f"run-{i:03d}"
-        try:
-            run.mkdir()
-            return run
-        except FileExistsError:
-            continue
-    raise RuntimeError(f"no free run folder name under {out}")
+  linclass train --dataset digits --out runs/
+
+  linclass train --dataset fashion-mnist --loss svm --epochs 5 --name fmnist-svm
+
+  linclass train --dataset digits --features hog --standardize --optimizer sgd --lr 0.05
+
+  linclass train --dataset my_images/ --limit 500 --quiet
+
+Writes OUT/NAME/: model.safetensors, metrics.json, history.csv, history.jsonl,
+templates.png (raw pixels only), history.png, confusion.png, landscape.png,
+report.html and report.md.
+"""
 
 
 def train(
-    dataset: str = typer.Option("digits", help="Dataset name."),
-    loss: str = typer.Option("softmax", help="softmax or svm."),
-    alpha: float = typer.Option(1e-4, help="L2 regularization strength."),
-    learning_rate: float = typer.Option(0.5, "--learning-rate", "--lr", help="Step size."),
-    steps: int = typer.Option(300, help="Full-batch gradient steps."),
-    seed: int = typer.Option(0, help="Random seed for split and initialization."),
-    out: Path = typer.Option(Path("runs"), help="Folder that receives a new run folder."),
+    dataset: str = common.DATASET_OPTION,
+    data: Path | None = common.DATA_OPTION,
+    features: str = common.FEATURES_OPTION,
+    standardize: bool = common.STANDARDIZE_OPTION,
+    loss: LossName = common.LOSS_OPTION,
+    penalty: PenaltyName = common.PENALTY_OPTION,
+    alpha: float = typer.Option(estimator_default("alpha"), min=0.0,
+                                help="Regularization strength."),
+    optimizer: OptimizerName = common.OPTIMIZER_OPTION,
+    gradient: GradientName = common.GRADIENT_OPTION,
+    lr: float = typer.Option(estimator_default("learning_rate"), "--lr", "--learning-rate",
+                             callback=common.positive, help="Initial learning rate."),
+    schedule: ScheduleName = common.SCHEDULE_OPTION,
+    epochs: int = common.EPOCHS_OPTION,
+    batch_size: int = common.BATCH_SIZE_OPTION,
+    seed: int = common.SEED_OPTION,
+    val_fraction: float = common.VAL_FRACTION_OPTION,
+    early_stopping: bool = common.EARLY_STOPPING_OPTION,
+    limit: int | None = common.LIMIT_OPTION,
+    out: Path = common.OUT_OPTION,
+    name: str | None = common.NAME_OPTION,
+    force: bool = common.FORCE_OPTION,
+    quiet: bool = common.QUIET_OPTION,
 ) -> None:
-    """Train with full-batch gradient descent and report train/test accuracy."""
-    if dataset != "digits":
-        raise typer.BadParameter(f"unknown dataset {dataset!r}", param_hint="--dataset")
-    digits = load_digits()
-    X = digits.data / 16.0
-    X_tr, X_te, y_tr, y_te = train_test_split(
-        X, digits.target, test_size=0.25, stratify=digits.target, random_state=seed
-    )
-    mean = X_tr.mean(axis=0)
-    X_tr, X_te = X_tr - mean, X_te - mean
-    vg = make_value_and_grad("analytic", loss=loss, penalty="l2", alpha=alpha)
-    params = init_params(X.shape[1], 10, random_state=seed)
+    """Train a linear classifier f(x) = Wx + b on images and write a run folder.
 
-    def report(step: int, value: float, p: dict) -> None:
-        if step % 50 == 0 or step == steps - 1:
-            typer.echo(f"step {step:4d}  loss {value:.4f}")
+    The training images are split into a training part and a validation part
+    (--val-fraction); the test images are only used once, after training.
+    """
+    with cli_errors():
+        run_dir = plan_run_dir(out, name, force=force)
+        pipeline = common.make_pipeline(features, standardize)
+        clf = common.make_classifier(
+            loss=loss, penalty=penalty, alpha=alpha, optimizer=optimizer, gradient=gradient,
+            learning_rate=lr, schedule=schedule, max_epochs=epochs, batch_size=batch_size,
+            early_stopping=early_stopping, random_state=seed, verbose=not quiet,
+        )
+        spec = DataSpec(dataset, None if data is None else str(data), limit, val_fraction, seed)
+        say = (lambda msg: None) if quiet else (lambda msg: typer.echo(msg, err=True))
+        say(f"loading {dataset} ...")
+        splits = common.load_splits(spec)
+        ds = splits.data
+        say(f"{ds.name}: {len(splits.y_train)} training, {len(splits.y_val)} validation, "
+            f"{len(ds.y_test)} test images of shape {ds.image_shape}, {ds.n_classes} classes")
+        model = ImageClassifier(pipeline, clf, ds.class_names)
+        start = time.perf_counter()
+        try:
+            model.fit(splits.X_train, splits.y_train, progress=False if quiet else None,
+                      validation_data=(splits.X_val, splits.y_val))
+        except TrainingDivergedError as exc:
+            raise common.fail(f"{exc}; this run started at --lr {lr:g}, nothing was written"
+                              ) from None
+        fit_seconds = time.perf_counter() - start
 
-    t0 = time.perf_counter()
-    params, losses = gradient_descent(
-        vg, params, X_tr, y_tr, learning_rate=learning_rate, n_steps=steps, callback=report
-    )
-    seconds = time.perf_counter() - t0
-    acc_tr = float(np.mean(predict(params, X_tr) == y_tr))
-    acc_te = float(np.mean(predict(params, X_te) == y_te))
-    run = _new_run_dir(out)
-    (run / "metrics.json").write_text(
-        json.dumps({"train_accuracy": acc_tr, "test_accuracy": acc_te, "seconds": seconds}, indent=2)
-    )
-    typer.echo(f"train accuracy {acc_tr:.4f}  test accuracy {acc_te:.4f}  ({seconds:.2f} s)")
-    typer.echo(f"outputs in {run}")
+        X_train = model.transform(splits.X_train)
+        X_val, X_test = model.transform(splits.X_val), model.transform(ds.X_test)
+        objective = common.objective_kwargs(clf)
+        params = {"W": clf.coef_, "b": clf.intercept_}
+        metrics = {
+            "data": spec.to_dict(),
+            "dataset_source": ds.source,
+            "n_train": len(splits.y_train), "n_val": len(splits.y_val), "n_test": len(ds.y_test),
+            "image_shape": list(ds.image_shape),
+            "class_names": ds.class_names,
+            "features": "+".join(model.features.extractor.kinds),
+            "standardize": standardize,
+            "hyperparameters": clf.get_params(),
+            "epochs_run": int(clf.n_iter_),
+            "fit_seconds": fit_seconds,
+        }
+        y_pred = {}
+        for part, X, y in (("train", X_train, splits.y_train), ("val", X_val, splits.y_val),
+                           ("test", X_test, ds.y_test)):
+            y_pred[part] = predicted_indices(model, X)
+            metrics[f"{part}_accuracy"] = float(np.mean(y_pred[part] == y))
+            metrics[f"{part}_loss"] = float(objective_value(params, X, y, **objective))
+
+        run_dir = create_run_dir(run_dir, auto_named=name is None, force=force)
+        model.save(run_dir / MODEL_FILE, force=force,
+                   extra_meta={"dataset": spec.to_dict(), "run": run_dir.name})
+        write_history(run_dir, clf.history_, force=force)
+        say("drawing pictures ...")
+        test_data = (ds.y_test, y_pred["test"])
+        pictures = draw_pictures(run_dir, model, clf.history_, (X_train, splits.y_train),
+                                 test_data, force=force)
+        metrics["total_seconds"] = time.perf_counter() - start
+        common.write_json(run_dir / METRICS_FILE, metrics, force=force)
+        html, _ = write_run_report(run_dir, metrics, model, test_data, pictures, force=force)
+    typer.echo(f"train accuracy {metrics['train_accuracy']:.4f}  "
+               f"val accuracy {metrics['val_accuracy']:.4f}  "
+               f"test accuracy {metrics['test_accuracy']:.4f}  "
+               f"({metrics['epochs_run']} epochs, {fit_seconds:.1f} s)")
+    typer.echo(f"run written to {run_dir}  (report: {html})")

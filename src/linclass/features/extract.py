@@ -202,16 +202,20 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         self.n_features_out_ = start
         return self
 
-    def transform(self, X: np.ndarray, progress: Progress = None) -> np.ndarray:
+    def transform(
+        self, X: np.ndarray, progress: Progress = None, out: np.ndarray | None = None
+    ) -> np.ndarray:
         """Extract features batch by batch.
 
         Args:
             X: ndarray of shape (n_samples, *image_shape_), uint8 or float in [0, 1].
             progress: Callback ``progress(done, total)``, True/False to force a bar on or
                 off, or None for a bar only on a terminal and on big sets.
+            out: Optional float32 ndarray of shape (n_samples, n_features_out_) to write
+                into (a training loop reuses one buffer for every mini-batch).
 
         Returns:
-            float32 ndarray of shape (n_samples, n_features_out_).
+            float32 ndarray of shape (n_samples, n_features_out_) (``out`` when given).
         """
         check_is_fitted(self, "n_features_out_")
         X = self._check_images(X)
@@ -220,7 +224,11 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
                 f"X has images of shape {X.shape[1:]}, but FeatureExtractor is expecting "
                 f"{self.image_shape_} as input"
             )
-        out = np.empty((X.shape[0], self.n_features_out_), dtype=np.float32)
+        shape = (X.shape[0], self.n_features_out_)
+        if out is None:
+            out = np.empty(shape, dtype=np.float32)
+        elif out.shape != shape or out.dtype != np.float32:
+            raise ValueError(f"out must be float32 of shape {shape}, got {out.dtype} {out.shape}")
         step = int(self.batch_size)
         with report_progress(X.shape[0], progress, "features") as advance:
             for start in range(0, X.shape[0], step):

@@ -60,18 +60,41 @@ class FeaturePipeline:
         self.preprocessor = preprocessor if preprocessor is not None else Preprocessor()
 
     def fit(self, images: np.ndarray, progress: Progress = None) -> FeaturePipeline:
-        """Fit on training images only. Returns self."""
-        self.fit_transform(images, progress)
+        """Fit on training images only, a batch at a time: the statistics need every row,
+        but never all of them at once. Returns self."""
+        self.extractor.fit(images)
+        step = int(self.extractor.batch_size)
+
+        def chunks():
+            for start in range(0, len(images), step):
+                yield self.extractor.transform(images[start : start + step], progress=False)
+
+        self.preprocessor.fit_chunks(chunks)
         return self
+
+    @property
+    def is_cheap(self) -> bool:
+        """True when features are just (scaled) pixels, cheap enough to recompute for each
+        mini-batch instead of keeping a float32 copy of the whole training set."""
+        kinds = self.extractor.kinds
+        return tuple([kinds] if isinstance(kinds, str) else kinds) == ("raw",)
 
     def fit_transform(self, images: np.ndarray, progress: Progress = None) -> np.ndarray:
         """Fit on training images and return their processed features (n, D), float32."""
         features = self.extractor.fit(images).transform(images, progress)
         return self.preprocessor.fit(features).transform(features, copy=False)
 
-    def transform(self, images: np.ndarray, progress: Progress = None) -> np.ndarray:
-        """Features of new images with the training statistics: (n, D), float32."""
-        features = self.extractor.transform(images, progress)
+    def transform(
+        self, images: np.ndarray, progress: Progress = None, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Features of new images with the training statistics: (n, D), float32.
+
+        Args:
+            images: ndarray of shape (n, *image_shape).
+            progress: As in :meth:`FeatureExtractor.transform`.
+            out: Optional float32 (n, D) buffer to write into and return.
+        """
+        features = self.extractor.transform(images, progress, out=out)
         return self.preprocessor.transform(features, copy=False)
 
     @property

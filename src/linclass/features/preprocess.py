@@ -8,6 +8,7 @@ to histogram fractions next to HOG values) get comparable weight under one L2 pe
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Literal
 
 import numpy as np
@@ -46,23 +47,41 @@ class Preprocessor(TransformerMixin, BaseEstimator):
         Returns:
             self.
         """
+        X = self._check_rows(X)
+        return self.fit_chunks(lambda: (X[s : s + _CHUNK_ROWS] for s in range(0, len(X), _CHUNK_ROWS)))
+
+    def fit_chunks(self, chunks: Callable[[], Iterable[np.ndarray]]) -> Preprocessor:
+        """Compute the statistics from row chunks, never holding all rows at once.
+
+        Two passes (mean, then squared deviations), each summed in float64 a chunk at a
+        time, so the result equals :meth:`fit` on the stacked rows.
+
+        Args:
+            chunks: Called once per pass; returns an iterable of ndarrays of shape
+                (n_chunk_rows, n_features), e.g. features extracted from image batches.
+
+        Returns:
+            self.
+        """
         if self.center not in ("mean", "none"):
             raise ValueError(f"center must be 'mean' or 'none', got {self.center!r}")
-        X = self._check_rows(X)
-        n, d = X.shape
+        total, n = None, 0
+        for chunk in chunks():
+            chunk = self._check_rows(chunk)
+            part = chunk.sum(axis=0, dtype=np.float64)
+            total = part if total is None else total + part
+            n += chunk.shape[0]
         if n == 0:
             raise ValueError("cannot fit on 0 samples")
-        total = np.zeros(d)
-        for start in range(0, n, _CHUNK_ROWS):
-            total += X[start : start + _CHUNK_ROWS].sum(axis=0, dtype=np.float64)
         mean = total / n
         if not np.isfinite(mean).all():
             raise ValueError("Input X contains NaN or infinity.")
+        d = mean.shape[0]
         scale = np.ones(d)
         if self.standardize:
             squares = np.zeros(d)
-            for start in range(0, n, _CHUNK_ROWS):
-                squares += ((X[start : start + _CHUNK_ROWS] - mean) ** 2).sum(axis=0)
+            for chunk in chunks():
+                squares += ((chunk - mean) ** 2).sum(axis=0)
             std = np.sqrt(squares / n)
             scale = np.where(std > 1e-12, std, 1.0)
         self.mean_ = (mean if self.center == "mean" else np.zeros(d)).astype(np.float32)

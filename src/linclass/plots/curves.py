@@ -21,21 +21,39 @@ HISTORY_KEYS = (
 )
 
 
+# The field names of :class:`linclass.train.History` (and of a run's history.jsonl),
+# mapped to the keys above.
+HISTORY_ALIASES = {
+    "train_loss": "epoch_train_loss",
+    "val_loss": "epoch_val_loss",
+    "train_accuracy": "epoch_train_acc",
+    "val_accuracy": "epoch_val_acc",
+    "learning_rate": "lr",
+}
+
+
 def history_to_dict(history: Any) -> dict[str, np.ndarray]:
     """Normalise a training history to ``{key: 1-D float array}``, keeping known keys only.
 
-    Accepts a mapping (missing keys are fine), an object with ``to_dict()`` (the fit loop's
-    History), or a plain sequence of per-step losses (what ``gradient_descent`` returns).
+    Accepts a mapping (missing keys are fine) with the keys above or the field names of
+    :class:`linclass.train.History`, an object with ``to_dict()`` (the fit loop's History),
+    or a plain sequence of per-step losses (what ``gradient_descent`` returns). A series
+    that is all NaN (validation without a validation set) counts as missing.
     """
     if hasattr(history, "to_dict"):
         history = history.to_dict()
     if not isinstance(history, Mapping):
         history = {"step_loss": history}
+    history = {HISTORY_ALIASES.get(k, k): v for k, v in history.items()}
     out = {}
     for key in HISTORY_KEYS:
         values = history.get(key)
-        if values is not None and len(values) > 0:
-            out[key] = np.asarray(values, dtype=float).ravel()
+        if values is None or len(values) == 0:
+            continue
+        values = np.asarray(values, dtype=float).ravel()
+        if key != "step_loss" and np.isnan(values).all():
+            continue  # e.g. val_loss of a run without a validation set
+        out[key] = values
     return out
 
 
@@ -164,15 +182,19 @@ def plot_history(history: Any, fig: Figure | None = None) -> Figure:
 
 def _plot_lr_history(h: dict[str, np.ndarray], ax: Axes) -> Axes:
     lr = h["lr"]
-    ax.plot(np.arange(len(lr)), lr, color="C2", lw=2)
-    return _decorate_lr(ax, lr, "Learning rate used")
+    # linclass.train.History records the rate once per epoch (at its last update);
+    # a hand-made history may hold one per step.
+    per_epoch = len(lr) == _epochs(h) and len(lr) < len(h.get("step_loss", ()))
+    x = np.arange(1, len(lr) + 1) if per_epoch else np.arange(len(lr))
+    ax.plot(x, lr, "o-" if per_epoch and len(lr) <= 30 else "-", color="C2", lw=2, ms=4)
+    return _decorate_lr(ax, lr, "Learning rate used", "epoch" if per_epoch else "step")
 
 
-def _decorate_lr(ax: Axes, lr: np.ndarray, title: str) -> Axes:
+def _decorate_lr(ax: Axes, lr: np.ndarray, title: str, xlabel: str = "step") -> Axes:
     positive = lr[lr > 0]
     if positive.size and positive.max() / positive.min() > 100:
         ax.set_yscale("log")  # exponential decay is a straight line on a log axis
-    ax.set_xlabel("step")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("learning rate")
     ax.set_title(title)
     ax.grid(alpha=0.3)

@@ -1,0 +1,318 @@
+"""What the commands share: option parsing, data and model loading, one error boundary.
+
+Every command runs its work inside :func:`cli_errors`, so a user mistake (a missing file,
+a bad model file, a learning rate that diverges) ends as one line ``error: ...`` on
+stderr and exit status 1, never a traceback. Usage mistakes (an unknown ``--loss``, a
+malformed number list) are typer's ``BadParameter`` and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import click
+import numpy as np
+import typer
+
+from linclass.classifier import LinearClassifier
+from linclass.data import DATASETS, DataError, Dataset, load_dataset, train_val_split
+from linclass.features import KINDS, FeatureExtractor, FeaturePipeline, Preprocessor
+from linclass.grad import GRADIENT_METHODS
+from linclass.image_classifier import ImageClassifier
+from linclass.losses import LOSSES
+from linclass.optim import OPTIMIZERS, SCHEDULES
+from linclass.persist import ModelFileError
+from linclass.regularizers import PENALTIES
+from linclass.train import TrainingDivergedError
+
+# --- the error boundary -------------------------------------------------------------------
+
+USER_ERRORS = (DataError, ModelFileError, FileExistsError, TrainingDivergedError, ValueError,
+               OSError)
+
+
+def fail(message: str) -> typer.Exit:
+    """Print ``error: message`` (one line) to stderr and return the Exit(1) to raise."""
+    typer.echo("error: " + " ".join(str(message).split()), err=True)
+    return typer.Exit(code=1)
+
+
+@contextlib.contextmanager
+def cli_errors() -> Iterator[None]:
+    """Turn the errors a user can cause into one line on stderr and exit status 1.
+
+    Usage errors (click's) and ``typer.Exit`` pass through untouched.
+    """
+    try:
+        yield
+    except (click.exceptions.ClickException, click.exceptions.Exit, typer.Exit):
+        raise
+    except TrainingDivergedError as exc:
+        raise fail(f"{exc} (--lr)") from None  # commands that know more say more first
+    except FileExistsError as exc:
+        raise fail(f"{exc}" if "--force" in str(exc) else f"{exc}; pass --force to overwrite"
+                   ) from None
+    except USER_ERRORS as exc:
+        raise fail(str(exc) or type(exc).__name__) from None
+    except KeyboardInterrupt:
+        raise fail("interrupted") from None
+
+
+# --- option parsing -----------------------------------------------------------------------
+
+
+# Literal types of the registries' names: typer turns them into choices, so ``--help``
+# lists the names and a typo is a usage error (exit 2).
+LossName = Literal[tuple(sorted(LOSSES))]
+PenaltyName = Literal[tuple(sorted(PENALTIES))]
+OptimizerName = Literal[tuple(sorted(OPTIMIZERS))]
+GradientName = Literal[tuple(sorted(GRADIENT_METHODS))]
+ScheduleName = Literal[tuple(sorted(SCHEDULES))]
+
+
+def positive(value: float | None) -> float | None:
+    """Option callback: a number > 0 (None passes: the estimator's default)."""
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise typer.BadParameter(f"must be > 0, got {value}")
+    return value
+
+
+def fraction(value: float) -> float:
+    """Option callback: a number strictly between 0 and 1."""
+    if not 0.0 < value < 1.0:
+        raise typer.BadParameter(f"must lie strictly between 0 and 1, got {value}")
+    return value
+
+
+def parse_features(value: str) -> tuple[str, ...]:
+    """``"hog+hist"`` -> ``("hog", "hist")``; each part must be a feature kind."""
+    kinds = tuple(part.strip() for part in value.split("+"))
+    bad = [k for k in kinds if k not in KINDS]
+    if bad or len(set(kinds)) != len(kinds):
+        raise typer.BadParameter(
+            f"{value!r}: give kinds from {', '.join(KINDS)} joined by '+', e.g. hog+hist",
+            param_hint="--features",
+        )
+    return kinds
+
+
+def parse_floats(value: str, option: str) -> list[float]:
+    """``"0.01,0.1,1"`` -> ``[0.01, 0.1, 1.0]``; finite numbers only."""
+    try:
+        numbers = [float(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a comma-separated list of numbers",
+                                 param_hint=option) from None
+    if not numbers or not all(math.isfinite(v) for v in numbers):
+        raise typer.BadParameter(f"{value!r}: give one or more finite numbers",
+                                 param_hint=option)
+    return numbers
+
+
+def estimator_default(name: str) -> Any:
+    """A :class:`LinearClassifier` default, read from its signature (said once, there)."""
+    return LinearClassifier().get_params()[name]
+
+
+def make_classifier(**options: Any) -> LinearClassifier:
+    """A :class:`LinearClassifier` from CLI options; options left None keep its defaults."""
+    return LinearClassifier(**{k: v for k, v in options.items() if v is not None})
+
+
+def make_pipeline(features: str, standardize: bool) -> FeaturePipeline:
+    """The feature pipeline for ``--features`` and ``--standardize``, mean-centred."""
+    return FeaturePipeline(FeatureExtractor(kinds=parse_features(features)),
+                           Preprocessor(center="mean", standardize=standardize))
+
+
+# --- data ---------------------------------------------------------------------------------
+
+DATASET_HELP = (f"A dataset name ({', '.join(DATASETS)}) or a path: a folder with one "
+                "subfolder of images per class, a CIFAR or IDX folder, or an .npz file.")
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Which data a run used, enough to load the same splits again (``linclass plot``).
+
+    The test split of data without an official one (digits, folders) is the loader's
+    fixed default, independent of ``seed``, so ``evaluate`` sees the same test images.
+    """
+
+    dataset: str
+    data_dir: str | None = None
+    limit: int | None = None
+    val_fraction: float = 0.1
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """As JSON-ready dict (written to metrics.json)."""
+        return dict(dataset=self.dataset, data_dir=self.data_dir, limit=self.limit,
+                    val_fraction=self.val_fraction, seed=self.seed)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DataSpec:
+        """Inverse of :meth:`to_dict`."""
+        if not isinstance(d, dict) or not isinstance(d.get("dataset"), str):
+            raise ValueError("the run's metrics.json does not say which dataset it used")
+        return cls(**{k: d[k] for k in ("dataset", "data_dir", "limit", "val_fraction", "seed")
+                      if k in d})
+
+
+@dataclass(frozen=True)
+class Splits:
+    """Training, validation and test images with labels, and the dataset they came from."""
+
+    data: Dataset
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+
+
+def load_data(dataset: str, data_dir: str | os.PathLike | None = None) -> Dataset:
+    """:func:`linclass.data.load_dataset` with the CLI's ``--dataset`` / ``--data``."""
+    if data_dir is not None and not Path(data_dir).is_dir():
+        raise DataError(data_dir, "--data must be a folder")
+    return load_dataset(dataset, data_dir)
+
+
+def load_splits(spec: DataSpec) -> Splits:
+    """Load the data, keep the first ``limit`` training images, hold out a validation set.
+
+    The validation set is a stratified, seeded ``val_fraction`` of the training images;
+    the test set is left alone.
+    """
+    data = load_data(spec.dataset, spec.data_dir)
+    X, y = data.X_train, data.y_train
+    if spec.limit is not None:
+        X, y = X[: spec.limit], y[: spec.limit]
+    present = np.unique(y)
+    if present.size != data.n_classes:
+        raise DataError(
+            data.source or data.name,
+            f"the first {len(y)} training images hold only {present.size} of the "
+            f"{data.n_classes} classes; raise --limit",
+        )
+    X_train, X_val, y_train, y_val = train_val_split(X, y, spec.val_fraction, spec.seed)
+    return Splits(data, X_train, y_train, X_val, y_val)
+
+
+# --- options shared by train and search (one definition, one help text) ---------------------
+
+DATASET_OPTION = typer.Option("digits", help=DATASET_HELP)
+DATA_OPTION = typer.Option(None, "--data", help="Folder holding a named dataset's files.")
+LIMIT_OPTION = typer.Option(None, min=2, help="Use only the first N training images "
+                            "(quick tries).")
+FEATURES_OPTION = typer.Option("raw", help="raw, hog, hist, or kinds joined by '+', "
+                               "e.g. hog+hist.")
+STANDARDIZE_OPTION = typer.Option(False, "--standardize/--no-standardize",
+                                  help="Divide each feature by its training std (after "
+                                  "subtracting the mean image).")
+LOSS_OPTION = typer.Option(estimator_default("loss"), help="Data loss.")
+PENALTY_OPTION = typer.Option(estimator_default("penalty"),
+                              help="Regularizer (the bias is never penalized).")
+OPTIMIZER_OPTION = typer.Option(estimator_default("optimizer"), help="Optimizer.")
+GRADIENT_OPTION = typer.Option(estimator_default("gradient"), help="How gradients are computed.")
+SCHEDULE_OPTION = typer.Option(estimator_default("schedule"),
+                               help="Learning-rate schedule over the run.")
+EPOCHS_OPTION = typer.Option(estimator_default("max_epochs"), min=1,
+                             help="Passes over the training images.")
+BATCH_SIZE_OPTION = typer.Option(estimator_default("batch_size"), min=1, help="Mini-batch size.")
+SEED_OPTION = typer.Option(0, help="Seed of the validation split, initialization and "
+                           "batch order.")
+VAL_FRACTION_OPTION = typer.Option(estimator_default("validation_fraction"), callback=fraction,
+                                   help="Fraction of the training images held out for "
+                                   "validation.")
+EARLY_STOPPING_OPTION = typer.Option(False, "--early-stopping/--no-early-stopping",
+                                     help="Stop when the validation loss stops improving; "
+                                     "keep the best epoch.")
+OUT_OPTION = typer.Option(Path("runs"), help="Folder that receives the run folder.")
+NAME_OPTION = typer.Option(None, help="Run folder name.", show_default="the next free NNN")
+FORCE_OPTION = typer.Option(False, "--force", help="Overwrite an existing --name run.")
+QUIET_OPTION = typer.Option(False, "--quiet", "-q", help="No progress bar or messages; only "
+                            "the final results.")
+
+
+# --- models -------------------------------------------------------------------------------
+
+
+def load_model(path: str | os.PathLike) -> ImageClassifier:
+    """An :class:`ImageClassifier` from a model file (verified; never unpickled)."""
+    return ImageClassifier.load(path)
+
+
+def class_names_of(model: ImageClassifier) -> list[str]:
+    """The name of each column of the model's scores, in ``classes_`` order."""
+    classes = model.classifier.classes_
+    names = model.class_names
+    if names and all(isinstance(c, (int, np.integer)) and 0 <= c < len(names) for c in classes):
+        return [str(names[int(c)]) for c in classes]
+    return [str(c) for c in classes]
+
+
+def all_scores(model: ImageClassifier, X: np.ndarray) -> np.ndarray:
+    """The full score matrix ``X W^T + b`` of feature rows, shape (n, n_classes).
+
+    ``decision_function`` folds two classes into one column, as scikit-learn expects; the
+    lecture's pictures and tables want one score per class.
+    """
+    from linclass.model import scores
+
+    clf = model.classifier
+    return scores({"W": clf.coef_, "b": clf.intercept_}, np.asarray(X))
+
+
+def objective_kwargs(clf: LinearClassifier) -> dict[str, Any]:
+    """Loss, penalty and their arguments as :func:`linclass.objective.objective_value` takes
+    them, from the estimator itself so the pictures show the objective it trained on."""
+    return clf.objective_params()  # one home for that mapping: the estimator
+
+
+def write_json(path: Path, obj: Any, *, force: bool = False) -> Path:
+    """Write JSON atomically; NaN and inf become null (they are not JSON)."""
+    from linclass.fileio import atomic_write_text
+
+    return atomic_write_text(path, json.dumps(json_safe(obj), indent=2) + "\n", force=force)
+
+
+def json_safe(obj: Any) -> Any:
+    """Replace NaN/inf by None and NumPy scalars/arrays by Python ones, recursively."""
+    if isinstance(obj, dict):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return json_safe(obj.tolist())
+    if isinstance(obj, (np.bool_, bool)):
+        return bool(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(obj) else None
+    return obj
+
+
+def check_image_shape(model: ImageClassifier, shape: Sequence[int], where: str) -> None:
+    """Refuse data whose images are not the shape the model was trained on."""
+    if tuple(shape) != tuple(model.image_shape):
+        raise ValueError(f"{where} has images of shape {tuple(shape)} but the model takes "
+                         f"{tuple(model.image_shape)}")
+
+
+def check_png_target(path: Path, *, force: bool) -> None:
+    """Check a picture destination before the work that draws it."""
+    from linclass.fileio import check_writable
+
+    if path.suffix.lower() != ".png":
+        raise typer.BadParameter(f"{path} must end in .png", param_hint="--plot")
+    if not path.parent.is_dir():
+        raise ValueError(f"{path.parent} is not a folder")
+    check_writable(path, force=force)

@@ -1,0 +1,126 @@
+"""A trained run's pictures and report, drawn the same way by ``train`` and ``plot``.
+
+The pictures are :mod:`linclass.plots`'s; this module only decides which ones a run gets,
+what data each is drawn on, and what the report says about them.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from linclass.cli.common import all_scores, class_names_of, objective_kwargs
+from linclass.image_classifier import ImageClassifier
+from linclass.objective import objective_value
+from linclass.plots import (
+    plot_confusion_matrix,
+    plot_history,
+    plot_loss_landscape,
+    plot_templates,
+    save_figure,
+)
+from linclass.report import per_class_table, write_report
+
+LANDSCAPE_ROWS = 1000  # the 1-D slice evaluates J 51 times; a subset keeps that quick
+
+
+def templates_note(model: ImageClassifier) -> str | None:
+    """Why a run has no templates picture, or None when it has one."""
+    kinds = tuple(model.features.extractor.kinds)
+    if kinds == ("raw",):
+        return None
+    return (f"not drawn: the features are {'+'.join(kinds)}, not raw pixels, so a row of W "
+            "is not an image (train with --features raw to see the templates)")
+
+
+def draw_pictures(
+    run_dir: Path,
+    model: ImageClassifier,
+    history: Any,
+    landscape_data: tuple[np.ndarray, np.ndarray],
+    test_data: tuple[np.ndarray, np.ndarray],
+    *,
+    force: bool = False,
+) -> dict[str, Path]:
+    """Write ``templates.png`` (raw pixels only), ``history.png``, ``confusion.png`` and
+    ``landscape.png`` into ``run_dir``.
+
+    Args:
+        run_dir: The run folder.
+        model: The trained model.
+        history: Its training history (a History or :func:`read_history`'s dict).
+        landscape_data: Training feature rows and labels for the loss slice.
+        test_data: True and predicted test labels (indices into ``classes_``).
+        force: Overwrite existing pictures.
+
+    Returns:
+        The written pictures by name, in report order.
+    """
+    clf, names = model.classifier, class_names_of(model)
+    figures = {}
+    if templates_note(model) is None:
+        figures["templates"] = plot_templates(clf.coef_, model.image_shape, names)
+    figures["history"] = plot_history(history)
+    y_true, y_pred = test_data
+    ax = plot_confusion_matrix(y_true, y_pred, names)
+    ax.set_title(f"Confusion matrix, test set ({len(y_true)} images, "
+                 f"accuracy {100 * np.mean(y_true == y_pred):.1f}%)")
+    figures["confusion"] = ax
+    X, y = landscape_data
+    X, y = X[:LANDSCAPE_ROWS], y[:LANDSCAPE_ROWS]
+    f = functools.partial(objective_value, X=X, y=y, **objective_kwargs(clf))
+    ax = plot_loss_landscape(lambda p: f(p), {"W": clf.coef_, "b": clf.intercept_})
+    ax.set_title(f"Loss along a random line through W ({len(y)} training images)")
+    figures["landscape"] = ax
+    return {name: save_figure(fig, run_dir / f"{name}.png", force=force)
+            for name, fig in figures.items()}
+
+
+def predicted_indices(model: ImageClassifier, X: np.ndarray) -> np.ndarray:
+    """``argmax_k s_k`` of feature rows, as indices into ``classes_``."""
+    return np.argmax(all_scores(model, X), axis=1)
+
+
+def write_run_report(
+    run_dir: Path,
+    metrics: dict[str, Any],
+    model: ImageClassifier,
+    test_data: tuple[np.ndarray, np.ndarray],
+    pictures: dict[str, Path],
+    *,
+    force: bool = False,
+) -> tuple[Path, Path]:
+    """``report.html`` (self-contained) and ``report.md`` for a trained run."""
+    hp = metrics["hyperparameters"]
+    summary: dict[str, Any] = {
+        "dataset": metrics["data"]["dataset"],
+        "images (train / val / test)": f"{metrics['n_train']} / {metrics['n_val']} / "
+                                       f"{metrics['n_test']}",
+        "image shape": "x".join(str(s) for s in metrics["image_shape"]),
+        "features": metrics["features"] + (", standardized" if metrics["standardize"] else ""),
+        "loss": hp["loss"],
+        "penalty": f"{hp['penalty']}, alpha={hp['alpha']:g}",
+        "optimizer": f"{hp['optimizer']} ({hp['gradient']} gradient), "
+                     f"learning rate {hp['learning_rate']:g}, {hp['schedule']} schedule, "
+                     f"batch {hp['batch_size']}",
+        "epochs": f"{metrics['epochs_run']} of {hp['max_epochs']}"
+                  + (" (early stopping)" if hp["early_stopping"] else ""),
+        "seed": metrics["data"]["seed"],
+        "train accuracy": metrics["train_accuracy"],
+        "val accuracy": metrics["val_accuracy"],
+        "test accuracy": metrics["test_accuracy"],
+        "training time": metrics["fit_seconds"],
+        "model file": "model.safetensors",
+    }
+    note = templates_note(model)
+    if note:
+        summary["templates"] = note
+    y_true, y_pred = test_data
+    tables = {"per-class results on the test set":
+              per_class_table(y_true, y_pred, class_names_of(model))}
+    title = f"{metrics['data']['dataset']}: {hp['loss']} linear classifier ({run_dir.name})"
+    return write_report(run_dir, title=title, summary=summary, tables=tables,
+                        figures=pictures, force=force)

@@ -1,0 +1,301 @@
+"""``linclass search``: learning rate x regularization strength, chosen on validation data.
+
+The training images are split once into a training part and a validation part; every
+trial trains on the first and is scored on the second, in parallel over the cores. Only
+the best trial's model ever sees the test images, once, at the end.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import csv
+import io
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from linclass.classifier import LinearClassifier
+from linclass.cli import common
+from linclass.cli.common import (
+    DataSpec,
+    GradientName,
+    LossName,
+    OptimizerName,
+    PenaltyName,
+    ScheduleName,
+    cli_errors,
+)
+from linclass.cli.rundir import METRICS_FILE, create_run_dir, plan_run_dir
+from linclass.fileio import atomic_write_text
+from linclass.image_classifier import ImageClassifier, data_checksum
+from linclass.plots import plot_search_heatmap, save_figure
+from linclass.report import write_report
+from linclass.train import TrainingDivergedError
+
+DEFAULT_LR_GRID = "0.01,0.1,1"
+DEFAULT_ALPHA_GRID = "0,1e-4,1e-2"
+COLUMNS = ("learning_rate", "alpha", "val_accuracy", "train_accuracy", "epochs", "seconds",
+           "status")
+
+EPILOG = f"""\
+Examples:
+
+  linclass search --dataset digits --lr 0.01,0.1,1 --alpha 0,1e-4,1e-2
+
+  linclass search --dataset fashion-mnist --limit 5000 --random 12 --epochs 5
+
+  linclass search --dataset digits --loss svm --jobs 2 --name svm-grid
+
+Without --lr/--alpha/--random the grid is --lr {DEFAULT_LR_GRID} x --alpha
+{DEFAULT_ALPHA_GRID}. Writes OUT/NAME/: search.csv, search.png (heat map), best.safetensors,
+metrics.json, report.html and report.md.
+"""
+
+# --- the trials (run in worker processes) -------------------------------------------------
+
+_WORKER_DATA: dict[str, Any] = {}
+
+
+def _init_worker(X: np.ndarray, y: np.ndarray, X_val: np.ndarray, y_val: np.ndarray) -> None:
+    """Hold the features in the worker, once; one BLAS thread per worker (the processes
+    already use every core, more threads would only fight over them)."""
+    from threadpoolctl import threadpool_limits
+
+    _WORKER_DATA.update(X=X, y=y, X_val=X_val, y_val=y_val,
+                        blas=threadpool_limits(limits=1, user_api="blas"))
+
+
+def _run_trial(hyperparameters: dict[str, Any]) -> tuple[dict[str, Any], LinearClassifier | None]:
+    """Train one setting; return its result row and the fitted estimator (None if it
+    diverged)."""
+    d = _WORKER_DATA
+    clf = LinearClassifier(**hyperparameters)
+    row = {"learning_rate": hyperparameters["learning_rate"], "alpha": hyperparameters["alpha"]}
+    start = time.perf_counter()
+    try:
+        clf.fit(d["X"], d["y"])
+    except TrainingDivergedError:
+        return {**row, "val_accuracy": math.nan, "train_accuracy": math.nan, "epochs": 0,
+                "seconds": time.perf_counter() - start, "status": "diverged"}, None
+    return {**row, "val_accuracy": float(clf.score(d["X_val"], d["y_val"])),
+            "train_accuracy": float(clf.history_.train_accuracy[-1]),
+            "epochs": int(clf.n_iter_), "seconds": time.perf_counter() - start,
+            "status": "ok"}, clf
+
+
+def run_trials(
+    settings: list[dict[str, Any]],
+    data: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    jobs: int,
+    on_done: Any = None,
+) -> list[tuple[dict[str, Any], LinearClassifier | None]]:
+    """Run every setting, ``jobs`` at a time in worker processes (in this process for 1).
+
+    Returns:
+        ``(row, estimator)`` per setting, in the order of ``settings``.
+    """
+    if jobs == 1:
+        _init_worker(*data)
+        try:
+            results = []
+            for s in settings:
+                results.append(_run_trial(s))
+                on_done and on_done(results[-1][0])
+            return results
+        finally:
+            _WORKER_DATA.pop("blas").restore_original_limits()
+            _WORKER_DATA.clear()
+    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
+                                                initargs=data) as pool:
+        futures = [pool.submit(_run_trial, s) for s in settings]
+        for future in concurrent.futures.as_completed(futures):
+            on_done and on_done(future.result()[0])
+        return [f.result() for f in futures]
+
+
+# --- the settings -------------------------------------------------------------------------
+
+
+def grid_settings(lrs: list[float], alphas: list[float]) -> list[tuple[float, float]]:
+    """Every learning rate with every alpha."""
+    return [(lr, a) for a in alphas for lr in lrs]
+
+
+def random_settings(n: int, lr_range: tuple[float, float], alpha_range: tuple[float, float],
+                    seed: int) -> list[tuple[float, float]]:
+    """``n`` settings drawn log-uniformly: each order of magnitude equally likely, as
+    learning rates and penalty strengths matter by ratios, not differences."""
+    rng = np.random.default_rng(seed)
+    lo_hi = [np.log10(lr_range), np.log10(alpha_range)]
+    draws = [10 ** rng.uniform(lo, hi, n) for lo, hi in lo_hi]
+    return [(float(f"{a:.3g}"), float(f"{b:.3g}")) for a, b in zip(*draws)]
+
+
+def _range(value: str, option: str) -> tuple[float, float]:
+    numbers = common.parse_floats(value, option)
+    if len(numbers) != 2 or not 0 < numbers[0] <= numbers[1]:
+        raise typer.BadParameter(f"{value!r}: give LOW,HIGH with 0 < LOW <= HIGH",
+                                 param_hint=option)
+    return numbers[0], numbers[1]
+
+
+def _grid(value: str | None, default: str, option: str, *, positive: bool) -> list[float]:
+    numbers = sorted(set(common.parse_floats(value or default, option)))
+    if any(v < 0 or (positive and v == 0) for v in numbers):
+        raise typer.BadParameter(f"{value!r}: values must be {'> 0' if positive else '>= 0'}",
+                                 param_hint=option)
+    return numbers
+
+
+# --- the command --------------------------------------------------------------------------
+
+
+def search(
+    lr: str | None = typer.Option(None, "--lr", help="Grid of learning rates, "
+                                  "comma-separated.", show_default=DEFAULT_LR_GRID),
+    alpha: str | None = typer.Option(None, "--alpha", help="Grid of regularization "
+                                     "strengths, comma-separated.",
+                                     show_default=DEFAULT_ALPHA_GRID),
+    n_random: int | None = typer.Option(None, "--random", min=1, help="Draw N random settings "
+                                      "(log-uniform) instead of a grid."),
+    lr_range: str = typer.Option("1e-3,1", help="LOW,HIGH learning rates for --random."),
+    alpha_range: str = typer.Option("1e-6,1e-1", help="LOW,HIGH alphas for --random."),
+    jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="Trials run at once.",
+                                    show_default="all cores"),
+    dataset: str = common.DATASET_OPTION,
+    data: Path | None = common.DATA_OPTION,
+    features: str = common.FEATURES_OPTION,
+    standardize: bool = common.STANDARDIZE_OPTION,
+    loss: LossName = common.LOSS_OPTION,
+    penalty: PenaltyName = common.PENALTY_OPTION,
+    optimizer: OptimizerName = common.OPTIMIZER_OPTION,
+    gradient: GradientName = common.GRADIENT_OPTION,
+    schedule: ScheduleName = common.SCHEDULE_OPTION,
+    epochs: int = common.EPOCHS_OPTION,
+    batch_size: int = common.BATCH_SIZE_OPTION,
+    seed: int = common.SEED_OPTION,
+    val_fraction: float = common.VAL_FRACTION_OPTION,
+    limit: int | None = common.LIMIT_OPTION,
+    out: Path = common.OUT_OPTION,
+    name: str | None = common.NAME_OPTION,
+    force: bool = common.FORCE_OPTION,
+    quiet: bool = common.QUIET_OPTION,
+) -> None:
+    """Search learning rate x regularization strength on the validation split.
+
+    Every setting trains on the training part and is scored on the validation part; the
+    best one is saved with its test accuracy (the only use of the test images).
+    """
+    if n_random is not None and (lr is not None or alpha is not None):
+        raise typer.BadParameter("give either grids (--lr, --alpha) or --random N with "
+                                 "--lr-range/--alpha-range", param_hint="--random")
+    if n_random is None:
+        pairs = grid_settings(_grid(lr, DEFAULT_LR_GRID, "--lr", positive=True),
+                              _grid(alpha, DEFAULT_ALPHA_GRID, "--alpha", positive=False))
+    else:
+        pairs = random_settings(n_random, _range(lr_range, "--lr-range"),
+                                _range(alpha_range, "--alpha-range"), seed)
+    jobs = min(jobs or os.cpu_count() or 1, len(pairs))
+    base = dict(loss=loss, penalty=penalty, optimizer=optimizer, gradient=gradient,
+                schedule=schedule, max_epochs=epochs, batch_size=batch_size, random_state=seed)
+    settings = [{**base, "learning_rate": a, "alpha": b} for a, b in pairs]
+    console = Console(stderr=True, quiet=quiet)
+    with cli_errors():
+        run_dir = plan_run_dir(out, name, force=force, prefix="search")
+        spec = DataSpec(dataset, None if data is None else str(data), limit, val_fraction, seed)
+        splits = common.load_splits(spec)
+        ds = splits.data
+        pipeline = common.make_pipeline(features, standardize)
+        X = pipeline.fit_transform(splits.X_train)
+        X_val = pipeline.transform(splits.X_val)
+        console.print(f"{len(settings)} settings on {ds.name} ({len(splits.y_train)} training, "
+                      f"{len(splits.y_val)} validation images), {jobs} at a time")
+        start = time.perf_counter()
+        results = run_trials(settings, (X, splits.y_train, X_val, splits.y_val), jobs,
+                             on_done=lambda r: console.print(_trial_line(r)))
+        seconds = time.perf_counter() - start
+        rows = [r for r, _ in results]
+        finite = [i for i, r in enumerate(rows) if math.isfinite(r["val_accuracy"])]
+        if not finite:
+            raise ValueError("every setting diverged; try smaller learning rates (--lr)")
+        best_i = max(finite, key=lambda i: rows[i]["val_accuracy"])
+        best_row, best_clf = results[best_i]
+        test_accuracy = float(best_clf.score(pipeline.transform(ds.X_test), ds.y_test))
+
+        run_dir = create_run_dir(run_dir, auto_named=name is None, force=force, prefix="search")
+        model = ImageClassifier(pipeline, best_clf, ds.class_names)
+        model.data_sha256 = data_checksum(splits.X_train, splits.y_train)
+        model.save(run_dir / "best.safetensors", force=force,
+                   extra_meta={"dataset": spec.to_dict(), "run": run_dir.name})
+        atomic_write_text(run_dir / "search.csv", _csv(rows), force=force)
+        ax = plot_search_heatmap(rows, x="learning_rate", y="alpha", value="val_accuracy")
+        heat_map = save_figure(ax, run_dir / "search.png", force=force)
+        metrics = {"data": spec.to_dict(), "features": "+".join(pipeline.extractor.kinds),
+                   "standardize": standardize, "mode": "grid" if n_random is None else "random",
+                   "base_hyperparameters": base, "jobs": jobs, "seconds": seconds,
+                   "best": best_row, "best_test_accuracy": test_accuracy, "results": rows}
+        common.write_json(run_dir / METRICS_FILE, metrics, force=force)
+        html, _ = write_report(
+            run_dir, title=f"{ds.name}: {loss} search ({run_dir.name})",
+            summary={"dataset": ds.name,
+                     "images (train / val)": f"{len(splits.y_train)} / {len(splits.y_val)}"
+                     + (f" (first {limit} training images)" if limit else ""),
+                     "search": f"{metrics['mode']}, {len(rows)} settings, "
+                     f"{jobs} at a time", "features": metrics["features"],
+                     "fixed": f"{loss} loss, {penalty} penalty, {optimizer}, {schedule} "
+                     f"schedule, {epochs} epochs, batch {batch_size}, seed {seed}",
+                     "best learning rate": best_row["learning_rate"],
+                     "best alpha": best_row["alpha"],
+                     "best val accuracy": best_row["val_accuracy"],
+                     "best test accuracy": test_accuracy, "search time": seconds,
+                     "model file": "best.safetensors"},
+            tables={"results (best first)": _sorted(rows)},
+            figures={"search": heat_map}, force=force)
+    _print_table(Console(), rows, best_i)
+    typer.echo(f"best: --lr {best_row['learning_rate']:g} --alpha {best_row['alpha']:g}  "
+               f"val accuracy {best_row['val_accuracy']:.4f}  test accuracy {test_accuracy:.4f}"
+               f"  ({seconds:.1f} s)")
+    typer.echo(f"search written to {run_dir}  (report: {html})")
+
+
+def _trial_line(row: dict[str, Any]) -> str:
+    result = (f"val accuracy {row['val_accuracy']:.4f}" if row["status"] == "ok"
+              else "[red]diverged[/]")
+    return (f"  lr {row['learning_rate']:<8g} alpha {row['alpha']:<8g} {result}  "
+            f"({row['seconds']:.2f} s)")
+
+
+def _sorted(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(rows, key=lambda r: -r["val_accuracy"] if math.isfinite(r["val_accuracy"])
+                  else math.inf)
+
+
+def _csv(rows: list[dict[str, Any]]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for r in rows:
+        writer.writerow({k: "" if isinstance(v, float) and math.isnan(v) else v
+                         for k, v in r.items()})
+    return buf.getvalue()
+
+
+def _print_table(console: Console, rows: list[dict[str, Any]], best_i: int) -> None:
+    table = Table(title="search results (validation accuracy, best first)")
+    for col in ("learning rate", "alpha", "val acc", "train acc", "seconds", ""):
+        table.add_column(col, justify="right")
+    best = rows[best_i]
+    for r in _sorted(rows):
+        ok = r["status"] == "ok"
+        table.add_row(f"{r['learning_rate']:g}", f"{r['alpha']:g}",
+                      f"{r['val_accuracy']:.4f}" if ok else "-",
+                      f"{r['train_accuracy']:.4f}" if ok else "-", f"{r['seconds']:.2f}",
+                      "[bold green]best[/]" if r is best else ("" if ok else "[red]diverged[/]"))
+    console.print(table)
