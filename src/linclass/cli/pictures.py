@@ -52,7 +52,8 @@ def draw_pictures(
         run_dir: The run folder.
         model: The trained model.
         history: Its training history (a History or :func:`read_history`'s dict).
-        landscape_data: Training feature rows and labels for the loss slice.
+        landscape_data: Training images and labels for the loss slice (the first
+            :data:`LANDSCAPE_ROWS` are used).
         test_data: True and predicted test labels (indices into ``classes_``).
         force: Overwrite existing pictures.
 
@@ -69,8 +70,8 @@ def draw_pictures(
     ax.set_title(f"Confusion matrix, test set ({len(y_true)} images, "
                  f"accuracy {100 * np.mean(y_true == y_pred):.1f}%)")
     figures["confusion"] = ax
-    X, y = landscape_data
-    X, y = X[:LANDSCAPE_ROWS], y[:LANDSCAPE_ROWS]
+    images, y = landscape_data
+    X, y = model.transform(images[:LANDSCAPE_ROWS], progress=False), y[:LANDSCAPE_ROWS]
     f = functools.partial(objective_value, X=X, y=y, **objective_kwargs(clf))
     ax = plot_loss_landscape(lambda p: f(p), {"W": clf.coef_, "b": clf.intercept_})
     ax.set_title(f"Loss along a random line through W ({len(y)} training images)")
@@ -82,6 +83,35 @@ def draw_pictures(
 def predicted_indices(model: ImageClassifier, X: np.ndarray) -> np.ndarray:
     """``argmax_k s_k`` of feature rows, as indices into ``classes_``."""
     return np.argmax(all_scores(model, X), axis=1)
+
+
+EVAL_ROWS = 4096  # images turned into features at a time when scoring a whole split
+
+
+def evaluate_images(
+    model: ImageClassifier, images: np.ndarray, y: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """Objective and predicted class indices on raw images, a chunk at a time, so that a
+    60k-image split never exists as float features all at once.
+
+    Args:
+        model: The trained model.
+        images: ndarray of shape (n, *image_shape).
+        y: ndarray of shape (n,), indices into ``classes_``.
+
+    Returns:
+        ``(J, y_pred)``: the objective ``1/N sum_i L_i + R(W)`` (chunk losses weighted by
+        ``n_c / N``, so the penalty counts once) and ndarray of shape (n,).
+    """
+    clf = model.classifier
+    params, objective = {"W": clf.coef_, "b": clf.intercept_}, objective_kwargs(clf)
+    loss, predictions = 0.0, []
+    for start in range(0, len(y), EVAL_ROWS):
+        X = model.transform(images[start : start + EVAL_ROWS], progress=False)
+        y_c = y[start : start + EVAL_ROWS]
+        loss += objective_value(params, X, y_c, **objective) * len(y_c) / len(y)
+        predictions.append(predicted_indices(model, X))
+    return loss, np.concatenate(predictions)
 
 
 def write_run_report(

@@ -8,7 +8,7 @@ import typer
 
 from linclass.cli import common
 from linclass.cli.common import DataSpec, cli_errors
-from linclass.cli.pictures import draw_pictures, predicted_indices, write_run_report
+from linclass.cli.pictures import draw_pictures, evaluate_images, write_run_report
 from linclass.cli.rundir import MODEL_FILE, PICTURES, REPORT_FILES, read_history, read_metrics
 
 EPILOG = """\
@@ -45,10 +45,9 @@ def plot(
         spec = DataSpec.from_dict(metrics.get("data") or {})
         splits = common.load_splits(spec)
         common.check_image_shape(model, splits.data.image_shape, spec.dataset)
-        X_test = model.transform(splits.data.X_test)
-        test_data = (splits.data.y_test, predicted_indices(model, X_test))
-        pictures = draw_pictures(run_dir, model, history,
-                                 (model.transform(splits.X_train), splits.y_train), test_data,
-                                 force=True)
+        _, y_pred = evaluate_images(model, splits.data.X_test, splits.data.y_test)
+        test_data = (splits.data.y_test, y_pred)
+        pictures = draw_pictures(run_dir, model, history, (splits.X_train, splits.y_train),
+                                 test_data, force=True)
         html, _ = write_run_report(run_dir, metrics, model, test_data, pictures, force=True)
     typer.echo(f"re-drew {', '.join(p.name for p in pictures.values())} and {html}")

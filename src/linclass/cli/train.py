@@ -19,7 +19,7 @@ from linclass.cli.common import (
     cli_errors,
     estimator_default,
 )
-from linclass.cli.pictures import draw_pictures, predicted_indices, write_run_report
+from linclass.cli.pictures import draw_pictures, evaluate_images, write_run_report
 from linclass.cli.rundir import (
     MODEL_FILE,
     METRICS_FILE,
@@ -28,7 +28,6 @@ from linclass.cli.rundir import (
     write_history,
 )
 from linclass.image_classifier import ImageClassifier
-from linclass.objective import objective_value
 from linclass.train import TrainingDivergedError
 
 EPILOG = """\
@@ -103,10 +102,6 @@ def train(
                               ) from None
         fit_seconds = time.perf_counter() - start
 
-        X_train = model.transform(splits.X_train)
-        X_val, X_test = model.transform(splits.X_val), model.transform(ds.X_test)
-        objective = common.objective_kwargs(clf)
-        params = {"W": clf.coef_, "b": clf.intercept_}
         metrics = {
             "data": spec.to_dict(),
             "dataset_source": ds.source,
@@ -120,11 +115,11 @@ def train(
             "fit_seconds": fit_seconds,
         }
         y_pred = {}
-        for part, X, y in (("train", X_train, splits.y_train), ("val", X_val, splits.y_val),
-                           ("test", X_test, ds.y_test)):
-            y_pred[part] = predicted_indices(model, X)
+        for part, images, y in (("train", splits.X_train, splits.y_train),
+                                ("val", splits.X_val, splits.y_val),
+                                ("test", ds.X_test, ds.y_test)):
+            metrics[f"{part}_loss"], y_pred[part] = evaluate_images(model, images, y)
             metrics[f"{part}_accuracy"] = float(np.mean(y_pred[part] == y))
-            metrics[f"{part}_loss"] = float(objective_value(params, X, y, **objective))
 
         run_dir = create_run_dir(run_dir, auto_named=name is None, force=force)
         model.save(run_dir / MODEL_FILE, force=force,
@@ -132,7 +127,7 @@ def train(
         write_history(run_dir, clf.history_, force=force)
         say("drawing pictures ...")
         test_data = (ds.y_test, y_pred["test"])
-        pictures = draw_pictures(run_dir, model, clf.history_, (X_train, splits.y_train),
+        pictures = draw_pictures(run_dir, model, clf.history_, (splits.X_train, splits.y_train),
                                  test_data, force=force)
         metrics["total_seconds"] = time.perf_counter() - start
         common.write_json(run_dir / METRICS_FILE, metrics, force=force)
