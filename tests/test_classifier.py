@@ -161,7 +161,8 @@ def test_validation_data_is_recorded_every_epoch_and_used_for_early_stopping(dig
     clf.fit(X_tr, y_tr, validation_data=(X_te, y_te))
     assert len(clf.history_.val_accuracy) == 3
     assert clf.history_.val_accuracy[-1] == pytest.approx(clf.score(X_te, y_te))
-    stopped = LinearClassifier(max_epochs=50, early_stopping=True, patience=2, random_state=0)
+    stopped = LinearClassifier(max_epochs=50, early_stopping=True, patience=2, batch_size=32,
+                               learning_rate=0.5, schedule="constant", random_state=0)
     stopped.fit(X_tr, y_tr, validation_data=(X_te, y_te))
     assert len(stopped.history_.epoch) < 50  # stopped on the given set, not a carved one
     with pytest.raises(ValueError, match="not in the training labels"):
