@@ -250,7 +250,7 @@ def _blas_controller() -> Any:
 
 
 def _one_blas_thread() -> contextlib.AbstractContextManager:
-    """BLAS limited to one thread, for the mini-batch loop only.
+    """BLAS limited to one thread, for a loop of mini-batches of at most ``CHUNK_ROWS``.
 
     A batch's products are small (256 x 784 x 10: ~100 us on one core), so a second BLAS
     thread saves little on a quiet machine, and on a busy one its spin-waiting workers
@@ -476,7 +476,8 @@ class _Stepper:
             loss, state = self._gradient_step(params, state, self.X, self.y, epoch)
             losses.append(loss)
         else:
-            with _one_blas_thread():
+            small = self.batch_size <= CHUNK_ROWS  # bigger batches are worth splitting
+            with _one_blas_thread() if small else contextlib.nullcontext():
                 for X_b, y_b in self._batches():
                     loss, state = self._gradient_step(params, state, X_b, y_b, epoch)
                     losses.append(loss)
