@@ -39,7 +39,8 @@ from linclass.regularizers import PenaltyFn, get_penalty
 
 #: ``loss_into(scores, y, out, **loss_kwargs) -> value``: writes dL/dscores into ``out``.
 LossKernel = Callable[..., float]
-#: ``fn(params, X, y, grads, S) -> J``: :func:`value_and_grad_into` with its objective bound.
+#: ``fn(params, X, y, grads, S, affine=None) -> J``: :func:`value_and_grad_into` with its
+#: objective bound.
 BufferedValueAndGrad = Callable[[Params, np.ndarray, np.ndarray, Params, np.ndarray], float]
 
 
@@ -188,8 +189,8 @@ def fast_path(value_and_grad_fn: Callable[..., Any]) -> BufferedValueAndGrad | N
 
     ``make_value_and_grad("analytic", loss=..., ...)`` returns ``functools.partial(
     value_and_grad, ...)``; for a loss with a kernel (:data:`linclass.losses.LOSS_KERNELS`)
-    this returns ``fn(params, X, y, grads, S) -> J`` computing exactly the same thing into
-    the given arrays. Anything else (numerical, autodiff, a user's function) returns None,
+    this returns ``fn(params, X, y, grads, S, affine=None) -> J`` computing exactly the same
+    thing into the given arrays (``affine``: see :func:`value_and_grad_into`). Anything else (numerical, autodiff, a user's function) returns None,
     and the caller keeps calling it as it is.
 
     The caller must have checked what :func:`value_and_grad` checks: finite X, labels in
