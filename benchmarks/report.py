@@ -141,9 +141,13 @@ def write_report(path: Path, raw: dict) -> None:
         "1). It covers everything from the uint8 training images to trained weights that "
         "the contender's user runs, except `X / 255` for the scikit-learn and PyTorch "
         "peers, which they are handed. linclass keeps the images as uint8 and converts each "
-        "batch inside the fit. Peak RSS is the whole child process: interpreter, libraries, "
-        "data and fit.",
+        "batch inside the fit (raw pixels: a cast only, the preprocessing is folded into "
+        "W and b; the mini-batch loop runs BLAS on one thread). Peak RSS is the whole "
+        "child process: interpreter, libraries, data and fit.",
         "",
+        *(["`--skip-slow`: the two `SGDClassifier` peers (6-10 minutes each) were left "
+           "out of this run; see the git history of this file for their last numbers.", ""]
+          if "--skip-slow" in meta["command"] else []),
         "## Fit time, accuracy, memory", "",
         *_main_table(by_name), "",
         "## Time per epoch", "",

@@ -14,6 +14,7 @@ from sklearn.base import clone
 from sklearn.preprocessing import StandardScaler
 
 from linclass.features import (
+    AffineTransform,
     FeatureExtractor,
     FeaturePipeline,
     Preprocessor,
@@ -210,3 +211,27 @@ def test_pipeline_fit_in_batches_equals_fit_on_all_rows():
     np.testing.assert_allclose(batched.preprocessor.mean_, whole.preprocessor.mean_, rtol=1e-6)
     np.testing.assert_allclose(batched.preprocessor.scale_, whole.preprocessor.scale_, rtol=1e-6)
     assert batched.is_cheap and not FeaturePipeline(FeatureExtractor(kinds=("hog",))).is_cheap
+
+
+@pytest.mark.parametrize("standardize", [False, True])
+def test_raw_pipeline_is_affine_and_its_batch_transform_says_so(standardize):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(30, 6, 5), dtype=np.uint8)
+    pipe = FeaturePipeline(preprocessor=Preprocessor(standardize=standardize)).fit(images)
+    a, c = pipe.affine()
+    assert a.dtype == c.dtype == np.float32 and a.shape == c.shape == (30,)
+    expected = pipe.transform(images)
+    assert_allclose(images.reshape(30, -1) * a + c, expected, rtol=1e-5, atol=1e-5)
+    batch = pipe.batch_transform
+    assert isinstance(batch, AffineTransform) and batch.dtype == np.uint8
+    assert_array_equal(batch(images), expected)
+    out = np.empty((30, 30), np.float32)
+    assert batch(images, out=out) is out
+    assert_array_equal(batch.cast(images), images.reshape(30, -1).astype(np.float32))
+
+
+def test_histogram_features_are_not_affine():
+    images = np.random.default_rng(1).integers(0, 256, size=(8, 8, 8), dtype=np.uint8)
+    pipe = FeaturePipeline(FeatureExtractor(kinds=("raw", "hist"))).fit(images)
+    assert pipe.affine() is None
+    assert pipe.batch_transform == pipe.transform

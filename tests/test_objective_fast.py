@@ -122,3 +122,34 @@ def test_fast_path_keeps_the_checked_errors():
         fit(params, X_nan, y, value_and_grad=vg, batch_size=5, max_epochs=1, progress=False)
     with pytest.raises(ValueError, match="labels"):
         fit(params, X, y + 10, value_and_grad=vg, batch_size=5, max_epochs=1, progress=False)
+
+
+def pixel_problem(dtype, n=50, d=12, c=4, seed=3):
+    """uint8-like pixels as floats, and an affine map ``a x + c`` like the raw pipeline's."""
+    rng = np.random.default_rng(seed)
+    X = rng.integers(0, 256, size=(n, d)).astype(dtype)
+    a = (1 / (255 * rng.uniform(0.2, 0.5, d))).astype(dtype)
+    c = (-rng.uniform(0.1, 0.6, d) * 255 * a).astype(dtype)
+    y = rng.integers(0, 4, size=n)
+    params = init_params(d, 4, scale=0.5, random_state=seed, dtype=dtype)
+    params["b"] += rng.standard_normal(4).astype(dtype)
+    return params, X, y, (a, c)
+
+
+@pytest.mark.parametrize("loss", ["softmax", "svm"])
+@pytest.mark.parametrize("alpha", [0.0, 0.1])
+@pytest.mark.parametrize("dtype,rtol", [(np.float64, 1e-10), (np.float32, 1e-4)])
+def test_folded_affine_step_equals_the_step_on_features(loss, alpha, dtype, rtol):
+    params, X, y, (a, c) = pixel_problem(dtype)
+    features = X * a + c
+    fast = fast_path(make_value_and_grad("analytic", loss=loss, penalty="l2", alpha=alpha))
+    S = np.empty((X.shape[0], 4), dtype=dtype)
+    plain = {k: np.empty_like(v) for k, v in params.items()}
+    folded = {k: np.empty_like(v) for k, v in params.items()}
+    value = fast(params, features, y, plain, S)
+    value_folded = fast(params, X, y, folded, S, affine=(a, c))
+    assert value_folded == pytest.approx(value, rel=rtol)
+    for k in ("W", "b"):
+        assert folded[k].dtype == dtype
+        scale = np.abs(plain[k]).max()
+        np.testing.assert_allclose(folded[k], plain[k], rtol=rtol, atol=rtol * scale)

@@ -160,6 +160,48 @@ def test_transform_lets_uint8_data_train_like_its_float_copy():
     np.testing.assert_allclose(raw.history.train_loss, ref.history.train_loss, rtol=1e-6)
 
 
+@pytest.mark.parametrize("loss", ["softmax", "svm"])
+@pytest.mark.parametrize("optimizer,batch_size", [("momentum", 16), ("gd", None)])
+@pytest.mark.parametrize("standardize", [False, True])
+def test_raw_pixels_train_with_the_preprocessing_folded_into_w(
+    loss, optimizer, batch_size, standardize, monkeypatch
+):
+    from linclass.features import AffineTransform, FeaturePipeline, Preprocessor
+
+    rng = np.random.default_rng(4)
+    images = rng.integers(0, 256, size=(90, 6, 5), dtype=np.uint8)
+    y = (images[:, 0, 0] > 127).astype(int) + (images[:, 5, 4] > 127)
+    pipe = FeaturePipeline(preprocessor=Preprocessor(standardize=standardize)).fit(images)
+    casts = []
+    cast = AffineTransform.cast
+    monkeypatch.setattr(AffineTransform, "cast",
+                        staticmethod(lambda rows, out=None: casts.append(1) or cast(rows, out)))
+    vg = make_value_and_grad("analytic", loss=loss, penalty="l2", alpha=1e-3)
+    kw = dict(value_and_grad=vg, optimizer=optimizer, learning_rate=0.05, batch_size=batch_size,
+              max_epochs=4, progress=False)
+    p0 = init_params(30, 3, scale=0.1, random_state=0, dtype=np.float32)
+    folded = fit(p0, images, y, transform=pipe.batch_transform, **kw)
+    ref = fit(p0, pipe.transform(images), y, **kw)
+    assert casts, "the raw-pixel pipeline's transform should take the folded path"
+    assert folded.params["W"].dtype == np.float32
+    for k in ("W", "b"):
+        scale = np.abs(ref.params[k]).max()
+        np.testing.assert_allclose(folded.params[k], ref.params[k], rtol=1e-4, atol=1e-4 * scale)
+    np.testing.assert_allclose(folded.history.train_loss, ref.history.train_loss, rtol=1e-4)
+
+
+def test_folded_divergence_still_raises():
+    from linclass.features import FeaturePipeline
+
+    images = np.random.default_rng(5).integers(0, 256, size=(64, 4, 4), dtype=np.uint8)
+    y = (images[:, 0, 0] > 127).astype(int)
+    pipe = FeaturePipeline().fit(images)
+    with pytest.raises(TrainingDivergedError, match="learning_rate"):
+        fit(init_params(16, 2, dtype=np.float32), images, y, value_and_grad=VG,
+            transform=pipe.batch_transform, learning_rate=1e30, batch_size=8, max_epochs=20,
+            progress=False)
+
+
 def test_full_batch_with_a_transform_goes_chunk_by_chunk_exactly(monkeypatch):
     import linclass.train as train
 

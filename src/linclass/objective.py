@@ -10,6 +10,15 @@ Losses see only scores; penalties see only W. Everything that needs a gradient o
 objective goes through :func:`value_and_grad` (or another method with the same interface,
 see :mod:`linclass.grad`).
 
+**Folded preprocessing.** When the features are an affine map of what is stored,
+``x' = a * x + c`` per feature (raw pixels: ``a = 1 / (255 sigma)``, ``c = -mu / sigma``),
+the step need not build ``x'`` at all:
+
+    S = x' W^T + b = x (W diag(a))^T + (b + W c)
+    dJ/dW = (G^T x) diag(a) + (G^T 1) c^T + dR/dW        dJ/db = G^T 1
+
+so W and b keep their meaning in feature space while the batch is only cast to float.
+
 The chain rule itself is written once, in :func:`value_and_grad_into`, which works in
 arrays it is given and checks nothing. :func:`value_and_grad` checks its inputs, allocates
 and calls it; the fit loop checks once, allocates once and calls it every step (see
@@ -30,7 +39,8 @@ from linclass.regularizers import PenaltyFn, get_penalty
 
 #: ``loss_into(scores, y, out, **loss_kwargs) -> value``: writes dL/dscores into ``out``.
 LossKernel = Callable[..., float]
-#: ``fn(params, X, y, grads, S) -> J``: :func:`value_and_grad_into` with its objective bound.
+#: ``fn(params, X, y, grads, S, affine=None) -> J``: :func:`value_and_grad_into` with its
+#: objective bound.
 BufferedValueAndGrad = Callable[[Params, np.ndarray, np.ndarray, Params, np.ndarray], float]
 
 
@@ -114,10 +124,12 @@ def value_and_grad_into(
     loss_into: LossKernel,
     penalty: PenaltyFn,
     alpha: float,
+    affine: tuple[np.ndarray, np.ndarray] | None = None,
     **loss_kwargs: Any,
 ) -> float:
     """The chain rule, in given arrays and unchecked: ``S = X W^T + b``, ``G = dL/dS``,
-    ``dJ/dW = G^T X + dR/dW``, ``dJ/db = sum_i G_i``.
+    ``dJ/dW = G^T X + dR/dW``, ``dJ/db = sum_i G_i``; with ``affine = (a, c)`` the
+    features are ``a * X + c`` and the map is folded into W and b (module docstring).
 
     This is what :func:`value_and_grad` computes (it calls this), without its checks and
     allocations, for a loop that has validated its data once and reuses its buffers.
@@ -133,19 +145,31 @@ def value_and_grad_into(
         loss_into: A loss kernel, e.g. :func:`linclass.losses.softmax_loss_into`.
         penalty: ``R(W, alpha) -> (value, dR/dW)``.
         alpha: Regularization strength.
+        affine: Optional ``(a, c)``, ndarrays of shape (n_features,): the features are
+            ``a * X + c`` (X e.g. uint8 pixels cast to float), never materialized. W, b
+            and the gradients stay those of the features.
         **loss_kwargs: Passed to the kernel.
 
     Returns:
         ``J``, the objective value (data loss + penalty).
     """
-    W = params["W"]
-    np.matmul(X, W.T, out=S)
-    S += params["b"]
+    W, b = params["W"], params["b"]
+    W_x, b_x = W, b  # the parameters as seen by X itself
+    if affine is not None:
+        a, c = affine
+        W_x = W * a  # (C, D): a few us, vs a pass over the batch to build a * X + c
+        b_x = b + W @ c
+    np.matmul(X, W_x.T, out=S)
+    S += b_x
     data_loss = loss_into(S, y, S, **loss_kwargs)  # S now holds dL/dS
     reg, dR = penalty(W, alpha)
-    np.matmul(S.T, X, out=grads["W"])
-    grads["W"] += dR
+    gW = grads["W"]
+    np.matmul(S.T, X, out=gW)
     np.sum(S, axis=0, out=grads["b"])
+    if affine is not None:  # back through x' = a x + c: scale the columns, rank-1 term
+        gW *= a
+        gW += np.multiply.outer(grads["b"], c)
+    gW += dR
     return data_loss + reg
 
 
@@ -165,8 +189,8 @@ def fast_path(value_and_grad_fn: Callable[..., Any]) -> BufferedValueAndGrad | N
 
     ``make_value_and_grad("analytic", loss=..., ...)`` returns ``functools.partial(
     value_and_grad, ...)``; for a loss with a kernel (:data:`linclass.losses.LOSS_KERNELS`)
-    this returns ``fn(params, X, y, grads, S) -> J`` computing exactly the same thing into
-    the given arrays. Anything else (numerical, autodiff, a user's function) returns None,
+    this returns ``fn(params, X, y, grads, S, affine=None) -> J`` computing exactly the same
+    thing into the given arrays (``affine``: see :func:`value_and_grad_into`). Anything else (numerical, autodiff, a user's function) returns None,
     and the caller keeps calling it as it is.
 
     The caller must have checked what :func:`value_and_grad` checks: finite X, labels in

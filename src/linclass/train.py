@@ -22,6 +22,7 @@ or ``n_loss_evals``, so that optimizers compare by the work they do.
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import math
 import sys
@@ -241,6 +242,39 @@ def _accepts_out(transform: Transform) -> bool:
         return False
 
 
+@functools.cache
+def _blas_controller() -> Any:
+    from threadpoolctl import ThreadpoolController  # a dependency of scikit-learn
+
+    return ThreadpoolController()  # scans the loaded libraries once (~0.3 ms)
+
+
+def _one_blas_thread() -> contextlib.AbstractContextManager:
+    """BLAS limited to one thread, for a loop of mini-batches of at most ``CHUNK_ROWS``.
+
+    A batch's products are small (256 x 784 x 10: ~100 us on one core), so a second BLAS
+    thread saves little on a quiet machine, and on a busy one its spin-waiting workers
+    made whole epochs 10-30x slower (``benchmarks/fold_speed.py``). Full-set passes (evaluation,
+    ``gd``) keep every thread: their products are big enough to split.
+    """
+    return _blas_controller().limit(limits=1, user_api="blas")
+
+
+def _affine_of(transform: Transform | None, X: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(a, c)`` when ``transform(X_rows) == a * X_rows + c`` (raw pixels; see
+    :class:`linclass.features.AffineTransform`, whose ``scale``, ``shift``, ``dtype`` and
+    ``cast`` this reads, duck-typed so that training does not import features), else None."""
+    needed = ("scale", "shift", "dtype", "cast")
+    if transform is None or not all(hasattr(transform, k) for k in needed):
+        return None
+    if X.dtype != transform.dtype:
+        return None
+    a, c = transform.scale, transform.shift
+    if a.shape != (math.prod(X.shape[1:]),) or c.shape != a.shape:
+        return None
+    return a, c
+
+
 def _match_dtype(params: Params, X: np.ndarray, transform: Transform | None) -> Params:
     """float32 features train float32 params: float64 params are cast, so that no step
     mixes precisions (BLAS would then convert every batch to float64)."""
@@ -333,6 +367,8 @@ class _Stepper:
         self.rows_cap = self.batch_size or min(n, CHUNK_ROWS)  # rows of the largest step
         self.transform_out = transform is not None and _accepts_out(transform)
         self.F_buf = self.S_buf = self.grads = None
+        # Folded preprocessing: features a * X + c are never built; a step casts X.
+        self.affine = None if self.fast is None else _affine_of(transform, X)
 
     def _count(self, n_rows: int) -> None:
         self.n_loss_evals += 1
@@ -349,6 +385,10 @@ class _Stepper:
         """``transform(rows)``, written into a reused buffer when the transform allows."""
         if self.transform is None:
             return rows
+        if self.affine is not None:
+            if self.F_buf is None:
+                self.F_buf = np.empty((self.rows_cap, self.affine[0].shape[0]), np.float32)
+            return self.transform.cast(rows, out=self.F_buf[: rows.shape[0]])
         if not self.transform_out:
             return self.transform(rows)
         if self.F_buf is None:  # the first call shows the features' width and dtype
@@ -390,8 +430,11 @@ class _Stepper:
             self._setup_fast(params, X_b)
         if self.fast is None:
             return self.value_and_grad(params, X_b, y_b)
-        loss = self.fast(params, X_b, y_b, self.grads, self.S_buf[: y_b.shape[0]])
+        loss = self.fast(params, X_b, y_b, self.grads, self.S_buf[: y_b.shape[0]],
+                         affine=self.affine)
         if not math.isfinite(loss):  # NaN in X, or divergence: let the checked path say
+            if self.affine is not None:  # the checked path wants the features themselves
+                X_b = X_b * self.affine[0] + self.affine[1]
             return self.value_and_grad(params, X_b, y_b)
         return loss, self.grads
 
@@ -433,9 +476,11 @@ class _Stepper:
             loss, state = self._gradient_step(params, state, self.X, self.y, epoch)
             losses.append(loss)
         else:
-            for X_b, y_b in self._batches():
-                loss, state = self._gradient_step(params, state, X_b, y_b, epoch)
-                losses.append(loss)
+            small = self.batch_size <= CHUNK_ROWS  # bigger batches are worth splitting
+            with _one_blas_thread() if small else contextlib.nullcontext():
+                for X_b, y_b in self._batches():
+                    loss, state = self._gradient_step(params, state, X_b, y_b, epoch)
+                    losses.append(loss)
         if not _all_finite(params):
             raise self._diverged(math.nan, state, epoch)
         return state

@@ -7,6 +7,7 @@ saves/rebuilds them through a JSON spec plus float32 arrays. The bias trick belo
 :mod:`linclass.model`.
 """
 
+from linclass.features.affine import AffineTransform
 from linclass.features.extract import (
     KINDS,
     FeatureExtractor,
@@ -23,6 +24,7 @@ from linclass.features.preprocess import Preprocessor
 __all__ = [
     "KINDS",
     "SPEC_FORMAT",
+    "AffineTransform",
     "FeatureExtractor",
     "FeaturePipeline",
     "Preprocessor",

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from linclass.features.affine import AffineTransform
 from linclass.features.extract import FeatureExtractor
 from linclass.features.preprocess import Preprocessor
 from linclass.features.progress import Progress
@@ -96,6 +97,30 @@ class FeaturePipeline:
         """
         features = self.extractor.transform(images, progress, out=out)
         return self.preprocessor.transform(features, copy=False)
+
+    def affine(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(a, c)`` with ``transform(images) = a * pixels + c`` for uint8 images, or None
+        when the features are not raw pixels (histograms and HOG are not affine).
+
+        Raw pixels give ``x' = (x / 255 - mean_) / scale_``, so ``a = 1 / (255 scale_)``
+        and ``c = -mean_ / scale_`` (computed in float64, returned float32, shape (D,)).
+        """
+        check_is_fitted(self.preprocessor, "mean_")
+        if not self.is_cheap:
+            return None
+        sigma = self.preprocessor.scale_.astype(np.float64)
+        mean = self.preprocessor.mean_.astype(np.float64)
+        return (1.0 / (255.0 * sigma)).astype(np.float32), (-mean / sigma).astype(np.float32)
+
+    @property
+    def batch_transform(self):
+        """The transform a fit loop should apply to each batch: :meth:`transform` itself,
+        or for raw pixels an :class:`AffineTransform` with the same output that also
+        tells the loop ``(a, c)``, so that it can fold the map into W instead."""
+        affine = self.affine()
+        if affine is None:
+            return self.transform
+        return AffineTransform(self.transform, *affine)
 
     @property
     def n_features_out(self) -> int:
