@@ -64,7 +64,7 @@ class ImageClassifier:
             # fit loop convert one mini-batch at a time.
             self.features.fit(images, progress)
             self.classifier.fit_transformed(
-                images, y, transform=self.features.transform,
+                images, y, transform=self.features.batch_transform,
                 n_features=self.features.n_features_out, validation_data=validation_data,
             )
         else:
