@@ -201,6 +201,30 @@ def _linclass_default(loss: str) -> Callable[[Data, int], Result]:
     return run
 
 
+def _image_default(loss: str) -> Callable[[Data, int], Result]:
+    """``ImageClassifier`` with ``LinearClassifier(loss=...)`` defaults on the uint8 images:
+    what ``linclass train --dataset fashion-mnist`` does (mean-centred raw pixels, per-epoch
+    train/validation measurements included in the time)."""
+
+    def run(data: Data, repeats: int) -> Result:
+        from linclass import ImageClassifier, LinearClassifier
+
+        side = int(round(data.X_train.shape[1] ** 0.5))
+        images = data.X_train.reshape(-1, side, side)
+        test = data.X_test.reshape(-1, side, side)
+        times, model = repeat_timed(
+            lambda: ImageClassifier(classifier=LinearClassifier(loss=loss, random_state=0))
+            .fit(images, data.y_train, progress=False), repeats)
+        clf = model.classifier
+        return dict(fit_s=times, test_accuracy=float(model.score(test, data.y_test)),
+                    epochs=clf.n_iter_, epoch_s=clf.history_.wall_time[-1] / clf.n_iter_,
+                    notes=[f"ImageClassifier + LinearClassifier(loss={loss!r}) defaults on uint8 "
+                           f"images (batch {clf.batch_size}, {clf.max_epochs} epochs, lr "
+                           f"{clf.learning_rate} {clf.schedule}, evaluated every epoch)"])
+
+    return run
+
+
 # --- scikit-learn -------------------------------------------------------------------------
 
 
@@ -337,6 +361,8 @@ CONTENDERS: dict[str, tuple[Callable[[Data, int], Result], str, float]] = {
     "linclass-gd": (_linclass("softmax", optimizer="gd"), "gd", 2),
     "linclass-softmax-default": (_linclass_default("softmax"), "softmax", 10),
     "linclass-svm-default": (_linclass_default("svm"), "svm", 10),
+    "linclass-image-softmax-default": (_image_default("softmax"), "softmax", 5),
+    "linclass-image-svm-default": (_image_default("svm"), "svm", 5),
     "sklearn-logreg": (_sklearn(_logreg), "softmax", 51),
     "sklearn-linearsvc": (_sklearn(_linear_svc), "svm", 75),
     "sklearn-sgd-hinge": (_sklearn(_sgd("hinge"), standardize=True), "svm", 200),
