@@ -28,12 +28,17 @@ import math
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import asdict, dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from linclass.grad import ValueAndGrad
+from linclass.history import (  # re-exported: part of the training API
+    FitResult,
+    History,
+    PartialFitResult,
+    TrainingDivergedError,
+)
 from linclass.model import Params, predict
 from linclass.objective import fast_path
 from linclass.optim import (
@@ -54,98 +59,6 @@ MONITORS = ("val_loss", "val_accuracy")
 # fast full-batch step. 2048 rows of 784 float32 (6 MB) stay in cache between the
 # forward and the backward matmul, so each row is read from memory once.
 CHUNK_ROWS = 2048
-
-
-class TrainingDivergedError(FloatingPointError):
-    """The loss or the parameters became NaN or inf: the learning rate is too large.
-
-    Attributes:
-        loss: The non-finite loss (NaN when the parameters overflowed first).
-        learning_rate: Rate of the latest update (None for derivative-free optimizers).
-        epoch: 1-based epoch in which it happened.
-        step: 0-based optimizer step (over the whole run) at which it was detected.
-    """
-
-    def __init__(self, loss: float, *, learning_rate: float | None, epoch: int, step: int):
-        self.loss, self.learning_rate, self.epoch, self.step = loss, learning_rate, epoch, step
-        super().__init__(
-            f"training diverged: the loss became {loss} at epoch {epoch}, step {step}, "
-            f"with learning_rate={learning_rate}; lower the learning rate"
-        )
-
-
-@dataclass
-class History:
-    """What happened during training. ``step_loss`` has one entry per optimizer step; every
-    other list has one entry per evaluated epoch.
-
-    Attributes:
-        step_loss: Loss of the batch at each step, before its update (for search methods:
-            the best loss so far).
-        epoch: 1-based epoch number of each evaluation.
-        train_loss: Objective on the full training set at the end of the epoch.
-        train_accuracy: Accuracy on the full training set.
-        val_loss: Objective on the validation set (NaN without one).
-        val_accuracy: Accuracy on the validation set (NaN without one).
-        learning_rate: Rate of the epoch's last update (NaN for search methods).
-        wall_time: Seconds spent in optimizer steps so far (evaluations excluded).
-        n_loss_evals: Calls to the objective so far (a full-set ``f`` counts as one).
-        n_samples: Rows passed through the objective so far; ``n_samples / N`` is the
-            number of full-data loss evaluations, the fair unit across batch sizes.
-    """
-
-    step_loss: list[float] = field(default_factory=list)
-    epoch: list[int] = field(default_factory=list)
-    train_loss: list[float] = field(default_factory=list)
-    train_accuracy: list[float] = field(default_factory=list)
-    val_loss: list[float] = field(default_factory=list)
-    val_accuracy: list[float] = field(default_factory=list)
-    learning_rate: list[float] = field(default_factory=list)
-    wall_time: list[float] = field(default_factory=list)
-    n_loss_evals: list[int] = field(default_factory=list)
-    n_samples: list[int] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, list]:
-        """All lists by field name (JSON-ready apart from NaN)."""
-        return asdict(self)
-
-    def to_records(self) -> list[dict[str, float]]:
-        """One dict per evaluated epoch (every field but ``step_loss``), for CSV or JSON
-        lines."""
-        columns = {k: v for k, v in self.to_dict().items() if k != "step_loss"}
-        return [dict(zip(columns, row)) for row in zip(*columns.values())]
-
-
-class FitResult(NamedTuple):
-    """What :func:`fit` returns.
-
-    Attributes:
-        params: The trained ``{"W", "b"}`` (with early stopping: those of ``best_epoch``).
-        history: The :class:`History`.
-        n_iter: Epochs run.
-        best_epoch: Epoch of the best monitored value (validation metric under early
-            stopping, training loss otherwise).
-        stopped_reason: ``"max_epochs"``, ``"early_stopping"``, ``"converged"`` or
-            ``"callback"``.
-        state: The optimizer state, to continue with :func:`partial_fit`.
-    """
-
-    params: Params
-    history: History
-    n_iter: int
-    best_epoch: int
-    stopped_reason: str
-    state: Any
-
-
-class PartialFitResult(NamedTuple):
-    """What :func:`partial_fit` returns: new params, the state to pass to the next call,
-    the mean step loss of this pass and the number of steps taken."""
-
-    params: Params
-    state: Any
-    loss: float
-    n_steps: int
 
 
 # --- building blocks --------------------------------------------------------------------
