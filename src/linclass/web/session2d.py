@@ -9,7 +9,7 @@ into plain JSON-ready numbers.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -20,7 +20,7 @@ from linclass.objective import value_and_grad
 from linclass.regularizers import PENALTIES
 from linclass.web.optimizers import OPTIMIZERS, is_diverged, make_optimizer, tentative_step
 from linclass.web.presets import PRESETS, VIEW
-from linclass.web.validation import check_training_config
+from linclass.web.validation import check_training_config, updated_config
 
 MAX_POINTS = 500
 MAX_CLASSES = 4  # colours and marker shapes the page can tell apart
@@ -81,10 +81,7 @@ class Session2D:
 
     def configure(self, **changes: Any) -> None:
         """Change some controls (loss, margin, penalty, alpha, optimizer, learning_rate)."""
-        unknown = set(changes) - set(asdict(self.config))
-        if unknown:
-            raise ValueError(f"unknown setting(s) {sorted(unknown)}")
-        self.config = replace(self.config, **changes).check()
+        self.config = updated_config(self.config, changes)
         self._restart_optimizer()
 
     def set_points(self, X: np.ndarray, y: np.ndarray) -> None:

@@ -24,7 +24,7 @@ from linclass.model import init_params, predict, scores
 from linclass.objective import objective_value, value_and_grad
 from linclass.regularizers import PENALTIES
 from linclass.web.optimizers import OPTIMIZERS, is_diverged, make_optimizer, tentative_step
-from linclass.web.validation import check_training_config
+from linclass.web.validation import check_training_config, updated_config
 
 MAX_STEPS_PER_CALL = 200
 MAX_BATCH = 1024
@@ -133,10 +133,7 @@ class ImageSession:
 
     def configure(self, **changes: Any) -> None:
         """Change controls mid-run; the optimizer restarts from rest with them."""
-        unknown = set(changes) - set(asdict(self.config))
-        if unknown:
-            raise ValueError(f"unknown setting(s) {sorted(unknown)}")
-        self.config = replace(self.config, **changes).check()
+        self.config = updated_config(self.config, changes)
         self._restart_optimizer()
 
     def step(self, k: int) -> None:

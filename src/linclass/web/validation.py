@@ -7,6 +7,7 @@ field, so the page (or a curl user) learns what to fix.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from typing import Any
@@ -128,3 +129,15 @@ def check_training_config(config: Any, losses: list[str]) -> None:
         v = getattr(config, name)
         if not (np.isfinite(v) and lo <= v <= hi):
             raise ValueError(f"{name} must be a number in [{lo:g}, {hi:g}], got {v}")
+
+
+def updated_config(config: Any, changes: dict[str, Any]) -> Any:
+    """A copy of a view's config dataclass with ``changes`` applied and checked.
+
+    Raises:
+        ValueError: On a field the config does not have, or a value its ``check`` refuses.
+    """
+    unknown = set(changes) - {f.name for f in dataclasses.fields(config)}
+    if unknown:
+        raise ValueError(f"unknown setting(s) {sorted(unknown)}")
+    return dataclasses.replace(config, **changes).check()
