@@ -8,9 +8,9 @@ import pytest
 
 from linclass.grad import make_value_and_grad
 from linclass.losses import LOSS_KERNELS, softmax_loss, svm_loss
-from linclass.model import init_params
+from linclass.model import init_params, predict
 from linclass.objective import fast_path, value_and_grad
-from linclass.train import fit
+from linclass.train import CHUNK_ROWS, evaluate, fit
 
 
 def problem(dtype, n=40, d=7, c=4, seed=0):
@@ -153,3 +153,71 @@ def test_folded_affine_step_equals_the_step_on_features(loss, alpha, dtype, rtol
         assert folded[k].dtype == dtype
         scale = np.abs(plain[k]).max()
         np.testing.assert_allclose(folded[k], plain[k], rtol=rtol, atol=rtol * scale)
+
+
+@pytest.mark.parametrize("loss", ["softmax", "svm"])
+@pytest.mark.parametrize("affine", [False, True])
+def test_value_and_predictions_equal_the_checked_objective_and_predict(loss, affine):
+    params, X, y, (a, c) = pixel_problem(np.float64)
+    fast = fast_path(make_value_and_grad("analytic", loss=loss, penalty="l2", alpha=0.1))
+    features = X * a + c
+    S = np.full((X.shape[0], 4), np.nan)
+    pred = np.full(X.shape[0], -1, dtype=np.intp)
+    value = fast.value(params, X if affine else features, y, S, (a, c) if affine else None, pred)
+    ref = value_and_grad(params, features, y, loss, "l2", 0.1)[0]
+    assert value == pytest.approx(ref, rel=1e-10)
+    np.testing.assert_array_equal(pred, predict(params, features))
+
+
+class ByteFeatures:
+    """Like the raw-pixel pipeline's transform: ``a * pixels + c``, foldable."""
+
+    def __init__(self, a, c):
+        self.scale, self.shift, self.dtype = a.astype(np.float32), c.astype(np.float32), np.uint8
+
+    def __call__(self, rows, out=None):
+        return self.cast(rows) * self.scale + self.shift
+
+    @staticmethod
+    def cast(rows, out=None):
+        flat = rows.reshape(rows.shape[0], -1)
+        return flat.astype(np.float32) if out is None else np.copyto(out, flat) or out
+
+
+@pytest.mark.parametrize("loss", ["softmax", "svm"])
+@pytest.mark.parametrize("folded", [False, True])
+def test_fit_history_from_the_fast_evaluation_equals_the_checked_one(loss, folded):
+    """Train and validation loss and accuracy recorded each epoch are the checked ones,
+    over several chunks (more rows than CHUNK_ROWS) and with the folded uint8 path."""
+    rng = np.random.default_rng(5)
+    n, d = 2 * CHUNK_ROWS + 37, 12
+    X = rng.integers(0, 256, size=(n + 300, d), dtype=np.uint8)
+    y = rng.integers(0, 3, size=n + 300)
+    a = np.full(d, 1 / 255.0)
+    c = -rng.uniform(0.2, 0.6, d)
+    transform = ByteFeatures(a, c) if folded else None
+    if not folded:
+        X = (X * a + c).astype(np.float32)
+    vg = make_value_and_grad("analytic", loss=loss, penalty="l2", alpha=1e-3)
+    kw = dict(optimizer="momentum", learning_rate=0.05, batch_size=64, max_epochs=2,
+              progress=False, random_state=1, transform=transform,
+              X_val=X[n:], y_val=y[n:])
+    fast = fit(init_params(d, 3, dtype=np.float32), X[:n], y[:n], value_and_grad=vg, **kw)
+    h = fast.history
+    for split, rows in (("train", slice(0, n)), ("val", slice(n, None))):
+        value = lambda p, X_, y_: vg(p, X_, y_)[0]  # noqa: E731
+        ref_loss, ref_acc = evaluate(fast.params, X[rows], y[rows], value, transform)
+        assert getattr(h, f"{split}_loss")[-1] == pytest.approx(ref_loss, rel=1e-5)
+        assert getattr(h, f"{split}_accuracy")[-1] == ref_acc
+
+
+def test_fast_evaluation_keeps_the_checked_errors_for_the_validation_set():
+    params, X, y = problem(np.float64, n=30)
+    vg = make_value_and_grad("analytic", loss="softmax")
+    kw = dict(value_and_grad=vg, batch_size=5, max_epochs=1, progress=False)
+    X_val = X[:10].copy()
+    X_val[3, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        fit(params, X, y, X_val=X_val, y_val=y[:10], **kw)
+    with pytest.raises(ValueError, match="labels"):
+        fit(params, X, y, X_val=X[:10], y_val=y[:10] + 10, **kw)

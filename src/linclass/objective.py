@@ -39,9 +39,6 @@ from linclass.regularizers import PenaltyFn, get_penalty
 
 #: ``loss_into(scores, y, out, **loss_kwargs) -> value``: writes dL/dscores into ``out``.
 LossKernel = Callable[..., float]
-#: ``fn(params, X, y, grads, S, affine=None) -> J``: :func:`value_and_grad_into` with its
-#: objective bound.
-BufferedValueAndGrad = Callable[[Params, np.ndarray, np.ndarray, Params, np.ndarray], float]
 
 
 def check_inputs(X: np.ndarray, y: np.ndarray) -> None:
@@ -153,24 +150,99 @@ def value_and_grad_into(
     Returns:
         ``J``, the objective value (data loss + penalty).
     """
-    W, b = params["W"], params["b"]
-    W_x, b_x = W, b  # the parameters as seen by X itself
-    if affine is not None:
-        a, c = affine
-        W_x = W * a  # (C, D): a few us, vs a pass over the batch to build a * X + c
-        b_x = b + W @ c
-    np.matmul(X, W_x.T, out=S)
-    S += b_x
+    scores_into(params, X, S, affine)
     data_loss = loss_into(S, y, S, **loss_kwargs)  # S now holds dL/dS
+    W = params["W"]
     reg, dR = penalty(W, alpha)
     gW = grads["W"]
     np.matmul(S.T, X, out=gW)
     np.sum(S, axis=0, out=grads["b"])
     if affine is not None:  # back through x' = a x + c: scale the columns, rank-1 term
+        a, c = affine
         gW *= a
         gW += np.multiply.outer(grads["b"], c)
     gW += dR
     return data_loss + reg
+
+
+def scores_into(
+    params: Params,
+    X: np.ndarray,
+    S: np.ndarray,
+    affine: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """``S = X' W^T + b`` into ``S``, unchecked, with ``X' = a * X + c`` folded into W and
+    b when ``affine = (a, c)`` is given (module docstring).
+
+    Args:
+        params: ``{"W": (n_classes, n_features), "b": (n_classes,)}``.
+        X: ndarray of shape (n_samples, n_features).
+        S: Float ndarray of shape (n_samples, n_classes), overwritten.
+        affine: Optional ``(a, c)``, ndarrays of shape (n_features,).
+
+    Returns:
+        ``S``.
+    """
+    W_x, b_x = params["W"], params["b"]  # the parameters as seen by X itself
+    if affine is not None:
+        a, c = affine
+        b_x = b_x + W_x @ c
+        W_x = W_x * a  # (C, D): a few us, vs a pass over the batch to build a * X + c
+    np.matmul(X, W_x.T, out=S)
+    S += b_x
+    return S
+
+
+def value_into(
+    params: Params,
+    X: np.ndarray,
+    y: np.ndarray,
+    S: np.ndarray,
+    loss_into: LossKernel,
+    penalty: PenaltyFn,
+    alpha: float,
+    affine: tuple[np.ndarray, np.ndarray] | None = None,
+    predictions: np.ndarray | None = None,
+    **loss_kwargs: Any,
+) -> float:
+    """``J`` without its gradient, in given arrays and unchecked (as
+    :func:`value_and_grad_into`), and the predicted classes ``argmax_k S_ik`` from the
+    same scores: one product over X serves both the loss and the accuracy.
+
+    Args:
+        params, X, y, S, loss_into, penalty, alpha, affine, **loss_kwargs: As in
+            :func:`value_and_grad_into`.
+        predictions: Optional integer ndarray of shape (n_samples,) that receives the
+            predicted class of each row.
+
+    Returns:
+        ``J``, the objective value (data loss + penalty).
+    """
+    scores_into(params, X, S, affine)
+    if predictions is not None:
+        np.argmax(S, axis=1, out=predictions)
+    data_loss = loss_into(S, y, S, **loss_kwargs)  # its gradient is a few us, not worth a twin
+    return data_loss + penalty(params["W"], alpha)[0]
+
+
+class FastObjective:
+    """An analytic objective bound to its loss kernel and penalty, computed in given
+    arrays: ``fast(params, X, y, grads, S, affine=None) -> J`` is
+    :func:`value_and_grad_into`, ``fast.value(params, X, y, S, affine=None,
+    predictions=None) -> J`` is :func:`value_into`. Made by :func:`fast_path`."""
+
+    def __init__(self, loss_into: LossKernel, penalty: PenaltyFn, alpha: float,
+                 **loss_kwargs: Any) -> None:
+        self.bound = dict(loss_into=loss_into, penalty=penalty, alpha=alpha, **loss_kwargs)
+
+    def __call__(self, params: Params, X: np.ndarray, y: np.ndarray, grads: Params,
+                 S: np.ndarray, affine: tuple[np.ndarray, np.ndarray] | None = None) -> float:
+        return value_and_grad_into(params, X, y, grads, S, affine=affine, **self.bound)
+
+    def value(self, params: Params, X: np.ndarray, y: np.ndarray, S: np.ndarray,
+              affine: tuple[np.ndarray, np.ndarray] | None = None,
+              predictions: np.ndarray | None = None) -> float:
+        return value_into(params, X, y, S, affine=affine, predictions=predictions, **self.bound)
 
 
 def _checked_kernel(loss_fn: LossFn) -> LossKernel:
@@ -184,14 +256,16 @@ def _checked_kernel(loss_fn: LossFn) -> LossKernel:
     return loss_into
 
 
-def fast_path(value_and_grad_fn: Callable[..., Any]) -> BufferedValueAndGrad | None:
+def fast_path(value_and_grad_fn: Callable[..., Any]) -> FastObjective | None:
     """The buffered, unchecked twin of an analytic ``value_and_grad``, if it has one.
 
     ``make_value_and_grad("analytic", loss=..., ...)`` returns ``functools.partial(
     value_and_grad, ...)``; for a loss with a kernel (:data:`linclass.losses.LOSS_KERNELS`)
-    this returns ``fn(params, X, y, grads, S, affine=None) -> J`` computing exactly the same
-    thing into the given arrays (``affine``: see :func:`value_and_grad_into`). Anything else (numerical, autodiff, a user's function) returns None,
-    and the caller keeps calling it as it is.
+    this returns a :class:`FastObjective`, ``fn(params, X, y, grads, S, affine=None) -> J``,
+    computing exactly the same thing into the given arrays (``affine``: see
+    :func:`value_and_grad_into`), and ``fn.value(...)`` for the value and predictions
+    alone. Anything else (numerical, autodiff, a user's function) returns None, and the
+    caller keeps calling it as it is.
 
     The caller must have checked what :func:`value_and_grad` checks: finite X, labels in
     range, params shapes.
@@ -206,7 +280,4 @@ def fast_path(value_and_grad_fn: Callable[..., Any]) -> BufferedValueAndGrad | N
     penalty = get_penalty(kwargs.pop("penalty", "l2"), l1_ratio=kwargs.pop("l1_ratio", 0.5))
     alpha = kwargs.pop("alpha", 0.0)
     penalty(np.zeros((1, 1)), alpha)  # reject a bad alpha now, not at the first step
-    return functools.partial(
-        value_and_grad_into, loss_into=LOSS_KERNELS[loss], penalty=penalty, alpha=alpha,
-        **kwargs,
-    )
+    return FastObjective(LOSS_KERNELS[loss], penalty, alpha, **kwargs)

@@ -279,7 +279,7 @@ class _Stepper:
         self.fast = None if self.search else fast_path(value_and_grad)
         self.rows_cap = self.batch_size or min(n, CHUNK_ROWS)  # rows of the largest step
         self.transform_out = transform is not None and _accepts_out(transform)
-        self.F_buf = self.S_buf = self.grads = None
+        self.F_buf = self.S_buf = self.grads = self.eval_bufs = None
         # Folded preprocessing: features a * X + c are never built; a step casts X.
         self.affine = None if self.fast is None else _affine_of(transform, X)
 
@@ -350,6 +350,33 @@ class _Stepper:
                 X_b = X_b * self.affine[0] + self.affine[1]
             return self.value_and_grad(params, X_b, y_b)
         return loss, self.grads
+
+    def evaluate(self, params: Params, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        """:func:`evaluate` (objective and accuracy on a whole set), on the fast path with
+        one product per chunk of ``CHUNK_ROWS`` rows cast into reused buffers."""
+        affine = self.affine if X.dtype == self.X.dtype else None
+        fast = (self.fast is not None and self.S_buf is not None  # set up by a first step
+                and y.size > 0 and y.min() >= 0 and y.max() < params["W"].shape[0])
+        if fast:
+            loss, correct, n = 0.0, 0, y.shape[0]
+            rows = min(n, CHUNK_ROWS)
+            if self.eval_bufs is None or self.eval_bufs[1].shape[0] < rows:
+                self.eval_bufs = (np.empty((rows, params["W"].shape[1]), np.float32),
+                                  np.empty((rows, params["W"].shape[0]), self.S_buf.dtype),
+                                  np.empty(rows, np.intp))
+            F, S, pred = self.eval_bufs
+            for start in range(0, n, rows):
+                X_c, y_c = X[start : start + rows], y[start : start + rows]
+                m = y_c.shape[0]
+                if affine is not None:
+                    X_c = self.transform.cast(X_c, out=F[:m])
+                elif self.transform is not None:
+                    X_c = self.transform(X_c)
+                loss += m / n * self.fast.value(params, X_c, y_c, S[:m], affine, pred[:m])
+                correct += int(np.count_nonzero(pred[:m] == y_c))
+            if math.isfinite(loss):  # else let the checked path say what is wrong
+                return loss, correct / n
+        return evaluate(params, X, y, self.value, self.transform)
 
     def _full_gradient(self, params: Params) -> tuple[float, Params]:
         """The full-set objective and gradient; on the fast path in cache-sized chunks
@@ -537,10 +564,10 @@ def fit(
             if not (stop or epoch % eval_every == 0 or epoch == max_epochs):
                 advance(epoch, f"loss {history.step_loss[-1]:.4g}")
                 continue
-            train_loss, train_acc = evaluate(params, X, y, value, transform)
+            train_loss, train_acc = stepper.evaluate(params, X, y)
             val_loss, val_acc = (math.nan, math.nan)
             if has_val:
-                val_loss, val_acc = evaluate(params, X_val, y_val, value, transform)
+                val_loss, val_acc = stepper.evaluate(params, X_val, y_val)
             row = dict(epoch=epoch, train_loss=train_loss, train_accuracy=train_acc,
                        val_loss=val_loss, val_accuracy=val_acc,
                        learning_rate=float(getattr(state, "learning_rate", math.nan)),
