@@ -39,6 +39,7 @@ from linclass.history import (  # re-exported: part of the training API
     PartialFitResult,
     TrainingDivergedError,
 )
+from linclass.batches import Workspace
 from linclass.model import Params, predict
 from linclass.objective import fast_path
 from linclass.optim import (
@@ -147,14 +148,6 @@ def _all_finite(params: Params) -> bool:
     return all(np.isfinite(v).all() for v in params.values())
 
 
-def _accepts_out(transform: Transform) -> bool:
-    """Whether ``transform(rows, out=buffer)`` works, so that a step can reuse a buffer."""
-    try:
-        return "out" in inspect.signature(transform).parameters
-    except (TypeError, ValueError):  # a callable without a signature
-        return False
-
-
 @functools.cache
 def _blas_controller() -> Any:
     from threadpoolctl import ThreadpoolController  # a dependency of scikit-learn
@@ -259,9 +252,9 @@ class _Stepper:
     The fast path: when ``value_and_grad`` is the analytic objective of a loss with an
     in-place kernel (:func:`linclass.objective.fast_path`), labels and shapes are checked
     once, at the first step, and every step then writes features, scores and gradients
-    into buffers made once (features too, when ``transform`` takes ``out=``). A step with
-    a non-finite loss is recomputed by the checked ``value_and_grad``, so that bad inputs
-    raise the same errors as without the fast path.
+    into buffers made once (:class:`linclass.batches.Workspace`). A step with a non-finite
+    loss is recomputed by the checked ``value_and_grad``, so that bad inputs raise the same
+    errors as without the fast path.
     """
 
     def __init__(self, X, y, optimizer, value_and_grad, value, batch_size, transform, rng):
@@ -272,16 +265,13 @@ class _Stepper:
         self.batch_size = None if batch_size is None or batch_size >= n else int(batch_size)
         self.n_steps = self.n_loss_evals = self.n_samples = 0
         if self.batch_size is not None:
-            # Preallocated once: a step copies its rows into these, allocating nothing.
             self.order = np.arange(n)
-            self.X_buf = np.empty((self.batch_size, *X.shape[1:]), dtype=X.dtype)
-            self.y_buf = np.empty(self.batch_size, dtype=y.dtype)
         self.fast = None if self.search else fast_path(value_and_grad)
-        self.rows_cap = self.batch_size or min(n, CHUNK_ROWS)  # rows of the largest step
-        self.transform_out = transform is not None and _accepts_out(transform)
-        self.F_buf = self.S_buf = self.grads = self.eval_bufs = None
         # Folded preprocessing: features a * X + c are never built; a step casts X.
         self.affine = None if self.fast is None else _affine_of(transform, X)
+        rows = self.batch_size or min(n, CHUNK_ROWS)  # rows of the largest step
+        self.work = Workspace(X, y, transform, self.affine, rows)
+        self.eval_bufs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def _count(self, n_rows: int) -> None:
         self.n_loss_evals += 1
@@ -293,33 +283,6 @@ class _Stepper:
         return _full_value_and_grad(
             lambda p, X, y: (self.value(p, X, y), {}), params, self.X, self.y, self.transform
         )[0]
-
-    def _features(self, rows: np.ndarray) -> np.ndarray:
-        """``transform(rows)``, written into a reused buffer when the transform allows."""
-        if self.transform is None:
-            return rows
-        if self.affine is not None:
-            if self.F_buf is None:
-                self.F_buf = np.empty((self.rows_cap, self.affine[0].shape[0]), np.float32)
-            return self.transform.cast(rows, out=self.F_buf[: rows.shape[0]])
-        if not self.transform_out:
-            return self.transform(rows)
-        if self.F_buf is None:  # the first call shows the features' width and dtype
-            first = self.transform(rows)
-            self.F_buf = np.empty((self.rows_cap, *first.shape[1:]), dtype=first.dtype)
-            return first
-        return self.transform(rows, out=self.F_buf[: rows.shape[0]])
-
-    def _batches(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        self.rng.shuffle(self.order)  # a new order every pass
-        n, size = self.y.shape[0], self.batch_size
-        for start in range(0, n, size):
-            rows = self.order[start : start + size]
-            m = rows.shape[0]  # < size for the last batch when size does not divide n
-            # mode="clip" lets np.take write straight into out (mode="raise" buffers).
-            X_b = np.take(self.X, rows, axis=0, out=self.X_buf[:m], mode="clip")
-            y_b = np.take(self.y, rows, out=self.y_buf[:m], mode="clip")
-            yield self._features(X_b), y_b
 
     def _setup_fast(self, params: Params, X_b: np.ndarray) -> None:
         """Check once what the checked objective would check every step, and make the
@@ -333,36 +296,37 @@ class _Stepper:
         if not ok:
             self.fast = None
             return
-        dtype = np.result_type(X_b.dtype, W.dtype, params["b"].dtype, 1.0)
-        self.S_buf = np.empty((self.rows_cap, W.shape[0]), dtype=dtype)
-        self.grads = {k: np.empty_like(v) for k, v in params.items()}
+        self.work.allocate(params, np.result_type(X_b.dtype, W.dtype, params["b"].dtype, 1.0))
 
     def _value_and_grad(self, params: Params, X_b: np.ndarray, y_b: np.ndarray):
         """``(J, grads)`` of one batch or chunk, by the fast path when there is one."""
-        if self.fast is not None and self.S_buf is None:
+        if self.fast is not None and self.work.S is None:
             self._setup_fast(params, X_b)
         if self.fast is None:
             return self.value_and_grad(params, X_b, y_b)
-        loss = self.fast(params, X_b, y_b, self.grads, self.S_buf[: y_b.shape[0]],
-                         affine=self.affine)
+        loss = self.work.value_and_grad(self.fast, params, X_b, y_b)
         if not math.isfinite(loss):  # NaN in X, or divergence: let the checked path say
             if self.affine is not None:  # the checked path wants the features themselves
                 X_b = X_b * self.affine[0] + self.affine[1]
             return self.value_and_grad(params, X_b, y_b)
-        return loss, self.grads
+        return loss, self.work.grads
+
+    def _batch_value_and_grad(self, params: Params, rows: np.ndarray):
+        """``(J, grads)`` of the mini-batch ``rows``."""
+        return self._value_and_grad(params, *self.work.take(rows))
 
     def evaluate(self, params: Params, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         """:func:`evaluate` (objective and accuracy on a whole set), on the fast path with
         one product per chunk of ``CHUNK_ROWS`` rows cast into reused buffers."""
         affine = self.affine if X.dtype == self.X.dtype else None
-        fast = (self.fast is not None and self.S_buf is not None  # set up by a first step
+        fast = (self.fast is not None and self.work.S is not None  # set up by a first step
                 and y.size > 0 and y.min() >= 0 and y.max() < params["W"].shape[0])
         if fast:
             loss, correct, n = 0.0, 0, y.shape[0]
             rows = min(n, CHUNK_ROWS)
             if self.eval_bufs is None or self.eval_bufs[1].shape[0] < rows:
                 self.eval_bufs = (np.empty((rows, params["W"].shape[1]), np.float32),
-                                  np.empty((rows, params["W"].shape[0]), self.S_buf.dtype),
+                                  np.empty((rows, params["W"].shape[0]), self.work.S.dtype),
                                   np.empty(rows, np.intp))
             F, S, pred = self.eval_bufs
             for start in range(0, n, rows):
@@ -383,24 +347,25 @@ class _Stepper:
         (each row read once), converted into the reused buffer."""
         if self.fast is None:
             return _full_value_and_grad(self.value_and_grad, params, self.X, self.y, self.transform)
-        n, step = self.y.shape[0], self.rows_cap
+        n, step = self.y.shape[0], self.work.rows
         return _weighted_sum(
-            (*self._value_and_grad(params, self._features(self.X[i : i + step]),
+            (*self._value_and_grad(params, self.work.features(self.X[i : i + step]),
                                    self.y[i : i + step]), min(step, n - i) / n)
             for i in range(0, n, step)
         )
 
-    def _gradient_step(self, params, state, X_b, y_b, epoch: int):
+    def _gradient_step(self, params, state, epoch: int, rows: np.ndarray | None = None):
+        """One step on the mini-batch ``rows``, or on the whole set when None."""
         try:
-            if self.batch_size is None:
+            if rows is None:
                 loss, grads = self._full_gradient(params)
             else:
-                loss, grads = self._value_and_grad(params, X_b, y_b)
+                loss, grads = self._batch_value_and_grad(params, rows)
         except ValueError:
             if _all_finite(params):
                 raise
             loss = math.nan  # the losses reject overflowed scores; that is divergence
-        self._count(y_b.shape[0])
+        self._count(self.y.shape[0] if rows is None else rows.shape[0])
         if not math.isfinite(loss):
             raise self._diverged(loss, state, epoch)
         self.n_steps += 1
@@ -413,13 +378,16 @@ class _Stepper:
             self.n_steps += 1
             losses.append(float(state.loss))
         elif self.batch_size is None:
-            loss, state = self._gradient_step(params, state, self.X, self.y, epoch)
+            loss, state = self._gradient_step(params, state, epoch)
             losses.append(loss)
         else:
             small = self.batch_size <= CHUNK_ROWS  # bigger batches are worth splitting
+            self.rng.shuffle(self.order)  # a new order every pass
+            n, size = self.y.shape[0], self.batch_size
             with _one_blas_thread() if small else contextlib.nullcontext():
-                for X_b, y_b in self._batches():
-                    loss, state = self._gradient_step(params, state, X_b, y_b, epoch)
+                for start in range(0, n, size):  # the last batch is smaller if size ∤ n
+                    rows = self.order[start : start + size]
+                    loss, state = self._gradient_step(params, state, epoch, rows)
                     losses.append(loss)
         if not _all_finite(params):
             raise self._diverged(math.nan, state, epoch)
