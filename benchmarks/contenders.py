@@ -89,7 +89,30 @@ def blas_bound(data: Data, repeats: int) -> Result:
 
         return run
 
+    def minibatches(threads: int) -> Callable[[], None]:
+        """What a mini-batch loop cannot skip on this BLAS: per batch of uint8 rows in a
+        shuffled order, gather, cast to float32, and the same two products."""
+        from threadpoolctl import threadpool_limits
+
+        size = TUNED["softmax"]["batch_size"]
+        order = np.random.default_rng(2).permutation(n)
+        raw, F = np.empty((size, d), data.X_train.dtype), np.empty((size, d), np.float32)
+        S, G = np.empty((size, W.shape[0]), np.float32), np.empty_like(W)
+
+        def run() -> None:
+            with threadpool_limits(threads, user_api="blas"):
+                for start in range(0, n, size):
+                    rows = order[start:start + size]
+                    m = rows.shape[0]
+                    np.take(data.X_train, rows, axis=0, out=raw[:m], mode="clip")
+                    np.copyto(F[:m], raw[:m])
+                    np.matmul(F[:m], W.T, out=S[:m])
+                    np.matmul(S[:m].T, F[:m], out=G)
+
+        return run
+
     two = median([timed(two_calls)[0] for _ in range(reps)])
+    mini = {t: median([timed(minibatches(t))[0] for _ in range(reps)]) for t in (1, n_cores())}
     best_rows, best = 0, math.inf
     for rows in (256, 512, 1024, 2048):
         run = chunked(rows)
@@ -102,8 +125,11 @@ def blas_bound(data: Data, repeats: int) -> Result:
     return dict(
         fit_s=[], test_accuracy=None, epochs=None, epoch_s=two,
         chunked_s=best, chunk_rows=best_rows, floor_s=floor, peak_gflops=peak / 1e9,
+        minibatch_s={str(t): v for t, v in mini.items()},
+        minibatch_rows=TUNED["softmax"]["batch_size"],
         notes=[f"two calls {two:.4f} s; chunked ({best_rows} rows) {best:.4f} s; "
-               f"floor {floor:.4f} s at {peak / 1e9:.0f} GFLOP/s sgemm"],
+               f"floor {floor:.4f} s at {peak / 1e9:.0f} GFLOP/s sgemm; mini-batches "
+               + ", ".join(f"{v:.4f} s ({t} BLAS threads)" for t, v in mini.items())],
     )
 
 

@@ -62,6 +62,11 @@ def _epoch_table(by_name: dict[str, dict]) -> list[str]:
                   _fmt(bound["chunked_s"], 4), _fmt(bound["chunked_s"] / two, 2), "-"],
                  [f"compute floor: 4 N D C flops at {bound['peak_gflops']:.0f} GFLOP/s",
                   _fmt(bound["floor_s"], 4), _fmt(bound["floor_s"] / two, 2), "-"]]
+        for threads, secs in bound.get("minibatch_s", {}).items():
+            rows.append([f"BLAS mini-batch floor: per batch of {bound['minibatch_rows']} uint8 "
+                         f"rows, gather + cast + the two products ({threads} BLAS "
+                         f"thread{'s' if threads != '1' else ''})",
+                         _fmt(secs, 4), _fmt(secs / two, 2), "-"])
     for name, res in by_name.items():
         if res["family"] == "bound" or "error" in res or res.get("epoch_s") is None:
             continue
@@ -105,6 +110,13 @@ def _targets(by_name: dict[str, dict]) -> list[str]:
             line += f", {me['epoch_s'] / torch['epoch_s']:.2f}x PyTorch (goal <= 0.4)"
             flag = flag and me["epoch_s"] <= 0.4 * torch["epoch_s"]
         out.append(line + f": {ok(flag)}")
+    floors = by_name.get("blas-bound", {}).get("minibatch_s", {})
+    if floors:
+        best = min(floors.values())
+        out.append(f"- the mini-batch floor itself (gather + cast + the two products per batch, "
+                   f"nothing else) takes {best:.4f} s = {best / bound:.2f}x BLAS two calls: "
+                   + ("a mini-batch loop on this BLAS cannot reach 1.0x"
+                      if best > bound else "1.0x is within reach of a mini-batch loop"))
     me = by_name.get("linclass-softmax")
     if me and "error" not in me:
         out.append(f"- peak RSS of the linclass softmax run (load Fashion-MNIST as uint8 + fit, "
