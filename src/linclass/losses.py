@@ -16,6 +16,7 @@ once, so a training step allocates nothing and validates nothing.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -88,9 +89,18 @@ def _row_max(scores: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(scores.T).max(axis=0)
 
 
+@functools.lru_cache(maxsize=32)
+def _ones(n: int, dtype: np.dtype) -> np.ndarray:
+    """A read-only vector of ``n`` ones, made once per length and dtype."""
+    ones = np.ones(n, dtype=dtype)
+    ones.flags.writeable = False
+    return ones
+
+
 def _row_sum(values: np.ndarray) -> np.ndarray:
     """``values.sum(axis=1)``, (n_samples,), as one BLAS matrix-vector product."""
-    return values @ np.ones(values.shape[1], dtype=values.dtype)
+    return values @ _ones(values.shape[1], values.dtype)
+
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
