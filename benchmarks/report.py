@@ -167,8 +167,10 @@ def write_report(path: Path, raw: dict) -> None:
         "",
         "Machine: " + ", ".join(f"{k} {v}" for k, v in meta["machine"].items()) + ".",
         "",
-        "Fit time is the median of the timed fits (3 unless a fit took 30 s or more, then "
-        "1). It covers everything from the uint8 training images to trained weights that "
+        "Fit time is the median of the timed fits (3 per process unless a fit took 30 s or "
+        "more, then 1; contenders of about 10 s or less ran in several interleaved rounds, "
+        "one process each, and their fits are pooled: the `runs` column counts them; their "
+        "times per epoch and the BLAS bounds are medians across rounds). It covers everything from the uint8 training images to trained weights that "
         "the contender's user runs, except `X / 255` for the scikit-learn and PyTorch "
         "peers, which they are handed. linclass keeps the images as uint8 and converts each "
         "batch inside the fit (raw pixels: a cast only, the preprocessing is folded into "
