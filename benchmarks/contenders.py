@@ -64,7 +64,11 @@ def blas_bound(data: Data, repeats: int) -> Result:
     * two calls: ``S = X W^T`` then ``G = S^T X`` over all of X (X is read twice);
     * chunked: the same per cache-sized chunk, so each chunk is read from memory once;
     * floor: the flops of that pass (``4 N D C``) at the peak sgemm speed measured on a
-      large square product.
+      large square product;
+    * full-batch floor: per chunk of the fit loop's size, the uint8 rows cast to float32
+      and the two products: what a full-batch step cannot skip;
+    * mini-batch floors: per batch of 256 rows in a shuffled order, gather, cast and the
+      two products, on one BLAS thread and on all: what a mini-batch epoch cannot skip.
     """
     X = unit_float(data.X_train, np.float32)
     n, d = X.shape
@@ -88,6 +92,21 @@ def blas_bound(data: Data, repeats: int) -> Result:
                 np.add(G, G_c, out=G)
 
         return run
+
+    from linclass.train import CHUNK_ROWS
+
+    def cast_chunks() -> None:
+        """What a full-batch step on uint8 rows cannot skip: per chunk of the fit loop's
+        size, cast to float32 and the same two products (X read once, as uint8)."""
+        F = np.empty((CHUNK_ROWS, d), np.float32)
+        S = np.empty((CHUNK_ROWS, W.shape[0]), np.float32)
+        G, G_c = np.zeros_like(W), np.empty_like(W)
+        for start in range(0, n, CHUNK_ROWS):
+            f = F[: min(CHUNK_ROWS, n - start)]
+            np.copyto(f, data.X_train[start:start + CHUNK_ROWS])
+            s = np.matmul(f, W.T, out=S[:f.shape[0]])
+            np.matmul(s.T, f, out=G_c)
+            np.add(G, G_c, out=G)
 
     def minibatches(threads: int) -> Callable[[], None]:
         """What a mini-batch loop cannot skip on this BLAS: per batch of uint8 rows in a
@@ -113,6 +132,7 @@ def blas_bound(data: Data, repeats: int) -> Result:
 
     two = median([timed(two_calls)[0] for _ in range(reps)])
     mini = {t: median([timed(minibatches(t))[0] for _ in range(reps)]) for t in (1, n_cores())}
+    full = median([timed(cast_chunks)[0] for _ in range(reps)])
     best_rows, best = 0, math.inf
     for rows in (256, 512, 1024, 2048):
         run = chunked(rows)
@@ -126,7 +146,8 @@ def blas_bound(data: Data, repeats: int) -> Result:
         fit_s=[], test_accuracy=None, epochs=None, epoch_s=two,
         chunked_s=best, chunk_rows=best_rows, floor_s=floor, peak_gflops=peak / 1e9,
         minibatch_s={str(t): v for t, v in mini.items()},
-        minibatch_rows=TUNED["softmax"]["batch_size"],
+        minibatch_rows=TUNED["softmax"]["batch_size"], fullbatch_s=full,
+        fullbatch_rows=CHUNK_ROWS,
         notes=[f"two calls {two:.4f} s; chunked ({best_rows} rows) {best:.4f} s; "
                f"floor {floor:.4f} s at {peak / 1e9:.0f} GFLOP/s sgemm; mini-batches "
                + ", ".join(f"{v:.4f} s ({t} BLAS threads)" for t, v in mini.items())],

@@ -64,6 +64,10 @@ def _epoch_table(by_name: dict[str, dict]) -> list[str]:
                   _fmt(bound["chunked_s"], 4), _fmt(bound["chunked_s"] / two, 2), "-"],
                  [f"compute floor: 4 N D C flops at {bound['peak_gflops']:.0f} GFLOP/s",
                   _fmt(bound["floor_s"], 4), _fmt(bound["floor_s"] / two, 2), "-"]]
+        if bound.get("fullbatch_s"):
+            rows.append([f"BLAS full-batch floor: per {bound['fullbatch_rows']}-row chunk of uint8 "
+                         "rows, cast + the two products", _fmt(bound["fullbatch_s"], 4),
+                         _fmt(bound["fullbatch_s"] / two, 2), "-"])
         torch_s = by_name.get("torch-softmax", {}).get("epoch_s")
         for threads, secs in bound.get("minibatch_s", {}).items():
             rows.append([f"BLAS mini-batch floor: per batch of {bound['minibatch_rows']} uint8 "

@@ -68,7 +68,7 @@ def merge_rounds(rounds: list[dict]) -> dict:
     merged["fit_s"] = [t for r in rounds for t in r["fit_s"]]
     merged["peak_rss_mb"] = max(r["peak_rss_mb"] for r in rounds)
     merged["wall_s"] = sum(r["wall_s"] for r in rounds)
-    for key in ("epoch_s", "chunked_s", "floor_s", "peak_gflops"):
+    for key in ("epoch_s", "chunked_s", "floor_s", "peak_gflops", "fullbatch_s"):
         if merged.get(key) is not None:
             merged[key] = statistics.median(r[key] for r in rounds)
     if "minibatch_s" in merged:
