@@ -22,6 +22,14 @@ def check_alpha(alpha: float) -> float:
     return alpha
 
 
+def check_l1_ratio(l1_ratio: float) -> float:
+    """The elastic net's mix ``r``, which must lie in [0, 1]."""
+    l1_ratio = float(l1_ratio)
+    if not 0.0 <= l1_ratio <= 1.0:
+        raise ValueError(f"l1_ratio must lie in [0, 1], got {l1_ratio}")
+    return l1_ratio
+
+
 def l2(W: np.ndarray, alpha: float) -> tuple[float, np.ndarray]:
     """L2 penalty ``R(W) = alpha * sum_kl W_kl^2``; gradient ``2 alpha W``. Bias not penalised.
 
@@ -50,8 +58,7 @@ def elastic_net(W: np.ndarray, alpha: float, l1_ratio: float = 0.5) -> tuple[flo
 
     Bias not penalised.
     """
-    if not 0.0 <= l1_ratio <= 1.0:
-        raise ValueError(f"l1_ratio must lie in [0, 1], got {l1_ratio}")
+    l1_ratio = check_l1_ratio(l1_ratio)
     v1, g1 = l1(W, alpha * l1_ratio)
     v2, g2 = l2(W, alpha * (1.0 - l1_ratio))
     return v1 + v2, g1 + g2
@@ -84,9 +91,7 @@ def get_penalty(penalty: str | PenaltyFn | None, *, l1_ratio: float = 0.5) -> Pe
     if callable(penalty):
         return penalty
     if penalty == "elasticnet":
-        if not 0.0 <= l1_ratio <= 1.0:
-            raise ValueError(f"l1_ratio must lie in [0, 1], got {l1_ratio}")
-        return functools.partial(elastic_net, l1_ratio=l1_ratio)
+        return functools.partial(elastic_net, l1_ratio=check_l1_ratio(l1_ratio))
     try:
         return PENALTIES[penalty]
     except KeyError:

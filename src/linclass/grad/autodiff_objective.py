@@ -23,7 +23,7 @@ from linclass.grad.autodiff import Tensor
 from linclass.losses import ova_targets, check_scores_labels
 from linclass.model import Params, check_params
 from linclass.objective import check_inputs
-from linclass.regularizers import check_alpha
+from linclass.regularizers import check_alpha, check_l1_ratio
 
 TensorLoss = Callable[..., Tensor]
 TensorPenalty = Callable[[Tensor, float], Tensor]
@@ -172,9 +172,7 @@ def autodiff_value_and_grad(
     penalty_fn = _lookup(PENALTIES, "none" if penalty is None else penalty, "penalty")
     penalty_kwargs = {}
     if penalty == "elasticnet":
-        if not 0.0 <= l1_ratio <= 1.0:
-            raise ValueError(f"l1_ratio must lie in [0, 1], got {l1_ratio}")
-        penalty_kwargs["l1_ratio"] = l1_ratio
+        penalty_kwargs["l1_ratio"] = check_l1_ratio(l1_ratio)
     alpha = check_alpha(alpha)
 
     W, b = Tensor(params["W"]), Tensor(params["b"])

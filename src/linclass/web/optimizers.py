@@ -47,3 +47,32 @@ def is_diverged(loss: float, params: Params) -> bool:
     if not np.isfinite(loss) or abs(loss) > DIVERGENCE_LIMIT:
         return True
     return any(not np.all(np.abs(v) <= DIVERGENCE_LIMIT) for v in params.values())
+
+
+class GuardedSteps:
+    """What both playground sessions do with an update: take it, or refuse it when it
+    diverges and say so.
+
+    A session using it has ``_optimizer``, ``_opt_state``, ``params``, ``config`` (with a
+    ``learning_rate``), ``n_steps``, ``diverged`` and ``message``.
+    """
+
+    #: What the user can do after a refused step (the page's own words).
+    RECOVERY = "Lower it, or start over."
+
+    def _guarded_update(self, loss: float, grads: Params) -> bool:
+        """Apply one update unless it diverges; then keep the last finite weights,
+        restart the optimizer from rest, set the message and return False."""
+        new_params, new_state = tentative_step(self._optimizer, self.params, grads,
+                                               self._opt_state)
+        if is_diverged(loss, new_params):
+            self._opt_state = self._optimizer.init(self.params)
+            self.diverged = True
+            self.message = (
+                f"Diverged at step {self.n_steps}: learning rate "
+                f"{self.config.learning_rate:g} is too large for this loss; the weights were "
+                f"kept at their last finite values. {self.RECOVERY}")
+            return False
+        self.params, self._opt_state = new_params, new_state
+        self.n_steps += 1
+        return True

@@ -18,7 +18,7 @@ from linclass.losses import LOSSES
 from linclass.model import Params, predict, scores
 from linclass.objective import value_and_grad
 from linclass.regularizers import PENALTIES
-from linclass.web.optimizers import OPTIMIZERS, is_diverged, make_optimizer, tentative_step
+from linclass.web.optimizers import OPTIMIZERS, GuardedSteps, is_diverged, make_optimizer
 from linclass.web.presets import PRESETS, VIEW
 from linclass.web.validation import check_training_config, updated_config
 
@@ -51,11 +51,13 @@ class Config2D:
         return {"margin": self.margin} if self.loss in MARGIN_LOSSES else {}
 
 
-class Session2D:
+class Session2D(GuardedSteps):
     """One learner's 2-D playground: points, parameters, controls, history.
 
     Not thread-safe by itself; the web app holds a lock per session around every call.
     """
+
+    RECOVERY = "Lower it, or press reset."  # the 2-D page's button
 
     def __init__(self, preset: str = "three_blobs", seed: int = 0) -> None:
         self.config = Config2D()
@@ -134,18 +136,8 @@ class Session2D:
             value, grads = self._objective()
             if np.isfinite(value):  # the JSON must never carry a NaN
                 self._record(value)
-            new_params, new_state = tentative_step(self._optimizer, self.params, grads,
-                                                   self._opt_state)
-            if is_diverged(value, new_params):
-                self._opt_state = self._optimizer.init(self.params)
-                self.diverged = True
-                self.message = (
-                    f"Diverged at step {self.n_steps}: learning rate "
-                    f"{self.config.learning_rate:g} is too large for this loss; the weights "
-                    "were kept at their last finite values. Lower it, or press reset.")
+            if not self._guarded_update(value, grads):
                 return
-            self.params, self._opt_state = new_params, new_state
-            self.n_steps += 1
         self._record(self._objective()[0])
         del self.history[:-HISTORY_LENGTH]
 

@@ -23,7 +23,7 @@ from linclass.features import FeaturePipeline
 from linclass.model import init_params, predict, scores
 from linclass.objective import objective_value, value_and_grad
 from linclass.regularizers import PENALTIES
-from linclass.web.optimizers import OPTIMIZERS, is_diverged, make_optimizer, tentative_step
+from linclass.web.optimizers import OPTIMIZERS, GuardedSteps, make_optimizer
 from linclass.web.validation import check_training_config, updated_config
 
 MAX_STEPS_PER_CALL = 200
@@ -112,7 +112,7 @@ class ConfigImage:
         return {"margin": self.margin} if self.loss in ("svm", "ova_hinge") else {}
 
 
-class ImageSession:
+class ImageSession(GuardedSteps):
     """One learner's image-view training run. The web app locks around every call."""
 
     def __init__(self, dataset: str = "digits", seed: int = 0, **config: Any) -> None:
@@ -149,19 +149,9 @@ class ImageSession:
             value, grads = value_and_grad(self.params, self.data.rows("train", idx),
                                           ds.y_train[idx], c.loss, c.penalty, c.alpha,
                                           **c.loss_kwargs())
-            new_params, new_state = tentative_step(self._optimizer, self.params, grads,
-                                                   self._opt_state)
-            if is_diverged(value, new_params):
-                self._opt_state = self._optimizer.init(self.params)
-                self.diverged = True
-                self.message = (
-                    f"Diverged at step {self.n_steps}: learning rate {c.learning_rate:g} is "
-                    "too large; the weights were kept at their last finite values. Lower it, "
-                    "or start over.")
+            if not self._guarded_update(value, grads):
                 break
             batch_losses.append(value)
-            self.params, self._opt_state = new_params, new_state
-            self.n_steps += 1
         if batch_losses:
             self.history.append(self._evaluate(float(np.mean(batch_losses))))
             del self.history[:-HISTORY_LENGTH]
