@@ -2,8 +2,9 @@
 
 Images (uint8, shape kept) -> :class:`FeatureExtractor` (scale to [0, 1]; raw pixels,
 histograms, HOG, each for a whole batch at once) -> :class:`Preprocessor` (mean
-subtraction, standardization, fitted on the training split only) -> float32 rows. :class:`FeaturePipeline` chains the two and
-saves/rebuilds them through a JSON spec plus float32 arrays. The bias trick belongs to
+subtraction, standardization, fitted on the training split only) -> float32 rows.
+:class:`FeaturePipeline` chains the two and saves/rebuilds them through a JSON spec plus
+float32 arrays. The bias trick belongs to
 :mod:`linclass.model`.
 """
 

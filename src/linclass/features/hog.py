@@ -164,7 +164,8 @@ def _cell_histograms(
     cell = cell[:, :, None, None, None] + np.arange(n_col)[:, None]  # (n, n_row, 1, n_col, 1)
     index = _orientation_bins(gr, gc, orientations)
     index += cell * slots
-    hist = np.bincount(index.ravel(), weights=magnitude.ravel(), minlength=n * n_row * n_col * slots)
+    hist = np.bincount(index.ravel(), weights=magnitude.ravel(),
+                       minlength=n * n_row * n_col * slots)
     hist = hist.reshape(n, n_row, n_col, slots)[..., :orientations]
     return hist / (c_row * c_col)
 
@@ -228,7 +229,9 @@ def batch_hog(
     images = np.asarray(images)
     colour = channel_axis is not None
     if colour and channel_axis not in (-1, 3):
-        raise ValueError(f"channel_axis must be None (grey) or -1 (channels last), got {channel_axis}")
+        raise ValueError(
+            f"channel_axis must be None (grey) or -1 (channels last), got {channel_axis}"
+        )
     if images.ndim != (4 if colour else 3):
         raise ValueError(
             f"images must have shape {'(n, H, W, C)' if colour else '(n, H, W)'}"
