@@ -7,7 +7,6 @@ vectors the trained one saw and predicts identically.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from linclass.classifier import LinearClassifier
-from linclass.features import FeaturePipeline
+from linclass.features import FeaturePipeline, array_sha256
 from linclass.persist import ModelFileError
 
 _FEATURE_PREFIX = "features."
@@ -23,12 +22,7 @@ _FEATURE_PREFIX = "features."
 
 def data_checksum(images: np.ndarray, labels: np.ndarray) -> str:
     """SHA-256 of the training images and labels, to tell later which data a model saw."""
-    h = hashlib.sha256()
-    for a in (images, labels):
-        a = np.ascontiguousarray(a)
-        h.update(f"{a.dtype.str}|{a.shape}|".encode())
-        h.update(memoryview(a).cast("B"))
-    return h.hexdigest()
+    return array_sha256(images, labels)
 
 
 class ImageClassifier:
