@@ -4,7 +4,8 @@ Images (uint8, shape kept) -> :class:`FeatureExtractor` (scale to [0, 1]; raw pi
 histograms, HOG, each for a whole batch at once) -> :class:`Preprocessor` (mean
 subtraction, standardization, fitted on the training split only) -> float32 rows.
 :class:`FeaturePipeline` chains the two and saves/rebuilds them through a JSON spec plus
-float32 arrays; with a :class:`FeatureCache` it computes the features of an image set once. The bias trick belongs to
+float32 arrays; with a :class:`FeatureCache` it computes the features of an image set
+once. The bias trick belongs to
 :mod:`linclass.model`.
 """
 
