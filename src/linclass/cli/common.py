@@ -23,7 +23,7 @@ import typer
 
 from linclass.classifier import LinearClassifier
 from linclass.data import DATASETS, DataError, Dataset, load_dataset, train_val_split
-from linclass.features import KINDS, FeatureExtractor, FeaturePipeline, Preprocessor
+from linclass.features import KINDS, FeatureExtractor, FeaturePipeline, Preprocessor, default_cache
 from linclass.grad import GRADIENT_METHODS
 from linclass.image_classifier import ImageClassifier
 from linclass.losses import LOSSES
@@ -127,9 +127,11 @@ def make_classifier(**options: Any) -> LinearClassifier:
 
 
 def make_pipeline(features: str, standardize: bool) -> FeaturePipeline:
-    """The feature pipeline for ``--features`` and ``--standardize``, mean-centred."""
+    """The feature pipeline for ``--features`` and ``--standardize``, mean-centred, with the
+    user's feature cache (``linclass cache``), so each image set's features are computed once."""
     return FeaturePipeline(FeatureExtractor(kinds=parse_features(features)),
-                           Preprocessor(center="mean", standardize=standardize))
+                           Preprocessor(center="mean", standardize=standardize),
+                           cache=default_cache())
 
 
 # --- data ---------------------------------------------------------------------------------

@@ -92,7 +92,8 @@ def evaluate_images(
     model: ImageClassifier, images: np.ndarray, y: np.ndarray
 ) -> tuple[float, np.ndarray]:
     """Objective and predicted class indices on raw images, a chunk at a time, so that a
-    60k-image split never exists as float features all at once.
+    60k-image split never exists as float features all at once (unless the pipeline's
+    feature cache holds the split's features already: then they are read once).
 
     Args:
         model: The trained model.
@@ -106,8 +107,7 @@ def evaluate_images(
     clf = model.classifier
     params, objective = {"W": clf.coef_, "b": clf.intercept_}, objective_kwargs(clf)
     loss, predictions = 0.0, []
-    for start in range(0, len(y), EVAL_ROWS):
-        X = model.transform(images[start : start + EVAL_ROWS], progress=False)
+    for start, X in model.features.transform_chunks(images, EVAL_ROWS):
         y_c = y[start : start + EVAL_ROWS]
         loss += objective_value(params, X, y_c, **objective) * len(y_c) / len(y)
         predictions.append(predicted_indices(model, X))

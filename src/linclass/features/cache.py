@@ -71,14 +71,15 @@ class FeatureCache:
         directory: The cache folder (created on the first write).
         max_bytes: Cap on the folder's entries; least recently used entries are removed
             beyond it, and a matrix bigger than the cap is not stored. 0 stores nothing.
-        min_pixels: Image sets with fewer pixels are never cached (recomputing is cheaper).
+        min_pixels: Image sets with fewer pixels are never cached (recomputing is cheaper);
+            None reads :data:`MIN_CACHED_PIXELS`.
     """
 
     def __init__(self, directory: str | os.PathLike, max_bytes: int = DEFAULT_MAX_MB << 20,
-                 min_pixels: int = MIN_CACHED_PIXELS) -> None:
+                 min_pixels: int | None = None) -> None:
         self.directory = Path(directory)
         self.max_bytes = int(max_bytes)
-        self.min_pixels = int(min_pixels)
+        self.min_pixels = MIN_CACHED_PIXELS if min_pixels is None else int(min_pixels)
 
     def __repr__(self) -> str:
         return f"FeatureCache({str(self.directory)!r}, max_bytes={self.max_bytes})"

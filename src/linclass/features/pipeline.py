@@ -21,6 +21,7 @@ splits into two plain parts:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -124,6 +125,26 @@ class FeaturePipeline:
         """
         features = self._extract(images, progress, out)
         return self.preprocessor.transform(features, copy=False)
+
+    def transform_chunks(
+        self, images: np.ndarray, rows: int
+    ) -> Iterator[tuple[int, np.ndarray]]:
+        """Features of ``images`` a chunk of ``rows`` images at a time, for scoring a split.
+
+        Without a cache only one chunk's features exist at a time. With one, the whole
+        set's features come from the cache (or are computed and stored) once, as
+        :meth:`fit_transform` had them, and are handed out a chunk at a time.
+
+        Yields:
+            ``(start, features)``: the chunk's first image and its processed features,
+            float32 ndarray of shape (n_chunk, D).
+        """
+        whole = self._extract(images, progress=False) if self._uses_cache else None
+        for start in range(0, len(images), rows):
+            if whole is None:
+                yield start, self.transform(images[start : start + rows], progress=False)
+            else:
+                yield start, self.preprocessor.transform(whole[start : start + rows], copy=False)
 
     def affine(self) -> tuple[np.ndarray, np.ndarray] | None:
         """``(a, c)`` with ``transform(images) = a * pixels + c`` for uint8 images, or None
