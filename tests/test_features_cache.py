@@ -112,7 +112,8 @@ def pickled_object_array(npy, sidecar):
     edit_sidecar(images_sha256="0" * 64),
     edit_sidecar(spec={"revision": 0}),  # written by an older linclass
     edit_sidecar(shape=[60, 5]),
-    edit_sidecar(sha256="0" * 64),
+    edit_sidecar(crc32=12345),
+    edit_sidecar(crc32="not a number"),
     pickled_object_array,
 ])
 def test_a_damaged_or_foreign_entry_is_recomputed_never_trusted(cache, damage):
