@@ -281,39 +281,6 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
             )
         return y_enc.astype(np.int64)
 
-    def _fit_arguments(self) -> dict[str, Any]:
-        """What :func:`linclass.train.fit` and :func:`~linclass.train.partial_fit` share."""
-        objective = self.objective_params()
-        return dict(
-            value_and_grad=make_value_and_grad(self.gradient, **objective),
-            value=functools.partial(objective_value, **objective),
-            optimizer=self.optimizer,
-            learning_rate=self.learning_rate,
-        )
-
-    def fit(self, X: Any, y: Any, *, validation_data: tuple[Any, Any] | None = None
-            ) -> LinearClassifier:
-        """Fit W and b on ``(X, y)``.
-
-        Args:
-            X: array-like of shape (n_samples, n_features).
-            y: array-like of shape (n_samples,), any label type (strings, negative ints, ...).
-            validation_data: Optional ``(X_val, y_val)`` held out by the caller: its loss
-                and accuracy are recorded every epoch in ``history_``, and early stopping
-                monitors it instead of carving ``validation_fraction`` out of ``X``.
-
-        Returns:
-            self.
-        """
-        self._check_hyperparameters()
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
-        y_enc = self._encode_targets(y)
-        X_val, y_val = None, None
-        if validation_data is not None:
-            X_val = self._validate_X(validation_data[0], reset=False)
-            y_val = self._encode_validation_labels(validation_data[1])
-        return self._fit_encoded(X, y_enc, X_val, y_val, n_features=X.shape[1], dtype=X.dtype)
-
     def _fit_transformed(
         self,
         X_raw: np.ndarray,
