@@ -117,13 +117,11 @@ def test_defaults_fit_the_small_digits(digits, loss, optimizer):
 def test_a_run_that_ends_on_its_budget_while_improving_warns_once(digits):
     X_tr, _, y_tr, _ = digits
     with pytest.warns(ConvergenceWarning, match="budget of 2 epochs") as caught:
-        LinearClassifier(optimizer="gd", learning_rate=0.01, max_epochs=2,
-                         random_state=0).fit(X_tr, y_tr)
+        LinearClassifier(optimizer="sgd", max_epochs=2, random_state=0).fit(X_tr, y_tr)
     assert len([w for w in caught if w.category is ConvergenceWarning]) == 1
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
-        LinearClassifier(optimizer="gd", learning_rate=0.01, max_epochs=2, tol=None,
-                         random_state=0).fit(X_tr, y_tr)
+        LinearClassifier(optimizer="sgd", max_epochs=2, tol=None, random_state=0).fit(X_tr, y_tr)
 
 
 # --- ImageClassifier as a scikit-learn estimator ------------------------------------------

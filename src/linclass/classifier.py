@@ -132,7 +132,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         mutation_rate: float | None = None,
         mutation_scale: float | None = None,
         max_epochs: int | None = None,
-        tol: float | None = 1e-4,
+        tol: float | None = 1e-3,
         patience: int = 20,
         early_stopping: bool = False,
         validation_fraction: float = 0.1,
@@ -354,7 +354,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         self.settings_ = self._settings(epochs)
         self._optimizer_state = result.state
         if result.stopped_reason == "max_epochs" and tol is not None and not self.early_stopping:
-            warn_if_still_improving(self, result.history.train_loss, tol, self.patience)
+            warn_if_still_improving(self, result.history.train_loss, tol)
         return self
 
     def partial_fit(self, X: Any, y: Any, classes: Any = None) -> LinearClassifier:

@@ -58,17 +58,12 @@ def constraints(params: Iterable[str]) -> dict[str, list[Any]]:
     return {name: _constraint(PARAMS[name]) for name in params}
 
 
-def warn_if_still_improving(estimator: Any, train_loss: Sequence[float], tol: float,
-                            patience: int) -> None:
+def warn_if_still_improving(estimator: Any, train_loss: Sequence[float], tol: float) -> None:
     """Warn (``ConvergenceWarning``, as scikit-learn does) when a run ended on its epoch
-    budget while its training loss still fell by more than ``tol`` over the last
-    ``patience`` evaluations."""
+    budget while its training loss was still falling: its last epoch improved on the best
+    before it by more than ``tol``, the same test the tolerance stop makes."""
     losses = [v for v in train_loss if math.isfinite(v)]
-    if len(losses) <= patience:
-        window = losses
-    else:
-        window = losses[-patience - 1:]
-    if len(window) < 2 or window[0] - min(window[1:]) <= tol * (len(window) - 1):
+    if len(losses) < 2 or min(losses[:-1]) - losses[-1] <= tol:
         return
     name = type(estimator).__name__
     warnings.warn(

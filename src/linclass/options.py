@@ -281,7 +281,7 @@ PARAMS: dict[str, Param] = {p.name: p for p in (
     _p("max_epochs", int, None, "Most passes over the data (default: enough for about "
        "UPDATE_BUDGET updates, at least MIN_AUTO_EPOCHS).", low=1, high=1_000_000,
        none_ok=True, flag="--epochs"),
-    _p("tol", float, 1e-4, "Stop when the training loss improved by less than this for "
+    _p("tol", float, 1e-3, "Stop when the training loss improved by less than this for "
        "`patience` epochs (None: never).", low=0.0, high=1e6, none_ok=True),
     _p("patience", int, 20, "Epochs without enough improvement before stopping.", low=1,
        high=1_000_000),
