@@ -20,6 +20,7 @@ from linclass.cli import common
 from linclass.cli.common import cli_errors
 from linclass.cli.predict import image_files, load_images
 from linclass.explain import explain_scores
+from linclass.options import resolved
 
 EPILOG = """\
 Examples (the lecture's cat image, scores cat 3.2, car 5.1, frog -1.7):
@@ -133,8 +134,9 @@ def explain(
                 raise typer.BadParameter(f"must be below {len(names)}, the model's classes",
                                          param_hint="--label")
             y = predicted if label is None else label
-            model_loss = model.classifier.loss
-            out = explain_scores(s, y, loss or model_loss, names, model.classifier.margin)
+            model_loss = model.classifier_.loss
+            out = explain_scores(s, y, loss or model_loss, names,
+                                  resolved("margin", model.classifier_.margin))
             out["image"], out["predicted_name"] = str(image), names[predicted]
             header = (f"{image}: predicted [bold]{names[predicted]}[/]; loss computed for "
                       f"{'the given' if label is not None else 'the predicted'} label "
