@@ -166,4 +166,6 @@ def test_empty_batch_and_bad_settings():
         batch_hog(grey[..., None], channel_axis=1)
     with pytest.raises(ValueError, match=r"\(n, H, W\)"):
         batch_hog(grey[0])
+    with pytest.raises(ValueError, match="finite"):
+        batch_hog(np.where(grey == 0, np.nan, grey), 9, (2, 2), (2, 2))
     assert hog_grid((28, 27), (4, 5), (2, 2)) == (7, 5, 6, 4)

@@ -224,7 +224,8 @@ def batch_hog(
         float32 for float16/float32 images, float64 otherwise.
 
     Raises:
-        ValueError: On a bad shape or setting, or images too small for one block.
+        ValueError: On a bad shape or setting, NaN or infinite pixels, or images too small
+            for one block.
     """
     images = np.asarray(images)
     colour = channel_axis is not None
@@ -240,6 +241,8 @@ def batch_hog(
     if int(orientations) != orientations or orientations < 1:
         raise ValueError(f"orientations must be a positive integer, got {orientations!r}")
     orientations = int(orientations)
+    if images.dtype.kind == "f" and not np.isfinite(images).all():
+        raise ValueError("images must be finite (no NaN or infinity) for HOG")
     ppc, cpb = _pair(pixels_per_cell, "pixels_per_cell"), _pair(cells_per_block, "cells_per_block")
     n_row, n_col, _, _ = hog_grid(images.shape[1:3], ppc, cpb)
     work = float_type(images.dtype)
