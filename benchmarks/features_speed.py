@@ -47,6 +47,13 @@ def timed(fn) -> float:
     return time.perf_counter() - start
 
 
+def timed_with_cpu(fn) -> tuple[float, float]:
+    """Wall and CPU seconds of this process (all its threads) for one call of ``fn``."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
 def hog_table(rounds: int, n_loop: int) -> tuple[list[str], float]:
     """scikit-image's per-image loop vs batch HOG (one thread, all cores) on Fashion-MNIST."""
     from skimage.feature import hog
@@ -72,19 +79,26 @@ def hog_table(rounds: int, n_loop: int) -> tuple[list[str], float]:
             (len(every), lambda: hog_features(every, o, ppc, cpb)),
     }
     seconds: dict[str, list[float]] = {name: [] for name in runs}
+    cpu: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(rounds):
         for name, (_, fn) in runs.items():
-            seconds[name].append(timed(fn))
+            wall, used = timed_with_cpu(fn)
+            seconds[name].append(wall)
+            cpu[name].append(used)
     worst = float(np.abs(loop() - batch_hog(some, o, ppc, cpb)).max())
     loop_name = next(iter(runs))
     per_image = {name: median(seconds[name]) / n for name, (n, _) in runs.items()}
-    lines = ["| HOG | median s | µs / image | vs scikit-image loop |", "|---|---:|---:|---:|"]
+    lines = ["| HOG | median s | µs / image | vs scikit-image loop | CPU s / wall s |",
+             "|---|---:|---:|---:|---:|"]
     for name in runs:
         lines.append(f"| {name} | {median(seconds[name]):.3f} | {per_image[name] * 1e6:.1f} | "
-                     f"{per_image[loop_name] / per_image[name]:.1f}x |")
+                     f"{per_image[loop_name] / per_image[name]:.1f}x | "
+                     f"{median(cpu[name]) / median(seconds[name]):.2f} |")
     one_thread = per_image[loop_name] / per_image[list(runs)[1]]
     lines.append("")
-    lines.append(f"Largest difference from scikit-image on those {n_loop} images: {worst:.1e}.")
+    lines.append(f"Largest difference from scikit-image on those {n_loop} images: {worst:.1e}. "
+                 "CPU s / wall s near 2 means both cores worked; on a machine whose other "
+                 "jobs keep a core busy, the second thread has no core to run on.")
     return lines, one_thread
 
 
@@ -143,7 +157,7 @@ def train_once(features: str, cache_dir: Path, out: Path) -> dict[str, float]:
             "test": metrics["test_accuracy"]}
 
 
-def train_table(rounds: int) -> tuple[list[str], float, float]:
+def train_table(rounds: int) -> tuple[list[str], tuple[float, ...], tuple[float, ...]]:
     """raw, hog+hist with an empty cache, hog+hist with the cache the cold run filled."""
     names = ("raw pixels", "hog+hist, cold cache", "hog+hist, warm cache")
     results: dict[str, list[dict[str, float]]] = {name: [] for name in names}
@@ -173,7 +187,10 @@ def train_table(rounds: int) -> tuple[list[str], float, float]:
               "ratio to the raw run beside it. Wall seconds of every round: " + "; ".join(
                   f"{name}: " + ", ".join(f"{x['wall']:.1f}" for x in results[name])
                   for name in names) + "."]
-    return lines, paired(names[1]), paired(names[2])
+    ratios = {which: (paired(name), med(name, "wall") / med(names[0], "wall"),
+                      med(name, "cpu") / med(names[0], "cpu"))
+              for which, name in (("cold", names[1]), ("warm", names[2]))}
+    return lines, ratios["cold"], ratios["warm"]
 
 
 def main() -> None:
@@ -196,9 +213,15 @@ def main() -> None:
     print("\n".join(train_lines), flush=True)
     load_after = os.getloadavg()[0]
 
-    def verdict(value: float, goal: float, higher_is_better: bool) -> str:
-        met = value >= goal if higher_is_better else value <= goal
-        return "met" if met else "**not met**"
+    def verdict(values: tuple[float, ...], goal: float, higher_is_better: bool) -> str:
+        met = [v >= goal if higher_is_better else v <= goal for v in values]
+        return "met" if all(met) else ("**mixed**" if any(met) else "**not met**")
+
+    def train_goal(label: str, ratios: tuple[float, ...], goal: float) -> str:
+        per_round, of_medians, cpu = ratios
+        return (f"| train hog+hist <= {goal:g}x raw, {label} cache | {per_round:.2f}x per round, "
+                f"{of_medians:.2f}x of medians ({cpu:.2f}x CPU) | "
+                f"{verdict(ratios[:2], goal, False)} |")
 
     machine = ", ".join(f"{k} {v}" for k, v in machine_info().items())
     text = "\n".join([
@@ -215,11 +238,13 @@ def main() -> None:
         "| goal | measured | |",
         "|---|---:|---|",
         f"| batch HOG >= {GOALS['hog']:.0f}x scikit-image's loop, one core | {hog_speedup:.1f}x | "
-        f"{verdict(hog_speedup, GOALS['hog'], True)} |",
-        f"| train hog+hist <= {GOALS['cold']:.0f}x raw, cold cache | {cold:.2f}x | "
-        f"{verdict(cold, GOALS['cold'], False)} |",
-        f"| train hog+hist <= {GOALS['warm']}x raw, warm cache | {warm:.2f}x | "
-        f"{verdict(warm, GOALS['warm'], False)} |",
+        f"{verdict((hog_speedup,), GOALS['hog'], True)} |",
+        train_goal("cold", cold, GOALS["cold"]),
+        train_goal("warm", warm, GOALS["warm"]),
+        "",
+        "Wall-time goals on a shared machine: \"per round\" is the median of each round's "
+        "ratio to the raw run made just before it, \"of medians\" the ratio of the two "
+        "medians; \"mixed\" means one of the two meets the goal and the other does not.",
         "",
         "## HOG on Fashion-MNIST (9 orientations, 4x4-pixel cells, 2x2-cell blocks, 28x28)",
         "",
