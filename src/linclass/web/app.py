@@ -7,8 +7,8 @@ errors as ``{"error": "..."}`` with a 4xx status):
     GET  /api/options                      names and limits the page builds its controls from
     POST /api/2d                           new 2-D session {preset?, seed?}
     GET  /api/2d/{sid}                     its state
-    POST /api/2d/{sid}/config              {loss?, margin?, penalty?, alpha?, optimizer?,
-                                            learning_rate?}
+    POST /api/2d/{sid}/config              {<config>}: any of web.config.FIELDS, checked
+                                           whole, applied whole or not at all
     POST /api/2d/{sid}/step                {steps?}
     POST /api/2d/{sid}/reset               {preset?}
     POST /api/2d/{sid}/points              {X: [[x, y], ...], y: [label, ...]}
@@ -26,7 +26,6 @@ import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -40,14 +39,11 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from linclass.explain import EXPLAINED_LOSSES
-from linclass.losses import LOSSES
-from linclass.regularizers import PENALTIES
 from linclass.web import session2d as s2d
 from linclass.web import session_image as simg
-from linclass.web.optimizers import OPTIMIZERS
+from linclass.web.config import FIELDS, options_json
 from linclass.web.presets import PRESETS, VIEW
-from linclass.web.validation import (BadRequest, choice, integer, matrix, number, only_keys,
+from linclass.web.validation import (BadRequest, choice, integer, matrix, only_keys,
                                      read_json)
 
 STATIC = Path(__file__).parent / "static"
@@ -96,26 +92,7 @@ class SessionStore:
 
 # --- reading fields -----------------------------------------------------------------------
 
-CONFIG_2D = {"loss", "margin", "penalty", "alpha", "optimizer", "learning_rate"}
-CONFIG_IMAGE = CONFIG_2D | {"batch_size"}
-
-
-def _config(body: dict[str, Any], losses: tuple[str, ...] | list[str]) -> dict[str, Any]:
-    """The control fields present in ``body``, each checked."""
-    out: dict[str, Any] = {}
-    readers: dict[str, Callable[[Any, str], Any]] = {
-        "loss": lambda v, k: choice(v, k, losses),
-        "penalty": lambda v, k: choice(v, k, sorted(PENALTIES)),
-        "optimizer": lambda v, k: choice(v, k, OPTIMIZERS),
-        "margin": lambda v, k: number(v, k, 0.0, 100.0),
-        "alpha": lambda v, k: number(v, k, 0.0, 1e3),
-        "learning_rate": lambda v, k: number(v, k, 0.0, 1e9),
-        "batch_size": lambda v, k: integer(v, k, 1, simg.MAX_BATCH),
-    }
-    for key, read in readers.items():
-        if key in body:
-            out[key] = read(body[key], key)
-    return out
+CONFIG_FIELDS = set(FIELDS)  # both views; each session checks its own menus and limits
 
 
 # --- endpoints ----------------------------------------------------------------------------
@@ -135,19 +112,14 @@ def create_app(trusted_hosts: list[str] | None = None) -> Starlette:
         return FileResponse(STATIC / "index.html", media_type="text/html")
 
     async def options(request: Request) -> Response:
+        views = {"2d": s2d.CONTROLS, "image": simg.CONTROLS}
         return JSONResponse({
-            "losses_2d": [{"name": k, "label": LOSS_LABELS.get(k, k)} for k in LOSSES],
-            "losses_image": [{"name": k, "label": LOSS_LABELS.get(k, k)}
-                             for k in EXPLAINED_LOSSES],
-            "margin_losses": list(s2d.MARGIN_LOSSES),
-            "penalties": sorted(PENALTIES),
-            "optimizers": list(OPTIMIZERS),
+            **options_json(views),
+            "loss_labels": LOSS_LABELS,
             "presets": [{"name": k, "description": f(0).description}
                         for k, f in PRESETS.items()],
             "datasets": simg.available_datasets(),
             "view": list(VIEW),
-            "defaults_2d": asdict(s2d.Config2D()),
-            "defaults_image": asdict(simg.ConfigImage()),
             "limits": {"max_points": s2d.MAX_POINTS, "max_steps_2d": s2d.MAX_STEPS_PER_CALL,
                        "max_steps_image": simg.MAX_STEPS_PER_CALL,
                        "max_classes_2d": s2d.MAX_CLASSES},
@@ -176,9 +148,8 @@ def create_app(trusted_hosts: list[str] | None = None) -> Starlette:
 
     async def config_2d(request: Request) -> Response:
         body = await read_json(request)
-        only_keys(body, CONFIG_2D)
-        changes = _config(body, list(LOSSES))
-        return await _state_2d(request.path_params["sid"], lambda s: s.configure(**changes))
+        only_keys(body, CONFIG_FIELDS)
+        return await _state_2d(request.path_params["sid"], lambda s: s.configure(**body))
 
     async def step_2d(request: Request) -> Response:
         body = await read_json(request)
@@ -220,10 +191,10 @@ def create_app(trusted_hosts: list[str] | None = None) -> Starlette:
 
     async def new_image(request: Request) -> Response:
         body = await read_json(request)
-        only_keys(body, CONFIG_IMAGE | {"dataset", "seed"})
+        only_keys(body, CONFIG_FIELDS | {"dataset", "seed"})
         dataset = choice(body.get("dataset", "digits"), "dataset", simg.available_datasets())
         seed = integer(body.get("seed", 0), "seed", 0, 2**31 - 1)
-        config = _config(body, EXPLAINED_LOSSES)
+        config = {k: v for k, v in body.items() if k in CONFIG_FIELDS}
 
         def make() -> simg.ImageSession:
             try:
@@ -251,9 +222,8 @@ def create_app(trusted_hosts: list[str] | None = None) -> Starlette:
 
     async def config_image(request: Request) -> Response:
         body = await read_json(request)
-        only_keys(body, CONFIG_IMAGE)
-        changes = _config(body, EXPLAINED_LOSSES)
-        return await _state_image(request.path_params["sid"], lambda s: s.configure(**changes))
+        only_keys(body, CONFIG_FIELDS)
+        return await _state_image(request.path_params["sid"], lambda s: s.configure(**body))
 
     async def step_image(request: Request) -> Response:
         body = await read_json(request)

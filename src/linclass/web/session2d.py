@@ -9,46 +9,32 @@ into plain JSON-ready numbers.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
-from linclass.losses import LOSSES
 from linclass.model import Params, predict, scores
-from linclass.objective import value_and_grad
-from linclass.regularizers import PENALTIES
-from linclass.web.optimizers import OPTIMIZERS, GuardedSteps, is_diverged, make_optimizer
+from linclass.objective import objective_value, value_and_grad
+from linclass.options import names
+from linclass.web.breakdown import loss_parts
+from linclass.web.config import ViewControls, loss_kwargs, updated
+from linclass.web.optimizers import GuardedSteps, is_diverged, tried
 from linclass.web.presets import PRESETS, VIEW
-from linclass.web.validation import check_training_config, updated_config
 
 MAX_POINTS = 500
 MAX_CLASSES = 4  # colours and marker shapes the page can tell apart
 MAX_STEPS_PER_CALL = 500
 HISTORY_LENGTH = 1000
 REGION_GRID = 200  # cells per side of the "winning class" picture behind the points
-MARGIN_LOSSES = ("svm", "ova_hinge")  # the losses that take a margin
+MAX_TRIED = 30  # candidates / individuals drawn as faint hyperplanes
 
-
-@dataclass(frozen=True)
-class Config2D:
-    """The controls of the 2-D view (the CS231n demo's defaults)."""
-
-    loss: str = "svm"
-    margin: float = 1.0
-    penalty: str = "l2"
-    alpha: float = 0.1
-    optimizer: str = "sgd"
-    learning_rate: float = 0.1
-
-    def check(self) -> Config2D:
-        """Raise ValueError on an unknown name or an out-of-range number; return self."""
-        check_training_config(self, sorted(LOSSES))
-        return self
-
-    def loss_kwargs(self) -> dict[str, float]:
-        """Keyword arguments for the loss (the margin only where the loss has one)."""
-        return {"margin": self.margin} if self.loss in MARGIN_LOSSES else {}
+#: The 2-D view's controls: every loss and optimizer of the records; the CS231n demo's
+#: defaults; a batch as large as the point limit is the whole set (full-batch steps).
+CONTROLS = ViewControls(
+    losses=names("loss"), optimizers=names("optimizer"), max_batch=MAX_POINTS,
+    defaults={"loss": "svm", "alpha": 0.1, "optimizer": "sgd", "learning_rate": 0.1,
+              "batch_size": MAX_POINTS, "search_scale": 1.0, "step_size": 0.2,
+              "population_size": 20, "mutation_scale": 0.2, "mutation_rate": 0.3})
 
 
 class Session2D(GuardedSteps):
@@ -60,7 +46,7 @@ class Session2D(GuardedSteps):
     RECOVERY = "Lower it, or press reset."  # the 2-D page's button
 
     def __init__(self, preset: str = "three_blobs", seed: int = 0) -> None:
-        self.config = Config2D()
+        self.config = CONTROLS.initial()
         self.reset(preset, seed)
 
     # --- changing the state -------------------------------------------------------------
@@ -76,15 +62,22 @@ class Session2D(GuardedSteps):
         self.description = p.description
         self.n_classes = p.n_classes
         self.X, self.y = p.X.astype(np.float64), p.y.astype(np.int64)
+        self.X_test, self.y_test = p.X_test.astype(np.float64), p.y_test.astype(np.int64)
         self.params = {k: v.astype(np.float64).copy() for k, v in p.params.items()}
         self.n_steps = 0
         self.history: list[dict[str, float]] = []
-        self._restart_optimizer()
+        self._rng = np.random.default_rng(self.seed)  # minibatch draws
+        self._tried: list[Params] = []
+        self._start_optimizer(self.config)
 
     def configure(self, **changes: Any) -> None:
-        """Change some controls (loss, margin, penalty, alpha, optimizer, learning_rate)."""
-        self.config = updated_config(self.config, changes)
-        self._restart_optimizer()
+        """Change some controls (any of :data:`linclass.web.config.FIELDS`).
+
+        The change is checked whole, and the optimizer built, before anything is applied:
+        on a ValueError the session is exactly as it was.
+        """
+        self._start_optimizer(updated(CONTROLS, self.config, changes))
+        self._tried = []
 
     def set_points(self, X: np.ndarray, y: np.ndarray) -> None:
         """Replace all points (the page adds, moves and deletes by sending the new list).
@@ -122,10 +115,15 @@ class Session2D(GuardedSteps):
         if is_diverged(0.0, {"W": W, "b": b}):
             raise ValueError("weights must be finite numbers no larger than 1e6 in size")
         self.params = {"W": W, "b": b}
-        self._restart_optimizer()
+        self._start_optimizer(self.config)
+        self._tried = []
 
     def step(self, n: int = 1) -> None:
-        """Take ``n`` full-batch gradient steps, stopping before any step that diverges."""
+        """Take ``n`` optimizer steps, stopping before any gradient step that diverges.
+
+        Gradient optimizers step on a minibatch of ``batch_size`` points (``gd``, or a batch
+        at least as large as the set: all of them); searches try candidates on all points.
+        """
         if not 1 <= n <= MAX_STEPS_PER_CALL:
             raise ValueError(f"steps must lie in [1, {MAX_STEPS_PER_CALL}], got {n}")
         self.message = None
@@ -133,12 +131,16 @@ class Session2D(GuardedSteps):
             self.message = "Add some points first: there is nothing to learn from."
             return
         for _ in range(n):
-            value, grads = self._objective()
+            value = self._objective()
             if np.isfinite(value):  # the JSON must never carry a NaN
                 self._record(value)
-            if not self._guarded_update(value, grads):
+            if self.searching:
+                self._search_update(self._loss_of)
+                self._tried = tried(self.config["optimizer"], self._opt_state, self.params,
+                                    MAX_TRIED)
+            elif not self._guarded_update(*self._batch_objective()):
                 return
-        self._record(self._objective()[0])
+        self._record(self._objective())
         del self.history[:-HISTORY_LENGTH]
 
     # --- reading the state --------------------------------------------------------------
@@ -150,7 +152,7 @@ class Session2D(GuardedSteps):
             "preset": self.preset,
             "description": self.description,
             "n_classes": self.n_classes,
-            "config": asdict(self.config),
+            "config": dict(self.config),
             "view": list(VIEW),
             "step": self.n_steps,
             "points": {"X": self.X.tolist(), "y": self.y.tolist()},
@@ -160,51 +162,58 @@ class Session2D(GuardedSteps):
             "predictions": np.argmax(S, axis=1).tolist() if len(S) else [],
             "regions": self._regions(),
             "history": self.history,
+            "test_points": {"X": self.X_test.tolist(), "y": self.y_test.tolist()},
+            "test_accuracy": (self._accuracy(self.X_test, self.y_test) if len(self.X_test)
+                              else None),
+            "tried": [{"W": p["W"].tolist(), "b": p["b"].tolist()} for p in self._tried],
             "diverged": self.diverged,
             "message": self.message,
         }
+        out.update(loss_parts(self.params, S, self.y, self.config))
         if len(self.X):
-            value, grads = self._objective()
-            out.update(loss=value, accuracy=self._accuracy(),
-                       dW=grads["W"].tolist(), db=grads["b"].tolist(),
-                       point_losses=self._point_losses(S))
+            value, grads = self._gradient(self.X, self.y)
+            out.update(loss=value, accuracy=self._accuracy(self.X, self.y),
+                       dW=grads["W"].tolist(), db=grads["b"].tolist())
         else:
             zeros = np.zeros_like(self.params["W"])
             out.update(loss=None, accuracy=None, dW=zeros.tolist(),
-                       db=np.zeros(self.n_classes).tolist(), point_losses=[])
+                       db=np.zeros(self.n_classes).tolist())
         return out
 
     # --- helpers ------------------------------------------------------------------------
 
-    def _restart_optimizer(self) -> None:
-        # A new learning rate or optimizer, or hand-edited weights, starts from rest:
-        # momentum built up on the old settings would carry the weights somewhere else.
-        self._optimizer = make_optimizer(self.config.optimizer, self.config.learning_rate)
-        self._opt_state = self._optimizer.init(self.params)
-        self.diverged = False
-        self.message = None
-
-    def _objective(self) -> tuple[float, Params]:
+    def _gradient(self, X: np.ndarray, y: np.ndarray) -> tuple[float, Params]:
         c = self.config
-        return value_and_grad(self.params, self.X, self.y, c.loss, c.penalty, c.alpha,
-                              **c.loss_kwargs())
+        return value_and_grad(self.params, X, y, c["loss"], c["penalty"], c["alpha"],
+                              **loss_kwargs(c))
+
+    def _loss_of(self, params: Params) -> float:
+        """The objective at ``params`` on all points: what a search compares."""
+        c = self.config
+        return objective_value(params, self.X, self.y, c["loss"], c["penalty"], c["alpha"],
+                               **loss_kwargs(c))
+
+    def _objective(self) -> float:
+        return self._loss_of(self.params)
+
+    def _batch_objective(self) -> tuple[float, Params]:
+        n, size = len(self.y), self.config["batch_size"]
+        if self.config["optimizer"] == "gd" or size >= n:
+            return self._gradient(self.X, self.y)
+        idx = self._rng.choice(n, size, replace=False)
+        return self._gradient(self.X[idx], self.y[idx])
 
     def _record(self, value: float) -> None:
         # History entry t is the loss after t steps, so the curve ends where the counter
         # is; an edit since the last step (a dragged point) replaces that step's entry.
-        entry = {"step": self.n_steps, "loss": value, "accuracy": self._accuracy()}
+        entry = {"step": self.n_steps, "loss": value, "accuracy": self._accuracy(self.X, self.y)}
         if self.history and self.history[-1]["step"] == self.n_steps:
             self.history[-1] = entry
         else:
             self.history.append(entry)
 
-    def _accuracy(self) -> float:
-        return float(np.mean(predict(self.params, self.X) == self.y))
-
-    def _point_losses(self, S: np.ndarray) -> list[float]:
-        # L_i of each point alone: the library's loss over a batch of one.
-        loss_fn, kwargs = LOSSES[self.config.loss], self.config.loss_kwargs()
-        return [loss_fn(S[i:i + 1], self.y[i:i + 1], **kwargs)[0] for i in range(len(S))]
+    def _accuracy(self, X: np.ndarray, y: np.ndarray) -> float:
+        return float(np.mean(predict(self.params, X) == y))
 
     def _regions(self) -> dict[str, Any]:
         """The winning class at the centre of each cell of a grid over :data:`VIEW`.
