@@ -117,5 +117,6 @@ def loss_kwargs(config: Mapping[str, Any]) -> dict[str, Any]:
 def options_json(views: Mapping[str, ViewControls]) -> dict[str, Any]:
     """The records (:func:`linclass.options.to_json`) plus what the page needs of each view."""
     return {**to_json(), "views": {k: v.to_json() for k, v in views.items()},
+            "ranges": {name: PARAMS[name].range_text() for name in FIELDS},
             "margin_losses": list(MARGIN_LOSSES),
             "search_optimizers": sorted(SEARCH_OPTIMIZERS)}
