@@ -303,3 +303,17 @@ def test_hinge_loss_explanation_has_no_probabilities_and_shows_contributions(pag
     assert width == 8
     page.locator("#explain").scroll_into_view_if_needed()
     page.screenshot(path=ARTIFACTS / "image-svm-explain.png", full_page=True)
+
+
+def test_squared_features_separate_the_circles(page):
+    choose_preset(page, "circles")
+    page.check("#features-2d input[value='x1²']")
+    page.wait_for_function("window.playground.state2d.features.length === 3")
+    page.check("#features-2d input[value='x2²']")
+    page.wait_for_function("window.playground.state2d.features.length === 4")
+    assert page.locator("#weights thead th").count() == 1 + 4 + 1 + 4 + 1
+    page.click("#run-2d")
+    page.wait_for_function("Number(document.querySelector('#step-count-2d').textContent) >= 150")
+    page.click("#run-2d")
+    page.wait_for_function("document.querySelector('#acc-2d').textContent === '100.0%'")
+    page.screenshot(path=ARTIFACTS / "2d-circles-squared-features.png", full_page=True)

@@ -202,3 +202,43 @@ def test_image_view_runs_the_searches(client, image, optimizer):
     # a search keeps the best candidate: its loss never rises (random search's first draw
     # replaces the start, as in the notes, so compare from there)
     assert st["history"][-1]["train_loss"] <= first["history"][-1]["train_loss"] + 1e-9
+
+
+# --- feature transforms -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("preset, extras", [("circles", ["x1²", "x2²"]), ("xor", ["x1·x2"])])
+def test_extra_features_make_a_linear_classifier_separate(client, preset, extras):
+    sid, st0 = new_2d(client, preset)
+    plain = client.post(f"/api/2d/{sid}/step", json={"steps": 200}).json()["accuracy"]
+    client.post(f"/api/2d/{sid}/reset", json={})
+    st = client.post(f"/api/2d/{sid}/features", json={"extras": extras}).json()
+    assert st["features"] == ["x1", "x2", *extras]
+    assert np.array(st["W"]).shape == (2, 2 + len(extras))
+    assert np.array(st["W"])[:, 2:].tolist() == [[0.0] * len(extras)] * 2  # new columns at 0
+    st = client.post(f"/api/2d/{sid}/step", json={"steps": 200}).json()
+    assert plain < 0.8 and st["accuracy"] == 1.0
+    # hand-set weights take the wider rows; the plain width is refused now
+    W = np.array(st["W"]).tolist()
+    assert client.post(f"/api/2d/{sid}/params", json={"W": W, "b": st["b"]}).status_code == 200
+    r = client.post(f"/api/2d/{sid}/params", json={"W": [w[:2] for w in W], "b": st["b"]})
+    assert r.status_code == 422 and "shape" in r.json()["error"]
+
+
+@pytest.mark.parametrize("body, words", [({"extras": ["x3"]}, "unknown feature"),
+                                         ({"extras": ["x1²", "x1²"]}, "must not repeat"),
+                                         ({"extras": "x1²"}, "must be a list")])
+def test_bad_features_requests(client, body, words):
+    sid, st = new_2d(client)
+    r = client.post(f"/api/2d/{sid}/features", json=body)
+    assert r.status_code == 422 and words in r.json()["error"]
+    assert client.get(f"/api/2d/{sid}").json()["features"] == ["x1", "x2"]
+
+
+def test_regions_are_run_length_encoded_over_the_whole_grid(client):
+    sid, st = new_2d(client, "circles")
+    st = client.post(f"/api/2d/{sid}/features", json={"extras": ["x1²", "x2²"]}).json()
+    g = st["regions"]
+    counts = g["runs"][1::2]
+    assert sum(counts) == g["nx"] * g["ny"] and min(counts) >= 1
+    assert all(a != b for a, b in zip(g["runs"][0:-2:2], g["runs"][2::2]))  # runs are maximal

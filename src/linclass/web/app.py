@@ -12,7 +12,8 @@ errors as ``{"error": "..."}`` with a 4xx status):
     POST /api/2d/{sid}/step                {steps?}
     POST /api/2d/{sid}/reset               {preset?}
     POST /api/2d/{sid}/points              {X: [[x, y], ...], y: [label, ...]}
-    POST /api/2d/{sid}/params              {W: [[w1, w2], ...], b: [...]}
+    POST /api/2d/{sid}/params              {W: [[w1, w2, <extra features>], ...], b: [...]}
+    POST /api/2d/{sid}/features            {extras: ["x1²", "x2²", "x1·x2"] (any of them)}
     POST /api/image                        new image session {dataset?, seed?, <config>}
     GET  /api/image/{sid}                  its state
     POST /api/image/{sid}/config           {<config>}
@@ -42,6 +43,7 @@ from starlette.staticfiles import StaticFiles
 from linclass.web import session2d as s2d
 from linclass.web import session_image as simg
 from linclass.web.config import FIELDS, options_json
+from linclass.web.transforms import EXTRA_FEATURES
 from linclass.web.presets import PRESETS, VIEW
 from linclass.web.validation import (BadRequest, choice, integer, matrix, only_keys,
                                      read_json)
@@ -116,6 +118,7 @@ def create_app(trusted_hosts: list[str] | None = None) -> Starlette:
         return JSONResponse({
             **options_json(views),
             "loss_labels": LOSS_LABELS,
+            "extra_features": list(EXTRA_FEATURES),
             "presets": [{"name": k, "description": f(0).description}
                         for k, f in PRESETS.items()],
             "datasets": simg.available_datasets(),
@@ -183,9 +186,22 @@ def create_app(trusted_hosts: list[str] | None = None) -> Starlette:
         only_keys(body, {"W", "b"})
         if "W" not in body or "b" not in body:
             raise BadRequest("both W (a list of [w1, w2] rows) and b (a list) are required")
-        W = matrix(body["W"], "W", s2d.MAX_CLASSES, 2, 1e6)
+        rows = body["W"]
+        n_cols = len(rows[0]) if isinstance(rows, list) and rows and isinstance(rows[0], list) \
+            else 2
+        if n_cols > len(s2d.ALL_FEATURES):
+            raise BadRequest(f"W rows have at most {len(s2d.ALL_FEATURES)} weights, got {n_cols}")
+        W = matrix(rows, "W", s2d.MAX_CLASSES, n_cols, 1e6)
         b = matrix(body["b"], "b", s2d.MAX_CLASSES, None, 1e6)
         return await _state_2d(request.path_params["sid"], lambda s: s.set_params(W, b))
+
+    async def features_2d(request: Request) -> Response:
+        body = await read_json(request)
+        only_keys(body, {"extras"})
+        extras = body.get("extras")
+        if not isinstance(extras, list) or not all(isinstance(e, str) for e in extras):
+            raise BadRequest("extras must be a list of feature names")
+        return await _state_2d(request.path_params["sid"], lambda s: s.set_features(extras))
 
     # image view
 
@@ -263,6 +279,7 @@ def create_app(trusted_hosts: list[str] | None = None) -> Starlette:
         Route("/api/2d/{sid}/reset", reset_2d, methods=["POST"]),
         Route("/api/2d/{sid}/points", points_2d, methods=["POST"]),
         Route("/api/2d/{sid}/params", params_2d, methods=["POST"]),
+        Route("/api/2d/{sid}/features", features_2d, methods=["POST"]),
         Route("/api/image", new_image, methods=["POST"]),
         Route("/api/image/{sid}", get_image),
         Route("/api/image/{sid}/config", config_image, methods=["POST"]),

@@ -20,12 +20,14 @@ from linclass.web.breakdown import loss_parts
 from linclass.web.config import ViewControls, loss_kwargs, updated
 from linclass.web.optimizers import GuardedSteps, is_diverged, tried
 from linclass.web.presets import PRESETS, VIEW
+from linclass.web.transforms import EXTRA_FEATURES, check_extras, feature_names, transform
 
 MAX_POINTS = 500
 MAX_CLASSES = 4  # colours and marker shapes the page can tell apart
 MAX_STEPS_PER_CALL = 500
 HISTORY_LENGTH = 1000
-REGION_GRID = 200  # cells per side of the "winning class" picture behind the points
+REGION_GRID = 400  # cells per side of the "winning class" picture: finer than a screen step
+ALL_FEATURES = feature_names(tuple(EXTRA_FEATURES))  # the widest W row
 MAX_TRIED = 30  # candidates / individuals drawn as faint hyperplanes
 
 #: The 2-D view's controls: every loss and optimizer of the records; the CS231n demo's
@@ -47,6 +49,7 @@ class Session2D(GuardedSteps):
 
     def __init__(self, preset: str = "three_blobs", seed: int = 0) -> None:
         self.config = CONTROLS.initial()
+        self.extras: tuple[str, ...] = ()  # extra features beyond x1, x2 (kept across resets)
         self.reset(preset, seed)
 
     # --- changing the state -------------------------------------------------------------
@@ -63,7 +66,10 @@ class Session2D(GuardedSteps):
         self.n_classes = p.n_classes
         self.X, self.y = p.X.astype(np.float64), p.y.astype(np.int64)
         self.X_test, self.y_test = p.X_test.astype(np.float64), p.y_test.astype(np.int64)
-        self.params = {k: v.astype(np.float64).copy() for k, v in p.params.items()}
+        W = p.params["W"].astype(np.float64)
+        self.params = {"W": np.hstack([W, np.zeros((len(W), len(self.extras)))]),
+                       "b": p.params["b"].astype(np.float64).copy()}
+        self._transform_points()
         self.n_steps = 0
         self.history: list[dict[str, float]] = []
         self._rng = np.random.default_rng(self.seed)  # minibatch draws
@@ -101,6 +107,7 @@ class Session2D(GuardedSteps):
         if y.size and (y.min() < 0 or y.max() >= self.n_classes):
             raise ValueError(f"labels must lie in [0, {self.n_classes - 1}]")
         self.X, self.y = X, y.astype(np.int64)
+        self._transform_points()
         if not self.diverged:  # "add some points first" is answered; divergence is not
             self.message = None
 
@@ -108,13 +115,29 @@ class Session2D(GuardedSteps):
         """Set the weights by hand (the page's editable W and b); the loss follows at once."""
         W = np.asarray(W, dtype=np.float64)
         b = np.asarray(b, dtype=np.float64)
-        if W.shape != (self.n_classes, 2) or b.shape != (self.n_classes,):
+        D = self.F.shape[1]
+        if W.shape != (self.n_classes, D) or b.shape != (self.n_classes,):
             raise ValueError(
-                f"W must have shape ({self.n_classes}, 2) and b ({self.n_classes},), "
+                f"W must have shape ({self.n_classes}, {D}) and b ({self.n_classes},), "
                 f"got {W.shape} and {b.shape}")
         if is_diverged(0.0, {"W": W, "b": b}):
             raise ValueError("weights must be finite numbers no larger than 1e6 in size")
         self.params = {"W": W, "b": b}
+        self._start_optimizer(self.config)
+        self._tried = []
+
+    def set_features(self, extras: list[str]) -> None:
+        """Choose the extra features (see :mod:`linclass.web.transforms`).
+
+        ``W`` keeps its columns for the features that stay and starts the new ones at 0, so
+        the boundary does not jump; the optimizer starts from rest.
+        """
+        extras_t = check_extras(extras)
+        old = dict(zip(feature_names(self.extras), self.params["W"].T))
+        zero = np.zeros(self.n_classes)
+        W = np.column_stack([old.get(n, zero) for n in feature_names(extras_t)])
+        self.extras, self.params = extras_t, {"W": W, "b": self.params["b"]}
+        self._transform_points()
         self._start_optimizer(self.config)
         self._tried = []
 
@@ -147,7 +170,7 @@ class Session2D(GuardedSteps):
 
     def state(self) -> dict[str, Any]:
         """Everything the page draws, as JSON-ready lists and floats (never NaN)."""
-        S = scores(self.params, self.X) if len(self.X) else np.zeros((0, self.n_classes))
+        S = scores(self.params, self.F) if len(self.X) else np.zeros((0, self.n_classes))
         out: dict[str, Any] = {
             "preset": self.preset,
             "description": self.description,
@@ -156,6 +179,7 @@ class Session2D(GuardedSteps):
             "view": list(VIEW),
             "step": self.n_steps,
             "points": {"X": self.X.tolist(), "y": self.y.tolist()},
+            "features": feature_names(self.extras),
             "W": self.params["W"].tolist(),
             "b": self.params["b"].tolist(),
             "scores": S.tolist(),
@@ -163,7 +187,7 @@ class Session2D(GuardedSteps):
             "regions": self._regions(),
             "history": self.history,
             "test_points": {"X": self.X_test.tolist(), "y": self.y_test.tolist()},
-            "test_accuracy": (self._accuracy(self.X_test, self.y_test) if len(self.X_test)
+            "test_accuracy": (self._accuracy(self.F_test, self.y_test) if len(self.X_test)
                               else None),
             "tried": [{"W": p["W"].tolist(), "b": p["b"].tolist()} for p in self._tried],
             "diverged": self.diverged,
@@ -171,8 +195,8 @@ class Session2D(GuardedSteps):
         }
         out.update(loss_parts(self.params, S, self.y, self.config))
         if len(self.X):
-            value, grads = self._gradient(self.X, self.y)
-            out.update(loss=value, accuracy=self._accuracy(self.X, self.y),
+            value, grads = self._gradient(self.F, self.y)
+            out.update(loss=value, accuracy=self._accuracy(self.F, self.y),
                        dW=grads["W"].tolist(), db=grads["b"].tolist())
         else:
             zeros = np.zeros_like(self.params["W"])
@@ -190,7 +214,7 @@ class Session2D(GuardedSteps):
     def _loss_of(self, params: Params) -> float:
         """The objective at ``params`` on all points: what a search compares."""
         c = self.config
-        return objective_value(params, self.X, self.y, c["loss"], c["penalty"], c["alpha"],
+        return objective_value(params, self.F, self.y, c["loss"], c["penalty"], c["alpha"],
                                **loss_kwargs(c))
 
     def _objective(self) -> float:
@@ -199,18 +223,23 @@ class Session2D(GuardedSteps):
     def _batch_objective(self) -> tuple[float, Params]:
         n, size = len(self.y), self.config["batch_size"]
         if self.config["optimizer"] == "gd" or size >= n:
-            return self._gradient(self.X, self.y)
+            return self._gradient(self.F, self.y)
         idx = self._rng.choice(n, size, replace=False)
-        return self._gradient(self.X[idx], self.y[idx])
+        return self._gradient(self.F[idx], self.y[idx])
 
     def _record(self, value: float) -> None:
         # History entry t is the loss after t steps, so the curve ends where the counter
         # is; an edit since the last step (a dragged point) replaces that step's entry.
-        entry = {"step": self.n_steps, "loss": value, "accuracy": self._accuracy(self.X, self.y)}
+        entry = {"step": self.n_steps, "loss": value, "accuracy": self._accuracy(self.F, self.y)}
         if self.history and self.history[-1]["step"] == self.n_steps:
             self.history[-1] = entry
         else:
             self.history.append(entry)
+
+    def _transform_points(self) -> None:
+        """The feature rows of the training and test points (what the model sees)."""
+        self.F = transform(self.X, self.extras)
+        self.F_test = transform(self.X_test, self.extras)
 
     def _accuracy(self, X: np.ndarray, y: np.ndarray) -> float:
         return float(np.mean(predict(self.params, X) == y))
@@ -219,9 +248,10 @@ class Session2D(GuardedSteps):
         """The winning class at the centre of each cell of a grid over :data:`VIEW`.
 
         Returns:
-            ``{"nx", "ny", "classes"}``; ``classes`` is a string of one digit per cell
-            (40,000 cells stay a compact 40 kB while a point is dragged), row-major with
-            row 0 at the *top* (largest y), the order in which a canvas stores pixels.
+            ``{"nx", "ny", "runs"}``: the classes row-major, row 0 at the *top* (largest
+            y, the order in which a canvas stores pixels), run-length encoded as a flat
+            ``[class, count, class, count, ...]``: 160,000 cells are a few hundred runs
+            while a point is dragged.
         """
         x0, x1, y0, y1 = VIEW
         g = REGION_GRID
@@ -229,5 +259,8 @@ class Session2D(GuardedSteps):
         ys = y1 - (np.arange(g) + 0.5) * (y1 - y0) / g
         gx, gy = np.meshgrid(xs, ys)
         grid = np.column_stack([gx.ravel(), gy.ravel()])
-        winners = predict(self.params, grid).astype(np.uint8) + ord("0")
-        return {"nx": g, "ny": g, "classes": winners.tobytes().decode("ascii")}
+        winners = predict(self.params, transform(grid, self.extras))
+        starts = np.concatenate([[0], np.flatnonzero(np.diff(winners)) + 1])
+        counts = np.diff(np.append(starts, winners.size))
+        runs = np.column_stack([winners[starts], counts]).ravel()
+        return {"nx": g, "ny": g, "runs": runs.tolist()}

@@ -320,12 +320,13 @@ function regionImage(regions) {
   const img = ctx.createImageData(regions.nx, regions.ny);
   const rgb = PALETTE.map((h) => [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16)));
   const a = 0.2; // tint strength over white
-  for (let i = 0; i < regions.classes.length; i++) {
-    const [r, g, b] = rgb[regions.classes.charCodeAt(i) - 48]; // "0".."9", one per cell
-    img.data[4 * i] = Math.round(255 * (1 - a) + r * a);
-    img.data[4 * i + 1] = Math.round(255 * (1 - a) + g * a);
-    img.data[4 * i + 2] = Math.round(255 * (1 - a) + b * a);
-    img.data[4 * i + 3] = 255;
+  const tint = rgb.map((c) => c.map((v) => Math.round(255 * (1 - a) + v * a)));
+  const runs = regions.runs; // [class, count, class, count, ...], row-major
+  for (let r = 0, i = 0; r < runs.length; r += 2) {
+    const [red, g, b] = tint[runs[r]];
+    for (const end = i + runs[r + 1]; i < end; i++) {
+      img.data[4 * i] = red; img.data[4 * i + 1] = g; img.data[4 * i + 2] = b; img.data[4 * i + 3] = 255;
+    }
   }
   ctx.putImageData(img, 0, 0);
   return c;
@@ -358,7 +359,8 @@ function draw2d() {
   // What a search tried in its last step (candidates, or the population): faint lines.
   ctx.lineWidth = 1;
   ctx.globalAlpha = Math.max(0.12, 0.6 / Math.sqrt(Math.max(1, st.tried.length)));
-  for (const cand of st.tried) {
+  const linear = st.features.length === 2; // with extra features the boundaries are curves
+  for (const cand of linear ? st.tried : []) {
     cand.W.forEach((w, k) => {
       const seg = clipLine(w[0], w[1], cand.b[k], st.view);
       if (!seg) return;
@@ -373,6 +375,7 @@ function draw2d() {
   // fractions along their lines (lines through the origin would pile them up in the
   // middle), and their length grows with |w_k|, which is what regularization shrinks.
   st.W.forEach((w, k) => {
+    if (!linear) return; // the region colours show the curved boundaries
     const seg = clipLine(w[0], w[1], st.b[k], st.view);
     if (!seg) return;
     const [a, b] = seg.map(([x, y]) => toScreen(x, y, width, height));
@@ -441,6 +444,7 @@ function render2d(st) {
   $("preset-description").textContent = st.description;
   $("preset").value = st.preset;
   renderControls($("view-2d"), st.config);
+  for (const box of document.querySelectorAll("#features-2d input")) box.checked = st.features.includes(box.value);
   buildClassPicker(st.n_classes);
   renderWeights(st);
   renderPointTable(st);
@@ -505,37 +509,53 @@ function buildClassPicker(n) {
   }
 }
 
+// Input ids: w1-k, w2-k (x1, x2), w3-k ... for the extra features, b-k.
+const weightIds = (features) => [...features.map((_, j) => `w${j + 1}`), "b"];
+
 function renderWeights(st) {
   const table = $("weights");
   table.dataset.w = JSON.stringify(st.W);
   table.dataset.b = JSON.stringify(st.b);
+  const ids = weightIds(st.features), D = st.features.length;
+  const layout = `${st.n_classes}|${st.features.join()}`;
   const body = table.tBodies[0];
-  if (body.rows.length !== st.n_classes) {
+  if (table.dataset.layout !== layout) {
+    table.dataset.layout = layout;
+    const head = table.tHead.rows[0];
+    head.innerHTML = "";
+    const th = (html, cls) => { const c = document.createElement("th"); c.innerHTML = html; if (cls) c.className = cls; head.appendChild(c); };
+    th("class");
+    st.features.forEach((f) => th(`w · ${f}`));
+    th("b");
+    st.features.forEach((f) => th(`∂L/∂w · ${f}`, "grad"));
+    th("∂L/∂b", "grad");
     body.innerHTML = "";
     for (let k = 0; k < st.n_classes; k++) {
       const tr = body.insertRow();
       const name = tr.insertCell();
       name.append(swatch(k), ` ${k}`);
-      for (const field of ["w1", "w2", "b"]) {
+      for (const field of ids) {
         const input = document.createElement("input");
         input.type = "number"; input.step = "0.1"; input.id = `${field}-${k}`;
         input.setAttribute("aria-label", `${field} of class ${k}`);
         input.addEventListener("input", onWeightInput);
         tr.insertCell().appendChild(input);
       }
-      for (let j = 0; j < 3; j++) tr.insertCell().className = "grad";
+      for (let j = 0; j <= D; j++) tr.insertCell().className = "grad";
     }
   }
   for (let k = 0; k < st.n_classes; k++) {
     const tr = body.rows[k];
-    const vals = [st.W[k][0], st.W[k][1], st.b[k]];
-    const grads = [st.dW[k][0], st.dW[k][1], st.db[k]];
-    for (let j = 0; j < 3; j++) {
+    const vals = [...st.W[k], st.b[k]];
+    const grads = [...st.dW[k], st.db[k]];
+    for (let j = 0; j <= D; j++) {
       const input = tr.cells[1 + j].firstChild;
-      if (document.activeElement !== input) input.value = Number(vals[j].toFixed(4));
-      input.classList.remove("invalid");
+      if (document.activeElement !== input) {
+        input.value = Number(vals[j].toFixed(4));
+        input.classList.remove("invalid");
+      }
       const g = Math.abs(grads[j]) < 5e-4 ? 0 : grads[j]; // no "-0.000"
-      tr.cells[4 + j].textContent = (g > 0 ? "+" : g < 0 ? "" : " ") + fmt(g, 3);
+      tr.cells[2 + D + j].textContent = (g > 0 ? "+" : g < 0 ? "" : " ") + fmt(g, 3);
     }
   }
 }
@@ -548,15 +568,16 @@ function onWeightInput() {
     const body = $("weights").tBodies[0];
     const W = [], b = [];
     const problems = [];
+    const D = plane.state.features.length;
     for (const tr of body.rows) {
-      const v = [1, 2, 3].map((j) => tr.cells[j].firstChild);
+      const v = [...Array(D + 1).keys()].map((j) => tr.cells[1 + j].firstChild);
       for (const input of v) {
         const x = Number(input.value);
         const bad = input.value.trim() === "" || !Number.isFinite(x) || Math.abs(x) > WEIGHT_LIMIT;
         input.classList.toggle("invalid", bad);
         if (bad) problems.push(`${input.getAttribute("aria-label")} must be a number in [-${WEIGHT_LIMIT}, ${WEIGHT_LIMIT}], got ${input.value.trim() === "" ? "nothing" : input.value}`);
       }
-      W.push([Number(v[0].value), Number(v[1].value)]); b.push(Number(v[2].value));
+      W.push(v.slice(0, D).map((input) => Number(input.value))); b.push(Number(v[D].value));
     }
     if (problems.length) { showMessage($("msg-2d"), problems.join("; "), "error"); return; }
     if ($("msg-2d").classList.contains("error")) showMessage($("msg-2d"), null);
@@ -700,6 +721,17 @@ function setupControls2d() {
     (f) => $(fields.indexOf(f) < fields.indexOf("optimizer") ? "objective-2d" : "optimization-2d"),
     (change) => { showMessage($("msg-2d"), null); call2d("/config", change).catch(report2d); },
     report2d);
+  for (const name of o.extra_features) {
+    const label = document.createElement("label");
+    const box = document.createElement("input");
+    box.type = "checkbox"; box.value = name; box.dataset.feature = name;
+    box.addEventListener("change", () => {
+      const extras = [...document.querySelectorAll("#features-2d input:checked")].map((x) => x.value);
+      call2d("/features", { extras }).catch(report2d);
+    });
+    label.append(box, ` ${name}`);
+    $("features-2d").appendChild(label);
+  }
   $("preset").addEventListener("change", () => {
     plane.hover = plane.selected = null;
     showMessage($("msg-2d"), null);
