@@ -317,3 +317,19 @@ def test_squared_features_separate_the_circles(page):
     page.click("#run-2d")
     page.wait_for_function("document.querySelector('#acc-2d').textContent === '100.0%'")
     page.screenshot(path=ARTIFACTS / "2d-circles-squared-features.png", full_page=True)
+
+
+def test_loss_landscape_panel_draws_the_path(page):
+    choose_preset(page, "lecture")
+    for i in range(1, 6):
+        page.click("#step-2d")
+        wait_step(page, "#step-count-2d", i)
+    page.click("#landscape-panel summary")
+    page.wait_for_function("document.querySelector('#landscape').dataset.step === '5'")
+    page.select_option("#optimizer-2d", "random_local_search")
+    for i in range(6, 11):
+        page.click("#step-2d")
+        wait_step(page, "#step-count-2d", i)
+    page.wait_for_function("document.querySelector('#landscape').dataset.step === '10'")
+    page.locator("#landscape").scroll_into_view_if_needed()
+    page.screenshot(path=ARTIFACTS / "2d-landscape.png", full_page=True)

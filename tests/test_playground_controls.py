@@ -242,3 +242,38 @@ def test_regions_are_run_length_encoded_over_the_whole_grid(client):
     counts = g["runs"][1::2]
     assert sum(counts) == g["nx"] * g["ny"] and min(counts) >= 1
     assert all(a != b for a, b in zip(g["runs"][0:-2:2], g["runs"][2::2]))  # runs are maximal
+
+
+# --- loss landscape -----------------------------------------------------------------------
+
+
+def test_landscape_centre_is_the_current_loss_and_the_path_ends_there(client):
+    sid, _ = new_2d(client)
+    st = client.post(f"/api/2d/{sid}/step", json={"steps": 15}).json()
+    L = client.get(f"/api/2d/{sid}/landscape?n=21").json()
+    loss = np.array(L["loss"])
+    assert loss.shape == (21, 21) and L["step"] == 15
+    assert loss[10, 10] == pytest.approx(st["loss"])
+    assert len(L["path"]) == 16 and L["path"][-1] == [0.0, 0.0]
+    assert L["min"] <= st["loss"] <= L["max"]
+    # gradient descent's first step runs along the path's main direction d1
+    assert abs(L["path"][0][0]) > abs(L["path"][0][1])
+
+
+@pytest.mark.parametrize("optimizer", names("optimizer", "search"))
+def test_landscape_draws_a_search_path(client, optimizer):
+    sid, _ = new_2d(client)
+    client.post(f"/api/2d/{sid}/config", json={"optimizer": optimizer})
+    client.post(f"/api/2d/{sid}/step", json={"steps": 10})
+    L = client.get(f"/api/2d/{sid}/landscape").json()
+    assert len(L["path"]) == 11 and np.isfinite(np.array(L["loss"])).all()
+
+
+@pytest.mark.parametrize("query, words", [("n=2", "must lie in"), ("n=abc", "integer"),
+                                          ("n=1000", "must lie in")])
+def test_bad_landscape_requests(client, query, words):
+    sid, _ = new_2d(client)
+    r = client.get(f"/api/2d/{sid}/landscape?{query}")
+    assert r.status_code == 422 and words in r.json()["error"]
+    sid, _ = new_2d(client, "empty")
+    assert client.get(f"/api/2d/{sid}/landscape").status_code == 422

@@ -14,6 +14,7 @@ errors as ``{"error": "..."}`` with a 4xx status):
     POST /api/2d/{sid}/points              {X: [[x, y], ...], y: [label, ...]}
     POST /api/2d/{sid}/params              {W: [[w1, w2, <extra features>], ...], b: [...]}
     POST /api/2d/{sid}/features            {extras: ["x1²", "x2²", "x1·x2"] (any of them)}
+    GET  /api/2d/{sid}/landscape?n=31      the loss over a 2-D slice of W, b and the path
     POST /api/image                        new image session {dataset?, seed?, <config>}
     GET  /api/image/{sid}                  its state
     POST /api/image/{sid}/config           {<config>}
@@ -203,6 +204,14 @@ def create_app(trusted_hosts: list[str] | None = None) -> Starlette:
             raise BadRequest("extras must be a list of feature names")
         return await _state_2d(request.path_params["sid"], lambda s: s.set_features(extras))
 
+    async def landscape_2d(request: Request) -> Response:
+        raw = request.query_params.get("n", "31")
+        if not raw.isdigit() or len(raw) > 6:
+            raise BadRequest(f"n must be an integer, got {raw[:20]!r}")
+        out = await run_in_threadpool(planes.run, request.path_params["sid"],
+                                      lambda s: s.landscape(int(raw)))
+        return JSONResponse(out)
+
     # image view
 
     async def new_image(request: Request) -> Response:
@@ -280,6 +289,7 @@ def create_app(trusted_hosts: list[str] | None = None) -> Starlette:
         Route("/api/2d/{sid}/points", points_2d, methods=["POST"]),
         Route("/api/2d/{sid}/params", params_2d, methods=["POST"]),
         Route("/api/2d/{sid}/features", features_2d, methods=["POST"]),
+        Route("/api/2d/{sid}/landscape", landscape_2d),
         Route("/api/image", new_image, methods=["POST"]),
         Route("/api/image/{sid}", get_image),
         Route("/api/image/{sid}/config", config_image, methods=["POST"]),

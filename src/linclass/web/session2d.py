@@ -18,6 +18,7 @@ from linclass.objective import objective_value, value_and_grad
 from linclass.options import names
 from linclass.web.breakdown import loss_parts
 from linclass.web.config import ViewControls, loss_kwargs, updated
+from linclass.web.landscape import loss_slice
 from linclass.web.optimizers import GuardedSteps, is_diverged, tried
 from linclass.web.presets import PRESETS, VIEW
 from linclass.web.transforms import EXTRA_FEATURES, check_extras, feature_names, transform
@@ -28,7 +29,9 @@ MAX_STEPS_PER_CALL = 500
 HISTORY_LENGTH = 1000
 REGION_GRID = 400  # cells per side of the "winning class" picture: finer than a screen step
 ALL_FEATURES = feature_names(tuple(EXTRA_FEATURES))  # the widest W row
-MAX_TRIED = 30  # candidates / individuals drawn as faint hyperplanes
+MAX_TRIED = 30
+PATH_LENGTH = 300  # parameter vectors kept for the loss-landscape path
+LANDSCAPE_SIZES = (5, 61)  # grid points per side of the landscape  # candidates / individuals drawn as faint hyperplanes
 
 #: The 2-D view's controls: every loss and optimizer of the records; the CS231n demo's
 #: defaults; a batch as large as the point limit is the whole set (full-batch steps).
@@ -74,6 +77,7 @@ class Session2D(GuardedSteps):
         self.history: list[dict[str, float]] = []
         self._rng = np.random.default_rng(self.seed)  # minibatch draws
         self._tried: list[Params] = []
+        self._path: list[np.ndarray] = []
         self._start_optimizer(self.config)
 
     def configure(self, **changes: Any) -> None:
@@ -139,7 +143,7 @@ class Session2D(GuardedSteps):
         self.extras, self.params = extras_t, {"W": W, "b": self.params["b"]}
         self._transform_points()
         self._start_optimizer(self.config)
-        self._tried = []
+        self._tried, self._path = [], []
 
     def step(self, n: int = 1) -> None:
         """Take ``n`` optimizer steps, stopping before any gradient step that diverges.
@@ -157,6 +161,7 @@ class Session2D(GuardedSteps):
             value = self._objective()
             if np.isfinite(value):  # the JSON must never carry a NaN
                 self._record(value)
+            self._path.append(self._flat(self.params))
             if self.searching:
                 self._search_update(self._loss_of)
                 self._tried = tried(self.config["optimizer"], self._opt_state, self.params,
@@ -165,6 +170,7 @@ class Session2D(GuardedSteps):
                 return
         self._record(self._objective())
         del self.history[:-HISTORY_LENGTH]
+        del self._path[:-PATH_LENGTH]
 
     # --- reading the state --------------------------------------------------------------
 
@@ -204,6 +210,19 @@ class Session2D(GuardedSteps):
                        db=np.zeros(self.n_classes).tolist())
         return out
 
+    def landscape(self, n: int) -> dict[str, Any]:
+        """The objective over a 2-D slice through the current W and b, with the path that
+        led here (see :mod:`linclass.web.landscape`); ``n`` grid points per side."""
+        lo, hi = LANDSCAPE_SIZES
+        if not lo <= n <= hi:
+            raise ValueError(f"n must lie in [{lo}, {hi}], got {n}")
+        if not len(self.X):
+            raise ValueError("Add some points first: there is no loss to draw.")
+        out = loss_slice(lambda theta: self._loss_of(self._unflat(theta)),
+                         self._flat(self.params), self._path, n, self.seed)
+        out["step"] = self.n_steps
+        return out
+
     # --- helpers ------------------------------------------------------------------------
 
     def _gradient(self, X: np.ndarray, y: np.ndarray) -> tuple[float, Params]:
@@ -235,6 +254,14 @@ class Session2D(GuardedSteps):
             self.history[-1] = entry
         else:
             self.history.append(entry)
+
+    @staticmethod
+    def _flat(params: Params) -> np.ndarray:
+        return np.concatenate([params["W"].ravel(), params["b"]])
+
+    def _unflat(self, theta: np.ndarray) -> Params:
+        C, D = self.params["W"].shape
+        return {"W": theta[:C * D].reshape(C, D), "b": theta[C * D:]}
 
     def _transform_points(self) -> None:
         """The feature rows of the training and test points (what the model sees)."""

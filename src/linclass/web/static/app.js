@@ -448,6 +448,7 @@ function render2d(st) {
   buildClassPicker(st.n_classes);
   renderWeights(st);
   renderPointTable(st);
+  refreshLandscape();
   renderPointInfo();
   drawChart($("chart-2d"), st.history.map((h) => h.step), [
     { values: st.history.map((h) => h.loss), color: "#0072B2", axis: "left" },
@@ -489,6 +490,55 @@ function renderPointTable(st) {
     tr.classList.toggle("hover", i === plane.hover || i === plane.selected);
     if (margins) st.margins[i].forEach((m, k) => tr.cells[2 + C + k].classList.toggle("positive", k !== y && m > 0));
   });
+}
+
+// The landscape is fetched only while its panel is open, at most one request at a time.
+const landscape = { busy: false, dirty: false };
+
+function refreshLandscape() {
+  if (!$("landscape-panel").open || !plane.state || plane.state.loss === null) return;
+  landscape.dirty = true;
+  if (landscape.busy) return;
+  landscape.busy = true;
+  (async () => {
+    try {
+      while (landscape.dirty) {
+        landscape.dirty = false;
+        drawLandscape(await api("GET", `/api/2d/${plane.sid}/landscape?n=41`));
+      }
+    } catch (e) { report2d(e); } finally { landscape.busy = false; }
+  })();
+}
+
+function drawLandscape(L) {
+  const canvas = $("landscape");
+  canvas.dataset.step = String(L.step);
+  const { ctx, width, height } = fitCanvas(canvas);
+  const n = L.a.length, span = L.a[n - 1];
+  const cells = document.createElement("canvas");
+  cells.width = n; cells.height = n;
+  const g = cells.getContext("2d"), img = g.createImageData(n, n);
+  const range = Math.max(L.max - L.min, 1e-12);
+  L.loss.forEach((row, i) => row.forEach((v, j) => {
+    const t = Math.sqrt((v - L.min) / range); // low loss light, high loss dark blue
+    const band = Math.floor(t * 10) % 2 ? 0.93 : 1; // alternate bands read as contours
+    const k = 4 * ((n - 1 - i) * n + j); // row 0 of the image is the largest b
+    img.data.set([247 - 200 * t, 251 - 150 * t, 255 - 80 * t].map((c) => Math.round(c * band)).concat(255), k);
+  }));
+  g.putImageData(img, 0, 0);
+  ctx.imageSmoothingEnabled = true;
+  ctx.drawImage(cells, 0, 0, width, height);
+  const px = ([a, b]) => [((a + span) / (2 * span)) * width, ((span - b) / (2 * span)) * height];
+  ctx.strokeStyle = "#1d2430"; ctx.lineWidth = 1.5;
+  ctx.beginPath();
+  L.path.forEach((p, i) => { const [x, y] = px(p); if (i) ctx.lineTo(x, y); else ctx.moveTo(x, y); });
+  ctx.stroke();
+  ctx.fillStyle = "#1d2430";
+  for (const p of L.path.slice(0, -1)) { const [x, y] = px(p); ctx.fillRect(x - 1.5, y - 1.5, 3, 3); }
+  const [cx, cy] = px([0, 0]);
+  ctx.beginPath(); ctx.arc(cx, cy, 5, 0, 2 * Math.PI); ctx.fillStyle = "#D55E00"; ctx.fill();
+  ctx.font = "12px system-ui, sans-serif"; ctx.fillStyle = "#1d2430";
+  ctx.fillText(`d₁ ∈ [±${span.toPrecision(2)}]  ·  loss ${L.min.toPrecision(3)} – ${L.max.toPrecision(3)}`, 8, height - 8);
 }
 
 function buildClassPicker(n) {
@@ -732,6 +782,7 @@ function setupControls2d() {
     label.append(box, ` ${name}`);
     $("features-2d").appendChild(label);
   }
+  $("landscape-panel").addEventListener("toggle", refreshLandscape);
   $("preset").addEventListener("change", () => {
     plane.hover = plane.selected = null;
     showMessage($("msg-2d"), null);
