@@ -181,6 +181,7 @@ FAMILIES: dict[str, dict[str, Choice]] = {
          ("margin",), ("margin",)),
         ("ova_hinge", "one-vs-all hinge: one binary SVM per class", ("margin",), ("margin",)),
         ("ova_logistic", "one-vs-all logistic: one binary logistic regression per class"),
+        ("squared", "squared error on one-hot targets: sum_k (s_k - 1[k = y])^2"),
     ),
     "penalty": _choices(
         "penalty",
