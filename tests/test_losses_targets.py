@@ -180,3 +180,16 @@ def test_kl_refuses_what_is_not_a_distribution():
         kl_divergence([0.5, 0.2], [0.5, 0.5])
     with pytest.raises(ValueError, match="same shape"):
         kl_divergence([0.5, 0.5], [0.2, 0.3, 0.5])
+
+
+def test_squared_loss_trains_a_classifier_on_the_fast_path_and_without_probabilities():
+    from sklearn.datasets import load_digits
+
+    from linclass import LinearClassifier
+
+    d = load_digits()
+    X, y = d.data[:900] / 16.0, d.target[:900]
+    clf = LinearClassifier(loss="squared", optimizer="momentum", max_epochs=30, tol=None,
+                           learning_rate=0.01, random_state=0).fit(X, y)
+    assert clf.score(d.data[900:] / 16.0, d.target[900:]) > 0.85
+    assert not hasattr(clf, "predict_proba")  # squared error gives no probabilities
