@@ -193,3 +193,17 @@ def test_squared_loss_trains_a_classifier_on_the_fast_path_and_without_probabili
                            learning_rate=0.01, random_state=0).fit(X, y)
     assert clf.score(d.data[900:] / 16.0, d.target[900:]) > 0.85
     assert not hasattr(clf, "predict_proba")  # squared error gives no probabilities
+
+
+@pytest.mark.parametrize("include_correct", [False, True])
+@pytest.mark.parametrize("class_reduction", ["sum", "mean"])
+@pytest.mark.parametrize("margin", [1.0, 0.4])
+def test_svm_variants_match_the_loop_reference(include_correct, class_reduction, margin):
+    from linclass.losses import svm_loss, svm_loss_loop
+
+    rng = np.random.default_rng(7)
+    s, y = rng.standard_normal((12, 5)), rng.integers(0, 5, 12)
+    kw = dict(include_correct=include_correct, class_reduction=class_reduction)
+    value, d = svm_loss(s, y, margin, **kw)
+    assert value == pytest.approx(svm_loss_loop(s, y, margin, **kw), rel=1e-12)
+    assert loss_gradient_error(lambda S, t: svm_loss(S, t, margin, **kw), s, y) < 1e-7

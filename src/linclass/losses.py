@@ -114,22 +114,48 @@ def softmax(scores: np.ndarray) -> np.ndarray:
 # --- multiclass SVM (Weston-Watkins hinge) ------------------------------------------------
 
 
-def svm_loss(scores: np.ndarray, y: np.ndarray, margin: float = 1.0) -> tuple[float, np.ndarray]:
+CLASS_REDUCTIONS = ("sum", "mean")
+
+
+def svm_loss(
+    scores: np.ndarray,
+    y: np.ndarray,
+    margin: float = 1.0,
+    *,
+    include_correct: bool = False,
+    class_reduction: str = "sum",
+) -> tuple[float, np.ndarray]:
     """Multiclass SVM loss ``L_i = sum_{j != y_i} max(0, s_j - s_{y_i} + margin)``, averaged.
 
-    At a kink (a margin exactly 0) the subgradient 0 is used.
+    At a kink (a margin exactly 0) the subgradient 0 is used. The two variants the lecture
+    asks about: summing over all ``j`` (``include_correct``) adds the term of ``j = y_i``,
+    always ``max(0, margin) = margin``, so only a constant; taking the mean over the summed
+    classes instead of the sum divides by their count, only a scale. Neither changes the
+    minimizer (nor, for the sum, the gradient).
 
     Args:
         scores: ndarray of shape (n_samples, n_classes).
         y: ndarray of shape (n_samples,), integer labels in ``[0, n_classes)``.
         margin: The desired gap (the lecture's 1) between the correct score and the others.
+        include_correct: Sum over all classes, ``j = y_i`` included.
+        class_reduction: ``"sum"`` (the lecture's) or ``"mean"`` over the summed classes.
 
     Returns:
         ``(L, dL/dscores)`` with dscores of shape (n_samples, n_classes).
     """
+    if class_reduction not in CLASS_REDUCTIONS:
+        raise ValueError(f"class_reduction must be one of {CLASS_REDUCTIONS}, "
+                         f"got {class_reduction!r}")
     scores, y = check_scores_labels(scores, y)
     dscores = np.empty(scores.shape, dtype=_float_dtype(scores))
-    return svm_loss_into(scores, y, dscores, margin), dscores
+    loss = svm_loss_into(scores, y, dscores, margin)
+    if include_correct:
+        loss += max(0.0, float(margin))  # the term max(0, s_y - s_y + margin)
+    if class_reduction == "mean":
+        n_terms = scores.shape[1] - (0 if include_correct else 1)
+        loss /= n_terms
+        dscores /= n_terms
+    return loss, dscores
 
 
 def svm_loss_into(
@@ -315,7 +341,7 @@ def entropy(p: np.ndarray) -> np.ndarray:
         ndarray of shape ``p.shape[:-1]`` (a float for one distribution), in nats.
     """
     p = check_distribution(p)
-    return -np.sum(np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0), axis=-1)
+    return 0.0 - np.sum(np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0), axis=-1)
 
 
 def cross_entropy(p: np.ndarray, q: np.ndarray) -> np.ndarray:
