@@ -168,11 +168,8 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         search = view.optimizer in SEARCH_OPTIMIZERS
         epochs = view._epochs(len(y))
         tol = None if search and not self.early_stopping else self.tol
-        arguments = view._fit_arguments()
-        arguments.setdefault("optimizer_kwargs", view._optimizer_kwargs())
-        arguments.setdefault("batch_size", view._batch_size())
         result = _train.fit(
-            params, X, y, **arguments,
+            params, X, y, **view._fit_arguments(),
             schedule="constant" if search else resolved("schedule", self.schedule),
             max_epochs=epochs, X_val=X_val, y_val=y_val, early_stopping=self.early_stopping,
             patience=self.patience, tol=tol, random_state=rng, progress=bool(self.verbose),
