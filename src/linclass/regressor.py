@@ -112,6 +112,8 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         l1_ratio: float | None = None,
         optimizer: str = "momentum",
         gradient: str = "analytic",
+        numerical_method: str | None = None,
+        numerical_h: float | None = None,
         learning_rate: float | None = None,
         schedule: str | None = None,
         batch_size: int | None = None,
