@@ -127,3 +127,11 @@ def test_options_are_checked_by_the_records():
 @parametrize_with_checks([LinearRegressor(), LinearRegressor(penalty="l1", optimizer="gd", learning_rate=0.01)])
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+def test_same_defaults_as_the_classifier():
+    from linclass.classifier import LinearClassifier
+
+    theirs = LinearClassifier().get_params()
+    del theirs["loss"], theirs["margin"]
+    assert LinearRegressor().get_params() == theirs

@@ -46,13 +46,15 @@ from linclass.estimator_params import (
     warn_if_still_improving,
 )
 from linclass.model import init_params, scores
-from linclass.options import resolved
+from linclass.options import PARAMS, resolved
 from linclass.persist import ModelFileError, load_model, save_model
 
 #: The loss of every regressor; the classifier's loss options (``loss``, ``margin``) are
 #: not parameters here.
 LOSS = "squared"
 REGRESSOR_PARAMS = tuple(p for p in ESTIMATOR_PARAMS if p not in ("loss", "margin"))
+#: The signature's defaults, read from the records so that they cannot drift.
+_DEFAULT = {name: PARAMS[name].default for name in REGRESSOR_PARAMS}
 
 
 def sklearn_alpha(estimator: str, alpha: float, n_samples: int,
@@ -107,11 +109,11 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
     def __init__(
         self,
         *,
-        penalty: str = "l2",
-        alpha: float = 1e-4,
+        penalty: str = _DEFAULT["penalty"],
+        alpha: float = _DEFAULT["alpha"],
         l1_ratio: float | None = None,
-        optimizer: str = "momentum",
-        gradient: str = "analytic",
+        optimizer: str = _DEFAULT["optimizer"],
+        gradient: str = _DEFAULT["gradient"],
         numerical_method: str | None = None,
         numerical_h: float | None = None,
         learning_rate: float | None = None,
@@ -127,12 +129,12 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         mutation_rate: float | None = None,
         mutation_scale: float | None = None,
         max_epochs: int | None = None,
-        tol: float | None = 1e-4,
-        patience: int = 20,
-        early_stopping: bool = False,
-        validation_fraction: float = 0.1,
+        tol: float | None = _DEFAULT["tol"],
+        patience: int = _DEFAULT["patience"],
+        early_stopping: bool = _DEFAULT["early_stopping"],
+        validation_fraction: float = _DEFAULT["validation_fraction"],
         random_state: int | None = None,
-        verbose: bool = False,
+        verbose: bool = _DEFAULT["verbose"],
     ) -> None:
         for name in REGRESSOR_PARAMS:
             setattr(self, name, locals()[name])
