@@ -8,6 +8,7 @@ from linclass.classifier import LinearClassifier
 from linclass.data import DataError, Dataset, load_dataset
 from linclass.image_classifier import ImageClassifier
 from linclass.persist import ModelFileError, load_model, save_model
+from linclass.regressor import LinearRegressor
 from linclass.train import TrainingDivergedError
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "Dataset",
     "ImageClassifier",
     "LinearClassifier",
+    "LinearRegressor",
     "ModelFileError",
     "TrainingDivergedError",
     "load_dataset",

@@ -73,6 +73,9 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         optimizer: ``"gd"``, ``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"random_search"``,
             ``"random_local_search"`` or ``"genetic"``.
         gradient: ``"analytic"``, ``"numerical"`` or ``"autodiff"`` (gradient optimizers).
+        numerical_method: ``"centered"`` or ``"forward"`` (one-sided) differences
+            (``gradient="numerical"`` only; default ``"centered"``).
+        numerical_h: The finite-difference step (``gradient="numerical"`` only; default 1e-5).
         learning_rate: Initial step size (gradient optimizers; default per optimizer:
             :data:`~linclass.options.DEFAULT_LEARNING_RATES`).
         schedule: ``"constant"``, ``"step"``, ``"exponential"``, ``"inverse_time"`` or
@@ -119,6 +122,8 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         margin: float | None = None,
         optimizer: str = "momentum",
         gradient: str = "analytic",
+        numerical_method: str | None = None,
+        numerical_h: float | None = None,
         learning_rate: float | None = None,
         schedule: str | None = None,
         batch_size: int | None = None,
@@ -146,6 +151,8 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         self.margin = margin
         self.optimizer = optimizer
         self.gradient = gradient
+        self.numerical_method = numerical_method
+        self.numerical_h = numerical_h
         self.learning_rate = learning_rate
         self.schedule = schedule
         self.batch_size = batch_size
@@ -179,6 +186,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         not use it."""
         self._validate_params()
         check_choice_params(self.get_params(), {"loss": self.loss, "penalty": self.penalty,
+                                                "gradient": self.gradient,
                                                 "optimizer": self.optimizer})
         if self.optimizer in SEARCH_OPTIMIZERS and self.gradient != "analytic":
             raise ValueError(f"gradient={self.gradient!r} is for gradient optimizers; "
@@ -186,6 +194,13 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         n_elite, size = (resolved(k, getattr(self, k)) for k in ("n_elite", "population_size"))
         if self.optimizer == "genetic" and n_elite >= size:
             raise ValueError(f"n_elite must be < population_size ({size}), got {n_elite}")
+
+    def _gradient_kwargs(self) -> dict[str, Any]:
+        """The finite-difference step and formula, for ``gradient="numerical"``."""
+        if self.gradient != "numerical":
+            return {}
+        return {"h": resolved("numerical_h", self.numerical_h),
+                "fd_method": resolved("numerical_method", self.numerical_method)}
 
     def _optimizer_kwargs(self) -> dict[str, Any]:
         """The chosen optimizer's own parameters, defaults filled in, as its factory names
@@ -212,6 +227,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
     def _settings(self, epochs: int) -> dict[str, Any]:
         """The parameters that applied to this fit, choice defaults filled in."""
         used = {p for fam, name in (("loss", self.loss), ("penalty", self.penalty),
+                                    ("gradient", self.gradient),
                                     ("optimizer", self.optimizer))
                 for p in choice(fam, name).params}
         out = {}
@@ -236,7 +252,8 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         objective = self.objective_params()
         search = self.optimizer in SEARCH_OPTIMIZERS
         return dict(
-            value_and_grad=None if search else make_value_and_grad(self.gradient, **objective),
+            value_and_grad=None if search else make_value_and_grad(
+                self.gradient, **objective, **self._gradient_kwargs()),
             value=functools.partial(objective_value, **objective),
             optimizer=self.optimizer,
             learning_rate=self._learning_rate(),
