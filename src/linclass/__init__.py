@@ -9,7 +9,7 @@ from linclass.data import DataError, Dataset, load_dataset
 from linclass.image_classifier import ImageClassifier
 from linclass.persist import ModelFileError, load_model, save_model
 from linclass.regressor import LinearRegressor
-from linclass.train import TrainingDivergedError
+from linclass.training import TrainingDivergedError
 
 __all__ = [
     "DataError",

@@ -2,7 +2,7 @@
 
 The estimator is a thin face: it validates data the scikit-learn way, maps labels to
 ``0..C-1``, and hands the pure functions (:mod:`linclass.objective`, :mod:`linclass.grad`,
-:mod:`linclass.optim`) to the one fit loop in :mod:`linclass.train`.
+:mod:`linclass.optim`) to the one fit loop in :mod:`linclass.training`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from linclass import train as _train
+from linclass import training as _train
 from linclass.estimator_params import (
     ESTIMATOR_PARAMS,
     FACTORY_NAMES,
@@ -248,7 +248,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         return int(resolved("batch_size", self.batch_size))
 
     def _fit_arguments(self) -> dict[str, Any]:
-        """What :func:`linclass.train.fit` and :func:`~linclass.train.partial_fit` share."""
+        """What :func:`linclass.training.fit` and :func:`~linclass.training.partial_fit` share."""
         objective = self.objective_params()
         search = self.optimizer in SEARCH_OPTIMIZERS
         return dict(

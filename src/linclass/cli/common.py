@@ -30,7 +30,7 @@ from linclass.data import DATASETS, DataError, Dataset, load_dataset, train_val_
 from linclass.features import KINDS, FeatureExtractor, FeaturePipeline, Preprocessor
 from linclass.image_classifier import ImageClassifier
 from linclass.persist import ModelFileError
-from linclass.train import TrainingDivergedError
+from linclass.training import TrainingDivergedError
 
 # --- the error boundary -------------------------------------------------------------------
 
