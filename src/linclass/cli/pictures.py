@@ -85,14 +85,12 @@ def predicted_indices(model: ImageClassifier, X: np.ndarray) -> np.ndarray:
     return np.argmax(all_scores(model, X), axis=1)
 
 
-EVAL_ROWS = 4096  # images turned into features at a time when scoring a whole split
-
-
 def evaluate_images(
     model: ImageClassifier, images: np.ndarray, y: np.ndarray
 ) -> tuple[float, np.ndarray]:
-    """Objective and predicted class indices on raw images, a chunk at a time, so that a
-    60k-image split never exists as float features all at once.
+    """Objective and predicted class indices on raw images, through the fit loop's own
+    :func:`linclass.training.evaluate` (a chunk at a time, so a 60k-image split never
+    exists as float features all at once; raw pixels on its fast path).
 
     Args:
         model: The trained model.
@@ -100,18 +98,19 @@ def evaluate_images(
         y: ndarray of shape (n,), indices into ``classes_``.
 
     Returns:
-        ``(J, y_pred)``: the objective ``1/N sum_i L_i + R(W)`` (chunk losses weighted by
-        ``n_c / N``, so the penalty counts once) and ndarray of shape (n,).
+        ``(J, y_pred)``: the objective ``1/N sum_i L_i + R(W)`` and ndarray of shape (n,).
     """
-    clf = model.classifier_
-    params, objective = {"W": clf.coef_, "b": clf.intercept_}, objective_kwargs(clf)
-    loss, predictions = 0.0, []
-    for start in range(0, len(y), EVAL_ROWS):
-        X = model.transform(images[start : start + EVAL_ROWS], progress=False)
-        y_c = y[start : start + EVAL_ROWS]
-        loss += objective_value(params, X, y_c, **objective) * len(y_c) / len(y)
-        predictions.append(predicted_indices(model, X))
-    return loss, np.concatenate(predictions)
+    from linclass.objective import Objective
+    from linclass.training import evaluate
+
+    clf, features = model.classifier_, model.features_
+    params = {"W": clf.coef_, "b": clf.intercept_}
+    transform = (features.batch_transform if features.is_cheap
+                 else (lambda rows: features.transform(rows, progress=False)))
+    chunks: list[np.ndarray] = []
+    loss, _ = evaluate(params, images, np.asarray(y), Objective(**objective_kwargs(clf)),
+                       transform, predictions=chunks)
+    return loss, np.concatenate(chunks) if chunks else np.empty(0, dtype=np.intp)
 
 
 def describe_optimizer(settings: dict[str, Any]) -> str:

@@ -519,6 +519,7 @@ def partial_fit(
 def evaluate(
     params: Params, X: np.ndarray, y: np.ndarray, objective: ValueAndGrad | ValueFn,
     transform: Transform | None = None, *, fast: bool = True, chunk_rows: int = CHUNK_ROWS,
+    predictions: list[np.ndarray] | None = None,
 ) -> tuple[float, float]:
     """Objective and accuracy of ``params`` on a whole set, a chunk at a time (so a
     transform never converts more than :data:`CHUNK_ROWS` rows at once).
@@ -531,6 +532,7 @@ def evaluate(
             when ``fast``), or any ``(params, X, y) -> J``.
         transform: Optional stored rows -> features.
         fast, chunk_rows: As in :func:`fit`.
+        predictions: A list that receives the predicted classes, one array per chunk.
 
     Returns:
         ``(loss, accuracy)``.
@@ -546,7 +548,7 @@ def evaluate(
     if in_place is not None:
         work.allocate(params, np.result_type(np.float32 if affine else X.dtype,
                                              params["W"].dtype, 1.0))
-    return Step(work, None, value, in_place).evaluate(params, X, y)
+    return Step(work, None, value, in_place).evaluate(params, X, y, predictions=predictions)
 
 
 def gradient_descent(

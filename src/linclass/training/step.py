@@ -70,22 +70,24 @@ class Step:
         """``J`` of the whole set (what the search optimizers minimize)."""
         return self.evaluate(params, X, y, accuracy=False)[0]
 
-    def evaluate(self, params: Params, X: np.ndarray, y: np.ndarray, *, accuracy: bool = True
-                 ) -> tuple[float, float]:
+    def evaluate(self, params: Params, X: np.ndarray, y: np.ndarray, *, accuracy: bool = True,
+                 predictions: list[np.ndarray] | None = None) -> tuple[float, float]:
         """Objective and accuracy on a whole set; one product per chunk serves both on the
-        fast path."""
+        fast path. ``predictions``, when given, receives each chunk's predicted classes."""
         loss, correct, n, w = 0.0, 0, y.shape[0], self.work
+        want_pred = accuracy or predictions is not None
         for F, y_c, weight in w.walk(X, y):
             m = y_c.shape[0]
             if self.in_place is not None:
-                pred = w.predictions[:m] if accuracy else None
+                pred = w.predictions[:m] if want_pred else None
                 loss += weight * self.in_place.value(params, F, y_c, w.S[:m], w.affine, pred)
-                if accuracy:
-                    correct += int(np.count_nonzero(pred == y_c))
             else:  # the checked path: its workspace never folds, F are the features
                 loss += weight * self.value(params, F, y_c)
-                if accuracy:
-                    correct += int(np.count_nonzero(predict(params, F) == y_c))
+                pred = predict(params, F) if want_pred else None
+            if accuracy:
+                correct += int(np.count_nonzero(pred == y_c))
+            if predictions is not None:
+                predictions.append(np.array(pred, copy=True))
         return loss, (correct / n if accuracy and n else float("nan"))
 
 
