@@ -59,7 +59,7 @@ def main() -> None:
     from linclass.features import FeaturePipeline
     from linclass.grad import make_value_and_grad
     from linclass.model import init_params
-    from linclass.train import fit
+    from linclass.training import fit
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=30)

@@ -177,8 +177,10 @@ def test_nothing_is_stored_beyond_the_cap_or_below_the_minimum(tmp_path):
 
 
 def test_raw_pixels_are_never_cached(cache):
-    FeaturePipeline(FeatureExtractor(kinds=("raw",)), cache=cache).fit_transform(IMAGES)
-    assert cache.entries() == []
+    raw = FeaturePipeline(FeatureExtractor(kinds=("raw",)), cache=cache)
+    raw.fit_transform(IMAGES)
+    assert cache.entries() == [] and not raw.uses_cache
+    assert pipeline(cache).uses_cache and not pipeline(None).uses_cache
 
 
 def test_an_unwritable_cache_warns_and_the_features_still_come(tmp_path):
@@ -225,15 +227,3 @@ def test_default_cache_location_and_cap(monkeypatch, tmp_path):
     with pytest.raises(ValueError, match="LINCLASS_CACHE_MAX_MB"):
         default_cache()
 
-
-def test_transform_chunks_reads_the_cached_set_once_and_equals_chunked_transform(cache):
-    fitted = pipeline(cache).fit(IMAGES)
-    CountingExtractor.calls = 0
-    chunks = list(fitted.transform_chunks(IMAGES, 25))
-    assert [start for start, _ in chunks] == [0, 25, 50]
-    assert CountingExtractor.calls == 0  # fit stored the whole set; scoring reads it
-    reference = pipeline(None).fit(IMAGES)
-    for start, X in chunks:
-        assert_array_equal(X, reference.transform(IMAGES[start : start + 25]))
-    uncached = [X for _, X in reference.transform_chunks(IMAGES, 25)]
-    assert_array_equal(np.concatenate(uncached), np.concatenate([X for _, X in chunks]))

@@ -13,7 +13,7 @@ from linclass.model import init_params, predict
 from linclass.objective import objective_value
 from linclass.options import DEFAULT_LEARNING_RATES
 from linclass.optim import OPTIMIZERS, momentum, sgd
-from linclass.train import (
+from linclass.training import (
     FitResult,
     History,
     TrainingDivergedError,
@@ -164,26 +164,28 @@ def test_transform_lets_uint8_data_train_like_its_float_copy():
 @pytest.mark.parametrize("loss", ["softmax", "svm"])
 @pytest.mark.parametrize("optimizer,batch_size", [("momentum", 16), ("gd", None)])
 @pytest.mark.parametrize("standardize", [False, True])
+@pytest.mark.parametrize("fast", [True, False])
 def test_raw_pixels_train_with_the_preprocessing_folded_into_w(
-    loss, optimizer, batch_size, standardize, monkeypatch
+    loss, optimizer, batch_size, standardize, fast
 ):
-    from linclass.features import AffineTransform, FeaturePipeline, Preprocessor
+    """Both paths, folded (fast) and checked on the features (fast=False), train like
+    the materialized features."""
+    from linclass.features import FeaturePipeline, Preprocessor
+    from linclass.training import Foldable, affine_of
 
     rng = np.random.default_rng(4)
     images = rng.integers(0, 256, size=(90, 6, 5), dtype=np.uint8)
     y = (images[:, 0, 0] > 127).astype(int) + (images[:, 5, 4] > 127)
     pipe = FeaturePipeline(preprocessor=Preprocessor(standardize=standardize)).fit(images)
-    casts = []
-    cast = AffineTransform.cast
-    monkeypatch.setattr(AffineTransform, "cast",
-                        staticmethod(lambda rows, out=None: casts.append(1) or cast(rows, out)))
+    assert isinstance(pipe.batch_transform, Foldable)  # so the fast path folds it
+    assert affine_of(pipe.batch_transform, images) is not None
+    assert affine_of(pipe.batch_transform, images.astype(np.float32)) is None
     vg = make_value_and_grad("analytic", loss=loss, penalty="l2", alpha=1e-3)
     kw = dict(value_and_grad=vg, optimizer=optimizer, learning_rate=0.05, batch_size=batch_size,
               max_epochs=4, progress=False)
     p0 = init_params(30, 3, scale=0.1, random_state=0, dtype=np.float32)
-    folded = fit(p0, images, y, transform=pipe.batch_transform, **kw)
+    folded = fit(p0, images, y, transform=pipe.batch_transform, fast=fast, **kw)
     ref = fit(p0, pipe.transform(images), y, **kw)
-    assert casts, "the raw-pixel pipeline's transform should take the folded path"
     assert folded.params["W"].dtype == np.float32
     for k in ("W", "b"):
         scale = np.abs(ref.params[k]).max()
@@ -203,22 +205,20 @@ def test_folded_divergence_still_raises():
             progress=False)
 
 
-def test_full_batch_with_a_transform_goes_chunk_by_chunk_exactly(monkeypatch):
-    import linclass.train as train
-
-    monkeypatch.setattr(train, "CHUNK_ROWS", 7)  # 60 rows: 8 full chunks and one of 4
-    sizes = []
+def test_full_batch_with_a_transform_goes_chunk_by_chunk_exactly():
+    sizes = []  # chunk_rows=7 on 60 rows: 8 full chunks and one of 4
 
     def identity(rows):
         sizes.append(rows.shape[0])
         return rows
 
     kw = dict(value_and_grad=VG, optimizer="gd", learning_rate=0.5, max_epochs=2, progress=False)
-    chunked = fit(P0, X, Y, transform=identity, **kw)
+    chunked = fit(P0, X, Y, transform=identity, chunk_rows=7, **kw)
     whole = fit(P0, X, Y, **kw)
     assert max(sizes) == 7 and 4 in sizes
     np.testing.assert_allclose(chunked.params["W"], whole.params["W"], rtol=1e-12)
-    assert evaluate(P0, X, Y, VALUE, identity) == pytest.approx(evaluate(P0, X, Y, VALUE))
+    assert evaluate(P0, X, Y, VALUE, identity, chunk_rows=7) == pytest.approx(
+        evaluate(P0, X, Y, VALUE))
 
 
 # --- history ------------------------------------------------------------------------------

@@ -8,13 +8,15 @@ from linclass.classifier import LinearClassifier
 from linclass.data import DataError, Dataset, load_dataset
 from linclass.image_classifier import ImageClassifier
 from linclass.persist import ModelFileError, load_model, save_model
-from linclass.train import TrainingDivergedError
+from linclass.regressor import LinearRegressor
+from linclass.training import TrainingDivergedError
 
 __all__ = [
     "DataError",
     "Dataset",
     "ImageClassifier",
     "LinearClassifier",
+    "LinearRegressor",
     "ModelFileError",
     "TrainingDivergedError",
     "load_dataset",

@@ -1,6 +1,6 @@
 """What a training run reports: its history, its result, and the error when it diverges.
 
-:func:`linclass.train.fit` fills a :class:`History` as it goes and returns a
+:func:`linclass.training.fit` fills a :class:`History` as it goes and returns a
 :class:`FitResult`; a loss or weight that becomes NaN/inf stops it with
 :class:`TrainingDivergedError`, which names the learning rate.
 """

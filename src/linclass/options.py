@@ -181,6 +181,7 @@ FAMILIES: dict[str, dict[str, Choice]] = {
          ("margin",), ("margin",)),
         ("ova_hinge", "one-vs-all hinge: one binary SVM per class", ("margin",), ("margin",)),
         ("ova_logistic", "one-vs-all logistic: one binary logistic regression per class"),
+        ("squared", "squared error on one-hot targets: sum_k (s_k - 1[k = y])^2"),
     ),
     "penalty": _choices(
         "penalty",
@@ -219,7 +220,8 @@ FAMILIES: dict[str, dict[str, Choice]] = {
     "gradient": _choices(
         "gradient",
         ("analytic", "the chain rule written out (fast, exact)"),
-        ("numerical", "finite differences, one coordinate at a time (slow; for checking)"),
+        ("numerical", "finite differences, one coordinate at a time (slow; for checking)",
+         ("numerical_method", "numerical_h")),
         ("autodiff", "reverse-mode automatic differentiation (linclass.grad.autodiff)"),
     ),
     "features": _choices(
@@ -254,6 +256,11 @@ PARAMS: dict[str, Param] = {p.name: p for p in (
        high=1e6, low_open=True, owned=True),
     _family_param("optimizer", "momentum", "Optimizer."),
     _family_param("gradient", "analytic", "How gradients are computed."),
+    _p("numerical_method", str, "centered", "Finite-difference formula: centered "
+       "(f(w+h) - f(w-h)) / 2h, or forward (one-sided, the lecture's) (f(w+h) - f(w)) / h.",
+       choices=("centered", "forward"), owned=True),
+    _p("numerical_h", float, 1e-5, "Finite-difference step h (the lecture's is 0.0001).",
+       low=0.0, high=1.0, low_open=True, owned=True),
     _p("learning_rate", float, None, "Initial learning rate (default: 1 for gd and sgd, 0.1 "
        "for momentum and nesterov).", low=0.0, high=1e9,
        low_open=True, flag="--lr", owned=True),
@@ -340,7 +347,7 @@ def owners(param: str, family: str) -> tuple[str, ...]:
 
 #: Which family's choice decides whether an owned parameter applies.
 OWNER_FAMILY: dict[str, str] = {
-    p: fam for fam in ("loss", "penalty", "optimizer")
+    p: fam for fam in ("loss", "penalty", "optimizer", "gradient")
     for c in FAMILIES[fam].values() for p in c.params
 }
 OWNER_FAMILY.update({p: "features" for c in FAMILIES["features"].values() for p in c.params})

@@ -30,7 +30,7 @@ from linclass.data import DATASETS, DataError, Dataset, load_dataset, train_val_
 from linclass.features import KINDS, FeatureExtractor, FeaturePipeline, Preprocessor, default_cache
 from linclass.image_classifier import ImageClassifier
 from linclass.persist import ModelFileError
-from linclass.train import TrainingDivergedError
+from linclass.training import TrainingDivergedError
 
 # --- the error boundary -------------------------------------------------------------------
 
@@ -133,7 +133,8 @@ def build_model(options: dict[str, Any], features: str, standardize: bool, *, se
     """
     kinds = parse_features(features)
     selected = {"loss": options["loss"], "penalty": options["penalty"],
-                "optimizer": options["optimizer"], "features": kinds}
+                "optimizer": options["optimizer"], "gradient": options["gradient"],
+                "features": kinds}
     check_owned(options, selected)
     clf_options = {k: v for k, v in options.items() if k in ESTIMATOR_PARAMS and v is not None}
     if "tol" in options:  # None is a value here: --tol none turns the stop off

@@ -27,7 +27,7 @@ from linclass.options import FAMILIES, PARAMS, Param, check_choice_params, owner
 #: come from ``--seed`` and ``--quiet``).
 TRAINING = (
     "loss", "penalty", "alpha", "l1_ratio", "margin", "optimizer", "gradient",
-    "learning_rate", "schedule", "batch_size", "momentum", "search_scale", "step_size",
+    "numerical_method", "numerical_h", "learning_rate", "schedule", "batch_size", "momentum", "search_scale", "step_size",
     "population_size", "n_elite", "tournament_size", "crossover_rate", "mutation_rate",
     "mutation_scale", "max_epochs", "tol", "patience", "early_stopping",
 )

@@ -85,15 +85,14 @@ def predicted_indices(model: ImageClassifier, X: np.ndarray) -> np.ndarray:
     return np.argmax(all_scores(model, X), axis=1)
 
 
-EVAL_ROWS = 4096  # images turned into features at a time when scoring a whole split
-
-
 def evaluate_images(
     model: ImageClassifier, images: np.ndarray, y: np.ndarray
 ) -> tuple[float, np.ndarray]:
-    """Objective and predicted class indices on raw images, a chunk at a time, so that a
-    60k-image split never exists as float features all at once (unless the pipeline's
-    feature cache holds the split's features already: then they are read once).
+    """Objective and predicted class indices on raw images, through the fit loop's own
+    :func:`linclass.training.evaluate` (a chunk at a time, so a 60k-image split never
+    exists as float features all at once; raw pixels on its fast path). When the
+    pipeline's feature cache holds the split's features (training put them there), they
+    are read once instead of being extracted again chunk by chunk.
 
     Args:
         model: The trained model.
@@ -101,17 +100,23 @@ def evaluate_images(
         y: ndarray of shape (n,), indices into ``classes_``.
 
     Returns:
-        ``(J, y_pred)``: the objective ``1/N sum_i L_i + R(W)`` (chunk losses weighted by
-        ``n_c / N``, so the penalty counts once) and ndarray of shape (n,).
+        ``(J, y_pred)``: the objective ``1/N sum_i L_i + R(W)`` and ndarray of shape (n,).
     """
-    clf = model.classifier_
-    params, objective = {"W": clf.coef_, "b": clf.intercept_}, objective_kwargs(clf)
-    loss, predictions = 0.0, []
-    for start, X in model.features_.transform_chunks(images, EVAL_ROWS):
-        y_c = y[start : start + EVAL_ROWS]
-        loss += objective_value(params, X, y_c, **objective) * len(y_c) / len(y)
-        predictions.append(predicted_indices(model, X))
-    return loss, np.concatenate(predictions)
+    from linclass.objective import Objective
+    from linclass.training import evaluate
+
+    clf, features = model.classifier_, model.features_
+    params = {"W": clf.coef_, "b": clf.intercept_}
+    if features.uses_cache:  # the split's features, read from the cache once
+        rows, transform = features.transform(images, progress=False), None
+    elif features.is_cheap:
+        rows, transform = images, features.batch_transform
+    else:
+        rows, transform = images, lambda chunk: features.transform(chunk, progress=False)
+    chunks: list[np.ndarray] = []
+    loss, _ = evaluate(params, rows, np.asarray(y), Objective(**objective_kwargs(clf)),
+                       transform, predictions=chunks)
+    return loss, np.concatenate(chunks) if chunks else np.empty(0, dtype=np.intp)
 
 
 def describe_optimizer(settings: dict[str, Any]) -> str:

@@ -31,7 +31,7 @@ from linclass.fileio import atomic_write_text
 from linclass.image_classifier import ImageClassifier, data_checksum
 from linclass.plots import plot_search_heatmap, save_figure
 from linclass.report import write_report
-from linclass.train import TrainingDivergedError
+from linclass.training import TrainingDivergedError
 
 DEFAULT_LR_GRID = "0.01,0.1,1"
 DEFAULT_ALPHA_GRID = "0,1e-4,1e-2"

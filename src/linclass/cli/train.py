@@ -21,7 +21,7 @@ from linclass.cli.rundir import (
     write_history,
 )
 from linclass.image_classifier import ImageClassifier
-from linclass.train import TrainingDivergedError
+from linclass.training import TrainingDivergedError
 
 EPILOG = """\
 Examples:

@@ -21,7 +21,6 @@ splits into two plain parts:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -70,13 +69,15 @@ class FeaturePipeline(BaseEstimator):
         self.cache = cache
 
     @property
-    def _uses_cache(self) -> bool:
+    def uses_cache(self) -> bool:
+        """True when extraction goes through the feature cache: one is set and the
+        features are not raw pixels."""
         return self.cache is not None and not self.is_cheap
 
     def _extract(self, images: np.ndarray, progress: Progress,
                  out: np.ndarray | None = None) -> np.ndarray:
         """The fitted extractor's features of ``images`` (from the cache when it has them)."""
-        if not self._uses_cache:
+        if not self.uses_cache:
             return self.extractor.transform(images, progress, out=out)
         features = self.cache.features(self.extractor, images, progress)
         if out is None:
@@ -89,7 +90,7 @@ class FeaturePipeline(BaseEstimator):
         but never all of them at once (with a cache, from the whole cached matrix, computed
         once). Returns self."""
         self.extractor.fit(images)
-        if self._uses_cache:
+        if self.uses_cache:
             self.preprocessor.fit(self._extract(images, progress))
             return self
         step = int(self.extractor.batch_size)
@@ -126,26 +127,6 @@ class FeaturePipeline(BaseEstimator):
         """
         features = self._extract(images, progress, out)
         return self.preprocessor.transform(features, copy=False)
-
-    def transform_chunks(
-        self, images: np.ndarray, rows: int
-    ) -> Iterator[tuple[int, np.ndarray]]:
-        """Features of ``images`` a chunk of ``rows`` images at a time, for scoring a split.
-
-        Without a cache only one chunk's features exist at a time. With one, the whole
-        set's features come from the cache (or are computed and stored) once, as
-        :meth:`fit_transform` had them, and are handed out a chunk at a time.
-
-        Yields:
-            ``(start, features)``: the chunk's first image and its processed features,
-            float32 ndarray of shape (n_chunk, D).
-        """
-        whole = self._extract(images, progress=False) if self._uses_cache else None
-        for start in range(0, len(images), rows):
-            if whole is None:
-                yield start, self.transform(images[start : start + rows], progress=False)
-            else:
-                yield start, self.preprocessor.transform(whole[start : start + rows], copy=False)
 
     def affine(self) -> tuple[np.ndarray, np.ndarray] | None:
         """``(a, c)`` with ``transform(images) = a * pixels + c`` for uint8 images, or None

@@ -2,7 +2,7 @@
 
 Gradient optimizers (:mod:`~linclass.optim.gradient`) take ``update(params, grads, state)``;
 derivative-free ones (:mod:`~linclass.optim.search`, :mod:`~linclass.optim.genetic`) take
-``update(params, f, state)`` with ``f(params) -> float``. :func:`linclass.train.fit` drives
+``update(params, f, state)`` with ``f(params) -> float``. :func:`linclass.training.fit` drives
 either kind. Learning rates are numbers or schedules (:mod:`~linclass.optim.schedules`).
 
 The names users type (an estimator's ``optimizer=``, the CLI's ``--optimizer``) are the keys
