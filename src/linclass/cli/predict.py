@@ -14,6 +14,7 @@ from linclass.data import DataError
 from linclass.data.folder import IMAGE_SUFFIXES, read_images
 from linclass.image_classifier import ImageClassifier
 from linclass.losses import softmax
+from linclass.options import choice
 
 EPILOG = """\
 Examples:
@@ -73,7 +74,7 @@ def predict(
         images = load_images(model, files)
         S = common.all_scores(model, model.transform(images))
     names = common.class_names_of(model)
-    probabilistic = model.classifier_.loss == "softmax"
+    probabilistic = choice("loss", model.classifier_.loss).has("probabilities")
     values = softmax(S) if probabilistic else S
     kind, kinds = ("probability", "probabilities") if probabilistic else ("score", "scores")
     k = min(top_k, S.shape[1])
