@@ -11,8 +11,8 @@ from sklearn.model_selection import train_test_split
 from linclass.grad import make_value_and_grad
 from linclass.model import init_params, predict
 from linclass.objective import objective_value
-from linclass.options import DEFAULT_LEARNING_RATES
 from linclass.optim import OPTIMIZERS, momentum, sgd
+from linclass.options import DEFAULT_LEARNING_RATES
 from linclass.training import (
     FitResult,
     History,

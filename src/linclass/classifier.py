@@ -37,8 +37,8 @@ from linclass.objective import objective_value
 from linclass.options import (
     DEFAULT_LEARNING_RATES,
     MAX_AUTO_EPOCHS,
-    OWNER_FAMILY,
     MIN_AUTO_EPOCHS,
+    OWNER_FAMILY,
     SEARCH_AUTO_EPOCHS,
     UPDATE_BUDGET,
     check_choice_params,

@@ -304,7 +304,7 @@ def write_report(
     if existing and not force:
         raise FileExistsError(f"not overwriting {', '.join(existing)}; pass force=True")
 
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     for _, png, dest in rendered:
         if dest is not None:
             atomic_write_bytes(dest, png, force=force)

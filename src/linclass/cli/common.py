@@ -25,8 +25,8 @@ import typer
 from linclass.classifier import LinearClassifier
 from linclass.cli.options import FEATURES as FEATURE_PARAMS
 from linclass.cli.options import check_owned
-from linclass.estimator_params import ESTIMATOR_PARAMS
 from linclass.data import DATASETS, DataError, Dataset, load_dataset, train_val_split
+from linclass.estimator_params import ESTIMATOR_PARAMS
 from linclass.features import KINDS, FeatureExtractor, FeaturePipeline, Preprocessor
 from linclass.image_classifier import ImageClassifier
 from linclass.persist import ModelFileError

@@ -25,10 +25,10 @@ from linclass.classifier import LinearClassifier
 from linclass.cli import common
 from linclass.cli.common import DataSpec, cli_errors
 from linclass.cli.options import FEATURES, TRAINING, record_options
-from linclass.options import choice
 from linclass.cli.rundir import METRICS_FILE, create_run_dir, plan_run_dir
 from linclass.fileio import atomic_write_text
 from linclass.image_classifier import ImageClassifier, data_checksum
+from linclass.options import choice
 from linclass.plots import plot_search_heatmap, save_figure
 from linclass.report import write_report
 from linclass.training import TrainingDivergedError

@@ -9,6 +9,7 @@ into the :class:`~linclass.training.workspace.Workspace`'s buffers.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+
 import numpy as np
 
 from linclass.model import Params, predict
