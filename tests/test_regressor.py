@@ -72,7 +72,10 @@ def test_penalty_mapping_makes_the_objectives_proportional(diabetes, name, sk):
     n = len(y)
     kw = sklearn_alpha(name, sk.alpha, n, getattr(sk, "l1_ratio", 0.5))
     rng = np.random.default_rng(0)
-    r2 = lambda w, b: float(np.sum((y - X @ w - b) ** 2))
+
+    def r2(w, b):
+        return float(np.sum((y - X @ w - b) ** 2))
+
     for _ in range(3):
         w, b = rng.standard_normal(10), rng.standard_normal()
         if name == "Ridge":
@@ -124,7 +127,8 @@ def test_options_are_checked_by_the_records():
         LinearRegressor(max_epochs=2, tol=None).fit(X, y).predict(X[:, :2])
 
 
-@parametrize_with_checks([LinearRegressor(), LinearRegressor(penalty="l1", optimizer="gd", learning_rate=0.01)])
+@parametrize_with_checks([LinearRegressor(),
+                          LinearRegressor(penalty="l1", optimizer="gd", learning_rate=0.01)])
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 

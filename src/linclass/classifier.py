@@ -177,7 +177,8 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
 
     def objective_params(self) -> dict[str, Any]:
         """Loss, penalty and their arguments, as the objective and gradient functions take them."""
-        loss_kwargs = {"margin": resolved("margin", self.margin)} if self.loss in MARGIN_LOSSES else {}
+        loss_kwargs = ({"margin": resolved("margin", self.margin)}
+                       if self.loss in MARGIN_LOSSES else {})
         return dict(loss=self.loss, penalty=self.penalty, alpha=self.alpha,
                     l1_ratio=resolved("l1_ratio", self.l1_ratio), **loss_kwargs)
 

@@ -112,8 +112,10 @@ def kink_example(h: float = SLIDE_H, margin: float = 1.0) -> dict[str, Any]:
     lines = [
         f"SVM at a kink: scores [{margin:g}, 0], label 0, so s_1 - s_0 + {margin:g} = 0",
         f"analytic subgradient dL/ds_1 = {analytic:g} (the library's choice at the kink)",
-        f"forward  (L(s_1 + h) - L(s_1)) / h = {fwd:.4f}   plain rel. error {errors['forward']:.2f}",
-        f"backward (L(s_1) - L(s_1 - h)) / h = {bwd:.4f}   plain rel. error {errors['backward']:.2f}",
+        f"forward  (L(s_1 + h) - L(s_1)) / h = {fwd:.4f}   plain rel. error "
+        f"{errors['forward']:.2f}",
+        f"backward (L(s_1) - L(s_1 - h)) / h = {bwd:.4f}   plain rel. error "
+        f"{errors['backward']:.2f}",
         f"centered (L(s_1 + h) - L(s_1 - h)) / 2h = {ctr:.4f}   plain rel. error "
         f"{errors['centered']:.2f}",
         "the one-sided slopes differ, so no step h fixes it: gradient checks draw their "

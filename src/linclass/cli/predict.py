@@ -78,7 +78,7 @@ def predict(
     kind, kinds = ("probability", "probabilities") if probabilistic else ("score", "scores")
     k = min(top_k, S.shape[1])
     results = []
-    for path, row in zip(files, values):
+    for path, row in zip(files, values, strict=True):
         order = np.argsort(-row, kind="stable")[:k]
         results.append({"file": str(path), "class": names[order[0]],
                         "top": [{"class": names[j], kind: float(row[j])} for j in order]})

@@ -129,7 +129,7 @@ def random_settings(n: int, lr_range: tuple[float, float], alpha_range: tuple[fl
     rng = np.random.default_rng(seed)
     lo_hi = [np.log10(lr_range), np.log10(alpha_range)]
     draws = [10 ** rng.uniform(lo, hi, n) for lo, hi in lo_hi]
-    return [(float(f"{a:.3g}"), float(f"{b:.3g}")) for a, b in zip(*draws)]
+    return [(float(f"{a:.3g}"), float(f"{b:.3g}")) for a, b in zip(*draws, strict=True)]
 
 
 def _range(value: str, option: str) -> tuple[float, float]:

@@ -104,7 +104,7 @@ def open_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
 def _is_grey(img: Image.Image) -> bool:
     if img.mode in ("P", "PA"):
         palette = img.getpalette() or []
-        triples = zip(palette[0::3], palette[1::3], palette[2::3])
+        triples = zip(palette[0::3], palette[1::3], palette[2::3], strict=False)
         return all(r == g == b for r, g, b in triples)
     return img.mode in _GREY_MODES
 

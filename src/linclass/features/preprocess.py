@@ -48,7 +48,8 @@ class Preprocessor(TransformerMixin, BaseEstimator):
             self.
         """
         X = self._check_rows(X)
-        return self.fit_chunks(lambda: (X[s : s + _CHUNK_ROWS] for s in range(0, len(X), _CHUNK_ROWS)))
+        return self.fit_chunks(
+            lambda: (X[s : s + _CHUNK_ROWS] for s in range(0, len(X), _CHUNK_ROWS)))
 
     def fit_chunks(self, chunks: Callable[[], Iterable[np.ndarray]]) -> Preprocessor:
         """Compute the statistics from row chunks, never holding all rows at once.

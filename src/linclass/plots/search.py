@@ -63,7 +63,7 @@ def plot_search_heatmap(
     ys = np.array([_as_float(r[y]) for r in results])
     vs = np.array([_as_float(r.get(value)) for r in results])
     ux, uy = np.unique(xs), np.unique(ys)
-    pairs = {(a, b) for a, b in zip(xs, ys)}
+    pairs = {(a, b) for a, b in zip(xs, ys, strict=True)}
     is_grid = len(pairs) == len(ux) * len(uy) <= _MAX_GRID_CELLS
 
     ax = new_axes(ax, (6.4, 5.0))
