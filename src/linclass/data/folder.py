@@ -164,7 +164,7 @@ def read_images(
             all_grey = all_grey and _is_grey(img)
             if image_size is None and first_size is None:
                 first_size = (img.height, img.width)
-            elif image_size is None and (img.height, img.width) != first_size:
+            elif first_size is not None and (img.height, img.width) != first_size:
                 raise DataError(
                     path, f"is {img.height}x{img.width} but {files[0].name} is "
                     f"{first_size[0]}x{first_size[1]}; pass image_size to resize all images"

@@ -66,13 +66,14 @@ class Preprocessor(TransformerMixin, BaseEstimator):
         """
         if self.center not in ("mean", "none"):
             raise ValueError(f"center must be 'mean' or 'none', got {self.center!r}")
-        total, n = None, 0
+        total: np.ndarray | None = None
+        n = 0
         for chunk in chunks():
             chunk = self._check_rows(chunk)
             part = chunk.sum(axis=0, dtype=np.float64)
             total = part if total is None else total + part
             n += chunk.shape[0]
-        if n == 0:
+        if total is None or n == 0:
             raise ValueError("cannot fit on 0 samples")
         mean = total / n
         if not np.isfinite(mean).all():

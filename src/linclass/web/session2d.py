@@ -48,6 +48,8 @@ class Session2D(GuardedSteps):
     Not thread-safe by itself; the web app holds a lock per session around every call.
     """
 
+    preset: str  # the preset last reset to
+
     RECOVERY = "Lower it, or press reset."  # the 2-D page's button
 
     def __init__(self, preset: str = "three_blobs", seed: int = 0) -> None:
