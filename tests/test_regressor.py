@@ -12,6 +12,7 @@ import pytest
 from numpy.testing import assert_allclose
 from sklearn.base import clone
 from sklearn.datasets import load_diabetes
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import ElasticNet, Lasso, LinearRegression, Ridge
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -101,6 +102,13 @@ def test_search_optimizer_and_minibatch_sgd_lower_the_error(diabetes):
     for reg in (LinearRegressor(optimizer="random_local_search", max_epochs=300, random_state=0),
                 LinearRegressor(optimizer="sgd", random_state=0, learning_rate=0.01)):
         assert reg.fit(X, y).score(X, y) > 0.3  # R^2 of the least-squares fit is 0.52
+
+
+def test_budget_spent_while_still_improving_warns(diabetes):
+    X, y = diabetes  # mypy found the call passing one argument too many: a TypeError here
+    reg = full_batch(len(y), max_epochs=3, tol=1e-9, learning_rate=0.001)
+    with pytest.warns(ConvergenceWarning, match="still falling"):
+        reg.fit(X, y)
 
 
 def test_model_file_round_trip(tmp_path, diabetes):

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from linclass.model import Params, predict, scores
 from linclass.objective import objective_value, value_and_grad
@@ -91,7 +92,7 @@ class Session2D(GuardedSteps):
         self._start_optimizer(updated(CONTROLS, self.config, changes))
         self._tried = []
 
-    def set_points(self, X: np.ndarray, y: np.ndarray) -> None:
+    def set_points(self, X: ArrayLike, y: ArrayLike) -> None:
         """Replace all points (the page adds, moves and deletes by sending the new list).
 
         Args:
