@@ -186,6 +186,7 @@ def explain(
         else:
             if image is None:
                 raise typer.BadParameter("--model needs --image", param_hint="--image")
+            assert model_file is not None  # checked above: --scores or else --model
             model = common.load_model(model_file)
             names = common.class_names_of(model)
             features = model.transform(load_images(model, image_files([image])))

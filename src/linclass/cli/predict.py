@@ -11,7 +11,7 @@ import typer
 from linclass.cli import common
 from linclass.cli.common import cli_errors
 from linclass.data import DataError
-from linclass.data.folder import IMAGE_SUFFIXES, read_images
+from linclass.data.folder import IMAGE_SUFFIXES, ColorMode, read_images
 from linclass.image_classifier import ImageClassifier
 from linclass.losses import softmax
 
@@ -51,7 +51,7 @@ def image_files(paths: list[Path]) -> list[Path]:
 def load_images(model: ImageClassifier, files: list[Path]) -> np.ndarray:
     """Read image files in the model's input shape and colour mode (uint8)."""
     shape = model.image_shape
-    mode = "RGB" if len(shape) == 3 else "L"
+    mode: ColorMode = "RGB" if len(shape) == 3 else "L"
     return read_images(files, image_size=(shape[0], shape[1]), color_mode=mode)
 
 
