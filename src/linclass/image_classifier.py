@@ -29,7 +29,7 @@ def data_checksum(images: np.ndarray, labels: np.ndarray) -> str:
     for a in (images, labels):
         a = np.ascontiguousarray(a)
         h.update(f"{a.dtype.str}|{a.shape}|".encode())
-        h.update(memoryview(a).cast("B"))
+        h.update(a.data.cast("B"))
     return h.hexdigest()
 
 
@@ -54,6 +54,8 @@ class ImageClassifier(ClassifierMixin, BaseEstimator):
         classes_: ndarray of shape (n_classes,), the labels.
         data_sha256: Checksum of the training images and labels.
     """
+
+    data_sha256: str | None  # None: a model file written without it
 
     def __init__(
         self,
