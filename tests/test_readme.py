@@ -59,7 +59,8 @@ def scratch(tmp_path_factory):
     area = rng.uniform(30, 200, 80)
     rooms = rng.integers(1, 6, 80)
     price = 2.5 * area + 10 * rooms + rng.normal(0, 5, 80)
-    lines = ["area,rooms,price"] + [f"{a:.2f},{r},{p:.2f}" for a, r, p in zip(area, rooms, price)]
+    rows = zip(area, rooms, price, strict=True)
+    lines = ["area,rooms,price"] + [f"{a:.2f},{r},{p:.2f}" for a, r, p in rows]
     (root / "houses.csv").write_text("\n".join(lines) + "\n")
     return root
 
