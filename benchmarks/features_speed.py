@@ -28,7 +28,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine_info, median  # noqa: E402
-
 from linclass.fileio import atomic_write_text  # noqa: E402
 
 HOG_PARAMS = (9, (4, 4), (2, 2))  # the FeatureExtractor defaults: orientations, cell, block
@@ -172,7 +171,8 @@ def train_table(rounds: int) -> tuple[list[str], tuple[float, ...], tuple[float,
         return median([x[key] for x in results[name]])
 
     def paired(name: str) -> float:  # the median over rounds of this run / that round's raw
-        return median([x["wall"] / raw["wall"] for x, raw in zip(results[name], results[names[0]])])
+        pairs = zip(results[name], results[names[0]], strict=True)
+        return median([x["wall"] / raw["wall"] for x, raw in pairs])
 
     lines = ["| `linclass train --dataset fashion-mnist` | wall s | vs raw | vs raw, per round |"
              " CPU s | vs raw | fit s (features + training) | vs raw | test accuracy |",

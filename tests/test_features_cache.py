@@ -143,7 +143,7 @@ def test_size_cap_removes_the_least_recently_used(cache):
     entry_bytes = cache.entries()[0].nbytes
     cache.max_bytes = 2 * entry_bytes + 1000  # room for two entries, not three
     sets = [IMAGES, IMAGES[::-1].copy(), IMAGES[:, ::-1].copy()]
-    for i, images in enumerate(sets[1:], start=1):
+    for images in sets[1:]:
         pipeline(cache).fit_transform(images)
         for age, e in enumerate(cache.entries()):  # distinct times, not one clock tick
             os.utime(cache.directory / f"{e.key}.json", (1000 + age, 1000 + age))

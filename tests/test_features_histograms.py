@@ -45,7 +45,7 @@ def test_hue_histogram_equals_the_rgb2hsv_histogram_on_photographs():
 def test_gray_histogram_matches_np_histogram_on_colour_photographs():
     images = skimage.data.coffee()[:400, :600].reshape(20, 20, 600, 3).astype(np.float32) / 255
     got = gray_histogram(images, 10)
-    for grey, row in zip(to_gray(images), got):
+    for grey, row in zip(to_gray(images), got, strict=True):
         ref, _ = np.histogram(grey, bins=10, range=(0, 1))
         assert_allclose(row, ref / grey.size, rtol=1e-6)
 

@@ -29,7 +29,7 @@ def crops(image, size, n, seed):
     h, w = size
     rows = rng.integers(0, image.shape[0] - h, n)
     cols = rng.integers(0, image.shape[1] - w, n)
-    return np.stack([image[r : r + h, c : c + w] for r, c in zip(rows, cols)]).astype(
+    return np.stack([image[r : r + h, c : c + w] for r, c in zip(rows, cols, strict=True)]).astype(
         np.float32) / np.float32(255)
 
 
@@ -134,7 +134,7 @@ def test_a_pixel_in_no_bin_is_left_out_as_in_skimage():
     # g_row = -1e-300, g_col = 1: θ = -tiny degrees, and -tiny mod 180 rounds to 180.0,
     # which scikit-image's half-open bins [edge_i, edge_i+1) leave out.
     images = np.zeros((2, 8, 8))
-    for image, (r, c) in zip(images, ((2, 2), (6, 6))):  # a middle cell; the last cell
+    for image, (r, c) in zip(images, ((2, 2), (6, 6)), strict=True):  # a middle cell; the last cell
         image[r - 1, c], image[r, c + 1] = 1e-300, 1.0
     ref = skimage_loop(images, 9, (4, 4), (1, 1))
     assert_allclose(batch_hog(images, 9, (4, 4), (1, 1)), ref, rtol=0, atol=TOL)

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 
-from linclass.features import FeatureExtractor
-from linclass.features import parallel
+from linclass.features import FeatureExtractor, parallel
 from linclass.features.parallel import n_threads, run_chunks
 
 

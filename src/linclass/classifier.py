@@ -37,8 +37,8 @@ from linclass.objective import objective_value
 from linclass.options import (
     DEFAULT_LEARNING_RATES,
     MAX_AUTO_EPOCHS,
-    OWNER_FAMILY,
     MIN_AUTO_EPOCHS,
+    OWNER_FAMILY,
     SEARCH_AUTO_EPOCHS,
     UPDATE_BUDGET,
     check_choice_params,
@@ -177,7 +177,8 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
 
     def objective_params(self) -> dict[str, Any]:
         """Loss, penalty and their arguments, as the objective and gradient functions take them."""
-        loss_kwargs = {"margin": resolved("margin", self.margin)} if self.loss in MARGIN_LOSSES else {}
+        loss_kwargs = ({"margin": resolved("margin", self.margin)}
+                       if self.loss in MARGIN_LOSSES else {})
         return dict(loss=self.loss, penalty=self.penalty, alpha=self.alpha,
                     l1_ratio=resolved("l1_ratio", self.l1_ratio), **loss_kwargs)
 
@@ -221,7 +222,8 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
             return int(self.max_epochs)
         if self.optimizer in SEARCH_OPTIMIZERS:
             return SEARCH_AUTO_EPOCHS[self.optimizer]
-        per_epoch = 1 if self.optimizer in FULL_BATCH else -(-n_rows // self._batch_size())
+        batch_size = self._batch_size()  # None: full batch
+        per_epoch = 1 if batch_size is None else -(-n_rows // batch_size)
         return min(max(-(-UPDATE_BUDGET // per_epoch), MIN_AUTO_EPOCHS), MAX_AUTO_EPOCHS)
 
     def _settings(self, epochs: int) -> dict[str, Any]:
@@ -293,6 +295,8 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
             X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
             n_features, dtype = X.shape[1], X.dtype
         else:
+            if n_features is None:
+                raise TypeError("_fit with a transform needs n_features")
             y = np.asarray(y)
             if y.ndim != 1 or y.shape[0] != len(X):
                 raise ValueError(f"y must have shape ({len(X)},), got {y.shape}")

@@ -49,6 +49,8 @@ class ImageClassifier(ClassifierMixin, BaseEstimator):
         data_sha256: Checksum of the training images and labels.
     """
 
+    data_sha256: str | None  # None: a model file written without it
+
     def __init__(
         self,
         features: FeaturePipeline | None = None,

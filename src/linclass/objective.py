@@ -281,7 +281,9 @@ class Objective:
 
     def __init__(self, loss: str | LossFn = "softmax", penalty: str | PenaltyFn | None = "l2",
                  alpha: float = 0.0, *, l1_ratio: float = 0.5, **loss_kwargs: Any) -> None:
-        self.loss, self.penalty, self.alpha = get_loss(loss), get_penalty(penalty, l1_ratio=l1_ratio), alpha
+        self.loss = get_loss(loss)
+        self.penalty = get_penalty(penalty, l1_ratio=l1_ratio)
+        self.alpha = alpha
         self.loss_kwargs = loss_kwargs
         self.penalty(np.zeros((1, 1)), alpha)  # reject a bad alpha now, not at the first step
         kernel = LOSS_KERNELS.get(loss) if isinstance(loss, str) else None

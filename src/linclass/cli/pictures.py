@@ -6,11 +6,12 @@ what data each is drawn on, and what the report says about them.
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from linclass.cli.common import all_scores, class_names_of, objective_kwargs
 from linclass.image_classifier import ImageClassifier
@@ -61,7 +62,7 @@ def draw_pictures(
         The written pictures by name, in report order.
     """
     clf, names = model.classifier_, class_names_of(model)
-    figures = {}
+    figures: dict[str, Figure | Axes] = {}
     if templates_note(model) is None:
         figures["templates"] = plot_templates(clf.coef_, model.image_shape, names)
     figures["history"] = plot_history(history)
@@ -72,8 +73,9 @@ def draw_pictures(
     figures["confusion"] = ax
     images, y = landscape_data
     X, y = model.transform(images[:LANDSCAPE_ROWS], progress=False), y[:LANDSCAPE_ROWS]
-    f = functools.partial(objective_value, X=X, y=y, **objective_kwargs(clf))
-    ax = plot_loss_landscape(lambda p: f(p), {"W": clf.coef_, "b": clf.intercept_})
+    objective = objective_kwargs(clf)
+    ax = plot_loss_landscape(lambda p: objective_value(p, X, y, **objective),
+                             {"W": clf.coef_, "b": clf.intercept_})
     ax.set_title(f"Loss along a random line through W ({len(y)} training images)")
     figures["landscape"] = ax
     return {name: save_figure(fig, run_dir / f"{name}.png", force=force)

@@ -14,8 +14,8 @@ from linclass.cli.common import DataSpec, cli_errors
 from linclass.cli.options import FEATURES, TRAINING, record_options
 from linclass.cli.pictures import draw_pictures, evaluate_images, write_run_report
 from linclass.cli.rundir import (
-    MODEL_FILE,
     METRICS_FILE,
+    MODEL_FILE,
     create_run_dir,
     plan_run_dir,
     write_history,

@@ -55,7 +55,7 @@ def array_sha256(*arrays: np.ndarray) -> str:
     for a in arrays:
         a = np.ascontiguousarray(a)
         h.update(f"{a.dtype.str}|{a.shape}|".encode())
-        h.update(memoryview(a).cast("B"))
+        h.update(a.data.cast("B"))
     return h.hexdigest()
 
 
@@ -170,7 +170,7 @@ class FeatureCache:
             if header != (shape, False, np.dtype("<f4")):
                 raise ValueError(f"{path} holds {header}, not float32 {shape}")
             array = np.empty(shape, np.float32)
-            view = memoryview(array).cast("B")
+            view = array.data.cast("B")
             crc = 0
             for start in range(0, len(view), _CHUNK):
                 part = view[start : start + _CHUNK]
@@ -193,7 +193,7 @@ class FeatureCache:
             self.directory.mkdir(parents=True, exist_ok=True)
             with atomic_open(npy, force=True, durable=False) as f:
                 np.lib.format.write_array(f, features, allow_pickle=False)
-            meta = {**expect, "key": key, "crc32": zlib.crc32(memoryview(features).cast("B")),
+            meta = {**expect, "key": key, "crc32": zlib.crc32(features.data.cast("B")),
                     "created": time.time()}
             with atomic_open(sidecar, force=True, durable=False) as f:
                 f.write(json.dumps(meta, indent=1).encode("utf-8"))
@@ -264,10 +264,9 @@ def default_cache() -> FeatureCache:
     Raises:
         ValueError: If ``LINCLASS_CACHE_MAX_MB`` is not a whole number >= 0.
     """
-    directory = os.environ.get("LINCLASS_CACHE_DIR")
-    if not directory:
-        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-        directory = Path(base) / "linclass" / "features"
+    chosen = os.environ.get("LINCLASS_CACHE_DIR")
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    directory = Path(chosen) if chosen else Path(base) / "linclass" / "features"
     cap = os.environ.get("LINCLASS_CACHE_MAX_MB", str(DEFAULT_MAX_MB))
     if not cap.strip().isdigit():
         raise ValueError(f"LINCLASS_CACHE_MAX_MB must be a whole number of megabytes "

@@ -51,7 +51,7 @@ def _pair(value: Sequence[int], name: str) -> tuple[int, int]:
     pair = tuple(int(v) for v in value)
     if len(pair) != 2 or min(pair) < 1:
         raise ValueError(f"{name} must be two positive integers (rows, cols), got {value!r}")
-    return pair  # type: ignore[return-value]
+    return pair[0], pair[1]
 
 
 def hog_grid(

@@ -64,7 +64,7 @@ def run_chunks(
     with ThreadPoolExecutor(max_workers=min(threads, len(starts))) as pool:
         futures = [pool.submit(work, s, min(s + chunk, n)) for s in starts]
         try:
-            for s, future in zip(starts, futures):
+            for s, future in zip(starts, futures, strict=True):
                 future.result()
                 yield min(s + chunk, n)
         finally:

@@ -77,7 +77,7 @@ class FeaturePipeline(BaseEstimator):
     def _extract(self, images: np.ndarray, progress: Progress,
                  out: np.ndarray | None = None) -> np.ndarray:
         """The fitted extractor's features of ``images`` (from the cache when it has them)."""
-        if not self.uses_cache:
+        if self.cache is None or self.is_cheap:  # i.e. not uses_cache
             return self.extractor.transform(images, progress, out=out)
         features = self.cache.features(self.extractor, images, progress)
         if out is None:

@@ -33,14 +33,21 @@ import math
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from linclass.history import FitResult, History, PartialFitResult, TrainingDivergedError
 from linclass.model import Params
 from linclass.objective import fast_path
-from linclass.optim import OPTIMIZERS, LearningRate, Optimizer, SearchOptimizer, schedule_for_run
+from linclass.optim import (
+    OPTIMIZERS,
+    GradientOptimizer,
+    LearningRate,
+    Optimizer,
+    SearchOptimizer,
+    schedule_for_run,
+)
 from linclass.options import DEFAULT_LEARNING_RATES, choice, names
 from linclass.training.sampler import CHUNK_ROWS, BatchSampler
 from linclass.training.step import Step, ValueAndGrad, ValueFn, as_value
@@ -205,7 +212,8 @@ class Runner:
         self.sampler = (None if batch_size is None or batch_size >= n
                         else BatchSampler(n, batch_size, rng))
         self.n_steps = self.n_loss_evals = self.n_samples = 0
-        in_place = None if self.search or not fast else fast_path(value_and_grad)
+        in_place = (None if self.search or not fast or value_and_grad is None
+                    else fast_path(value_and_grad))
         if in_place is not None and not _labels_fit(y, params["W"].shape[0]):
             in_place = None  # regression targets or odd labels: the checked path says
         affine = None if in_place is None else affine_of(transform, X)
@@ -246,11 +254,12 @@ class Runner:
         if not math.isfinite(loss):  # inputs were checked: only divergence gets here
             raise self._diverged(loss, state, epoch)
         self.n_steps += 1
+        assert isinstance(self.optimizer, GradientOptimizer)  # a search takes no step here
         return loss, self.optimizer.update(params, grads, state)[1]
 
     def run(self, params: Params, state: Any, losses: list[float], *, epoch: int) -> Any:
         """One pass: update ``params`` in place, append step losses, return the new state."""
-        if self.search:
+        if isinstance(self.optimizer, SearchOptimizer):  # self.search
             state = self.optimizer.update(params, self._full_loss, state)[1]
             self.n_steps += 1
             losses.append(float(state.loss))
@@ -385,6 +394,8 @@ def fit(
     X, y = _check_data(X, y, transform)
     has_val = X_val is not None or y_val is not None
     if has_val:
+        if X_val is None or y_val is None:
+            raise ValueError("give both X_val and y_val, or neither")
         X_val, y_val = _check_data(X_val, y_val, transform, name="X_val")
     if max_epochs < 1 or patience < 1 or eval_every < 1:
         raise ValueError("max_epochs, patience and eval_every must be >= 1")
@@ -398,7 +409,7 @@ def fit(
         raise ValueError(f"monitor must be one of {MONITORS}, got {monitor!r}")
     n_classes = params["W"].shape[0]
     _check_labels(y, n_classes)
-    if has_val:
+    if y_val is not None:
         _check_labels(y_val, n_classes, "y_val")
     shuffle_rng, optimizer_rng = _rngs(random_state)
     n = y.shape[0]
@@ -431,7 +442,7 @@ def fit(
                 continue
             train_loss, train_acc = runner.evaluate(params, X, y)
             val_loss, val_acc = (math.nan, math.nan)
-            if has_val:
+            if X_val is not None and y_val is not None:
                 val_loss, val_acc = runner.evaluate(params, X_val, y_val)
             row = dict(epoch=epoch, train_loss=train_loss, train_accuracy=train_acc,
                        val_loss=val_loss, val_accuracy=val_acc,
@@ -542,7 +553,8 @@ def evaluate(
     in_place = fast_path(objective) if fast else None
     if in_place is not None and not _labels_fit(y, params["W"].shape[0]):
         in_place = None
-    value = getattr(objective, "value", objective)
+    # An Objective's checked value, or the objective itself when it is a plain J function.
+    value = cast(ValueFn, getattr(objective, "value", objective))
     affine = None if in_place is None else affine_of(transform, X)
     work = Workspace(transform, affine, min(y.shape[0], chunk_rows))
     if in_place is not None:
