@@ -145,6 +145,7 @@ class Choice:
         params: Names of the choice-owned parameters it uses (see :data:`PARAMS`).
         tags: Properties other code asks about: ``"gradient"`` / ``"search"`` (the kind of
             optimizer), ``"full_batch"`` (every step sees the whole training set),
+            ``"solver"`` (runs its own loop, :mod:`linclass.training.solve`),
             ``"probabilities"`` (the loss gives calibrated probabilities), ``"margin"``.
         lecture: False for what goes beyond the lecture (marked so in the docs).
     """
@@ -169,8 +170,8 @@ class Choice:
 def _choices(family: str, *rows: tuple) -> dict[str, Choice]:
     out = {}
     for row in rows:
-        name, help_, params, tags = (*row, (), ())[:4]
-        out[name] = Choice(family, name, help_, tuple(params), frozenset(tags))
+        name, help_, params, tags, lecture = (*row, (), (), True)[:5]
+        out[name] = Choice(family, name, help_, tuple(params), frozenset(tags), lecture)
     return out
 
 
@@ -209,6 +210,10 @@ FAMILIES: dict[str, dict[str, Choice]] = {
          "mutation, elitism (one generation per epoch)",
          ("population_size", "n_elite", "tournament_size", "crossover_rate", "mutation_rate",
           "mutation_scale"), ("search", "full_batch")),
+        ("lbfgs", "full-batch L-BFGS (SciPy's L-BFGS-B): quasi-Newton steps with a line "
+         "search, no learning rate; max_epochs caps its iterations, tol is its gradient "
+         "tolerance max|g| <= tol (beyond the lecture: the linear-probe solver)",
+         (), ("full_batch", "solver"), False),
     ),
     "schedule": _choices(
         "schedule",

@@ -49,6 +49,7 @@ from linclass.optim import (
     schedule_for_run,
 )
 from linclass.options import DEFAULT_LEARNING_RATES, choice, names
+from linclass.training.arrays import float_rows, is_dask, is_out_of_core
 from linclass.training.sampler import CHUNK_ROWS, BatchSampler
 from linclass.training.step import Step, ValueAndGrad, ValueFn, as_value
 from linclass.training.workspace import Transform, Workspace, affine_of
@@ -87,6 +88,8 @@ def _make_optimizer(
             )
         return optimizer, isinstance(optimizer, SearchOptimizer)
     record = choice("optimizer", optimizer)  # one record says what the optimizer takes
+    if record.has("solver"):  # fit() hands these to linclass.training.solve
+        raise ValueError(f"optimizer {optimizer!r} runs whole fits only, not partial_fit")
     full_batch = record.has("full_batch")
     factory = OPTIMIZERS[optimizer]
     kwargs = dict(optimizer_kwargs or {})
@@ -112,8 +115,10 @@ def _make_optimizer(
 def _check_data(X: np.ndarray, y: np.ndarray, transform: Transform | None, name: str = "X"
                 ) -> tuple[np.ndarray, np.ndarray]:
     """Shapes, and finite values for float rows: what the checked objective would check
-    every step, checked once (a chunk at a time, so a memory-mapped X is not loaded)."""
-    X, y = np.asarray(X) if not hasattr(X, "dtype") else X, np.asarray(y)
+    every step, checked once (a chunk at a time, so a memory-mapped X is not loaded).
+    A Dask array is checked where its partitions live (:mod:`linclass.backends.dask`)."""
+    X = np.asarray(X) if not hasattr(X, "dtype") else X
+    y = y if is_dask(y) else np.asarray(y)
     if X.ndim < 2 or (transform is None and X.ndim != 2):
         raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {X.shape}")
     if y.shape != (X.shape[0],):
@@ -122,9 +127,10 @@ def _check_data(X: np.ndarray, y: np.ndarray, transform: Transform | None, name:
         )
     if X.shape[0] == 0:
         raise ValueError(f"cannot train on 0 samples ({name} is empty)")
-    if X.dtype.kind == "f":
-        for start in range(0, X.shape[0], 8 * CHUNK_ROWS):
-            if not np.isfinite(X[start : start + 8 * CHUNK_ROWS]).all():
+    if X.dtype.kind == "f" and not is_dask(X):
+        rows = CHUNK_ROWS if is_out_of_core(X) else 8 * CHUNK_ROWS  # reads from disk: a chunk
+        for start in range(0, X.shape[0], rows):
+            if not np.isfinite(X[start : start + rows]).all():
                 raise ValueError(f"{name} contains NaN or inf")
     return X, y
 
@@ -136,6 +142,8 @@ def _labels_fit(y: np.ndarray, n_classes: int) -> bool:
 
 
 def _check_labels(y: np.ndarray, n_classes: int, name: str = "y") -> None:
+    if is_dask(y):  # checked on the workers, partition by partition
+        return
     if np.issubdtype(y.dtype, np.integer) and y.size and not _labels_fit(y, n_classes):
         raise ValueError(f"{name}: labels must lie in [0, {n_classes}), got labels from "
                          f"{int(y.min())} to {int(y.max())}")
@@ -152,8 +160,8 @@ def _all_finite(params: Params) -> bool:
 def _match_dtype(params: Params, X: np.ndarray, transform: Transform | None) -> Params:
     """float32 features train float32 params: float64 params are cast, so that no step
     mixes precisions (BLAS would then convert every batch to float64)."""
-    sample = X[:1] if transform is None else transform(X[:1])
-    if np.asarray(sample).dtype != np.float32:
+    dtype = X.dtype if transform is None else np.asarray(transform(X[:1])).dtype
+    if dtype != np.float32:
         return params
     return {k: v.astype(np.float32) if v.dtype == np.float64 else v for k, v in params.items()}
 
@@ -281,6 +289,21 @@ class Runner:
         return TrainingDivergedError(loss, learning_rate=rate, epoch=epoch, step=self.n_steps)
 
 
+def _runner_class(X: Any) -> type[Runner]:
+    """:class:`Runner`, or for arrays on disk the one that reads windows of chunks
+    (:mod:`linclass.training.stream`), or for Dask arrays the one that works on the
+    partitions (:mod:`linclass.backends.dask`)."""
+    if is_dask(X):
+        from linclass.backends.dask import DaskRunner
+
+        return DaskRunner
+    if is_out_of_core(X):
+        from linclass.training.stream import StreamRunner  # imports this module
+
+        return StreamRunner
+    return Runner
+
+
 def _check_objective(optimizer: Optimizer, value_and_grad: ValueAndGrad | None,
                      value: ValueFn | None) -> tuple[ValueAndGrad | None, ValueFn]:
     if value_and_grad is None and not isinstance(optimizer, SearchOptimizer):
@@ -346,7 +369,9 @@ def fit(
     Args:
         params: Starting ``{"W": (n_classes, n_features), "b": (n_classes,)}`` (not modified).
         X: ndarray of shape (n_samples, n_features), or any shape ``transform`` accepts
-            (e.g. uint8 images of shape (n_samples, 28, 28)).
+            (e.g. uint8 images of shape (n_samples, 28, 28)); a memory map or a zarr array
+            is read a slice of rows at a time (:mod:`linclass.training.stream`), a Dask
+            array where its partitions live (:mod:`linclass.backends.dask`).
         y: ndarray of shape (n_samples,), integer labels.
         value_and_grad: ``(params, X, y) -> (loss, grads)``, any gradient method (see
             :func:`linclass.grad.make_value_and_grad`); required by gradient optimizers.
@@ -391,6 +416,8 @@ def fit(
         TrainingDivergedError: If the loss or the params become NaN/inf; the message names
             the learning rate.
     """
+    if transform is None and is_out_of_core(X):  # on disk: read a slice of rows at a time
+        transform = float_rows
     X, y = _check_data(X, y, transform)
     has_val = X_val is not None or y_val is not None
     if has_val:
@@ -411,6 +438,16 @@ def fit(
     _check_labels(y, n_classes)
     if y_val is not None:
         _check_labels(y_val, n_classes, "y_val")
+    if isinstance(optimizer, str) and choice("optimizer", optimizer).has("solver"):
+        from linclass.training.solve import fit_solver  # a solver runs its own loop
+
+        return fit_solver(optimizer, _match_dtype(_copy(params), X, transform), X, y,
+                          value_and_grad=value_and_grad, value=value,
+                          learning_rate=learning_rate, schedule=schedule,
+                          optimizer_kwargs=optimizer_kwargs, max_epochs=max_epochs, tol=tol,
+                          X_val=X_val, y_val=y_val, early_stopping=early_stopping,
+                          eval_every=eval_every, transform=transform, progress=progress,
+                          callback=callback, chunk_rows=chunk_rows)
     shuffle_rng, optimizer_rng = _rngs(random_state)
     n = y.shape[0]
 
@@ -421,8 +458,9 @@ def fit(
                                       schedule=schedule, steps=total_steps)
     value_and_grad, value = _check_objective(opt, value_and_grad, value)
     params = _match_dtype(_copy(params), X, transform)
-    runner = Runner(X, y, opt, value_and_grad, value, None if full_batch else batch_size,
-                     transform, shuffle_rng, fast=fast, params=params, chunk_rows=chunk_rows)
+    runner = _runner_class(X)(X, y, opt, value_and_grad, value,
+                              None if full_batch else batch_size, transform, shuffle_rng,
+                              fast=fast, params=params, chunk_rows=chunk_rows)
     state = opt.init(params)
 
     history = History()
