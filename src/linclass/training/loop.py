@@ -377,7 +377,9 @@ def fit(
             :func:`linclass.grad.make_value_and_grad`); required by gradient optimizers.
         value: ``(params, X, y) -> loss``; used by search optimizers and for evaluation.
             Defaults to ``value_and_grad``'s value (which wastes its gradient).
-        optimizer: A name from :data:`linclass.optim.OPTIMIZERS` or a built pair.
+        optimizer: A name from :data:`linclass.optim.OPTIMIZERS` or a built pair, or a
+            solver (record tagged ``"solver"``: ``"lbfgs"``), which runs its own loop in
+            :func:`linclass.training.solve.fit_solver` (``tol``: its gradient tolerance).
         learning_rate: Number or schedule (its step counts updates); None keeps the
             factory's default. Only for gradient optimizers given by name.
         schedule: Name of a schedule (:data:`linclass.optim.SCHEDULES`) that starts at
