@@ -130,8 +130,8 @@ def child(kind: str, folder: Path, optimizer: str, epochs: int, workers: int) ->
                 a = k * 64 * CHUNK
                 model.partial_fit(X[a : a + 64 * CHUNK], y[a : a + 64 * CHUNK], classes=classes)
     seconds = time.perf_counter() - start
-    return dict(kind=kind, optimizer=optimizer, workers=workers, epochs=epochs, rows=int(X.shape[0]),
-                seconds=seconds, accuracy=float(model.score(X_test, y_test)),
+    return dict(kind=kind, optimizer=optimizer, workers=workers, epochs=epochs,
+                rows=int(X.shape[0]), seconds=seconds, accuracy=float(model.score(X_test, y_test)),
                 peak_mb=_peak_mb(), **extra)
 
 
@@ -178,7 +178,8 @@ def write_table(rows: list[dict], path: Path) -> None:
                            if r["kind"] == "dask" else "")
         if r["kind"] == "sklearn":
             how = "sklearn SGDClassifier.partial_fit"
-        rss = f"{r['peak_mb']:.0f}" + (f" [{r['worker_peak_mb']:.0f}]" if "worker_peak_mb" in r else "")
+        worker = f" [{r['worker_peak_mb']:.0f}]" if "worker_peak_mb" in r else ""
+        rss = f"{r['peak_mb']:.0f}" + worker
         passes = r["epochs"]
         lines.append(f"| {r['rows']:,} rows ({_gb(r['rows']):.1f} GB) | {how} | {r['optimizer']} | "
                      f"{r['seconds']:.1f} | {r['rows'] * passes / r['seconds']:,.0f} | "
@@ -188,11 +189,12 @@ def write_table(rows: list[dict], path: Path) -> None:
                  key=lambda r: r["rows"])
     if len(ooc) > 1:
         small, big = ooc[0], ooc[-1]
+        per_row = (big['peak_mb'] - small['peak_mb']) * 2**20 / (big['rows'] - small['rows'])
         lines += ["", f"Out of core, {big['rows'] / small['rows']:.0f}x the rows raised the "
                   f"peak RSS from {small['peak_mb']:.0f} to {big['peak_mb']:.0f} MB: the "
                   "features stream through one 128 MB window, but the labels, their encoded "
                   "copy and the epoch's row order stay in memory ("
-                  f"{(big['peak_mb'] - small['peak_mb']) * 2**20 / (big['rows'] - small['rows']):.0f}"
+                  f"{per_row:.0f}"
                   " bytes per added row, against 1,024 bytes of features)."]
     lines += ["", *projection(rows)]
     path.write_text("\n".join(lines) + "\n")
@@ -265,7 +267,8 @@ def shuffle_cost(base: Path, n: int) -> list[str]:
              f"{n:,} rows, momentum, batch 256, 2 epochs; a window holds {window:,} rows "
              f"({window / n:.0%} of the data).", "",
              "| order | test acc | seconds |", "|---|---|---|"]
-    lines += [f"| {name} | {r.get('accuracy', float('nan')):.4f} | {r.get('seconds', float('nan')):.1f} |"
+    nan = float("nan")
+    lines += [f"| {name} | {r.get('accuracy', nan):.4f} | {r.get('seconds', nan):.1f} |"
               for name, r in runs]
     lines += ["", "Random storage costs nothing; class-sorted storage a little here, on clusters "
               "a linear model separates almost perfectly. On harder data expect more: write "

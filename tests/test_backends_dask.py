@@ -4,7 +4,6 @@ accuracy of in-process SGD, and bad partitions are refused with their names."""
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 

@@ -15,7 +15,7 @@ from threadpoolctl import threadpool_limits
 from linclass import LinearClassifier
 from linclass.model import init_params
 from linclass.objective import objective_value
-from linclass.optim.lbfgs import flatten, minimize_lbfgs, unflatten, _layout
+from linclass.optim.lbfgs import _layout, flatten, minimize_lbfgs, unflatten
 from linclass.options import choice
 from linclass.training import fit, partial_fit
 from linclass.training.full_pass import FullPass

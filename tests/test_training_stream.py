@@ -5,7 +5,6 @@ shuffle visits every row once per epoch."""
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
@@ -13,8 +12,8 @@ from linclass import LinearClassifier
 from linclass.model import init_params
 from linclass.training import fit
 from linclass.training.arrays import chunk_rows, float_rows, is_out_of_core
-from linclass.training.windows import chunk_windows
 from linclass.training.stream import StreamRunner
+from linclass.training.windows import chunk_windows
 
 zarr = pytest.importorskip("zarr")
 

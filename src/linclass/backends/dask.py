@@ -82,7 +82,7 @@ def check_partitions(X: Any, y: Any) -> tuple[Any, Any]:
 
 def _partition_ranges(X: Any) -> list[tuple[int, int]]:
     stops = np.cumsum(X.chunks[0])
-    return [(int(a), int(b)) for a, b in zip(np.concatenate([[0], stops[:-1]]), stops)]
+    return [(int(a), int(b)) for a, b in zip(np.concatenate([[0], stops[:-1]]), stops, strict=True)]
 
 
 def _named(i: int, rows: tuple[int, int], error: ValueError) -> ValueError:
@@ -101,10 +101,11 @@ def _partition_pass(params, X_p, y_p, i, rows, value_and_grad, value, transform,
 
 def _weighted(parts, weights, want):
     """On a worker: the weighted sum of the partitions' results."""
-    total = sum(w * p[0] for p, w in zip(parts, weights))
+    total = sum(w * p[0] for p, w in zip(parts, weights, strict=True))
     if want == "grad":
-        return total, {k: sum(w * p[1][k] for p, w in zip(parts, weights)) for k in parts[0][1]}
-    return total, sum(w * p[1] for p, w in zip(parts, weights))
+        return total, {k: sum(w * p[1][k] for p, w in zip(parts, weights, strict=True))
+                       for k in parts[0][1]}
+    return total, sum(w * p[1] for p, w in zip(parts, weights, strict=True))
 
 
 class DaskPass:
@@ -130,7 +131,7 @@ class DaskPass:
             X, y = dask.persist(X, y)
         self.X, self.y = X, y
         self.ranges = _partition_ranges(X)
-        self.blocks = list(zip(X.to_delayed().ravel(), y.to_delayed().ravel()))
+        self.blocks = list(zip(X.to_delayed().ravel(), y.to_delayed().ravel(), strict=True))
         self.fns = (value_and_grad, value, transform)
         n = sum(b - a for a, b in self.ranges)
         self.weights = [(b - a) / n for a, b in self.ranges]
@@ -145,7 +146,7 @@ class DaskPass:
 
         shared = dask.delayed(params, traverse=False)  # one key: sent once per worker
         parts = [dask.delayed(_partition_pass)(shared, X_p, y_p, i, rows, *self.fns, want)
-                 for i, ((X_p, y_p), rows) in enumerate(zip(self.blocks, self.ranges))]
+                 for i, ((X_p, y_p), rows) in enumerate(zip(self.blocks, self.ranges, strict=True))]
         return dask.delayed(_weighted)(parts, self.weights, want).compute()
 
     def __call__(self, params: Params) -> tuple[float, Params]:
@@ -187,11 +188,11 @@ def _average(values: list[Any], weights: list[float]) -> Any:
     (counts, rates) are the first's."""
     first = values[0]
     if isinstance(first, np.ndarray):
-        return sum(w * v for v, w in zip(values, weights)).astype(first.dtype)
+        return sum(w * v for v, w in zip(values, weights, strict=True)).astype(first.dtype)
     if isinstance(first, dict):
         return {k: _average([v[k] for v in values], weights) for k in first}
     if isinstance(first, tuple) and hasattr(first, "_fields"):
-        return type(first)(*(_average(list(f), weights) for f in zip(*values)))
+        return type(first)(*(_average(list(f), weights) for f in zip(*values, strict=True)))
     return first
 
 
@@ -250,7 +251,7 @@ class DaskRunner(Runner):
                                             self.batch_size, self.transform, int(seed), epoch,
                                             self.fast)
                  for i, ((X_p, y_p), rows, seed) in enumerate(
-                     zip(self.full.blocks, self.full.ranges, seeds))]
+                     zip(self.full.blocks, self.full.ranges, seeds, strict=True))]
         results = dask.compute(*tasks)
         weights = self.full.weights
         averaged = _average([r.params for r in results], weights)
@@ -261,7 +262,8 @@ class DaskRunner(Runner):
         if hasattr(new_state, "count"):  # the schedule moves as if the partitions ran in turn
             new_state = new_state._replace(count=state.count + steps)
         # one loss per averaged epoch of each partition, weighted
-        losses.append(float(sum(w * np.mean(r.losses) for r, w in zip(results, weights))))
+        losses.append(float(sum(w * np.mean(r.losses)
+                                for r, w in zip(results, weights, strict=True))))
         self.n_steps += steps
         self.n_loss_evals += sum(r.n_loss_evals for r in results)
         self.n_samples += sum(r.n_samples for r in results)

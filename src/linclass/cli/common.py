@@ -242,13 +242,16 @@ def load_data(dataset: str, data_dir: str | os.PathLike | None = None,
     if data_dir is not None and not Path(data_dir).is_dir():
         raise DataError(data_dir, "--data must be a folder")
     try:
-        return load_dataset(dataset, None if data_dir is None else Path(data_dir),
+        data = load_dataset(dataset, None if data_dir is None else Path(data_dir),
                             image_size=image_size)
     except DataError as e:
         problem = e.problem
         for python, cli in CLI_WORDS.items():
             problem = problem.replace(python, cli)
         raise DataError(e.path, problem) from None
+    if not isinstance(data, Dataset):  # a folder of embeddings: only `linclass train` takes it
+        raise DataError(dataset, "a folder of embeddings is for linclass train, not images")
+    return data
 
 
 def stratified_subset(X: np.ndarray, y: np.ndarray, n: int, seed: int, n_classes: int

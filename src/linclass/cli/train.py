@@ -10,11 +10,10 @@ import numpy as np
 import typer
 
 from linclass.cli import common
+from linclass.cli.cluster import SCHEDULER_OPTION, WORKERS_OPTION, dask_client
 from linclass.cli.common import DataSpec, cli_errors
 from linclass.cli.options import FEATURES, TRAINING, record_options
 from linclass.cli.pictures import draw_pictures, evaluate_images, write_run_report
-from linclass.cli.cluster import SCHEDULER_OPTION, WORKERS_OPTION, dask_client
-from linclass.cli.train_embeddings import train_embeddings
 from linclass.cli.rundir import (
     METRICS_FILE,
     MODEL_FILE,
@@ -22,6 +21,7 @@ from linclass.cli.rundir import (
     plan_run_dir,
     write_history,
 )
+from linclass.cli.train_embeddings import train_embeddings
 from linclass.data.embeddings import is_embeddings_folder
 from linclass.image_classifier import ImageClassifier
 from linclass.training import TrainingDivergedError

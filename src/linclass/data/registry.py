@@ -114,7 +114,7 @@ def _which_cifar(path: Path) -> Callable[[Path], Dataset] | None:
     return None
 
 
-def _from_path(path: Path, opts: LoadOptions) -> Dataset:
+def _from_path(path: Path, opts: LoadOptions) -> Dataset | Embeddings:
     """Pick a loader by what the path holds."""
     if path.is_file():
         if path.suffix.lower() != ".npz":

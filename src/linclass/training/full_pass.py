@@ -117,9 +117,11 @@ class FullPass:
         for start, stop, F, y_c, weight in self._chunks():
             m = stop - start
             loss = math.nan
-            if self._fast(params, F):
+            fast = self._fast(params, F)  # makes the buffers on the first chunk
+            in_place, S = self.step.in_place, self.work.S
+            if fast and in_place is not None and S is not None:
                 pred = self.work.predictions[:m]
-                loss = self.step.in_place.value(params, F, y_c, self.work.S[:m], None, pred)
+                loss = in_place.value(params, F, y_c, S[:m], None, pred)
             if not math.isfinite(loss):
                 loss = self._named(start, stop, self.value, params, F, y_c)
                 pred = predict(params, F)

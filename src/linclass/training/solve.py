@@ -124,7 +124,7 @@ def fit_solver(
         loss, grads = train(p)
         if not math.isfinite(loss):
             raise TrainingDivergedError(loss, learning_rate=None, epoch=len(history.step_loss) + 1,
-                                        step=clock["evals"])
+                                        step=int(clock["evals"]))
         return loss, grads
 
     def record(iteration: int, p: Params) -> None:

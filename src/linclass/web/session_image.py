@@ -78,6 +78,7 @@ def load_image_data(name: str) -> ImageData:
     if name not in available_datasets():
         raise ValueError(f"unknown dataset {name!r}; choose one of {available_datasets()}")
     ds = load_dataset(name)  # digits: the same seeded 75/25 split as `linclass train`
+    assert isinstance(ds, Dataset)  # a registered name: images, never embeddings
     features = FeaturePipeline().fit(ds.X_train)
     rng = np.random.default_rng(0)
     eval_train = np.sort(rng.permutation(len(ds.y_train))[:EVAL_SIZE])
