@@ -16,10 +16,10 @@ import numpy as np
 from linclass.estimator_params import FACTORY_NAMES
 from linclass.model import Params
 from linclass.optim import GradientOptimizer, Optimizer, SearchOptimizer, get_optimizer
-from linclass.options import choice, names
-from linclass.web.config import SEARCH_OPTIMIZERS
+from linclass.options import choice
+from linclass.web.config import SEARCH_OPTIMIZERS, STEPPED_OPTIMIZERS
 
-OPTIMIZERS = names("optimizer")
+OPTIMIZERS = STEPPED_OPTIMIZERS
 
 # Beyond this size a weight is treated as diverged, long before it overflows: the
 # hyperplanes and templates are meaningless by then, and the page should say so.

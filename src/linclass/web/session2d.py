@@ -18,7 +18,7 @@ from linclass.model import Params, predict, scores
 from linclass.objective import objective_value, value_and_grad
 from linclass.options import names
 from linclass.web.breakdown import loss_parts
-from linclass.web.config import ViewControls, loss_kwargs, updated
+from linclass.web.config import STEPPED_OPTIMIZERS, ViewControls, loss_kwargs, updated
 from linclass.web.landscape import loss_slice
 from linclass.web.optimizers import GuardedSteps, is_diverged, tried
 from linclass.web.presets import PRESETS, VIEW
@@ -37,7 +37,7 @@ LANDSCAPE_SIZES = (5, 61)  # grid points per side of the landscape
 #: The 2-D view's controls: every loss and optimizer of the records; the CS231n demo's
 #: defaults; a batch as large as the point limit is the whole set (full-batch steps).
 CONTROLS = ViewControls(
-    losses=names("loss"), optimizers=names("optimizer"), max_batch=MAX_POINTS,
+    losses=names("loss"), optimizers=STEPPED_OPTIMIZERS, max_batch=MAX_POINTS,
     defaults={"loss": "svm", "alpha": 0.1, "optimizer": "sgd", "learning_rate": 0.1,
               "batch_size": MAX_POINTS, "search_scale": 1.0, "step_size": 0.2,
               "population_size": 20, "mutation_scale": 0.2, "mutation_rate": 0.3})

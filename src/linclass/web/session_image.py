@@ -23,8 +23,13 @@ from linclass.explain import EXPLAINED_LOSSES, explain_scores
 from linclass.features import FeaturePipeline
 from linclass.model import init_params, predict, scores
 from linclass.objective import objective_value, value_and_grad
-from linclass.options import names
-from linclass.web.config import MARGIN_LOSSES, ViewControls, loss_kwargs, updated
+from linclass.web.config import (
+    MARGIN_LOSSES,
+    STEPPED_OPTIMIZERS,
+    ViewControls,
+    loss_kwargs,
+    updated,
+)
 from linclass.web.optimizers import GuardedSteps
 
 MAX_STEPS_PER_CALL = 200
@@ -94,7 +99,7 @@ def load_image_data(name: str) -> ImageData:
 #: optimizer of the records. Full-batch ones (``gd``, the searches) see the evaluation
 #: subset of the training images (all of them for the digits), so a step stays quick.
 CONTROLS = ViewControls(
-    losses=tuple(EXPLAINED_LOSSES), optimizers=names("optimizer"), max_batch=MAX_BATCH,
+    losses=tuple(EXPLAINED_LOSSES), optimizers=STEPPED_OPTIMIZERS, max_batch=MAX_BATCH,
     defaults={"loss": "softmax", "alpha": 1e-3, "optimizer": "sgd", "learning_rate": 0.5,
               "batch_size": 64, "search_scale": 0.01, "step_size": 0.005,
               "mutation_scale": 0.005, "population_size": 20})
