@@ -271,7 +271,11 @@ def all_scores(model: ImageClassifier, X: np.ndarray) -> np.ndarray:
     from linclass.model import scores
 
     clf = model.classifier
-    return scores({"W": clf.coef_, "b": clf.intercept_}, np.asarray(X))
+    S = scores({"W": clf.coef_, "b": clf.intercept_}, np.asarray(X))
+    if not np.isfinite(S).all():
+        raise ValueError("the model's scores overflow on these images (its weights or "
+                         "preprocessing statistics are too large); retrain it")
+    return S
 
 
 def objective_kwargs(clf: LinearClassifier) -> dict[str, Any]:
