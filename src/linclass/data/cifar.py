@@ -127,10 +127,12 @@ def check_expansion(data: bytes, budget: int) -> None:
     memo: dict[int, list[int]] = {}
     try:
         for op, arg, _ in pickletools.genops(data):
-            if op.name in _MEMO_PUT or op.name == "MEMOIZE":
-                memo[len(memo) if arg is None else arg] = stack[-1]
-            elif op.name in _MEMO_GET:
+            if op.name in _MEMO_GET:
                 stack.append(memo[arg])
+            elif not op.stack_before and len(op.stack_after) == 1 and op.name != "MARK":
+                stack.append([1])  # a number, a string, an empty container, a global
+            elif op.name in _MEMO_PUT or op.name == "MEMOIZE":
+                memo[len(memo) if arg is None else arg] = stack[-1]
             elif op.name in ("MARK", "DUP"):
                 stack.append(None if op.name == "MARK" else stack[-1])
             else:
