@@ -227,9 +227,10 @@ OPTIMIZER_OPTION = typer.Option(estimator_default("optimizer"), help="Optimizer.
 GRADIENT_OPTION = typer.Option(estimator_default("gradient"), help="How gradients are computed.")
 SCHEDULE_OPTION = typer.Option(estimator_default("schedule"),
                                help="Learning-rate schedule over the run.")
-EPOCHS_OPTION = typer.Option(estimator_default("max_epochs"), min=1,
+EPOCHS_OPTION = typer.Option(estimator_default("max_epochs"), min=1, max=10**6,
                              help="Passes over the training images.")
-BATCH_SIZE_OPTION = typer.Option(estimator_default("batch_size"), min=1, help="Mini-batch size.")
+BATCH_SIZE_OPTION = typer.Option(estimator_default("batch_size"), min=1, max=2**24,
+                                 help="Mini-batch size.")
 SEED_OPTION = typer.Option(0, help="Seed of the validation split, initialization and "
                            "batch order.")
 VAL_FRACTION_OPTION = typer.Option(estimator_default("validation_fraction"), callback=fraction,

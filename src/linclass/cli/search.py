@@ -163,8 +163,8 @@ def search(
     alpha: str | None = typer.Option(None, "--alpha", help="Grid of regularization "
                                      "strengths, comma-separated.",
                                      show_default=DEFAULT_ALPHA_GRID),
-    n_random: int | None = typer.Option(None, "--random", min=1, help="Draw N random settings "
-                                      "(log-uniform) instead of a grid."),
+    n_random: int | None = typer.Option(None, "--random", min=1, max=10**5, help="Draw N random "
+                                      "settings (log-uniform) instead of a grid."),
     lr_range: str = typer.Option("1e-3,1", help="LOW,HIGH learning rates for --random."),
     alpha_range: str = typer.Option("1e-6,1e-1", help="LOW,HIGH alphas for --random."),
     jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="Trials run at once.",
