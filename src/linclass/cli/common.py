@@ -45,13 +45,16 @@ def fail(message: str) -> typer.Exit:
 
 
 @contextlib.contextmanager
-def cli_errors() -> Iterator[None]:
+def cli_errors() -> Iterator[contextlib.ExitStack]:
     """Turn the errors a user can cause into one line on stderr and exit status 1.
 
-    Usage errors (click's) and ``typer.Exit`` pass through untouched.
+    Usage errors (click's) and ``typer.Exit`` pass through untouched. Yields an
+    ``ExitStack``: what a command enters into it (a claimed run folder) is closed first,
+    whatever ends the command.
     """
     try:
-        yield
+        with contextlib.ExitStack() as scope:
+            yield scope
     except (click.exceptions.ClickException, click.exceptions.Exit, typer.Exit):
         raise
     except TrainingDivergedError as exc:

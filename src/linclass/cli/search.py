@@ -34,7 +34,7 @@ from linclass.cli.common import (
     ScheduleName,
     cli_errors,
 )
-from linclass.cli.rundir import METRICS_FILE, create_run_dir, plan_run_dir
+from linclass.cli.rundir import METRICS_FILE, claim_run_dir
 from linclass.fileio import atomic_write_text
 from linclass.image_classifier import ImageClassifier, data_checksum
 from linclass.plots import plot_search_heatmap, save_figure
@@ -261,8 +261,8 @@ def search(
                 schedule=schedule, max_epochs=epochs, batch_size=batch_size, random_state=seed)
     settings = [{**base, "learning_rate": a, "alpha": b} for a, b in pairs]
     console = Console(stderr=True, quiet=quiet)
-    with cli_errors():
-        run_dir = plan_run_dir(out, name, force=force, prefix="search")
+    with cli_errors() as scope:
+        run = scope.enter_context(claim_run_dir(out, name, force=force, prefix="search"))
         spec = DataSpec(dataset, None if data is None else str(data), limit, val_fraction, seed)
         splits = common.load_splits(spec)
         ds = splits.data
@@ -283,7 +283,7 @@ def search(
         best_row, best_clf = results[best_i]
         test_accuracy = float(best_clf.score(pipeline.transform(ds.X_test), ds.y_test))
 
-        run_dir = create_run_dir(run_dir, auto_named=name is None, force=force, prefix="search")
+        run_dir = run.staging  # published below, in one step, once everything is written
         model = ImageClassifier(pipeline, best_clf, ds.class_names)
         model.data_sha256 = data_checksum(splits.X_train, splits.y_train)
         model.save(run_dir / "best.safetensors", force=force,
@@ -312,6 +312,8 @@ def search(
                      "model file": "best.safetensors"},
             tables={"results (best first)": _sorted(rows)},
             figures={"search": heat_map}, force=force)
+        run_dir = run.publish()
+        html = run_dir / html.name
     _print_table(Console(), rows, best_i)
     typer.echo(f"best: --lr {best_row['learning_rate']:g} --alpha {best_row['alpha']:g}  "
                f"val accuracy {best_row['val_accuracy']:.4f}  test accuracy {test_accuracy:.4f}"

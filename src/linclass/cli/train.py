@@ -23,8 +23,7 @@ from linclass.cli.pictures import draw_pictures, evaluate_images, write_run_repo
 from linclass.cli.rundir import (
     MODEL_FILE,
     METRICS_FILE,
-    create_run_dir,
-    plan_run_dir,
+    claim_run_dir,
     write_history,
 )
 from linclass.image_classifier import ImageClassifier
@@ -77,8 +76,8 @@ def train(
     The training images are split into a training part and a validation part
     (--val-fraction); the test images are only used once, after training.
     """
-    with cli_errors():
-        run_dir = plan_run_dir(out, name, force=force)
+    with cli_errors() as scope:
+        run = scope.enter_context(claim_run_dir(out, name, force=force))
         pipeline = common.make_pipeline(features, standardize)
         clf = common.make_classifier(
             loss=loss, penalty=penalty, alpha=alpha, optimizer=optimizer, gradient=gradient,
@@ -121,7 +120,7 @@ def train(
             metrics[f"{part}_loss"], y_pred[part] = evaluate_images(model, images, y)
             metrics[f"{part}_accuracy"] = float(np.mean(y_pred[part] == y))
 
-        run_dir = create_run_dir(run_dir, auto_named=name is None, force=force)
+        run_dir = run.staging  # published below, in one step, once everything is written
         model.save(run_dir / MODEL_FILE, force=force,
                    extra_meta={"dataset": spec.to_dict(), "run": run_dir.name})
         write_history(run_dir, clf.history_, force=force)
@@ -132,6 +131,8 @@ def train(
         metrics["total_seconds"] = time.perf_counter() - start
         common.write_json(run_dir / METRICS_FILE, metrics, force=force)
         html, _ = write_run_report(run_dir, metrics, model, test_data, pictures, force=force)
+        run_dir = run.publish()
+        html = run_dir / html.name
     typer.echo(f"train accuracy {metrics['train_accuracy']:.4f}  "
                f"val accuracy {metrics['val_accuracy']:.4f}  "
                f"test accuracy {metrics['test_accuracy']:.4f}  "
