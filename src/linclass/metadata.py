@@ -4,7 +4,8 @@ A model file's metadata is JSON that anyone can edit, so :func:`linclass.persist
 reads it in two steps, both here:
 
 1. :func:`parse_json` refuses text that is too long or nested too deeply *before* parsing
-   it (no ``RecursionError``), and refuses ``NaN``, ``Infinity`` and numbers that overflow.
+   it (no ``RecursionError``), and refuses ``NaN``, ``Infinity`` and numbers that overflow
+   (:mod:`linclass.strict_json`).
 2. :func:`check_metadata` checks every field a linclass face reads: its type, its range,
    and its agreement with the tensors (``W`` has one row per class and one column per
    feature) and with the other fields (the feature spec's image shape and width). Sizes
@@ -25,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from linclass import strict_json
 from linclass.features.extract import KINDS
 from linclass.features.pipeline import SPEC_FORMAT
 
@@ -42,7 +44,6 @@ MAX_INT = 2**63 - 1
 ESTIMATORS = ("LinearClassifier",)  # the estimators whose fields this schema knows
 CLASS_KINDS = {"int": int, "bool": bool, "float": float, "str": str}
 
-_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -53,54 +54,17 @@ class SchemaError(ValueError):
 # --- parsing ------------------------------------------------------------------------------
 
 
-def json_depth(text: str) -> int:
-    """Deepest nesting of ``[`` and ``{`` in JSON text, counted without parsing it.
-
-    Strings are blanked out first, so brackets inside them do not count.
-    """
-    structure = np.frombuffer(_JSON_STRING.sub('""', text).encode("utf-8"), np.uint8)
-    step = np.isin(structure, (ord("["), ord("{"))).astype(np.int64)
-    step -= np.isin(structure, (ord("]"), ord("}")))
-    return int(np.cumsum(step).max(initial=0))
-
-
-def _refuse_constant(name: str) -> None:
-    raise SchemaError(f"{name} is not a number linclass accepts")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not np.isfinite(value):
-        raise SchemaError(f"number {text[:40]} overflows")
-    return value
-
-
 def parse_json(text: str | bytes, what: str) -> Any:
-    """Parse untrusted JSON within size and depth limits.
-
-    Args:
-        text: The JSON text (bytes are decoded as UTF-8).
-        what: What it is, for messages ("header", "metadata").
-
-    Returns:
-        The parsed value.
+    """Parse untrusted JSON within :data:`MAX_JSON_BYTES` and :data:`MAX_DEPTH`.
 
     Raises:
         SchemaError: Too long, too deep, not UTF-8, not JSON, or holding NaN, Infinity or
-            a number too large for a float.
+            a number too large for a float (see :func:`linclass.strict_json.loads`).
     """
-    if len(text) > MAX_JSON_BYTES:
-        raise SchemaError(f"{what} is {len(text)} bytes; at most {MAX_JSON_BYTES} accepted")
     try:
-        if isinstance(text, bytes):
-            text = text.decode("utf-8")
-        if (depth := json_depth(text)) > MAX_DEPTH:
-            raise SchemaError(f"nests {depth} levels deep; at most {MAX_DEPTH} accepted")
-        return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
-    except SchemaError as exc:
-        raise SchemaError(f"{what}: {exc}") from None
-    except (UnicodeError, ValueError) as exc:  # JSONDecodeError, and ints of > 4300 digits
-        raise SchemaError(f"{what} is not valid JSON ({exc})") from None
+        return strict_json.loads(text, what=what, max_bytes=MAX_JSON_BYTES, max_depth=MAX_DEPTH)
+    except strict_json.JSONLimitError as exc:
+        raise SchemaError(str(exc)) from None
 
 
 # --- field checks -------------------------------------------------------------------------
