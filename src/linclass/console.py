@@ -9,9 +9,11 @@ exactly as an interrupted one does.
 
 from __future__ import annotations
 
-import signal
 import sys
-from types import FrameType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from types import FrameType
 
 INTERRUPTED_STATUS = 130  # 128 + SIGINT, what shells report for a Ctrl-C
 
@@ -21,9 +23,15 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 
 
 def main() -> None:
-    """Run ``linclass`` with SIGTERM handled like Ctrl-C, interrupts reported in one line."""
-    signal.signal(signal.SIGTERM, _terminate)
+    """Run ``linclass`` with SIGTERM handled like Ctrl-C, interrupts reported in one line.
+
+    Everything, the ``signal`` module included, is imported inside the ``try``, so the
+    window in which an interrupt could still print a traceback is a few instructions.
+    """
     try:
+        import signal
+
+        signal.signal(signal.SIGTERM, _terminate)
         from linclass.cli import app
 
         app()
