@@ -20,7 +20,7 @@ $(STAMP_DEV): pyproject.toml | $(PY)
 	touch $@ $(STAMP_RUN)
 
 run: $(STAMP_RUN)
-	$(VENV)/bin/linclass train --dataset digits --batch-size 32 --epochs 50 --out runs/
+	$(VENV)/bin/linclass train --dataset digits --out runs/
 
 test: $(STAMP_DEV)
 	$(PY) -m pytest -q

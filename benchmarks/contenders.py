@@ -262,7 +262,7 @@ def _image_default(loss: str) -> Callable[[Data, int], Result]:
         times, model = repeat_timed(
             lambda: ImageClassifier(classifier=LinearClassifier(loss=loss, random_state=0))
             .fit(images, data.y_train, progress=False), repeats)
-        clf = model.classifier
+        clf = model.classifier_
         return dict(fit_s=times, test_accuracy=float(model.score(test, data.y_test)),
                     epochs=clf.n_iter_, epoch_s=clf.history_.wall_time[-1] / clf.n_iter_,
                     notes=[f"ImageClassifier + LinearClassifier(loss={loss!r}) defaults on uint8 "

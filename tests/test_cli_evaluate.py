@@ -44,4 +44,4 @@ def test_wrong_dataset_and_bad_arguments(cli, cli_run, one_line_error):
     model = cli_run / "model.safetensors"
     one_line_error(cli(["evaluate", "--model", model, "--dataset", "nope"]), "nope")
     assert cli(["evaluate"]).exit_code == 2  # --model is required
-    assert cli(["evaluate", "--model", model, "--split", "val"]).exit_code == 2
+    assert cli(["evaluate", "--model", model, "--split", "dev"]).exit_code == 2  # no such split

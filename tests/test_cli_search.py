@@ -19,7 +19,7 @@ def test_grid_search_writes_table_heat_map_and_best_model(cli, tmp_path):
     best = max(float(r["val_accuracy"]) for r in rows)
     assert metrics["best"]["val_accuracy"] == best and 0.5 < metrics["best_test_accuracy"] <= 1
     model = ImageClassifier.load(run / "best.safetensors")
-    assert model.classifier.learning_rate == metrics["best"]["learning_rate"]
+    assert model.classifier_.learning_rate == metrics["best"]["learning_rate"]
     assert "data:image/png;base64," in (run / "report.html").read_text()
     assert "best: --lr" in result.output and "test accuracy" in result.output
 

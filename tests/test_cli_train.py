@@ -75,7 +75,7 @@ def test_unknown_dataset_and_too_small_limit_are_clear_errors(cli, one_line_erro
     one_line_error(cli(["train", "--quiet", "--dataset", "nope", "--out", tmp_path]),
                    "no such dataset name or path", "fashion-mnist")
     one_line_error(cli(["train", "--quiet", "--limit", "5", "--out", tmp_path]),
-                   "raise --limit")
+                   "--limit: 5 is too small for 10 classes", "at least 20")
 
 
 def test_help_shows_examples(cli):

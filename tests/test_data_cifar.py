@@ -182,7 +182,7 @@ def test_not_a_pickle_and_not_a_dict(tmp_path):
 
 
 def test_missing_dataset_says_where_to_get_it(tmp_path):
-    with pytest.raises(DataError, match="cifar-10-batches-py.*--data DIR"):
+    with pytest.raises(DataError, match="cifar-10-batches-py.*data_dir=DIR"):
         load_cifar10(tmp_path)
 
 

@@ -47,7 +47,7 @@ def test_data_dir_may_hold_a_subfolder_per_dataset(tmp_path):
 
 
 def test_missing_named_datasets_say_how_to_get_them(tmp_path):
-    with pytest.raises(DataError, match="--data DIR"):
+    with pytest.raises(DataError, match="data_dir=DIR"):
         load_dataset("mnist")
     with pytest.raises(DataError, match="apt-get install dataset-fashion-mnist"):
         load_dataset("fashion-mnist", data_dir=tmp_path / "nowhere")

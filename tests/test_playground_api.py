@@ -9,6 +9,7 @@ from starlette.testclient import TestClient
 
 from linclass.losses import LOSSES
 from linclass.objective import value_and_grad
+from linclass.options import names, to_json
 from linclass.web import create_app
 from linclass.web import session2d as s2d
 from linclass.web import session_image as simg
@@ -58,9 +59,10 @@ def test_page_and_assets_are_served_from_the_package(client):
 
 def test_options_list_the_library_names(client):
     o = client.get("/api/options").json()
-    assert [x["name"] for x in o["losses_2d"]] == list(LOSSES)
+    assert o["views"]["2d"]["losses"] == list(names("loss")) and set(LOSSES) <= set(names("loss"))
     assert {p["name"] for p in o["presets"]} == set(PRESETS)
-    assert o["optimizers"] == ["sgd", "momentum", "nesterov"]
+    assert o["views"]["2d"]["optimizers"] == list(names("optimizer"))
+    assert o["params"] == to_json()["params"]  # the records, as they are
     assert o["datasets"][0] == "digits" and o["datasets"] == simg.available_datasets()
     assert o["view"] == list(VIEW)
 
@@ -91,11 +93,12 @@ def test_new_2d_state_is_what_the_library_computes(lecture):
         single, _ = LOSSES["svm"](np.array(st["scores"][i:i + 1]), y[i:i + 1], margin=1.0)
         assert st["point_losses"][i] == pytest.approx(single)
     g = st["regions"]
-    assert len(g["classes"]) == g["nx"] * g["ny"] and set(g["classes"]) <= set("012")
+    classes = np.repeat(g["runs"][0::2], g["runs"][1::2])
+    assert len(classes) == g["nx"] * g["ny"] and set(classes) <= {0, 1, 2}
     # the corner cell (top left, x = y_max side) is the library's prediction there
     from linclass.model import predict
     corner = np.array([[VIEW[0] + 3 / g["nx"], VIEW[3] - 3 / g["ny"]]])
-    assert g["classes"][0] == str(predict(params, corner)[0])
+    assert classes[0] == predict(params, corner)[0]
 
 
 def test_get_2d_returns_the_same_state(lecture):
@@ -171,8 +174,9 @@ def test_diverging_learning_rate_is_flagged_without_nan(lecture):
         ("config", {"penalty": "l3"}, 422, "unknown penalty"),
         ("config", {"learning_rate": "fast"}, 422, "must be a number"),
         ("config", {"learning_rate": True}, 422, "must be a number"),
-        ("config", {"alpha": -1}, 422, "must lie in"),
-        ("config", {"margin": 1e300}, 422, "must lie in"),
+        ("config", {"alpha": -1}, 422, "alpha must be in [0, 1000000]"),
+        ("config", {"margin": 1e300}, 422, "margin must be in (0, 1000000]"),
+        ("config", {"learning_rate": 0}, 422, "learning_rate must be in (0,"),
         ("config", {"learning_rat": 0.1}, 422, "unknown field"),
         ("step", {"steps": 0}, 422, "steps"),
         ("step", {"steps": 10**9}, 422, "steps"),
@@ -305,7 +309,8 @@ def test_image_config_and_explain(image):
     ex = client.get(f"/api/image/{sid}/explain/{idx}").json()
     assert ex["loss"] == "svm" and ex["margin"] == 2.0 and ex["index"] == idx
     assert ex["label"] == st["gallery"]["labels"][0] and len(ex["image"]) == 64
-    assert len(ex["terms"]) == 9 and sum(ex["probabilities"]) == pytest.approx(1.0)
+    assert len(ex["terms"]) == 9 and "probabilities" not in ex  # a hinge loss has none
+    assert np.array(ex["contributions"]["pixels"]).shape == (10, 64)
     assert ex["lines"][-1].startswith("L_i = ")
 
 

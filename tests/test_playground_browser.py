@@ -250,3 +250,110 @@ def test_the_page_works_under_its_content_security_policy(browser, server_url):
     pg.wait_for_timeout(500)
     context.close()
     assert not errors, errors
+
+
+# --- controls from the records, searches, the new views -----------------------------------
+
+
+def set_field(page, selector: str, value: str) -> None:
+    page.fill(selector, value)
+    page.dispatch_event(selector, "change")
+
+
+def test_a_learning_rate_outside_the_record_is_refused_on_the_page(page):
+    choose_preset(page, "lecture")
+    assert page.get_attribute("#lr-2d", "min") == "0"
+    set_field(page, "#lr-2d", "0")
+    page.wait_for_selector("#msg-2d:not([hidden])")
+    assert "learning_rate must be in (0," in page.text_content("#msg-2d")
+    assert page.evaluate("window.playground.state2d.config.learning_rate") == 0.1
+    page.click("#step-2d")  # steps still run on the last good rate
+    wait_step(page, "#step-count-2d", 1)
+
+
+def test_an_invalid_weight_cell_shows_a_message(page):
+    choose_preset(page, "lecture")
+    page.fill("#w1-0", "")
+    page.wait_for_selector("#msg-2d:not([hidden])")
+    assert "w1 of class 0 must be a number" in page.text_content("#msg-2d")
+    assert "invalid" in page.get_attribute("#w1-0", "class")
+    page.fill("#w1-0", "1.5")
+    page.wait_for_function("window.playground.state2d.W[0][0] === 1.5")
+    assert page.locator("#msg-2d").is_hidden()
+
+
+@pytest.mark.parametrize("optimizer, own", [("genetic", "#population-size-2d"),
+                                            ("random_local_search", "#step-size-2d")])
+def test_a_search_runs_and_draws_what_it_tried(page, optimizer, own):
+    choose_preset(page, "three_blobs")
+    assert page.locator(own).is_hidden()
+    page.select_option("#optimizer-2d", optimizer)
+    page.wait_for_function(f"window.playground.state2d.config.optimizer === '{optimizer}'")
+    assert page.locator("#lr-2d").is_hidden() and page.locator(own).is_visible()
+    loss0 = loss_2d(page)
+    for i in range(1, 6):
+        page.click("#step-2d")
+        wait_step(page, "#step-count-2d", i)
+    assert loss_2d(page) < loss0
+    tried = page.evaluate("window.playground.state2d.tried.length")
+    assert tried == (20 if optimizer == "genetic" else 1)
+    page.screenshot(path=ARTIFACTS / f"2d-{optimizer}.png", full_page=True)
+
+
+def test_circles_with_test_points_loss_parts_and_point_table(page):
+    choose_preset(page, "circles")
+    st = page.evaluate("window.playground.state2d")
+    data = float(page.get_attribute("#data-loss-2d", "data-value"))
+    reg = float(page.get_attribute("#reg-loss-2d", "data-value"))
+    assert data + reg == pytest.approx(loss_2d(page))
+    assert page.locator("#point-table tbody tr").count() == len(st["points"]["y"])
+    assert page.text_content("#test-acc-2d").endswith("%")
+    page.locator("#point-table").scroll_into_view_if_needed()
+    page.screenshot(path=ARTIFACTS / "2d-circles.png", full_page=True)
+
+
+def test_hinge_loss_explanation_has_no_probabilities_and_shows_contributions(page):
+    page.click("#tab-image")
+    page.wait_for_selector("#template-9")
+    page.select_option("#loss-image-select", "svm")
+    page.wait_for_function("window.playground.stateImage.config.loss === 'svm'")
+    page.click("#step-image")
+    wait_step(page, "#step-count-image", 20)
+    page.click("#gallery button >> nth=2")
+    page.wait_for_selector("#explain:not([hidden])")
+    assert page.locator("#explain-table th.prob").first.is_hidden()
+    assert page.locator("#explain-table tbody tr >> nth=0").locator("td").count() == 3
+    width = page.evaluate("document.getElementById('contrib-pred').width")
+    assert width == 8
+    page.locator("#explain").scroll_into_view_if_needed()
+    page.screenshot(path=ARTIFACTS / "image-svm-explain.png", full_page=True)
+
+
+def test_squared_features_separate_the_circles(page):
+    choose_preset(page, "circles")
+    page.check("#features-2d input[value='x1²']")
+    page.wait_for_function("window.playground.state2d.features.length === 3")
+    page.check("#features-2d input[value='x2²']")
+    page.wait_for_function("window.playground.state2d.features.length === 4")
+    assert page.locator("#weights thead th").count() == 1 + 4 + 1 + 4 + 1
+    page.click("#run-2d")
+    page.wait_for_function("Number(document.querySelector('#step-count-2d').textContent) >= 150")
+    page.click("#run-2d")
+    page.wait_for_function("document.querySelector('#acc-2d').textContent === '100.0%'")
+    page.screenshot(path=ARTIFACTS / "2d-circles-squared-features.png", full_page=True)
+
+
+def test_loss_landscape_panel_draws_the_path(page):
+    choose_preset(page, "lecture")
+    for i in range(1, 6):
+        page.click("#step-2d")
+        wait_step(page, "#step-count-2d", i)
+    page.click("#landscape-panel summary")
+    page.wait_for_function("document.querySelector('#landscape').dataset.step === '5'")
+    page.select_option("#optimizer-2d", "random_local_search")
+    for i in range(6, 11):
+        page.click("#step-2d")
+        wait_step(page, "#step-count-2d", i)
+    page.wait_for_function("document.querySelector('#landscape').dataset.step === '10'")
+    page.locator("#landscape").scroll_into_view_if_needed()
+    page.screenshot(path=ARTIFACTS / "2d-landscape.png", full_page=True)

@@ -18,8 +18,16 @@ def test_is_loopback(host, expected):
 
 @pytest.fixture()
 def served(monkeypatch):
+    """``(app, {"host", "port", "log_level"})`` of each server the command would run, from
+    the socket it bound (the bind is real: port 0 would be any free port)."""
     calls = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
+
+    def run(server, sockets):
+        host, port = sockets[0].getsockname()[:2]
+        calls.append((server.config.app, {"host": host, "port": port,
+                                          "log_level": server.config.log_level}))
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
     return calls
 
 
@@ -40,6 +48,18 @@ def test_non_loopback_host_needs_allow_remote(served):
                                  "--port", "9000"])
     assert r.exit_code == 0 and served[0][1] == {"host": "0.0.0.0", "port": 9000,
                                                  "log_level": "warning"}
+
+
+def test_a_busy_port_is_one_error_line_before_any_banner(served, one_line_error):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        r = CliRunner().invoke(app, ["playground", "--port", str(port)])
+    one_line_error(r, f"cannot listen on 127.0.0.1:{port}", "in use")
+    assert "playground on" not in r.output and not served
 
 
 def test_bad_port_is_refused(served):

@@ -11,6 +11,7 @@ from sklearn.model_selection import train_test_split
 from linclass.grad import make_value_and_grad
 from linclass.model import init_params, predict
 from linclass.objective import objective_value
+from linclass.options import DEFAULT_LEARNING_RATES
 from linclass.optim import OPTIMIZERS, momentum, sgd
 from linclass.train import (
     FitResult,
@@ -229,7 +230,7 @@ def test_history_records_every_epoch_and_exports():
     h = result.history
     assert isinstance(h, History) and h.epoch == [1, 2, 3, 4] and len(h.step_loss) == 16
     assert all(0 <= a <= 1 for a in h.train_accuracy + h.val_accuracy)
-    assert h.learning_rate == [0.1] * 4
+    assert h.learning_rate == [DEFAULT_LEARNING_RATES["sgd"]] * 4
     assert all(t2 >= t1 for t1, t2 in zip(h.wall_time, h.wall_time[1:]))
     records = h.to_records()
     assert len(records) == 4 and "step_loss" not in records[0]
@@ -374,7 +375,7 @@ def test_fit_state_continues_with_partial_fit():
         (dict(early_stopping=True), "validation set"),
         (dict(optimizer="random_search", learning_rate=0.1), "takes no learning rate"),
         (dict(optimizer=sgd(0.1), learning_rate=0.1), "already built"),
-        (dict(optimizer="adam"), "unknown optimizer"),
+        (dict(optimizer="adam"), "optimizer='adam' is not one of"),
         (dict(monitor="accuracy"), "monitor"),
         (dict(batch_size=0), "batch_size"),
         (dict(max_epochs=0), "max_epochs"),

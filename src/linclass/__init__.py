@@ -14,6 +14,7 @@ _EXPORTS = {
     "Dataset": "linclass.data",
     "ImageClassifier": "linclass.image_classifier",
     "LinearClassifier": "linclass.classifier",
+    "LinearRegressor": "linclass.regressor",
     "ModelFileError": "linclass.persist",
     "TrainingDivergedError": "linclass.train",
     "load_dataset": "linclass.data",

@@ -21,45 +21,82 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from linclass import train as _train
-from linclass.grad import GRADIENT_METHODS, make_value_and_grad
-from linclass.losses import LOSSES, log_softmax, softmax
+from linclass.estimator_params import (
+    ESTIMATOR_PARAMS,
+    FACTORY_NAMES,
+    FULL_BATCH,
+    MARGIN_LOSSES,
+    SEARCH_OPTIMIZERS,
+    constraints,
+    warn_if_still_improving,
+)
+from linclass.grad import make_value_and_grad
+from linclass.losses import log_softmax, softmax
 from linclass.model import init_params, scores
 from linclass.objective import objective_value
-from linclass.optim import OPTIMIZERS, SCHEDULES
+from linclass.options import (
+    DEFAULT_LEARNING_RATES,
+    MAX_AUTO_EPOCHS,
+    OWNER_FAMILY,
+    MIN_AUTO_EPOCHS,
+    SEARCH_AUTO_EPOCHS,
+    UPDATE_BUDGET,
+    check_choice_params,
+    choice,
+    resolved,
+)
 from linclass.persist import ModelFileError, load_model, save_model
-from linclass.regularizers import PENALTIES
 
 
 class LinearClassifier(ClassifierMixin, BaseEstimator):
     """Linear classifier ``f(x) = W x + b`` trained by empirical risk minimization.
 
-    Defaults are tuned for real images with features in [0, 1]: on Fashion-MNIST raw
-    pixels they reach 0.843 test accuracy (softmax and SVM alike) in 10 epochs. Small
-    datasets need more steps than 10 epochs of 256-row batches give: on the 1,347 digits,
-    ``batch_size=32, max_epochs=50`` reaches 0.95-0.96.
+    Every parameter is declared once in :mod:`linclass.options` (type, range, default,
+    which choices use it); the CLI and the playground read the same records. Parameters
+    that belong to some choices only (``margin``, ``l1_ratio``, ``learning_rate``,
+    ``schedule``, ``batch_size``, ``momentum`` and the search optimizers' own) default to
+    None, meaning "that choice's default"; set explicitly where the chosen loss, penalty or
+    optimizer does not use them, ``fit`` refuses them and says which choices take them.
+
+    The defaults need no tuning: without ``max_epochs`` a run lasts about
+    :data:`~linclass.options.UPDATE_BUDGET` updates (at least 10 epochs), and stops early
+    once the training loss improves by less than ``tol`` for ``patience`` epochs; a run
+    that ends on its budget while still improving warns (``ConvergenceWarning``).
 
     Args:
         loss: ``"softmax"`` (cross-entropy), ``"svm"`` (multiclass hinge), ``"ova_hinge"``
             or ``"ova_logistic"`` (one-vs-all).
         penalty: ``"l2"``, ``"l1"``, ``"elasticnet"`` or ``"none"``; the bias is never penalised.
         alpha: Regularization strength.
-        l1_ratio: Elastic-net mix.
-        margin: SVM margin (``"svm"`` and ``"ova_hinge"`` only).
+        l1_ratio: Elastic-net mix (``"elasticnet"`` only; default 0.5).
+        margin: Hinge margin (``"svm"`` and ``"ova_hinge"`` only; default 1.0).
         optimizer: ``"gd"``, ``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"random_search"``,
             ``"random_local_search"`` or ``"genetic"``.
-        gradient: ``"analytic"``, ``"numerical"`` or ``"autodiff"``.
-        learning_rate: Initial step size.
+        gradient: ``"analytic"``, ``"numerical"`` or ``"autodiff"`` (gradient optimizers).
+        numerical_method: ``"centered"`` or ``"forward"`` (one-sided) differences
+            (``gradient="numerical"`` only; default ``"centered"``).
+        numerical_h: The finite-difference step (``gradient="numerical"`` only; default 1e-5).
+        learning_rate: Initial step size (gradient optimizers; default per optimizer:
+            :data:`~linclass.options.DEFAULT_LEARNING_RATES`).
         schedule: ``"constant"``, ``"step"``, ``"exponential"``, ``"inverse_time"`` or
-            ``"cosine"``.
-        batch_size: Mini-batch size (ignored by ``"gd"``, which uses all rows).
-        max_epochs: Passes over the data.
+            ``"cosine"`` (gradient optimizers; default ``"cosine"``).
+        batch_size: Mini-batch size (``sgd``, ``momentum``, ``nesterov``; default 256).
+        momentum: mu of ``momentum`` and ``nesterov`` (default 0.9).
+        search_scale: Standard deviation of ``random_search``'s candidates (default 0.1).
+        step_size: Standard deviation of ``random_local_search``'s steps (default 0.05).
+        population_size, n_elite, tournament_size, crossover_rate, mutation_rate,
+            mutation_scale: The ``genetic`` algorithm's (see :func:`linclass.optim.genetic`).
+        max_epochs: Most passes over the data; None: about ``UPDATE_BUDGET`` updates for
+            gradient optimizers, :data:`~linclass.options.SEARCH_AUTO_EPOCHS` candidates or
+            generations for the searches.
+        tol: Stop when the training loss has improved by less than this for ``patience``
+            epochs (gradient optimizers; None: always run ``max_epochs``). With early
+            stopping, the least validation improvement that counts.
+        patience: Epochs without enough improvement before stopping.
         early_stopping: Hold out ``validation_fraction`` of the training rows and stop when
             the validation loss has not improved for ``patience`` epochs, keeping the best.
         validation_fraction: Size of that hold-out.
-        patience: Epochs without improvement before stopping.
-        tol: Stop when the training loss has improved by less than this for ``patience``
-            epochs (None: always run ``max_epochs``).
-        random_state: Seed for initialization, shuffling and splits.
+        random_state: Seed for initialization, shuffling, splits and the searches.
         verbose: Show a progress bar.
 
     Attributes:
@@ -69,7 +106,11 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         n_features_in_: Number of features seen in fit.
         n_iter_: Epochs run.
         history_: Training history (loss per step, accuracies per epoch, ...).
+        settings_: The parameters that applied to the fit, with the chosen loss's,
+            penalty's and optimizer's defaults filled in and ``max_epochs`` resolved.
     """
+
+    _parameter_constraints: dict = constraints(ESTIMATOR_PARAMS)
 
     def __init__(
         self,
@@ -77,18 +118,29 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         loss: str = "softmax",
         penalty: str = "l2",
         alpha: float = 1e-4,
-        l1_ratio: float = 0.5,
-        margin: float = 1.0,
+        l1_ratio: float | None = None,
+        margin: float | None = None,
         optimizer: str = "momentum",
         gradient: str = "analytic",
-        learning_rate: float = 0.1,
-        schedule: str = "cosine",
-        batch_size: int = 256,
-        max_epochs: int = 10,
+        numerical_method: str | None = None,
+        numerical_h: float | None = None,
+        learning_rate: float | None = None,
+        schedule: str | None = None,
+        batch_size: int | None = None,
+        momentum: float | None = None,
+        search_scale: float | None = None,
+        step_size: float | None = None,
+        population_size: int | None = None,
+        n_elite: int | None = None,
+        tournament_size: int | None = None,
+        crossover_rate: float | None = None,
+        mutation_rate: float | None = None,
+        mutation_scale: float | None = None,
+        max_epochs: int | None = None,
+        tol: float | None = 1e-3,
+        patience: int = 20,
         early_stopping: bool = False,
         validation_fraction: float = 0.1,
-        patience: int = 5,
-        tol: float | None = None,
         random_state: int | None = None,
         verbose: bool = False,
     ) -> None:
@@ -99,14 +151,25 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         self.margin = margin
         self.optimizer = optimizer
         self.gradient = gradient
+        self.numerical_method = numerical_method
+        self.numerical_h = numerical_h
         self.learning_rate = learning_rate
         self.schedule = schedule
         self.batch_size = batch_size
+        self.momentum = momentum
+        self.search_scale = search_scale
+        self.step_size = step_size
+        self.population_size = population_size
+        self.n_elite = n_elite
+        self.tournament_size = tournament_size
+        self.crossover_rate = crossover_rate
+        self.mutation_rate = mutation_rate
+        self.mutation_scale = mutation_scale
         self.max_epochs = max_epochs
+        self.tol = tol
+        self.patience = patience
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.tol = tol
         self.random_state = random_state
         self.verbose = verbose
 
@@ -114,51 +177,88 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
 
     def objective_params(self) -> dict[str, Any]:
         """Loss, penalty and their arguments, as the objective and gradient functions take them."""
-        loss_kwargs = {"margin": self.margin} if self.loss in MARGIN_LOSSES else {}
+        loss_kwargs = {"margin": resolved("margin", self.margin)} if self.loss in MARGIN_LOSSES else {}
         return dict(loss=self.loss, penalty=self.penalty, alpha=self.alpha,
-                    l1_ratio=self.l1_ratio, **loss_kwargs)
+                    l1_ratio=resolved("l1_ratio", self.l1_ratio), **loss_kwargs)
 
     def _check_hyperparameters(self) -> None:
-        choices = {"loss": LOSSES, "penalty": PENALTIES, "optimizer": OPTIMIZERS,
-                   "gradient": GRADIENT_METHODS, "schedule": SCHEDULES}
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise ValueError(
-                    f"{name}={getattr(self, name)!r} is not one of {sorted(allowed)}"
-                )
-        positive = {"learning_rate": self.learning_rate, "batch_size": self.batch_size,
-                    "max_epochs": self.max_epochs, "patience": self.patience,
-                    "margin": self.margin}
-        for name, value in positive.items():
-            if not (np.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be > 0, got {value!r}")
-        if not (np.isfinite(self.alpha) and self.alpha >= 0):
-            raise ValueError(f"alpha must be >= 0, got {self.alpha!r}")
-        if not 0 < self.validation_fraction < 1:
-            raise ValueError(f"validation_fraction must lie in (0, 1), got {self.validation_fraction!r}")
+        """Types and ranges (from the records), then: no option set for a choice that does
+        not use it."""
+        self._validate_params()
+        check_choice_params(self.get_params(), {"loss": self.loss, "penalty": self.penalty,
+                                                "gradient": self.gradient,
+                                                "optimizer": self.optimizer})
+        if self.optimizer in SEARCH_OPTIMIZERS and self.gradient != "analytic":
+            raise ValueError(f"gradient={self.gradient!r} is for gradient optimizers; "
+                             f"optimizer={self.optimizer!r} uses loss values only")
+        n_elite, size = (resolved(k, getattr(self, k)) for k in ("n_elite", "population_size"))
+        if self.optimizer == "genetic" and n_elite >= size:
+            raise ValueError(f"n_elite must be < population_size ({size}), got {n_elite}")
 
-    def _validate_X(self, X: Any, *, reset: bool) -> np.ndarray:
-        # float32 stays float32 (half the memory traffic); everything else becomes float64.
-        return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
+    def _gradient_kwargs(self) -> dict[str, Any]:
+        """The finite-difference step and formula, for ``gradient="numerical"``."""
+        if self.gradient != "numerical":
+            return {}
+        return {"h": resolved("numerical_h", self.numerical_h),
+                "fd_method": resolved("numerical_method", self.numerical_method)}
 
-    def _encode_targets(self, y: np.ndarray) -> np.ndarray:
-        check_classification_targets(y)
-        self.classes_, y_enc = np.unique(y, return_inverse=True)
-        if len(self.classes_) < 2:
-            raise ValueError(
-                "LinearClassifier needs samples of at least 2 classes in the data; "
-                f"got 1 class: {self.classes_[0]!r}"
-            )
-        return y_enc.astype(np.int64)
+    def _optimizer_kwargs(self) -> dict[str, Any]:
+        """The chosen optimizer's own parameters, defaults filled in, as its factory names
+        them."""
+        owned = choice("optimizer", self.optimizer).params
+        return {FACTORY_NAMES.get(k, k): resolved(k, getattr(self, k)) for k in owned
+                if k not in ("learning_rate", "schedule", "batch_size")}
+
+    def _learning_rate(self) -> float | None:
+        if self.optimizer in SEARCH_OPTIMIZERS:
+            return None
+        return DEFAULT_LEARNING_RATES[self.optimizer] if self.learning_rate is None \
+            else self.learning_rate
+
+    def _epochs(self, n_rows: int) -> int:
+        """``max_epochs``, or the automatic budget for ``n_rows`` training rows."""
+        if self.max_epochs is not None:
+            return int(self.max_epochs)
+        if self.optimizer in SEARCH_OPTIMIZERS:
+            return SEARCH_AUTO_EPOCHS[self.optimizer]
+        per_epoch = 1 if self.optimizer in FULL_BATCH else -(-n_rows // self._batch_size())
+        return min(max(-(-UPDATE_BUDGET // per_epoch), MIN_AUTO_EPOCHS), MAX_AUTO_EPOCHS)
+
+    def _settings(self, epochs: int) -> dict[str, Any]:
+        """The parameters that applied to this fit, choice defaults filled in."""
+        used = {p for fam, name in (("loss", self.loss), ("penalty", self.penalty),
+                                    ("gradient", self.gradient),
+                                    ("optimizer", self.optimizer))
+                for p in choice(fam, name).params}
+        out = {}
+        for key, value in self.get_params().items():
+            if key in OWNER_FAMILY and key not in used:
+                continue
+            out[key] = resolved(key, value) if key in OWNER_FAMILY else value
+        if self.optimizer in SEARCH_OPTIMIZERS:
+            out.pop("gradient", None)
+        else:
+            out["learning_rate"] = self._learning_rate()
+        out["max_epochs"] = epochs
+        return out
+
+    def _batch_size(self) -> int | None:
+        if self.optimizer in FULL_BATCH:
+            return None
+        return int(resolved("batch_size", self.batch_size))
 
     def _fit_arguments(self) -> dict[str, Any]:
         """What :func:`linclass.train.fit` and :func:`~linclass.train.partial_fit` share."""
         objective = self.objective_params()
+        search = self.optimizer in SEARCH_OPTIMIZERS
         return dict(
-            value_and_grad=make_value_and_grad(self.gradient, **objective),
+            value_and_grad=None if search else make_value_and_grad(
+                self.gradient, **objective, **self._gradient_kwargs()),
             value=functools.partial(objective_value, **objective),
             optimizer=self.optimizer,
-            learning_rate=self.learning_rate,
+            learning_rate=self._learning_rate(),
+            optimizer_kwargs=self._optimizer_kwargs(),
+            batch_size=self._batch_size(),
         )
 
     def fit(self, X: Any, y: Any, *, validation_data: tuple[Any, Any] | None = None
@@ -184,7 +284,21 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
             y_val = self._encode_validation_labels(validation_data[1])
         return self._fit_encoded(X, y_enc, X_val, y_val, n_features=X.shape[1], dtype=X.dtype)
 
-    def fit_transformed(
+    def _validate_X(self, X: Any, *, reset: bool) -> np.ndarray:
+        # float32 stays float32 (half the memory traffic); everything else becomes float64.
+        return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
+
+    def _encode_targets(self, y: np.ndarray) -> np.ndarray:
+        check_classification_targets(y)
+        self.classes_, y_enc = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                "LinearClassifier needs samples of at least 2 classes in the data; "
+                f"got 1 class: {self.classes_[0]!r}"
+            )
+        return y_enc.astype(np.int64)
+
+    def _fit_transformed(
         self,
         X_raw: np.ndarray,
         y: Any,
@@ -241,17 +355,23 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
                 random_state=int(rng.integers(2**31)),
             )
         params = init_params(n_features, len(self.classes_), random_state=rng, dtype=dtype)
+        search = self.optimizer in SEARCH_OPTIMIZERS
+        epochs = self._epochs(len(y_enc))
+        tol = None if search and not self.early_stopping else self.tol
         result = _train.fit(
             params, X, y_enc, **self._fit_arguments(),
-            schedule=self.schedule, batch_size=self.batch_size, max_epochs=self.max_epochs,
-            X_val=X_val, y_val=y_val, early_stopping=self.early_stopping,
-            patience=self.patience, tol=self.tol, random_state=rng,
+            schedule="constant" if search else resolved("schedule", self.schedule),
+            max_epochs=epochs, X_val=X_val, y_val=y_val, early_stopping=self.early_stopping,
+            patience=self.patience, tol=tol, random_state=rng,
             progress=bool(self.verbose), transform=transform,
         )
         self._set_params(result.params)
         self.n_iter_ = result.n_iter
         self.history_ = result.history
+        self.settings_ = self._settings(epochs)
         self._optimizer_state = result.state
+        if result.stopped_reason == "max_epochs" and tol is not None and not self.early_stopping:
+            warn_if_still_improving(self, result.history.train_loss, tol)
         return self
 
     def partial_fit(self, X: Any, y: Any, classes: Any = None) -> LinearClassifier:
@@ -283,7 +403,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         y_enc = np.searchsorted(self.classes_, y).astype(np.int64)
         result = _train.partial_fit(
             self._params(), X, y_enc, **self._fit_arguments(), state=self._optimizer_state,
-            batch_size=self.batch_size, random_state=self.random_state,
+            random_state=self.random_state,
         )
         self._set_params(result.params)
         self._optimizer_state = result.state
@@ -316,7 +436,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(S, axis=1)]
 
     def _has_probabilities(self) -> bool:
-        return self.loss == "softmax"
+        return choice("loss", self.loss).has("probabilities")
 
     @available_if(_has_probabilities)
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -397,8 +517,6 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         clf._optimizer_state = None
         return clf, meta, arrays
 
-
-MARGIN_LOSSES = ("svm", "ova_hinge")
 
 
 def encode_classes(classes: np.ndarray) -> dict[str, Any]:

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.utils.validation import check_is_fitted
 
 from linclass.classifier import LinearClassifier
 from linclass.features import FeaturePipeline
@@ -31,14 +33,26 @@ def data_checksum(images: np.ndarray, labels: np.ndarray) -> str:
     return h.hexdigest()
 
 
-class ImageClassifier:
+class ImageClassifier(ClassifierMixin, BaseEstimator):
     """A :class:`~linclass.features.FeaturePipeline` followed by a :class:`LinearClassifier`.
+
+    A scikit-learn estimator over images: ``clone``, ``cross_val_score`` and
+    ``GridSearchCV`` work, over its own parameters and its parts' (``classifier__alpha``,
+    ``features__extractor__kinds``, ...). As scikit-learn's meta-estimators do, ``fit``
+    works on clones of ``features`` and ``classifier`` and keeps the fitted ones in
+    ``features_`` and ``classifier_``; the arguments themselves are never changed.
 
     Args:
         features: Turns images (n, H, W) or (n, H, W, 3) into float32 rows (n, D); raw
             pixels with mean subtraction if None.
         classifier: The linear classifier; defaults if None.
         class_names: Human-readable name of each label, stored in the model file.
+
+    Attributes:
+        features_: The fitted feature pipeline.
+        classifier_: The fitted linear classifier.
+        classes_: ndarray of shape (n_classes,), the labels.
+        data_sha256: Checksum of the training images and labels.
     """
 
     def __init__(
@@ -47,10 +61,9 @@ class ImageClassifier:
         classifier: LinearClassifier | None = None,
         class_names: list[str] | None = None,
     ) -> None:
-        self.features = features if features is not None else FeaturePipeline()
-        self.classifier = classifier if classifier is not None else LinearClassifier()
+        self.features = features
+        self.classifier = classifier
         self.class_names = class_names
-        self.data_sha256: str | None = None
 
     def fit(self, images: np.ndarray, y: np.ndarray, *, progress: Any = None,
             validation_data: tuple[np.ndarray, np.ndarray] | None = None) -> ImageClassifier:
@@ -59,59 +72,77 @@ class ImageClassifier:
         ``validation_data`` (images, labels) is passed through the fitted pipeline to
         :meth:`LinearClassifier.fit`, which records its curves (and stops on it early).
         """
-        if self.features.is_cheap:
+        images = np.asarray(images)
+        self.features_ = FeaturePipeline() if self.features is None else clone(self.features)
+        self.classifier_ = (LinearClassifier() if self.classifier is None
+                            else clone(self.classifier))
+        features, clf = self.features_, self.classifier_
+        if features.is_cheap:
             # Pixels are cheap to convert: keep the images as they are (uint8) and let the
             # fit loop convert one mini-batch at a time.
-            self.features.fit(images, progress)
-            self.classifier.fit_transformed(
-                images, y, transform=self.features.batch_transform,
-                n_features=self.features.n_features_out, validation_data=validation_data,
+            features.fit(images, progress)
+            clf._fit_transformed(
+                images, y, transform=features.batch_transform,
+                n_features=features.n_features_out, validation_data=validation_data,
             )
         else:
             # HOG and histograms cost far more than a gradient step: extract them once.
-            X = self.features.fit_transform(images, progress)
+            X = features.fit_transform(images, progress)
             if validation_data is not None:
                 validation_data = (self.transform(validation_data[0]), validation_data[1])
-            self.classifier.fit(X, y, validation_data=validation_data)
-        self.data_sha256 = data_checksum(images, y)
+            clf.fit(X, y, validation_data=validation_data)
+        self.classes_ = clf.classes_
+        self.data_sha256 = data_checksum(images, np.asarray(y))
         return self
+
+    @classmethod
+    def from_fitted(cls, features: FeaturePipeline, classifier: LinearClassifier,
+                    class_names: list[str] | None = None) -> ImageClassifier:
+        """An image classifier made of parts fitted elsewhere (``linclass search`` fits the
+        pipeline once and the classifiers in worker processes; a model file holds both)."""
+        model = cls(features, classifier, class_names)
+        model.features_, model.classifier_ = features, classifier
+        model.classes_ = classifier.classes_
+        return model
 
     def transform(self, images: np.ndarray, *, progress: Any = None) -> np.ndarray:
         """Feature rows (n, D) of images, with the training statistics."""
-        return self.features.transform(images, progress)
+        check_is_fitted(self, "features_")
+        return self.features_.transform(images, progress)
 
     def decision_function(self, images: np.ndarray) -> np.ndarray:
         """Class scores ``W x + b`` for each image (see LinearClassifier.decision_function)."""
-        return self.classifier.decision_function(self.transform(images))
+        return self.classifier_.decision_function(self.transform(images))
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         """Predicted label of each image."""
-        return self.classifier.predict(self.transform(images))
+        return self.classifier_.predict(self.transform(images))
 
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
         """Softmax probabilities (softmax loss only)."""
-        return self.classifier.predict_proba(self.transform(images))
+        return self.classifier_.predict_proba(self.transform(images))
 
     def score(self, images: np.ndarray, y: np.ndarray) -> float:
         """Accuracy on ``(images, y)``."""
-        return self.classifier.score(self.transform(images), y)
+        return self.classifier_.score(self.transform(images), y)
 
     @property
     def image_shape(self) -> tuple[int, ...]:
         """Shape of one input image."""
-        return tuple(self.features.extractor.image_shape_)
+        return tuple(self.features_.extractor.image_shape_)
 
     def save(self, path: str | os.PathLike, *, force: bool = False,
              extra_meta: dict[str, Any] | None = None) -> Path:
         """Write one safetensors file with W, b, the feature spec and statistics."""
+        check_is_fitted(self, "classifier_")
         meta = {
-            "input": {"image_shape": list(self.image_shape), "features": self.features.get_spec()},
+            "input": {"image_shape": list(self.image_shape), "features": self.features_.get_spec()},
             "class_names": self.class_names,
             "data_sha256": self.data_sha256,
             **(extra_meta or {}),
         }
-        arrays = {_FEATURE_PREFIX + k: v for k, v in self.features.get_state().items()}
-        return self.classifier.save(path, force=force, extra_meta=meta, arrays=arrays)
+        arrays = {_FEATURE_PREFIX + k: v for k, v in self.features_.get_state().items()}
+        return self.classifier_.save(path, force=force, extra_meta=meta, arrays=arrays)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> ImageClassifier:
@@ -134,7 +165,7 @@ class ImageClassifier:
                 f"{path}: features give {features.n_features_out} values but W expects "
                 f"{clf.n_features_in_}"
             )
-        model = cls(features, clf, meta.get("class_names"))
+        model = cls.from_fitted(features, clf, meta.get("class_names"))
         model.data_sha256 = meta.get("data_sha256")
         model.meta = meta
         return model

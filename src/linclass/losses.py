@@ -1,6 +1,7 @@
 """Loss functions on class scores: ``loss(scores, y) -> (value, dscores)``.
 
-Every loss sees only the scores ``S`` (n_samples, n_classes) and integer labels ``y``, and
+Every loss sees only the scores ``S`` (n_samples, n_classes) and integer labels ``y`` (the
+softmax also takes probability targets, the squared error real targets), and
 returns the empirical risk ``L = 1/N sum_i L_i`` with its gradient ``dL/dS``. The chain rule
 to W and b lives once, in :mod:`linclass.objective`.
 
@@ -113,22 +114,48 @@ def softmax(scores: np.ndarray) -> np.ndarray:
 # --- multiclass SVM (Weston-Watkins hinge) ------------------------------------------------
 
 
-def svm_loss(scores: np.ndarray, y: np.ndarray, margin: float = 1.0) -> tuple[float, np.ndarray]:
+CLASS_REDUCTIONS = ("sum", "mean")
+
+
+def svm_loss(
+    scores: np.ndarray,
+    y: np.ndarray,
+    margin: float = 1.0,
+    *,
+    include_correct: bool = False,
+    class_reduction: str = "sum",
+) -> tuple[float, np.ndarray]:
     """Multiclass SVM loss ``L_i = sum_{j != y_i} max(0, s_j - s_{y_i} + margin)``, averaged.
 
-    At a kink (a margin exactly 0) the subgradient 0 is used.
+    At a kink (a margin exactly 0) the subgradient 0 is used. The two variants the lecture
+    asks about: summing over all ``j`` (``include_correct``) adds the term of ``j = y_i``,
+    always ``max(0, margin) = margin``, so only a constant; taking the mean over the summed
+    classes instead of the sum divides by their count, only a scale. Neither changes the
+    minimizer (nor, for the sum, the gradient).
 
     Args:
         scores: ndarray of shape (n_samples, n_classes).
         y: ndarray of shape (n_samples,), integer labels in ``[0, n_classes)``.
         margin: The desired gap (the lecture's 1) between the correct score and the others.
+        include_correct: Sum over all classes, ``j = y_i`` included.
+        class_reduction: ``"sum"`` (the lecture's) or ``"mean"`` over the summed classes.
 
     Returns:
         ``(L, dL/dscores)`` with dscores of shape (n_samples, n_classes).
     """
+    if class_reduction not in CLASS_REDUCTIONS:
+        raise ValueError(f"class_reduction must be one of {CLASS_REDUCTIONS}, "
+                         f"got {class_reduction!r}")
     scores, y = check_scores_labels(scores, y)
     dscores = np.empty(scores.shape, dtype=_float_dtype(scores))
-    return svm_loss_into(scores, y, dscores, margin), dscores
+    loss = svm_loss_into(scores, y, dscores, margin)
+    if include_correct:
+        loss += max(0.0, float(margin))  # the term max(0, s_y - s_y + margin)
+    if class_reduction == "mean":
+        n_terms = scores.shape[1] - (0 if include_correct else 1)
+        loss /= n_terms
+        dscores /= n_terms
+    return loss, dscores
 
 
 def svm_loss_into(
@@ -200,15 +227,26 @@ def svm_loss_loop(
 
 
 def softmax_loss(scores: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-    """Softmax cross-entropy ``L_i = -log( exp(s_{y_i}) / sum_j exp(s_j) )``, averaged.
+    """Softmax cross-entropy ``L_i = -sum_k p*_ik log q_ik``, ``q_i = softmax(s_i)``, averaged.
+
+    With integer labels ``p*_i`` is one-hot and this is ``L_i = -log q_{i, y_i}``. With
+    probability targets (label smoothing, distillation) it is the cross-entropy
+    ``H(p*_i, q_i) = H(p*_i) + KL(p*_i || q_i)`` (see :func:`kl_divergence`): the same
+    gradient as ``KL``, since the entropy of the targets does not depend on the scores.
 
     Args:
         scores: ndarray of shape (n_samples, n_classes), unnormalized log-probabilities.
-        y: ndarray of shape (n_samples,), integer labels.
+        y: ndarray of shape (n_samples,), integer labels, or ndarray of shape
+            (n_samples, n_classes), target probabilities (rows >= 0 summing to 1).
 
     Returns:
-        ``(L, dL/dscores)``; ``dL_i/ds_k = P(Y=k|x_i) - 1[k = y_i]``, divided by N.
+        ``(L, dL/dscores)``; ``dL_i/ds_k = q_ik - p*_ik``, divided by N.
     """
+    if np.ndim(y) == 2:
+        scores, targets = check_scores_probabilities(scores, y)
+        logq = log_softmax(scores.astype(_float_dtype(scores)))
+        n = scores.shape[0]
+        return -float(np.sum(targets * logq)) / n, (np.exp(logq) - targets) / n
     scores, y = check_scores_labels(scores, y)
     dscores = np.empty(scores.shape, dtype=_float_dtype(scores))
     return softmax_loss_into(scores, y, dscores), dscores
@@ -240,15 +278,196 @@ def softmax_loss_into(scores: np.ndarray, y: np.ndarray, out: np.ndarray) -> flo
 def softmax_loss_loop(scores: np.ndarray, y: np.ndarray) -> float:
     """Reference softmax loss, written like the slide: exp, normalize, ``-log``.
 
-    Uses the max-shift per example so that it is a fair reference at large scores too.
+    Uses the max-shift per example and takes the ``log`` of the normalizer rather than of
+    the probability, ``L_i = log sum_j exp(s_j - m) - (s_{y_i} - m)`` with ``m = max_j s_j``,
+    so that it is a fair reference at large scores too: at ``s = [1e4, -1e4, 0]`` with
+    ``y = 1`` the probability ``exp(-2e4)`` underflows to 0 (``-log`` of it would be inf),
+    while the loss itself is exactly 20000.
     """
     scores, y = check_scores_labels(scores, y)
     total = 0.0
     for i in range(scores.shape[0]):
         s = scores[i] - max(scores[i])
-        unnormalized = [np.exp(float(v)) for v in s]
-        p_correct = unnormalized[y[i]] / sum(unnormalized)
-        total += -np.log(p_correct)
+        unnormalized = [np.exp(float(v)) for v in s]  # the largest is exp(0) = 1: sum >= 1
+        total += np.log(sum(unnormalized)) - float(s[y[i]])
+    return total / scores.shape[0]
+
+
+def check_scores_probabilities(
+    scores: np.ndarray, targets: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Validate scores and probability targets of the same shape; return them as arrays.
+
+    Raises:
+        ValueError: On a shape mismatch, non-finite values, negative entries or rows that
+            do not sum to 1 (within 1e-6).
+    """
+    scores = np.asarray(scores)
+    targets = np.asarray(targets, dtype=_float_dtype(np.asarray(scores)))
+    if scores.ndim != 2:
+        raise ValueError(f"scores must be 2-D (n_samples, n_classes), got shape {scores.shape}")
+    if targets.shape != scores.shape:
+        raise ValueError(f"probability targets must have the shape of scores {scores.shape}, "
+                         f"got {targets.shape}")
+    if scores.shape[0] == 0:
+        raise ValueError("cannot compute a loss over 0 samples")
+    if not (np.all(np.isfinite(scores)) and np.all(np.isfinite(targets))):
+        raise ValueError("scores or targets contain NaN or inf")
+    check_distribution(targets, "targets")
+    return scores, targets
+
+
+def check_distribution(p: np.ndarray, name: str = "p") -> np.ndarray:
+    """Refuse anything but rows of probabilities (last axis >= 0, summing to 1 within 1e-6)."""
+    p = np.asarray(p, dtype=np.float64)
+    if p.ndim == 0 or not np.all(np.isfinite(p)):
+        raise ValueError(f"{name} must be a finite array of probabilities, got {p!r}")
+    if np.any(p < 0):
+        raise ValueError(f"{name} has negative entries; probabilities are >= 0")
+    sums = p.sum(axis=-1)
+    if not np.allclose(sums, 1.0, rtol=0, atol=1e-6):
+        raise ValueError(f"the rows of {name} must sum to 1, got sums in "
+                         f"[{sums.min():.6g}, {sums.max():.6g}]")
+    return p
+
+
+def entropy(p: np.ndarray) -> np.ndarray:
+    """Entropy ``H(p) = -sum_k p_k log p_k`` (with ``0 log 0 = 0``) over the last axis.
+
+    Args:
+        p: ndarray of shape (n_classes,) or (n_samples, n_classes), probabilities.
+
+    Returns:
+        ndarray of shape ``p.shape[:-1]`` (a float for one distribution), in nats.
+    """
+    p = check_distribution(p)
+    return 0.0 - np.sum(np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0), axis=-1)
+
+
+def cross_entropy(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Cross-entropy ``H(p, q) = -sum_k p_k log q_k`` over the last axis (``0 log 0 = 0``).
+
+    Args:
+        p: ndarray of shape (n_classes,) or (n_samples, n_classes), the true distribution.
+        q: ndarray of the same shape, the estimate.
+
+    Returns:
+        ndarray of shape ``p.shape[:-1]``; inf where ``q_k = 0 < p_k``.
+    """
+    p, q = check_distribution(p), check_distribution(q, "q")
+    if p.shape != q.shape:
+        raise ValueError(f"p and q must have the same shape, got {p.shape} and {q.shape}")
+    with np.errstate(divide="ignore"):
+        logq = np.log(q)
+    return -np.sum(np.where(p > 0, p * logq, 0.0), axis=-1)
+
+
+def kl_divergence(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Kullback-Leibler divergence ``KL(p || q) = sum_k p_k log(p_k / q_k) = H(p, q) - H(p)``.
+
+    The lecture derives the softmax loss from it: with a one-hot ``p`` the entropy ``H(p)``
+    is 0, so ``KL(p || q) = H(p, q) = -log q_y``, the cross-entropy.
+
+    Args:
+        p: ndarray of shape (n_classes,) or (n_samples, n_classes), the true distribution.
+        q: ndarray of the same shape, the estimate.
+
+    Returns:
+        ndarray of shape ``p.shape[:-1]`` (>= 0, 0 only for ``p = q``); inf where
+        ``q_k = 0 < p_k``.
+    """
+    return cross_entropy(p, q) - entropy(p)
+
+
+# --- squared error: regression, and classification on one-hot targets --------------------
+
+
+def one_hot(y: np.ndarray, n_classes: int, dtype: np.dtype = np.float64) -> np.ndarray:
+    """``T_ik = 1[k = y_i]``: labels (n_samples,) as targets (n_samples, n_classes)."""
+    t = np.zeros((len(y), n_classes), dtype=dtype)
+    t[np.arange(len(y)), y] = 1
+    return t
+
+
+def check_scores_targets(scores: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Validate scores and the targets of a squared error; return ``(scores, T)``.
+
+    ``y`` is either integer labels (n_samples,), turned into one-hot targets, or real
+    targets: (n_samples, n_classes), or (n_samples,) when there is one output (regression).
+
+    Raises:
+        ValueError: As :func:`check_scores_labels`, or on targets of the wrong shape or
+            with NaN or inf.
+    """
+    scores, y = np.asarray(scores), np.asarray(y)
+    if y.ndim == 1 and np.issubdtype(y.dtype, np.integer):
+        scores, y = check_scores_labels(scores, y)
+        return scores, one_hot(y, scores.shape[1], _float_dtype(scores))
+    if scores.ndim != 2:
+        raise ValueError(f"scores must be 2-D (n_samples, n_outputs), got shape {scores.shape}")
+    if y.ndim == 1 and scores.shape[1] == 1:
+        y = y[:, None]
+    if y.shape != scores.shape:
+        raise ValueError(f"real targets must have shape {scores.shape} (or ({scores.shape[0]},) "
+                         f"for one output), got {y.shape}")
+    if scores.shape[0] == 0:
+        raise ValueError("cannot compute a loss over 0 samples")
+    if not (np.all(np.isfinite(scores)) and np.all(np.isfinite(y))):
+        raise ValueError("scores or targets contain NaN or inf")
+    return scores, y.astype(_float_dtype(scores), copy=False)
+
+
+def squared_loss(scores: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """Squared error ``L_i = sum_k (s_ik - t_ik)^2``, averaged: the lecture's
+    ``L_i = (y - W x_i)^2``.
+
+    For classification ``t_i`` is the one-hot vector of the label ``y_i``; for regression
+    ``t_i`` is the real target (one output: scores (n_samples, 1), targets (n_samples,)).
+
+    Args:
+        scores: ndarray of shape (n_samples, n_outputs).
+        y: Integer labels (n_samples,), or real targets (n_samples, n_outputs) or
+            (n_samples,) for one output.
+
+    Returns:
+        ``(L, dL/dscores)``; ``dL_i/ds_ik = 2 (s_ik - t_ik)``, divided by N.
+    """
+    scores, targets = check_scores_targets(scores, y)
+    residual = scores - targets  # float: targets carry the float dtype
+    n = scores.shape[0]
+    return float(np.sum(residual * residual)) / n, residual * (2.0 / n)
+
+
+def squared_loss_into(scores: np.ndarray, y: np.ndarray, out: np.ndarray) -> float:
+    """The kernel of :func:`squared_loss` for integer labels (the fit loop's fast path):
+    write ``dL/dscores`` into ``out`` (may be ``scores``), return ``L``. Unchecked.
+
+    Args:
+        scores: ndarray of shape (n_samples, n_classes).
+        y: ndarray of shape (n_samples,), integer labels in ``[0, n_classes)``.
+        out: Float ndarray of shape (n_samples, n_classes) that receives the gradient.
+
+    Returns:
+        The loss averaged over examples.
+    """
+    n = scores.shape[0]
+    if out is not scores:
+        out[...] = scores
+    residual = out  # s - t: subtract the one-hot in place
+    residual[np.arange(n), y] -= 1
+    loss = float(np.sum(residual * residual)) / n
+    residual *= 2.0 / n
+    return loss
+
+
+def squared_loss_loop(scores: np.ndarray, y: np.ndarray) -> float:
+    """Reference squared error, one example and one output at a time:
+    ``1/N sum_i sum_k (s_ik - t_ik)^2`` with ``t_ik = 1[k = y_i]`` for labels."""
+    scores, targets = check_scores_targets(scores, y)
+    total = 0.0
+    for i in range(scores.shape[0]):
+        for k in range(scores.shape[1]):
+            total += (float(scores[i, k]) - float(targets[i, k])) ** 2
     return total / scores.shape[0]
 
 
@@ -301,6 +520,7 @@ def ova_logistic_loss(scores: np.ndarray, y: np.ndarray) -> tuple[float, np.ndar
 LOSS_KERNELS: dict[str, Callable[..., float]] = {
     "softmax": softmax_loss_into,
     "svm": svm_loss_into,
+    "squared": squared_loss_into,
 }
 
 LOSSES: dict[str, LossFn] = {
@@ -308,12 +528,19 @@ LOSSES: dict[str, LossFn] = {
     "svm": svm_loss,
     "ova_hinge": ova_hinge_loss,
     "ova_logistic": ova_logistic_loss,
+    "squared": squared_loss,
+}
+
+#: How each loss checks its inputs, ``check(scores, y) -> (scores, y)`` (labels unless
+#: listed): the autodiff objective runs the same checks as the analytic one.
+LOSS_CHECKS: dict[str, Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]] = {
+    "squared": check_scores_targets,
 }
 
 
 def get_loss(loss: str | LossFn) -> LossFn:
-    """Look a loss up by name (``"softmax"``, ``"svm"``, ``"ova_hinge"``, ``"ova_logistic"``)
-    or pass a callable through."""
+    """Look a loss up by name (``"softmax"``, ``"svm"``, ``"ova_hinge"``, ``"ova_logistic"``,
+    ``"squared"``) or pass a callable through."""
     if callable(loss):
         return loss
     try:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import inspect
 import math
 import sys
 import time
@@ -42,8 +41,8 @@ from linclass.history import (  # re-exported: part of the training API
 from linclass.batches import Workspace
 from linclass.model import Params, predict
 from linclass.objective import fast_path
+from linclass.options import DEFAULT_LEARNING_RATES, choice, names
 from linclass.optim import (
-    FULL_BATCH_OPTIMIZERS,
     OPTIMIZERS,
     LearningRate,
     Optimizer,
@@ -90,24 +89,25 @@ def _make_optimizer(
                 "optimizer is already built: give the learning rate and options to its factory"
             )
         return optimizer, isinstance(optimizer, SearchOptimizer)
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {sorted(OPTIMIZERS)}")
-    full_batch = optimizer in FULL_BATCH_OPTIMIZERS
+    record = choice("optimizer", optimizer)  # one record says what the optimizer takes
+    full_batch = record.has("full_batch")
     factory = OPTIMIZERS[optimizer]
-    accepts = inspect.signature(factory).parameters
     kwargs = dict(optimizer_kwargs or {})
-    if "learning_rate" not in accepts:
+    if "learning_rate" not in record.params:
         if learning_rate is not None or schedule != "constant":
-            raise ValueError(f"optimizer {optimizer!r} takes no learning rate or schedule")
+            takes = ", ".join(names("optimizer", "gradient"))
+            raise ValueError(f"optimizer {optimizer!r} takes no learning rate or schedule "
+                             f"(they are for the gradient optimizers: {takes})")
     elif schedule != "constant":
         if callable(learning_rate):
             raise ValueError("give either a schedule name or a schedule callable, not both")
-        init = accepts["learning_rate"].default if learning_rate is None else learning_rate
+        init = DEFAULT_LEARNING_RATES[optimizer] if learning_rate is None else learning_rate
         total = steps(full_batch) if steps is not None else 1
         kwargs["learning_rate"] = schedule_for_run(schedule, init, total)
-    elif learning_rate is not None:
-        kwargs["learning_rate"] = learning_rate
-    if "random_state" in accepts:
+    else:
+        kwargs["learning_rate"] = (DEFAULT_LEARNING_RATES[optimizer] if learning_rate is None
+                                   else learning_rate)
+    if record.has("search"):
         kwargs.setdefault("random_state", rng)
     return factory(**kwargs), full_batch
 

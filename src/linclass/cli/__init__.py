@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from linclass.cli import evaluate, explain, plot, predict, search, train
+from linclass.cli import evaluate, explain, plot, predict, regress, search, train
 from linclass.cli.gradcheck import gradcheck
 from linclass.cli.playground import playground
 
@@ -29,6 +29,7 @@ app.command(epilog=predict.EPILOG)(predict.predict)
 app.command(epilog=search.EPILOG)(search.search)
 app.command(epilog=explain.EPILOG)(explain.explain)
 app.command(epilog=plot.EPILOG)(plot.plot)
+app.command(epilog=regress.EPILOG)(regress.regress)
 app.command(epilog="Examples:\n\n  linclass gradcheck --loss svm --penalty l2\n\n"
             "  linclass gradcheck --dataset fashion-mnist --n 32 --samples 200\n")(gradcheck)
 app.command(epilog="Examples:\n\n  linclass playground --open-browser\n")(playground)

@@ -13,23 +13,23 @@ import dataclasses
 import json
 import math
 import os
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import click
 import numpy as np
 import typer
 
 from linclass.classifier import LinearClassifier
+from linclass.cli.options import FEATURES as FEATURE_PARAMS
+from linclass.cli.options import check_owned
+from linclass.estimator_params import ESTIMATOR_PARAMS
 from linclass.data import DATASETS, DataError, Dataset, load_dataset, train_val_split
 from linclass.features import KINDS, FeatureExtractor, FeaturePipeline, Preprocessor
-from linclass.grad import GRADIENT_METHODS
 from linclass.image_classifier import ImageClassifier
-from linclass.losses import LOSSES
-from linclass.optim import OPTIMIZERS, SCHEDULES
 from linclass.persist import ModelFileError
-from linclass.regularizers import PENALTIES
 from linclass.train import TrainingDivergedError
 
 # --- the error boundary -------------------------------------------------------------------
@@ -71,15 +71,6 @@ def cli_errors() -> Iterator[contextlib.ExitStack]:
 # --- option parsing -----------------------------------------------------------------------
 
 
-# Literal types of the registries' names: typer turns them into choices, so ``--help``
-# lists the names and a typo is a usage error (exit 2).
-LossName = Literal[tuple(sorted(LOSSES))]
-PenaltyName = Literal[tuple(sorted(PENALTIES))]
-OptimizerName = Literal[tuple(sorted(OPTIMIZERS))]
-GradientName = Literal[tuple(sorted(GRADIENT_METHODS))]
-ScheduleName = Literal[tuple(sorted(SCHEDULES))]
-
-
 def positive(value: float | None) -> float | None:
     """Option callback: a number > 0 (None passes: the estimator's default)."""
     if value is not None and not (math.isfinite(value) and value > 0):
@@ -119,19 +110,71 @@ def parse_floats(value: str, option: str) -> list[float]:
     return numbers
 
 
-def estimator_default(name: str) -> Any:
-    """A :class:`LinearClassifier` default, read from its signature (said once, there)."""
-    return LinearClassifier().get_params()[name]
+def parse_image_size(value: str | None) -> tuple[int, int] | None:
+    """``"32"`` -> ``(32, 32)``, ``"24x32"`` -> ``(24, 32)`` (height x width)."""
+    if value is None:
+        return None
+    parts = value.lower().replace(",", "x").split("x")
+    try:
+        size = tuple(int(p) for p in parts)
+    except ValueError:
+        size = ()
+    if len(size) == 1:
+        size = size * 2
+    if len(size) != 2 or not all(1 <= v <= 4096 for v in size):
+        raise typer.BadParameter(f"{value!r}: give N or HxW, each in [1, 4096], e.g. 32 or "
+                                 "24x32", param_hint="--image-size")
+    return size  # type: ignore[return-value]
 
 
-def make_classifier(**options: Any) -> LinearClassifier:
-    """A :class:`LinearClassifier` from CLI options; options left None keep its defaults."""
-    return LinearClassifier(**{k: v for k, v in options.items() if v is not None})
+def build_model(options: dict[str, Any], features: str, standardize: bool, *, seed: int,
+                quiet: bool) -> tuple[FeaturePipeline, LinearClassifier]:
+    """The feature pipeline and the classifier a training command's options describe.
+
+    Options left unset keep the estimator's defaults; one set where the chosen loss,
+    penalty, optimizer or feature kinds do not use it is a usage error naming its flag.
+    """
+    kinds = parse_features(features)
+    selected = {"loss": options["loss"], "penalty": options["penalty"],
+                "optimizer": options["optimizer"], "gradient": options["gradient"],
+                "features": kinds}
+    check_owned(options, selected)
+    clf_options = {k: v for k, v in options.items() if k in ESTIMATOR_PARAMS and v is not None}
+    if "tol" in options:  # None is a value here: --tol none turns the stop off
+        clf_options["tol"] = options["tol"]
+    clf = LinearClassifier(**clf_options, random_state=seed, verbose=not quiet)
+    try:
+        clf._check_hyperparameters()  # e.g. n_elite >= population_size, before any loading
+    except ValueError as e:
+        raise typer.BadParameter(" ".join(str(e).split())) from None
+    feature_options = {k: options[k] for k in FEATURE_PARAMS if options.get(k) is not None}
+    return make_pipeline(features, standardize, **feature_options), clf
 
 
-def make_pipeline(features: str, standardize: bool) -> FeaturePipeline:
-    """The feature pipeline for ``--features`` and ``--standardize``, mean-centred."""
-    return FeaturePipeline(FeatureExtractor(kinds=parse_features(features)),
+@contextlib.contextmanager
+def warnings_as_lines(quiet: bool) -> Iterator[None]:
+    """Show the library's warnings (a ConvergenceWarning, say) as one ``warning: ...`` line
+    each on stderr, once, instead of Python's two-line form with a source line."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    if quiet:
+        return
+    seen: set[str] = set()
+    for w in caught:
+        text = " ".join(str(w.message).split())
+        if text not in seen:
+            seen.add(text)
+            typer.echo(f"warning: {text}", err=True)
+
+
+def make_pipeline(features: str, standardize: bool, **feature_options: int) -> FeaturePipeline:
+    """The feature pipeline for ``--features``, its parameters and ``--standardize``,
+    mean-centred. Square HOG cells and blocks take one number (``--hog-pixels-per-cell 2``)."""
+    for key in ("hog_pixels_per_cell", "hog_cells_per_block"):
+        if key in feature_options:
+            feature_options[key] = (feature_options[key],) * 2  # type: ignore[assignment]
+    return FeaturePipeline(FeatureExtractor(kinds=parse_features(features), **feature_options),
                            Preprocessor(center="mean", standardize=standardize))
 
 
@@ -154,19 +197,24 @@ class DataSpec:
     limit: int | None = None
     val_fraction: float = 0.1
     seed: int = 0
+    image_size: tuple[int, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """As JSON-ready dict (written to metrics.json)."""
         return dict(dataset=self.dataset, data_dir=self.data_dir, limit=self.limit,
-                    val_fraction=self.val_fraction, seed=self.seed)
+                    val_fraction=self.val_fraction, seed=self.seed,
+                    image_size=None if self.image_size is None else list(self.image_size))
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DataSpec:
         """Inverse of :meth:`to_dict`."""
         if not isinstance(d, dict) or not isinstance(d.get("dataset"), str):
             raise ValueError("the run's metrics.json does not say which dataset it used")
-        return cls(**{k: d[k] for k in ("dataset", "data_dir", "limit", "val_fraction", "seed")
-                      if k in d})
+        fields = {k: d[k] for k in ("dataset", "data_dir", "limit", "val_fraction", "seed",
+                                    "image_size") if k in d}
+        if fields.get("image_size") is not None:
+            fields["image_size"] = tuple(fields["image_size"])
+        return cls(**fields)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -180,30 +228,54 @@ class Splits:
     y_val: np.ndarray
 
 
-def load_data(dataset: str, data_dir: str | os.PathLike | None = None) -> Dataset:
-    """:func:`linclass.data.load_dataset` with the CLI's ``--dataset`` / ``--data``."""
+#: The library's words for its arguments, and the CLI's for the same thing.
+CLI_WORDS = {"data_dir=DIR": "--data DIR", "data_dir": "--data", "image_size": "--image-size"}
+
+
+def load_data(dataset: str, data_dir: str | os.PathLike | None = None,
+              image_size: tuple[int, int] | None = None) -> Dataset:
+    """:func:`linclass.data.load_dataset` with the CLI's ``--dataset`` / ``--data`` /
+    ``--image-size``; its errors name those options instead of the Python arguments."""
     if data_dir is not None and not Path(data_dir).is_dir():
         raise DataError(data_dir, "--data must be a folder")
-    return load_dataset(dataset, data_dir)
+    try:
+        return load_dataset(dataset, data_dir, image_size=image_size)
+    except DataError as e:
+        problem = e.problem
+        for python, cli in CLI_WORDS.items():
+            problem = problem.replace(python, cli)
+        raise DataError(e.path, problem) from None
+
+
+def stratified_subset(X: np.ndarray, y: np.ndarray, n: int, seed: int, n_classes: int
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` training images drawn at random, every class in proportion (``--limit``).
+
+    Raises:
+        DataError: When ``n`` is too small to hold each class at least twice (once for
+            training, once for validation).
+    """
+    if n < 2 * n_classes:
+        raise DataError("--limit", f"{n} is too small for {n_classes} classes: give at "
+                        f"least {2 * n_classes} (two images per class)")
+    from sklearn.model_selection import train_test_split
+
+    idx, _ = train_test_split(np.arange(len(y)), train_size=n, stratify=y, random_state=seed)
+    idx.sort()  # keep the dataset's order, so a limit is a subset and not a shuffle
+    return X[idx], y[idx]
 
 
 def load_splits(spec: DataSpec) -> Splits:
-    """Load the data, keep the first ``limit`` training images, hold out a validation set.
+    """Load the data, keep a stratified, seeded ``limit`` of the training images, hold out
+    a validation set.
 
     The validation set is a stratified, seeded ``val_fraction`` of the training images;
     the test set is left alone.
     """
-    data = load_data(spec.dataset, spec.data_dir)
+    data = load_data(spec.dataset, spec.data_dir, spec.image_size)
     X, y = data.X_train, data.y_train
-    if spec.limit is not None:
-        X, y = X[: spec.limit], y[: spec.limit]
-    present = np.unique(y)
-    if present.size != data.n_classes:
-        raise DataError(
-            data.source or data.name,
-            f"the first {len(y)} training images hold only {present.size} of the "
-            f"{data.n_classes} classes; raise --limit",
-        )
+    if spec.limit is not None and spec.limit < len(y):
+        X, y = stratified_subset(X, y, spec.limit, spec.seed, data.n_classes)
     X_train, X_val, y_train, y_val = train_val_split(X, y, spec.val_fraction, spec.seed)
     # The split copied the training images; drop the unsplit ones (47 MB for
     # Fashion-MNIST) instead of carrying them next to their copies.
@@ -216,32 +288,22 @@ def load_splits(spec: DataSpec) -> Splits:
 
 DATASET_OPTION = typer.Option("digits", help=DATASET_HELP)
 DATA_OPTION = typer.Option(None, "--data", help="Folder holding a named dataset's files.")
-LIMIT_OPTION = typer.Option(None, min=2, help="Use only the first N training images "
-                            "(quick tries).")
+LIMIT_OPTION = typer.Option(None, min=2, max=2**31 - 1,
+                            help="Use only N training images, drawn at random with every "
+                            "class in proportion (seeded by --seed).")
+IMAGE_SIZE_OPTION = typer.Option(None, "--image-size", metavar="N|HxW",
+                                 help="Resize every image of a folder dataset to N x N (or "
+                                 "H x W) pixels.")
 FEATURES_OPTION = typer.Option("raw", help="raw, hog, hist, or kinds joined by '+', "
                                "e.g. hog+hist.")
 STANDARDIZE_OPTION = typer.Option(False, "--standardize/--no-standardize",
                                   help="Divide each feature by its training std (after "
                                   "subtracting the mean image).")
-LOSS_OPTION = typer.Option(estimator_default("loss"), help="Data loss.")
-PENALTY_OPTION = typer.Option(estimator_default("penalty"),
-                              help="Regularizer (the bias is never penalized).")
-OPTIMIZER_OPTION = typer.Option(estimator_default("optimizer"), help="Optimizer.")
-GRADIENT_OPTION = typer.Option(estimator_default("gradient"), help="How gradients are computed.")
-SCHEDULE_OPTION = typer.Option(estimator_default("schedule"),
-                               help="Learning-rate schedule over the run.")
-EPOCHS_OPTION = typer.Option(estimator_default("max_epochs"), min=1, max=10**6,
-                             help="Passes over the training images.")
-BATCH_SIZE_OPTION = typer.Option(estimator_default("batch_size"), min=1, max=2**24,
-                                 help="Mini-batch size.")
-SEED_OPTION = typer.Option(0, help="Seed of the validation split, initialization and "
-                           "batch order.")
-VAL_FRACTION_OPTION = typer.Option(estimator_default("validation_fraction"), callback=fraction,
+SEED_OPTION = typer.Option(0, min=0, max=2**32 - 1, help="Seed of the validation split, "
+                           "--limit, initialization, batch order and the searches.")
+VAL_FRACTION_OPTION = typer.Option(0.1, callback=fraction,
                                    help="Fraction of the training images held out for "
                                    "validation.")
-EARLY_STOPPING_OPTION = typer.Option(False, "--early-stopping/--no-early-stopping",
-                                     help="Stop when the validation loss stops improving; "
-                                     "keep the best epoch.")
 OUT_OPTION = typer.Option(Path("runs"), help="Folder that receives the run folder.")
 NAME_OPTION = typer.Option(None, help="Run folder name.", show_default="the next free NNN")
 FORCE_OPTION = typer.Option(False, "--force", help="Overwrite an existing --name run.")
@@ -259,7 +321,7 @@ def load_model(path: str | os.PathLike) -> ImageClassifier:
 
 def class_names_of(model: ImageClassifier) -> list[str]:
     """The name of each column of the model's scores, in ``classes_`` order."""
-    classes = model.classifier.classes_
+    classes = model.classifier_.classes_
     names = model.class_names
     if names and all(isinstance(c, (int, np.integer)) and 0 <= c < len(names) for c in classes):
         return [str(names[int(c)]) for c in classes]
@@ -274,7 +336,7 @@ def all_scores(model: ImageClassifier, X: np.ndarray) -> np.ndarray:
     """
     from linclass.model import scores
 
-    clf = model.classifier
+    clf = model.classifier_
     S = scores({"W": clf.coef_, "b": clf.intercept_}, np.asarray(X))
     if not np.isfinite(S).all():
         raise ValueError("the model's scores overflow on these images (its weights or "

@@ -30,13 +30,21 @@ The dataset defaults to the one the model was trained on (recorded in the model 
 """
 
 
+def _image_size(recorded: dict) -> tuple[int, int] | None:
+    """The ``--image-size`` the model was trained with (folder datasets), if any."""
+    size = recorded.get("image_size")
+    return None if size is None else (int(size[0]), int(size[1]))
+
+
 def evaluate(
     model_file: Path = typer.Option(..., "--model", help="A model file written by train or "
                                     "search."),
     dataset: str | None = typer.Option(None, help=common.DATASET_HELP,
                                        show_default="the model's training dataset"),
     data: Path | None = common.DATA_OPTION,
-    split: Literal["test", "train"] = typer.Option("test", help="Which images to score."),
+    split: Literal["test", "train", "val"] = typer.Option(
+        "test", help="Which images to score; val is the run's own validation split (the "
+        "seeded --val-fraction of the training images recorded in the model file)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of "
                                  "tables."),
     plot: Path | None = typer.Option(None, help="Also draw the confusion matrix to this PNG."),
@@ -54,9 +62,18 @@ def evaluate(
             data = data if data is not None else recorded.get("data_dir")
         if plot is not None:
             common.check_png_target(plot, force=force)
-        ds = common.load_data(dataset, data)
+        if split == "val":
+            if not recorded.get("dataset") or recorded.get("dataset") != dataset:
+                raise typer.BadParameter("the validation split is the training run's own: "
+                                         "it needs the model's recorded dataset (drop "
+                                         "--dataset)", param_hint="--split")
+            spec = common.DataSpec.from_dict({**recorded, "data_dir": data})
+            splits = common.load_splits(spec)
+            ds, images, y = splits.data, splits.X_val, splits.y_val
+        else:
+            ds = common.load_data(dataset, data, _image_size(recorded))
+            images, y = ds.images(split), ds.labels(split)
         common.check_image_shape(model, ds.image_shape, ds.name)
-        images, y = ds.images(split), ds.labels(split)
         names = common.class_names_of(model)
         if len(names) != ds.n_classes:
             raise ValueError(f"the model has {len(names)} classes but {ds.name} has "

@@ -2,7 +2,9 @@
 
 The numbers come from :func:`linclass.explain.explain_scores`; this module only lays them
 out: one ``max(0, s_j - s_y + 1)`` line per wrong class for the SVM, and the slide's table
-(scores, exp, normalized) then ``L = -log p`` for softmax.
+(scores, exp, normalized) then ``L = -log p`` for softmax. ``--slide`` shows the lecture's
+other worked examples and questions (:mod:`linclass.explain_slides`,
+:mod:`linclass.explain_gradient`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,15 @@ from linclass.cli import common
 from linclass.cli.common import cli_errors
 from linclass.cli.predict import image_files, load_images
 from linclass.explain import explain_scores
+from linclass.explain_gradient import SLIDE_H, SLIDE_METHOD, kink_example, numerical_walkthrough
+from linclass.explain_slides import kl_example, softmax_questions, svm_questions
+from linclass.model import init_params
+from linclass.options import resolved
+
+#: The lecture's other worked examples, by ``--slide`` name.
+SLIDES = ("kl", "svm-questions", "softmax-questions", "numerical-gradient", "kink")
+#: Images of the digits set used by ``--slide numerical-gradient``.
+WALKTHROUGH_ROWS = 100
 
 EPILOG = """\
 Examples (the lecture's cat image, scores cat 3.2, car 5.1, frog -1.7):
@@ -29,6 +40,16 @@ Examples (the lecture's cat image, scores cat 3.2, car 5.1, frog -1.7):
   linclass explain --scores 3.2,5.1,-1.7 --label 0 --loss softmax --classes cat,car,frog
 
   linclass explain --model runs/run-001/model.safetensors --image shoe.png --label 7
+
+The lecture's other examples and questions:
+
+  linclass explain --slide kl                  (KL = cross-entropy - entropy)
+
+  linclass explain --slide svm-questions       (or softmax-questions)
+
+  linclass explain --slide numerical-gradient --loss svm --h 0.0001 --fd-method forward
+
+  linclass explain --slide kink                (finite differences at an SVM kink)
 """
 
 
@@ -81,6 +102,28 @@ def _print_lines(out: dict[str, Any], console: Console) -> None:
         console.print(line, highlight=False)
 
 
+def slide_output(slide: str, loss: str | None, margin: float, h: float,
+                 fd_method: str) -> dict[str, Any]:
+    """The numbers of one ``--slide``, from the library."""
+    if slide == "kl":
+        return kl_example()
+    if slide == "svm-questions":
+        return svm_questions(margin=margin)
+    if slide == "softmax-questions":
+        return softmax_questions()
+    if slide == "kink":
+        return kink_example(h=h, margin=margin)
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    X, y = digits.data[:WALKTHROUGH_ROWS] / 16.0, digits.target[:WALKTHROUGH_ROWS]
+    params = init_params(X.shape[1], 10, scale=0.05, random_state=0)
+    out = numerical_walkthrough(params, X, y, loss=loss or "svm", h=h, method=fd_method)
+    out["lines"].insert(0, f"{loss or 'svm'} loss of a random W (seed 0) on the first "
+                           f"{WALKTHROUGH_ROWS} digits images, 8x8 pixels in [0, 1]")
+    return out
+
+
 def explain(
     scores: str | None = typer.Option(None, help="Class scores, comma-separated, e.g. "
                                       "3.2,5.1,-1.7."),
@@ -96,12 +139,30 @@ def explain(
                                            "--image, explains the model's scores."),
     image: Path | None = typer.Option(None, help="An image file for --model."),
     as_json: bool = typer.Option(False, "--json", help="Print the steps as JSON."),
+    slide: Literal[SLIDES] | None = typer.Option(  # type: ignore[valid-type]
+        None, help="Another of the lecture's examples: kl, svm-questions, "
+        "softmax-questions, numerical-gradient or kink."),
+    h: float = typer.Option(SLIDE_H,
+                            help="Finite-difference step (numerical-gradient, kink)."),
+    fd_method: Literal["forward", "centered"] = typer.Option(
+        SLIDE_METHOD, help="Finite-difference formula (numerical-gradient)."),
 ) -> None:
     """Explain the loss of one example step by step, like the lecture's slides.
 
     Give either a score vector and a label (--scores, --label), or a model and an image
-    (--model, --image).
+    (--model, --image), or one of the lecture's other examples (--slide).
     """
+    if slide is not None:
+        if scores is not None or model_file is not None:
+            raise typer.BadParameter("--slide takes no --scores or --model",
+                                     param_hint="--slide")
+        with cli_errors():
+            out = slide_output(slide, loss, margin, h, fd_method)
+        if as_json:
+            typer.echo(json.dumps(common.json_safe(out), indent=2))
+        else:
+            _print_lines(out, Console(highlight=False))
+        return
     if (scores is None) == (model_file is None):
         raise typer.BadParameter("give either --scores (with --label) or --model with --image")
     console = Console(highlight=False)
@@ -133,8 +194,9 @@ def explain(
                 raise typer.BadParameter(f"must be below {len(names)}, the model's classes",
                                          param_hint="--label")
             y = predicted if label is None else label
-            model_loss = model.classifier.loss
-            out = explain_scores(s, y, loss or model_loss, names, model.classifier.margin)
+            model_loss = model.classifier_.loss
+            out = explain_scores(s, y, loss or model_loss, names,
+                                  resolved("margin", model.classifier_.margin))
             out["image"], out["predicted_name"] = str(image), names[predicted]
             header = (f"{image}: predicted [bold]{names[predicted]}[/]; loss computed for "
                       f"{'the given' if label is not None else 'the predicted'} label "

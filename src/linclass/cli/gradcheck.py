@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import typer
 from rich.console import Console
@@ -13,30 +15,17 @@ from linclass.losses import LOSSES
 from linclass.regularizers import PENALTIES
 
 
-def _load(dataset: str) -> tuple[np.ndarray, np.ndarray, int]:
-    """Training images as float rows in [0, 1], labels and the class count.
+def _load(dataset: str, data_dir: Path | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+    """Training images as float rows in [0, 1], labels and the class count."""
+    from linclass.cli.common import load_data
 
-    Uses :func:`linclass.data.load_dataset` where the data package provides it, and the
-    bundled scikit-learn digits otherwise.
-    """
     try:
-        from linclass.data import load_dataset
-    except ImportError:
-        load_dataset = None
-    if load_dataset is not None:
-        try:
-            ds = load_dataset(dataset)
-        except (ValueError, KeyError, OSError) as exc:
-            raise typer.BadParameter(str(exc), param_hint="--dataset") from exc
-        X = ds.X_train.reshape(len(ds.X_train), -1)
-        X = X / 255.0 if X.dtype == np.uint8 else X.astype(np.float64)
-        return X, ds.y_train, len(ds.class_names)
-    if dataset != "digits":
-        raise typer.BadParameter(f"unknown dataset {dataset!r}", param_hint="--dataset")
-    from sklearn.datasets import load_digits  # heavy import, only here
-
-    bunch = load_digits()
-    return bunch.data / 16.0, bunch.target, 10  # 17 grey levels 0..16 -> [0, 1]
+        ds = load_data(dataset, data_dir)
+    except (ValueError, KeyError, OSError) as exc:
+        raise typer.BadParameter(str(exc), param_hint="--dataset") from exc
+    X = ds.X_train.reshape(len(ds.X_train), -1)
+    X = X / 255.0 if X.dtype == np.uint8 else X.astype(np.float64)
+    return X, ds.y_train, len(ds.class_names)
 
 
 def _print(report: GradcheckReport, console: Console) -> None:
@@ -71,6 +60,8 @@ def gradcheck(
     alpha: float = typer.Option(1e-3, help="Regularization strength."),
     l1_ratio: float = typer.Option(0.5, help="Elastic-net mix."),
     dataset: str = typer.Option("digits", help="Dataset name."),
+    data: Path | None = typer.Option(None, "--data", help="Folder holding a named "
+                                     "dataset's files."),
     n: int = typer.Option(64, min=1, help="Use the first N training examples."),
     seed: int = typer.Option(0, help="Seed of the check point and of the probed coordinates."),
     samples: int | None = typer.Option(
@@ -90,7 +81,7 @@ def gradcheck(
         raise typer.BadParameter(f"choose one of {sorted(LOSSES)}", param_hint="--loss")
     if penalty not in PENALTIES:
         raise typer.BadParameter(f"choose one of {sorted(PENALTIES)}", param_hint="--penalty")
-    X, y, n_classes = _load(dataset)
+    X, y, n_classes = _load(dataset, data)
     thresholds = None if threshold is None else dict.fromkeys(DEFAULT_THRESHOLDS, threshold)
     try:
         report = compare_gradients(

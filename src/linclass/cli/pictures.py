@@ -29,7 +29,7 @@ LANDSCAPE_ROWS = 1000  # the 1-D slice evaluates J 51 times; a subset keeps that
 
 def templates_note(model: ImageClassifier) -> str | None:
     """Why a run has no templates picture, or None when it has one."""
-    kinds = tuple(model.features.extractor.kinds)
+    kinds = tuple(model.features_.extractor.kinds)
     if kinds == ("raw",):
         return None
     return (f"not drawn: the features are {'+'.join(kinds)}, not raw pixels, so a row of W "
@@ -60,7 +60,7 @@ def draw_pictures(
     Returns:
         The written pictures by name, in report order.
     """
-    clf, names = model.classifier, class_names_of(model)
+    clf, names = model.classifier_, class_names_of(model)
     figures = {}
     if templates_note(model) is None:
         figures["templates"] = plot_templates(clf.coef_, model.image_shape, names)
@@ -103,7 +103,7 @@ def evaluate_images(
         ``(J, y_pred)``: the objective ``1/N sum_i L_i + R(W)`` (chunk losses weighted by
         ``n_c / N``, so the penalty counts once) and ndarray of shape (n,).
     """
-    clf = model.classifier
+    clf = model.classifier_
     params, objective = {"W": clf.coef_, "b": clf.intercept_}, objective_kwargs(clf)
     loss, predictions = 0.0, []
     for start in range(0, len(y), EVAL_ROWS):
@@ -112,6 +112,18 @@ def evaluate_images(
         loss += objective_value(params, X, y_c, **objective) * len(y_c) / len(y)
         predictions.append(predicted_indices(model, X))
     return loss, np.concatenate(predictions)
+
+
+def describe_optimizer(settings: dict[str, Any]) -> str:
+    """``"momentum (analytic gradient), learning_rate 0.1, schedule cosine, ..."``: the
+    optimizer and the settings of its own that the run used."""
+    from linclass.options import choice
+
+    name = settings["optimizer"]
+    head = name + (f" ({settings['gradient']} gradient)" if "gradient" in settings else "")
+    own = [f"{k} {settings[k]:g}" if isinstance(settings[k], float) else f"{k} {settings[k]}"
+           for k in choice("optimizer", name).params if k in settings]
+    return ", ".join([head, *own])
 
 
 def write_run_report(
@@ -124,7 +136,7 @@ def write_run_report(
     force: bool = False,
 ) -> tuple[Path, Path]:
     """``report.html`` (self-contained) and ``report.md`` for a trained run."""
-    hp = metrics["hyperparameters"]
+    hp = metrics.get("settings") or metrics["hyperparameters"]  # runs written before 0.2
     summary: dict[str, Any] = {
         "dataset": metrics["data"]["dataset"],
         "images (train / val / test)": f"{metrics['n_train']} / {metrics['n_val']} / "
@@ -133,9 +145,7 @@ def write_run_report(
         "features": metrics["features"] + (", standardized" if metrics["standardize"] else ""),
         "loss": hp["loss"],
         "penalty": f"{hp['penalty']}, alpha={hp['alpha']:g}",
-        "optimizer": f"{hp['optimizer']} ({hp['gradient']} gradient), "
-                     f"learning rate {hp['learning_rate']:g}, {hp['schedule']} schedule, "
-                     f"batch {hp['batch_size']}",
+        "optimizer": describe_optimizer(hp),
         "epochs": f"{metrics['epochs_run']} of {hp['max_epochs']}"
                   + (" (early stopping)" if hp["early_stopping"] else ""),
         "seed": metrics["data"]["seed"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
 import threading
 import webbrowser
 
@@ -49,7 +50,26 @@ def playground(
             "machine unless you also pass --allow-remote", param_hint="--host")
     trusted = trusted_hosts(host, allow_remote)
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
+    sock = listen(host, port)  # before the banner: a busy port is one error line
     typer.echo(f"linclass playground on {url}  (Ctrl+C to stop)")
     if open_browser:
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
-    uvicorn.run(create_app(trusted_hosts=trusted), host=host, port=port, log_level="warning")
+    config = uvicorn.Config(create_app(trusted_hosts=trusted), log_level="warning")
+    with sock:
+        uvicorn.Server(config).run(sockets=[sock])
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` and listening, or ``error: ...`` and exit 1 (a port
+    in use, an address this machine does not have)."""
+    from linclass.cli.common import fail
+
+    try:
+        family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host.strip("[]"), port))
+        sock.listen(128)
+    except OSError as e:
+        raise fail(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+    return sock

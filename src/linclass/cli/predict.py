@@ -73,7 +73,7 @@ def predict(
         images = load_images(model, files)
         S = common.all_scores(model, model.transform(images))
         names = common.class_names_of(model)
-    probabilistic = model.classifier.loss == "softmax"
+    probabilistic = model.classifier_.loss == "softmax"
     values = softmax(S) if probabilistic else S
     kind, kinds = ("probability", "probabilities") if probabilistic else ("score", "scores")
     k = min(top_k, S.shape[1])

@@ -25,15 +25,9 @@ from rich.table import Table
 
 from linclass.classifier import LinearClassifier
 from linclass.cli import common
-from linclass.cli.common import (
-    DataSpec,
-    GradientName,
-    LossName,
-    OptimizerName,
-    PenaltyName,
-    ScheduleName,
-    cli_errors,
-)
+from linclass.cli.common import DataSpec, cli_errors
+from linclass.cli.options import FEATURES, TRAINING, record_options
+from linclass.options import choice
 from linclass.cli.rundir import METRICS_FILE, claim_run_dir
 from linclass.fileio import atomic_write_text
 from linclass.image_classifier import ImageClassifier, data_checksum
@@ -211,29 +205,26 @@ def _grid(value: str | None, default: str, option: str, *, positive: bool) -> li
 # --- the command --------------------------------------------------------------------------
 
 
+@record_options(*(n for n in TRAINING if n not in ("learning_rate", "alpha")), *FEATURES)
 def search(
     lr: str | None = typer.Option(None, "--lr", help="Grid of learning rates, "
-                                  "comma-separated.", show_default=DEFAULT_LR_GRID),
+                                  "comma-separated (gradient optimizers).",
+                                  show_default=DEFAULT_LR_GRID),
     alpha: str | None = typer.Option(None, "--alpha", help="Grid of regularization "
                                      "strengths, comma-separated.",
                                      show_default=DEFAULT_ALPHA_GRID),
-    n_random: int | None = typer.Option(None, "--random", min=1, max=10**5, help="Draw N random "
-                                      "settings (log-uniform) instead of a grid."),
+    n_random: int | None = typer.Option(None, "--random", min=1, max=10_000,
+                                        help="Draw N random settings (log-uniform) instead "
+                                        "of a grid."),
     lr_range: str = typer.Option("1e-3,1", help="LOW,HIGH learning rates for --random."),
     alpha_range: str = typer.Option("1e-6,1e-1", help="LOW,HIGH alphas for --random."),
-    jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="Trials run at once.",
-                                    show_default="all cores"),
+    jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, max=256,
+                                    help="Trials run at once.", show_default="all cores"),
     dataset: str = common.DATASET_OPTION,
     data: Path | None = common.DATA_OPTION,
+    image_size: str | None = common.IMAGE_SIZE_OPTION,
     features: str = common.FEATURES_OPTION,
     standardize: bool = common.STANDARDIZE_OPTION,
-    loss: LossName = common.LOSS_OPTION,
-    penalty: PenaltyName = common.PENALTY_OPTION,
-    optimizer: OptimizerName = common.OPTIMIZER_OPTION,
-    gradient: GradientName = common.GRADIENT_OPTION,
-    schedule: ScheduleName = common.SCHEDULE_OPTION,
-    epochs: int = common.EPOCHS_OPTION,
-    batch_size: int = common.BATCH_SIZE_OPTION,
     seed: int = common.SEED_OPTION,
     val_fraction: float = common.VAL_FRACTION_OPTION,
     limit: int | None = common.LIMIT_OPTION,
@@ -241,32 +232,47 @@ def search(
     name: str | None = common.NAME_OPTION,
     force: bool = common.FORCE_OPTION,
     quiet: bool = common.QUIET_OPTION,
+    *,
+    options: dict[str, Any],
 ) -> None:
     """Search learning rate x regularization strength on the validation split.
 
     Every setting trains on the training part and is scored on the validation part; the
-    best one is saved with its test accuracy (the only use of the test images).
+    best one is saved with its test accuracy (the only use of the test images). The
+    derivative-free optimizers (random_search, random_local_search, genetic) have no
+    learning rate: for them the search is over --alpha alone.
     """
     if n_random is not None and (lr is not None or alpha is not None):
         raise typer.BadParameter("give either grids (--lr, --alpha) or --random N with "
                                  "--lr-range/--alpha-range", param_hint="--random")
+    optimizer = options["optimizer"]
+    takes_lr = "learning_rate" in choice("optimizer", optimizer).params
+    if not takes_lr and lr is not None:
+        raise typer.BadParameter(f"optimizer {optimizer!r} has no learning rate; search "
+                                 "--alpha alone", param_hint="--lr")
     if n_random is None:
-        pairs = grid_settings(_grid(lr, DEFAULT_LR_GRID, "--lr", positive=True),
-                              _grid(alpha, DEFAULT_ALPHA_GRID, "--alpha", positive=False))
+        lrs = _grid(lr, DEFAULT_LR_GRID, "--lr", positive=True) if takes_lr else [None]
+        pairs = grid_settings(lrs, _grid(alpha, DEFAULT_ALPHA_GRID, "--alpha", positive=False))
     else:
         pairs = random_settings(n_random, _range(lr_range, "--lr-range"),
                                 _range(alpha_range, "--alpha-range"), seed)
+        if not takes_lr:
+            pairs = [(None, b) for _, b in pairs]
     jobs = min(jobs or os.cpu_count() or 1, len(pairs))
-    base = dict(loss=loss, penalty=penalty, optimizer=optimizer, gradient=gradient,
-                schedule=schedule, max_epochs=epochs, batch_size=batch_size, random_state=seed)
+    pipeline, clf = common.build_model({**options, "learning_rate": None, "alpha": 0.0},
+                                       features, standardize, seed=seed, quiet=True)
+    base = {k: v for k, v in clf.get_params().items()
+            if k not in ("learning_rate", "alpha", "verbose")}
     settings = [{**base, "learning_rate": a, "alpha": b} for a, b in pairs]
+    loss, penalty, schedule = options["loss"], options["penalty"], options["schedule"]
+    epochs, batch_size = options["max_epochs"], options["batch_size"]
     console = Console(stderr=True, quiet=quiet)
     with cli_errors() as scope:
         run = scope.enter_context(claim_run_dir(out, name, force=force, prefix="search"))
-        spec = DataSpec(dataset, None if data is None else str(data), limit, val_fraction, seed)
+        spec = DataSpec(dataset, None if data is None else str(data), limit, val_fraction, seed,
+                        common.parse_image_size(image_size))
         splits = common.load_splits(spec)
         ds = splits.data
-        pipeline = common.make_pipeline(features, standardize)
         X = pipeline.fit_transform(splits.X_train)
         X_val = pipeline.transform(splits.X_val)
         console.print(f"{len(settings)} settings on {ds.name} ({len(splits.y_train)} training, "
@@ -284,7 +290,7 @@ def search(
         test_accuracy = float(best_clf.score(pipeline.transform(ds.X_test), ds.y_test))
 
         run_dir = run.staging  # published below, in one step, once everything is written
-        model = ImageClassifier(pipeline, best_clf, ds.class_names)
+        model = ImageClassifier.from_fitted(pipeline, best_clf, ds.class_names)
         model.data_sha256 = data_checksum(splits.X_train, splits.y_train)
         model.save(run_dir / "best.safetensors", force=force,
                    extra_meta={"dataset": spec.to_dict(), "run": run_dir.name})
@@ -303,8 +309,9 @@ def search(
                      + (f" (first {limit} training images)" if limit else ""),
                      "search": f"{metrics['mode']}, {len(rows)} settings, "
                      f"{jobs} at a time", "features": metrics["features"],
-                     "fixed": f"{loss} loss, {penalty} penalty, {optimizer}, {schedule} "
-                     f"schedule, {epochs} epochs, batch {batch_size}, seed {seed}",
+                     "fixed": f"{loss} loss, {penalty} penalty, {optimizer}, "
+                     f"{schedule or 'default'} schedule, {epochs or 'auto'} epochs, "
+                     f"batch {batch_size or 'default'}, seed {seed}",
                      "best learning rate": best_row["learning_rate"],
                      "best alpha": best_row["alpha"],
                      "best val accuracy": best_row["val_accuracy"],
@@ -315,7 +322,9 @@ def search(
         run_dir = run.publish()
         html = run_dir / html.name
     _print_table(Console(), rows, best_i)
-    typer.echo(f"best: --lr {best_row['learning_rate']:g} --alpha {best_row['alpha']:g}  "
+    best_lr = best_row["learning_rate"]
+    typer.echo(f"best: {'' if best_lr is None else f'--lr {best_lr:g} '}"
+               f"--alpha {best_row['alpha']:g}  "
                f"val accuracy {best_row['val_accuracy']:.4f}  test accuracy {test_accuracy:.4f}"
                f"  ({seconds:.1f} s)")
     typer.echo(f"search written to {run_dir}  (report: {html})")

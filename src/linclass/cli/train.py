@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import typer
 
 from linclass.cli import common
-from linclass.cli.common import (
-    DataSpec,
-    GradientName,
-    LossName,
-    OptimizerName,
-    PenaltyName,
-    ScheduleName,
-    cli_errors,
-    estimator_default,
-)
+from linclass.cli.common import DataSpec, cli_errors
+from linclass.cli.options import FEATURES, TRAINING, record_options
 from linclass.cli.pictures import draw_pictures, evaluate_images, write_run_report
 from linclass.cli.rundir import (
     MODEL_FILE,
@@ -38,7 +31,11 @@ Examples:
 
   linclass train --dataset digits --features hog --standardize --optimizer sgd --lr 0.05
 
-  linclass train --dataset my_images/ --limit 500 --quiet
+  linclass train --dataset my_images/ --image-size 32 --limit 500 --quiet
+
+  linclass train --dataset digits --optimizer genetic --population-size 30
+
+  linclass train --dataset digits --features hog --hog-pixels-per-cell 2
 
 Writes OUT/NAME/: model.safetensors, metrics.json, history.csv, history.jsonl,
 templates.png (raw pixels only), history.png, confusion.png, landscape.png,
@@ -46,45 +43,34 @@ report.html and report.md.
 """
 
 
+@record_options(*TRAINING, *FEATURES)
 def train(
     dataset: str = common.DATASET_OPTION,
     data: Path | None = common.DATA_OPTION,
+    image_size: str | None = common.IMAGE_SIZE_OPTION,
     features: str = common.FEATURES_OPTION,
     standardize: bool = common.STANDARDIZE_OPTION,
-    loss: LossName = common.LOSS_OPTION,
-    penalty: PenaltyName = common.PENALTY_OPTION,
-    alpha: float = typer.Option(estimator_default("alpha"), min=0.0,
-                                help="Regularization strength."),
-    optimizer: OptimizerName = common.OPTIMIZER_OPTION,
-    gradient: GradientName = common.GRADIENT_OPTION,
-    lr: float = typer.Option(estimator_default("learning_rate"), "--lr", "--learning-rate",
-                             callback=common.positive, help="Initial learning rate."),
-    schedule: ScheduleName = common.SCHEDULE_OPTION,
-    epochs: int = common.EPOCHS_OPTION,
-    batch_size: int = common.BATCH_SIZE_OPTION,
     seed: int = common.SEED_OPTION,
     val_fraction: float = common.VAL_FRACTION_OPTION,
-    early_stopping: bool = common.EARLY_STOPPING_OPTION,
     limit: int | None = common.LIMIT_OPTION,
     out: Path = common.OUT_OPTION,
     name: str | None = common.NAME_OPTION,
     force: bool = common.FORCE_OPTION,
     quiet: bool = common.QUIET_OPTION,
+    *,
+    options: dict[str, Any],
 ) -> None:
     """Train a linear classifier f(x) = Wx + b on images and write a run folder.
 
     The training images are split into a training part and a validation part
     (--val-fraction); the test images are only used once, after training.
     """
+    pipeline, clf = common.build_model(options, features, standardize, seed=seed, quiet=quiet)
+    lr = options["learning_rate"]
     with cli_errors() as scope:
         run = scope.enter_context(claim_run_dir(out, name, force=force))
-        pipeline = common.make_pipeline(features, standardize)
-        clf = common.make_classifier(
-            loss=loss, penalty=penalty, alpha=alpha, optimizer=optimizer, gradient=gradient,
-            learning_rate=lr, schedule=schedule, max_epochs=epochs, batch_size=batch_size,
-            early_stopping=early_stopping, random_state=seed, verbose=not quiet,
-        )
-        spec = DataSpec(dataset, None if data is None else str(data), limit, val_fraction, seed)
+        spec = DataSpec(dataset, None if data is None else str(data), limit, val_fraction, seed,
+                        common.parse_image_size(image_size))
         say = (lambda msg: None) if quiet else (lambda msg: typer.echo(msg, err=True))
         say(f"loading {dataset} ...")
         splits = common.load_splits(spec)
@@ -94,11 +80,14 @@ def train(
         model = ImageClassifier(pipeline, clf, ds.class_names)
         start = time.perf_counter()
         try:
-            model.fit(splits.X_train, splits.y_train, progress=False if quiet else None,
-                      validation_data=(splits.X_val, splits.y_val))
+            with common.warnings_as_lines(quiet):
+                model.fit(splits.X_train, splits.y_train, progress=False if quiet else None,
+                          validation_data=(splits.X_val, splits.y_val))
         except TrainingDivergedError as exc:
-            raise common.fail(f"{exc}; this run started at --lr {lr:g}, nothing was written"
+            started = f"--lr {lr:g}" if lr is not None else "the default --lr"
+            raise common.fail(f"{exc}; this run started at {started}, nothing was written"
                               ) from None
+        clf = model.classifier_
         fit_seconds = time.perf_counter() - start
 
         metrics = {
@@ -107,9 +96,10 @@ def train(
             "n_train": len(splits.y_train), "n_val": len(splits.y_val), "n_test": len(ds.y_test),
             "image_shape": list(ds.image_shape),
             "class_names": ds.class_names,
-            "features": "+".join(model.features.extractor.kinds),
+            "features": "+".join(model.features_.extractor.kinds),
             "standardize": standardize,
             "hyperparameters": clf.get_params(),
+            "settings": clf.settings_,
             "epochs_run": int(clf.n_iter_),
             "fit_seconds": fit_seconds,
         }

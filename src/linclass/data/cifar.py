@@ -314,7 +314,7 @@ def _locate(directory: str | Path, layouts: dict[str, tuple[str, str]]) -> tuple
     wanted = " or ".join(f"{sub}/{marker}" for sub, marker in layouts.values())
     raise DataError(
         directory, f"no {wanted} here; download and extract the dataset from "
-        "https://www.cs.toronto.edu/~kriz/cifar.html and pass --data DIR"
+        "https://www.cs.toronto.edu/~kriz/cifar.html and pass data_dir=DIR"
     )
 
 

@@ -98,6 +98,25 @@ def _labels(
     ]
 
 
+def read_npz(path: Path) -> dict[str, np.ndarray]:
+    """Every member of an ``.npz`` archive by lower-cased key, checked before it is read
+    (sizes against headers, no pickles).
+
+    Raises:
+        DataError: A missing file, a bad archive, or a member that fails the checks.
+    """
+    try:
+        _check_members(path)
+        with np.load(path, allow_pickle=False) as npz:
+            return {key.lower(): npz[key] for key in npz.files}
+    except DataError:
+        raise
+    except FileNotFoundError:
+        raise DataError(path, "file not found") from None
+    except Exception as exc:  # bad zip, bad .npy header, pickled objects...
+        raise DataError(path, f"not a valid .npz archive ({type(exc).__name__}: {exc})") from None
+
+
 def load_npz(
     path: str | Path,
     *,
@@ -115,16 +134,7 @@ def load_npz(
         A :class:`Dataset`.
     """
     path = Path(path)
-    try:
-        _check_members(path)
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {key.lower(): npz[key] for key in npz.files}
-    except DataError:
-        raise
-    except FileNotFoundError:
-        raise DataError(path, "file not found") from None
-    except Exception as exc:  # bad zip, bad .npy header, pickled objects...
-        raise DataError(path, f"not a valid .npz archive ({type(exc).__name__}: {exc})") from None
+    arrays = read_npz(path)
 
     names = None
     if "class_names" in arrays:

@@ -76,7 +76,7 @@ def _cifar(name: str, loader: Callable[[Path], Dataset]) -> Loader:
         if data_dir is None:
             raise DataError(
                 name, "CIFAR is not bundled: download and extract it from "
-                "https://www.cs.toronto.edu/~kriz/cifar.html and pass --data DIR"
+                "https://www.cs.toronto.edu/~kriz/cifar.html and pass data_dir=DIR"
             )
         return loader(data_dir)
 
@@ -88,12 +88,12 @@ DATASETS: dict[str, Loader] = {
     "mnist": _idx(
         "mnist", MNIST_CLASSES, None,
         "put the four IDX files (train-images-idx3-ubyte.gz, ...) in a folder and pass "
-        "--data DIR",
+        "data_dir=DIR",
     ),
     "fashion-mnist": _idx(
         "fashion-mnist", FASHION_MNIST_CLASSES, FASHION_MNIST_DIR,
         f"install it with `apt-get install dataset-fashion-mnist` (files go to "
-        f"{FASHION_MNIST_DIR}) or put the four IDX files in a folder and pass --data DIR",
+        f"{FASHION_MNIST_DIR}) or put the four IDX files in a folder and pass data_dir=DIR",
     ),
     "cifar10": _cifar("cifar10", load_cifar10),
     "cifar100": _cifar("cifar100", load_cifar100),

@@ -24,6 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from linclass.features.affine import AffineTransform
@@ -46,7 +47,7 @@ def _params(cls: type, given: Any) -> dict[str, Any]:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in given.items()}
 
 
-class FeaturePipeline:
+class FeaturePipeline(BaseEstimator):
     """Images -> :class:`FeatureExtractor` -> :class:`Preprocessor` -> float32 rows.
 
     Args:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from linclass.grad.autodiff import Tensor
-from linclass.losses import ova_targets, check_scores_labels
+from linclass.losses import LOSS_CHECKS, check_scores_labels, ova_targets
 from linclass.model import Params, check_params
 from linclass.objective import check_inputs
 from linclass.regularizers import check_alpha, check_l1_ratio
@@ -86,11 +86,21 @@ def ova_logistic_loss(S: Tensor, y: np.ndarray) -> Tensor:
     return (m + ((-m).exp() + (z - m).exp()).log()).sum() / S.shape[0]
 
 
+def squared_loss(S: Tensor, T: np.ndarray) -> Tensor:
+    """Squared error ``L_i = sum_k (s_ik - t_ik)^2``, averaged.
+
+    ``T`` is what :func:`linclass.losses.check_scores_targets` makes of the targets: one-hot
+    rows for labels, the real targets (n_samples, n_outputs) for regression.
+    """
+    return (S - T).square().sum() / S.shape[0]
+
+
 LOSSES: dict[str, TensorLoss] = {
     "softmax": softmax_loss,
     "svm": svm_loss,
     "ova_hinge": ova_hinge_loss,
     "ova_logistic": ova_logistic_loss,
+    "squared": squared_loss,
 }
 
 
@@ -155,7 +165,8 @@ def autodiff_value_and_grad(
         params: ``{"W": (n_classes, n_features), "b": (n_classes,)}``; left unchanged.
         X: ndarray of shape (n_samples, n_features).
         y: ndarray of shape (n_samples,), integer labels in ``[0, n_classes)``.
-        loss: ``"softmax"``, ``"svm"``, ``"ova_hinge"``, ``"ova_logistic"`` or a callable.
+        loss: ``"softmax"``, ``"svm"``, ``"ova_hinge"``, ``"ova_logistic"``, ``"squared"``
+            or a callable.
         penalty: ``"none"``, ``"l1"``, ``"l2"``, ``"elasticnet"``, None or a callable.
         alpha: Regularization strength, >= 0.
         l1_ratio: Elastic-net mix (only for ``penalty="elasticnet"``).
@@ -177,7 +188,9 @@ def autodiff_value_and_grad(
 
     W, b = Tensor(params["W"]), Tensor(params["b"])
     S = linear_scores(W, b, X)
-    check_scores_labels(S.data, y)
+    check = LOSS_CHECKS.get(loss, check_scores_labels) if isinstance(loss, str) \
+        else check_scores_labels
+    _, y = check(S.data, y)  # the analytic loss's own checks; squared: labels -> one-hot
     J = loss_fn(S, y, **loss_kwargs) + penalty_fn(W, alpha, **penalty_kwargs)
     J.backward()
     return float(J.data), {"W": W.grad, "b": b.grad}

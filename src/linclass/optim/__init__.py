@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from linclass.options import names
 from linclass.optim.genetic import GeneticState, genetic
 from linclass.optim.gradient import (
     GradientOptimizer,
@@ -58,8 +59,9 @@ OPTIMIZERS: dict[str, Callable[..., Optimizer]] = {
     "genetic": genetic,
 }
 
-#: Names whose every step sees the whole training set, whatever the batch size.
-FULL_BATCH_OPTIMIZERS = frozenset({"gd", "random_search", "random_local_search", "genetic"})
+#: Names whose every step sees the whole training set, whatever the batch size (from the
+#: records of :mod:`linclass.options`, which say it once).
+FULL_BATCH_OPTIMIZERS = frozenset(names("optimizer", "full_batch"))
 
 
 def get_optimizer(name: str, **kwargs: Any) -> Optimizer:

@@ -7,12 +7,14 @@ errors as ``{"error": "..."}`` with a 4xx status):
     GET  /api/options                      names and limits the page builds its controls from
     POST /api/2d                           new 2-D session {preset?, seed?}
     GET  /api/2d/{sid}                     its state
-    POST /api/2d/{sid}/config              {loss?, margin?, penalty?, alpha?, optimizer?,
-                                            learning_rate?}
+    POST /api/2d/{sid}/config              {<config>}: any of web.config.FIELDS, checked
+                                           whole, applied whole or not at all
     POST /api/2d/{sid}/step                {steps?}
     POST /api/2d/{sid}/reset               {preset?}
     POST /api/2d/{sid}/points              {X: [[x, y], ...], y: [label, ...]}
-    POST /api/2d/{sid}/params              {W: [[w1, w2], ...], b: [...]}
+    POST /api/2d/{sid}/params              {W: [[w1, w2, <extra features>], ...], b: [...]}
+    POST /api/2d/{sid}/features            {extras: ["x1²", "x2²", "x1·x2"] (any of them)}
+    GET  /api/2d/{sid}/landscape?n=31      the loss over a 2-D slice of W, b and the path
     POST /api/image                        new image session {dataset?, seed?, <config>}
     GET  /api/image/{sid}                  its state
     POST /api/image/{sid}/config           {<config>}
@@ -27,7 +29,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,15 +43,13 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from linclass.explain import EXPLAINED_LOSSES
-from linclass.losses import LOSSES
-from linclass.regularizers import PENALTIES
 from linclass.web import session2d as s2d
 from linclass.web import session_image as simg
-from linclass.web.optimizers import OPTIMIZERS
+from linclass.web.config import FIELDS, options_json
+from linclass.web.transforms import EXTRA_FEATURES
 from linclass.web.presets import PRESETS, VIEW
 from linclass.web.security import SecurityMiddleware
-from linclass.web.validation import (BadRequest, choice, integer, matrix, number, only_keys,
+from linclass.web.validation import (BadRequest, choice, integer, matrix, only_keys,
                                      read_json)
 
 STATIC = Path(__file__).parent / "static"
@@ -133,26 +133,7 @@ class SessionStore:
 
 # --- reading fields -----------------------------------------------------------------------
 
-CONFIG_2D = {"loss", "margin", "penalty", "alpha", "optimizer", "learning_rate"}
-CONFIG_IMAGE = CONFIG_2D | {"batch_size"}
-
-
-def _config(body: dict[str, Any], losses: tuple[str, ...] | list[str]) -> dict[str, Any]:
-    """The control fields present in ``body``, each checked."""
-    out: dict[str, Any] = {}
-    readers: dict[str, Callable[[Any, str], Any]] = {
-        "loss": lambda v, k: choice(v, k, losses),
-        "penalty": lambda v, k: choice(v, k, sorted(PENALTIES)),
-        "optimizer": lambda v, k: choice(v, k, OPTIMIZERS),
-        "margin": lambda v, k: number(v, k, 0.0, 100.0),
-        "alpha": lambda v, k: number(v, k, 0.0, 1e3),
-        "learning_rate": lambda v, k: number(v, k, 0.0, 1e9),
-        "batch_size": lambda v, k: integer(v, k, 1, simg.MAX_BATCH),
-    }
-    for key, read in readers.items():
-        if key in body:
-            out[key] = read(body[key], key)
-    return out
+CONFIG_FIELDS = set(FIELDS)  # both views; each session checks its own menus and limits
 
 
 # --- endpoints ----------------------------------------------------------------------------
@@ -175,19 +156,15 @@ def create_app(trusted_hosts: list[str] | None = None) -> Starlette:
         return FileResponse(STATIC / "index.html", media_type="text/html")
 
     async def options(request: Request) -> Response:
+        views = {"2d": s2d.CONTROLS, "image": simg.CONTROLS}
         return JSONResponse({
-            "losses_2d": [{"name": k, "label": LOSS_LABELS.get(k, k)} for k in LOSSES],
-            "losses_image": [{"name": k, "label": LOSS_LABELS.get(k, k)}
-                             for k in EXPLAINED_LOSSES],
-            "margin_losses": list(s2d.MARGIN_LOSSES),
-            "penalties": sorted(PENALTIES),
-            "optimizers": list(OPTIMIZERS),
+            **options_json(views),
+            "loss_labels": LOSS_LABELS,
+            "extra_features": list(EXTRA_FEATURES),
             "presets": [{"name": k, "description": f(0).description}
                         for k, f in PRESETS.items()],
             "datasets": simg.available_datasets(),
             "view": list(VIEW),
-            "defaults_2d": asdict(s2d.Config2D()),
-            "defaults_image": asdict(simg.ConfigImage()),
             "limits": {"max_points": s2d.MAX_POINTS, "max_steps_2d": s2d.MAX_STEPS_PER_CALL,
                        "max_steps_image": simg.MAX_STEPS_PER_CALL,
                        "max_classes_2d": s2d.MAX_CLASSES},
@@ -216,9 +193,8 @@ def create_app(trusted_hosts: list[str] | None = None) -> Starlette:
 
     async def config_2d(request: Request) -> Response:
         body = await read_json(request)
-        only_keys(body, CONFIG_2D)
-        changes = _config(body, list(LOSSES))
-        return await _state_2d(request.path_params["sid"], lambda s: s.configure(**changes))
+        only_keys(body, CONFIG_FIELDS)
+        return await _state_2d(request.path_params["sid"], lambda s: s.configure(**body))
 
     async def step_2d(request: Request) -> Response:
         body = await read_json(request)
@@ -252,18 +228,39 @@ def create_app(trusted_hosts: list[str] | None = None) -> Starlette:
         only_keys(body, {"W", "b"})
         if "W" not in body or "b" not in body:
             raise BadRequest("both W (a list of [w1, w2] rows) and b (a list) are required")
-        W = matrix(body["W"], "W", s2d.MAX_CLASSES, 2, 1e6)
+        rows = body["W"]
+        n_cols = len(rows[0]) if isinstance(rows, list) and rows and isinstance(rows[0], list) \
+            else 2
+        if n_cols > len(s2d.ALL_FEATURES):
+            raise BadRequest(f"W rows have at most {len(s2d.ALL_FEATURES)} weights, got {n_cols}")
+        W = matrix(rows, "W", s2d.MAX_CLASSES, n_cols, 1e6)
         b = matrix(body["b"], "b", s2d.MAX_CLASSES, None, 1e6)
         return await _state_2d(request.path_params["sid"], lambda s: s.set_params(W, b))
+
+    async def features_2d(request: Request) -> Response:
+        body = await read_json(request)
+        only_keys(body, {"extras"})
+        extras = body.get("extras")
+        if not isinstance(extras, list) or not all(isinstance(e, str) for e in extras):
+            raise BadRequest("extras must be a list of feature names")
+        return await _state_2d(request.path_params["sid"], lambda s: s.set_features(extras))
+
+    async def landscape_2d(request: Request) -> Response:
+        raw = request.query_params.get("n", "31")
+        if not raw.isdigit() or len(raw) > 6:
+            raise BadRequest(f"n must be an integer, got {raw[:20]!r}")
+        out = await run_in_threadpool(planes.run, request.path_params["sid"],
+                                      lambda s: s.landscape(int(raw)))
+        return JSONResponse(out)
 
     # image view
 
     async def new_image(request: Request) -> Response:
         body = await read_json(request)
-        only_keys(body, CONFIG_IMAGE | {"dataset", "seed"})
+        only_keys(body, CONFIG_FIELDS | {"dataset", "seed"})
         dataset = choice(body.get("dataset", "digits"), "dataset", simg.available_datasets())
         seed = integer(body.get("seed", 0), "seed", 0, 2**31 - 1)
-        config = _config(body, EXPLAINED_LOSSES)
+        config = {k: v for k, v in body.items() if k in CONFIG_FIELDS}
 
         def make() -> simg.ImageSession:
             try:
@@ -291,9 +288,8 @@ def create_app(trusted_hosts: list[str] | None = None) -> Starlette:
 
     async def config_image(request: Request) -> Response:
         body = await read_json(request)
-        only_keys(body, CONFIG_IMAGE)
-        changes = _config(body, EXPLAINED_LOSSES)
-        return await _state_image(request.path_params["sid"], lambda s: s.configure(**changes))
+        only_keys(body, CONFIG_FIELDS)
+        return await _state_image(request.path_params["sid"], lambda s: s.configure(**body))
 
     async def step_image(request: Request) -> Response:
         body = await read_json(request)
@@ -333,6 +329,8 @@ def create_app(trusted_hosts: list[str] | None = None) -> Starlette:
         Route("/api/2d/{sid}/reset", reset_2d, methods=["POST"]),
         Route("/api/2d/{sid}/points", points_2d, methods=["POST"]),
         Route("/api/2d/{sid}/params", params_2d, methods=["POST"]),
+        Route("/api/2d/{sid}/features", features_2d, methods=["POST"]),
+        Route("/api/2d/{sid}/landscape", landscape_2d),
         Route("/api/image", new_image, methods=["POST"]),
         Route("/api/image/{sid}", get_image),
         Route("/api/image/{sid}/config", config_image, methods=["POST"]),

@@ -1,32 +1,46 @@
-"""Which of linclass's optimizers the playground offers, and when a run has diverged.
+"""The playground's optimizers, built from a view's controls, and when a run has diverged.
 
-The optimizers themselves are :mod:`linclass.optim`'s; the playground offers the gradient
-ones (the derivative-free searches take a loss function instead of a gradient, and have no
-learning rate to play with).
+The optimizers themselves are :mod:`linclass.optim`'s, every one the records list: the
+gradient ones take ``update(params, grads, state)``, the derivative-free searches
+``update(params, f, state)`` with ``f(params) -> loss`` and have no learning rate. Which
+is which comes from the records' ``"search"`` tag.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
+from linclass.estimator_params import FACTORY_NAMES
 from linclass.model import Params
-from linclass.optim import GradientOptimizer, get_optimizer
+from linclass.optim import GradientOptimizer, Optimizer, get_optimizer
+from linclass.options import choice, names
+from linclass.web.config import SEARCH_OPTIMIZERS
 
-OPTIMIZERS = ("sgd", "momentum", "nesterov")
+OPTIMIZERS = names("optimizer")
 
 # Beyond this size a weight is treated as diverged, long before it overflows: the
 # hyperplanes and templates are meaningless by then, and the page should say so.
 DIVERGENCE_LIMIT = 1e6
 
+#: Owned parameters that are not arguments of an optimizer factory.
+_NOT_FACTORY_ARGS = ("schedule", "batch_size")
 
-def make_optimizer(name: str, learning_rate: float) -> GradientOptimizer:
-    """``(init, update)`` from :func:`linclass.optim.get_optimizer` for one of
-    :data:`OPTIMIZERS`; ``update`` changes the params it is given in place."""
-    if name not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {name!r}; choose one of {list(OPTIMIZERS)}")
-    return get_optimizer(name, learning_rate=learning_rate)
+
+def make_optimizer(config: Mapping[str, Any], seed: int = 0) -> Optimizer:
+    """``(init, update)`` from :func:`linclass.optim.get_optimizer` for ``config["optimizer"]``
+    with the parameters its record owns (a search never sees the learning rate).
+
+    ``update`` changes the params it is given in place. Searches are seeded with ``seed``.
+    """
+    name = config["optimizer"]
+    owned = choice("optimizer", name).params
+    kwargs = {FACTORY_NAMES.get(k, k): config[k] for k in owned if k not in _NOT_FACTORY_ARGS}
+    if name in SEARCH_OPTIMIZERS:
+        kwargs["random_state"] = seed
+    return get_optimizer(name, **kwargs)
 
 
 def tentative_step(
@@ -49,19 +63,56 @@ def is_diverged(loss: float, params: Params) -> bool:
     return any(not np.all(np.abs(v) <= DIVERGENCE_LIMIT) for v in params.values())
 
 
+def tried(optimizer_name: str, state: Any, like: Params, limit: int) -> list[Params]:
+    """What a search looked at in its last update, as params shaped like ``like``.
+
+    Random (local) search: its one candidate; genetic: up to ``limit`` individuals of the
+    population. Gradient optimizers try nothing: an empty list.
+    """
+    if optimizer_name not in SEARCH_OPTIMIZERS or state is None:
+        return []
+    if hasattr(state, "population"):
+        rows = state.population[:limit]
+    else:
+        rows = [np.concatenate([state.candidate[k].ravel() for k in like])]
+    out = []
+    for row in rows:
+        start, p = 0, {}
+        for k, v in like.items():
+            p[k] = np.asarray(row[start:start + v.size]).reshape(v.shape)
+            start += v.size
+        out.append(p)
+    return out
+
+
 class GuardedSteps:
     """What both playground sessions do with an update: take it, or refuse it when it
     diverges and say so.
 
-    A session using it has ``_optimizer``, ``_opt_state``, ``params``, ``config`` (with a
-    ``learning_rate``), ``n_steps``, ``diverged`` and ``message``.
+    A session using it has ``_optimizer``, ``_opt_state``, ``params``, ``config`` (a dict of
+    controls), ``seed``, ``n_steps``, ``diverged`` and ``message``.
     """
 
     #: What the user can do after a refused step (the page's own words).
     RECOVERY = "Lower it, or start over."
 
+    @property
+    def searching(self) -> bool:
+        """True when the chosen optimizer is a derivative-free search."""
+        return self.config["optimizer"] in SEARCH_OPTIMIZERS
+
+    def _start_optimizer(self, config: Mapping[str, Any]) -> None:
+        """Build the optimizer for ``config`` (raising before any change when it cannot be
+        built), then adopt ``config`` and start from rest: momentum built up on the old
+        settings would carry the weights somewhere else."""
+        optimizer = make_optimizer(config, self.seed)
+        self.config = dict(config)
+        self._optimizer = optimizer
+        self._opt_state = optimizer.init(self.params)
+        self.diverged, self.message = False, None
+
     def _guarded_update(self, loss: float, grads: Params) -> bool:
-        """Apply one update unless it diverges; then keep the last finite weights,
+        """Apply one gradient update unless it diverges; then keep the last finite weights,
         restart the optimizer from rest, set the message and return False."""
         new_params, new_state = tentative_step(self._optimizer, self.params, grads,
                                                self._opt_state)
@@ -70,9 +121,20 @@ class GuardedSteps:
             self.diverged = True
             self.message = (
                 f"Diverged at step {self.n_steps}: learning rate "
-                f"{self.config.learning_rate:g} is too large for this loss; the weights were "
-                f"kept at their last finite values. {self.RECOVERY}")
+                f"{self.config['learning_rate']:g} is too large for this loss; the weights "
+                f"were kept at their last finite values. {self.RECOVERY}")
             return False
         self.params, self._opt_state = new_params, new_state
         self.n_steps += 1
         return True
+
+    def _search_update(self, f: Callable[[Params], float]) -> float:
+        """One search update (a candidate, or a generation) on the loss function ``f``;
+        return the best loss so far. Random local search keeps a step only if it beats
+        the *current* weights, so their loss is the best so far before its first try."""
+        if self.config["optimizer"] == "random_local_search" and \
+                not np.isfinite(self._opt_state.loss):
+            self._opt_state = self._opt_state._replace(loss=float(f(self.params)))
+        self.params, self._opt_state = self._optimizer.update(self.params, f, self._opt_state)
+        self.n_steps += 1
+        return float(self._opt_state.loss)

@@ -7,7 +7,7 @@ determined by its seed, so a reset brings back exactly the same picture.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -27,6 +27,8 @@ class Preset:
         n_classes: C, the number of hyperplanes drawn (a class may have no points yet).
         params: ``{"W": (C, 2), "b": (C,)}``.
         description: One sentence for the page.
+        X_test, y_test: Held-out points of the same distribution (none for the
+            hand-made presets): drawn hollow, scored as the test accuracy, never trained on.
     """
 
     X: np.ndarray
@@ -34,6 +36,8 @@ class Preset:
     n_classes: int
     params: Params
     description: str
+    X_test: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    y_test: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 def _start(n_classes: int, seed: int) -> Params:
@@ -85,9 +89,55 @@ def empty(seed: int = 0) -> Preset:
                   "Empty: click to add points of the selected class.")
 
 
+TEST_FRACTION = 0.3
+
+
+def _split(X: np.ndarray, y: np.ndarray, n_classes: int, seed: int, description: str) -> Preset:
+    """A preset from generated points: a seeded :data:`TEST_FRACTION` of them held out."""
+    rng = np.random.default_rng(seed + 1)
+    order = rng.permutation(len(y))
+    n_test = int(round(TEST_FRACTION * len(y)))
+    test, train = order[:n_test], order[n_test:]
+    X = np.clip(X, -2.8, 2.8)
+    return Preset(X[train], y[train].astype(np.int64), n_classes, _start(n_classes, seed),
+                  description, X[test], y[test].astype(np.int64))
+
+
+def circles(seed: int = 0) -> Preset:
+    """A disc of one class inside a ring of the other (60 points each, 30% held out)."""
+    rng = np.random.default_rng(seed)
+    radius = np.concatenate([rng.uniform(0.0, 1.0, 60), rng.uniform(1.7, 2.5, 60)])
+    angle = rng.uniform(0, 2 * np.pi, 120)
+    X = np.column_stack([radius * np.cos(angle), radius * np.sin(angle)])
+    return _split(X, np.repeat([0, 1], 60), 2, seed,
+                  "Circles: a disc inside a ring. No line separates them; x1² + x2² does.")
+
+
+def spirals(seed: int = 0) -> Preset:
+    """Two interleaved spirals (70 points each, 30% held out)."""
+    rng = np.random.default_rng(seed)
+    t = np.sqrt(rng.uniform(0.05, 1.0, (2, 70))) * 3 * np.pi
+    arms = [np.column_stack([t[k] * np.cos(t[k] + k * np.pi), t[k] * np.sin(t[k] + k * np.pi)])
+            for k in range(2)]
+    X = np.concatenate(arms) * (2.7 / (3 * np.pi)) + 0.08 * rng.standard_normal((140, 2))
+    return _split(X, np.repeat([0, 1], 70), 2, seed,
+                  "Spirals: two arms wound into each other, far from linearly separable.")
+
+
+def noise(seed: int = 0) -> Preset:
+    """Random points with random labels: nothing to learn, so test accuracy stays at chance."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-2.6, 2.6, (120, 2))
+    return _split(X, rng.integers(0, 3, 120), 3, seed,
+                  "Noise: random labels. Training accuracy can rise; test accuracy cannot.")
+
+
 PRESETS: dict[str, Callable[[int], Preset]] = {
     "three_blobs": three_blobs,
     "lecture": lecture,
     "xor": xor,
+    "circles": circles,
+    "spirals": spirals,
+    "noise": noise,
     "empty": empty,
 }

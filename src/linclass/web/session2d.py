@@ -9,46 +9,37 @@ into plain JSON-ready numbers.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
-from linclass.losses import LOSSES
 from linclass.model import Params, predict, scores
-from linclass.objective import value_and_grad
-from linclass.regularizers import PENALTIES
-from linclass.web.optimizers import OPTIMIZERS, GuardedSteps, is_diverged, make_optimizer
+from linclass.objective import objective_value, value_and_grad
+from linclass.options import names
+from linclass.web.breakdown import loss_parts
+from linclass.web.config import ViewControls, loss_kwargs, updated
+from linclass.web.landscape import loss_slice
+from linclass.web.optimizers import GuardedSteps, is_diverged, tried
 from linclass.web.presets import PRESETS, VIEW
-from linclass.web.validation import check_training_config, updated_config
+from linclass.web.transforms import EXTRA_FEATURES, check_extras, feature_names, transform
 
 MAX_POINTS = 500
 MAX_CLASSES = 4  # colours and marker shapes the page can tell apart
 MAX_STEPS_PER_CALL = 500
 HISTORY_LENGTH = 1000
-REGION_GRID = 200  # cells per side of the "winning class" picture behind the points
-MARGIN_LOSSES = ("svm", "ova_hinge")  # the losses that take a margin
+REGION_GRID = 400  # cells per side of the "winning class" picture: finer than a screen step
+ALL_FEATURES = feature_names(tuple(EXTRA_FEATURES))  # the widest W row
+MAX_TRIED = 30
+PATH_LENGTH = 300  # parameter vectors kept for the loss-landscape path
+LANDSCAPE_SIZES = (5, 61)  # grid points per side of the landscape  # candidates / individuals drawn as faint hyperplanes
 
-
-@dataclass(frozen=True)
-class Config2D:
-    """The controls of the 2-D view (the CS231n demo's defaults)."""
-
-    loss: str = "svm"
-    margin: float = 1.0
-    penalty: str = "l2"
-    alpha: float = 0.1
-    optimizer: str = "sgd"
-    learning_rate: float = 0.1
-
-    def check(self) -> Config2D:
-        """Raise ValueError on an unknown name or an out-of-range number; return self."""
-        check_training_config(self, sorted(LOSSES))
-        return self
-
-    def loss_kwargs(self) -> dict[str, float]:
-        """Keyword arguments for the loss (the margin only where the loss has one)."""
-        return {"margin": self.margin} if self.loss in MARGIN_LOSSES else {}
+#: The 2-D view's controls: every loss and optimizer of the records; the CS231n demo's
+#: defaults; a batch as large as the point limit is the whole set (full-batch steps).
+CONTROLS = ViewControls(
+    losses=names("loss"), optimizers=names("optimizer"), max_batch=MAX_POINTS,
+    defaults={"loss": "svm", "alpha": 0.1, "optimizer": "sgd", "learning_rate": 0.1,
+              "batch_size": MAX_POINTS, "search_scale": 1.0, "step_size": 0.2,
+              "population_size": 20, "mutation_scale": 0.2, "mutation_rate": 0.3})
 
 
 class Session2D(GuardedSteps):
@@ -60,7 +51,8 @@ class Session2D(GuardedSteps):
     RECOVERY = "Lower it, or press reset."  # the 2-D page's button
 
     def __init__(self, preset: str = "three_blobs", seed: int = 0) -> None:
-        self.config = Config2D()
+        self.config = CONTROLS.initial()
+        self.extras: tuple[str, ...] = ()  # extra features beyond x1, x2 (kept across resets)
         self.reset(preset, seed)
 
     # --- changing the state -------------------------------------------------------------
@@ -76,15 +68,26 @@ class Session2D(GuardedSteps):
         self.description = p.description
         self.n_classes = p.n_classes
         self.X, self.y = p.X.astype(np.float64), p.y.astype(np.int64)
-        self.params = {k: v.astype(np.float64).copy() for k, v in p.params.items()}
+        self.X_test, self.y_test = p.X_test.astype(np.float64), p.y_test.astype(np.int64)
+        W = p.params["W"].astype(np.float64)
+        self.params = {"W": np.hstack([W, np.zeros((len(W), len(self.extras)))]),
+                       "b": p.params["b"].astype(np.float64).copy()}
+        self._transform_points()
         self.n_steps = 0
         self.history: list[dict[str, float]] = []
-        self._restart_optimizer()
+        self._rng = np.random.default_rng(self.seed)  # minibatch draws
+        self._tried: list[Params] = []
+        self._path: list[np.ndarray] = []
+        self._start_optimizer(self.config)
 
     def configure(self, **changes: Any) -> None:
-        """Change some controls (loss, margin, penalty, alpha, optimizer, learning_rate)."""
-        self.config = updated_config(self.config, changes)
-        self._restart_optimizer()
+        """Change some controls (any of :data:`linclass.web.config.FIELDS`).
+
+        The change is checked whole, and the optimizer built, before anything is applied:
+        on a ValueError the session is exactly as it was.
+        """
+        self._start_optimizer(updated(CONTROLS, self.config, changes))
+        self._tried = []
 
     def set_points(self, X: np.ndarray, y: np.ndarray) -> None:
         """Replace all points (the page adds, moves and deletes by sending the new list).
@@ -108,6 +111,7 @@ class Session2D(GuardedSteps):
         if y.size and (y.min() < 0 or y.max() >= self.n_classes):
             raise ValueError(f"labels must lie in [0, {self.n_classes - 1}]")
         self.X, self.y = X, y.astype(np.int64)
+        self._transform_points()
         if not self.diverged:  # "add some points first" is answered; divergence is not
             self.message = None
 
@@ -115,17 +119,38 @@ class Session2D(GuardedSteps):
         """Set the weights by hand (the page's editable W and b); the loss follows at once."""
         W = np.asarray(W, dtype=np.float64)
         b = np.asarray(b, dtype=np.float64)
-        if W.shape != (self.n_classes, 2) or b.shape != (self.n_classes,):
+        D = self.F.shape[1]
+        if W.shape != (self.n_classes, D) or b.shape != (self.n_classes,):
             raise ValueError(
-                f"W must have shape ({self.n_classes}, 2) and b ({self.n_classes},), "
+                f"W must have shape ({self.n_classes}, {D}) and b ({self.n_classes},), "
                 f"got {W.shape} and {b.shape}")
         if is_diverged(0.0, {"W": W, "b": b}):
             raise ValueError("weights must be finite numbers no larger than 1e6 in size")
         self.params = {"W": W, "b": b}
-        self._restart_optimizer()
+        self._start_optimizer(self.config)
+        self._tried = []
+
+    def set_features(self, extras: list[str]) -> None:
+        """Choose the extra features (see :mod:`linclass.web.transforms`).
+
+        ``W`` keeps its columns for the features that stay and starts the new ones at 0, so
+        the boundary does not jump; the optimizer starts from rest.
+        """
+        extras_t = check_extras(extras)
+        old = dict(zip(feature_names(self.extras), self.params["W"].T))
+        zero = np.zeros(self.n_classes)
+        W = np.column_stack([old.get(n, zero) for n in feature_names(extras_t)])
+        self.extras, self.params = extras_t, {"W": W, "b": self.params["b"]}
+        self._transform_points()
+        self._start_optimizer(self.config)
+        self._tried, self._path = [], []
 
     def step(self, n: int = 1) -> None:
-        """Take ``n`` full-batch gradient steps, stopping before any step that diverges."""
+        """Take ``n`` optimizer steps, stopping before any gradient step that diverges.
+
+        Gradient optimizers step on a minibatch of ``batch_size`` points (``gd``, or a batch
+        at least as large as the set: all of them); searches try candidates on all points.
+        """
         if not 1 <= n <= MAX_STEPS_PER_CALL:
             raise ValueError(f"steps must lie in [1, {MAX_STEPS_PER_CALL}], got {n}")
         self.message = None
@@ -133,86 +158,127 @@ class Session2D(GuardedSteps):
             self.message = "Add some points first: there is nothing to learn from."
             return
         for _ in range(n):
-            value, grads = self._objective()
+            value = self._objective()
             if np.isfinite(value):  # the JSON must never carry a NaN
                 self._record(value)
-            if not self._guarded_update(value, grads):
+            self._path.append(self._flat(self.params))
+            if self.searching:
+                self._search_update(self._loss_of)
+                self._tried = tried(self.config["optimizer"], self._opt_state, self.params,
+                                    MAX_TRIED)
+            elif not self._guarded_update(*self._batch_objective()):
                 return
-        self._record(self._objective()[0])
+        self._record(self._objective())
         del self.history[:-HISTORY_LENGTH]
+        del self._path[:-PATH_LENGTH]
 
     # --- reading the state --------------------------------------------------------------
 
     def state(self) -> dict[str, Any]:
         """Everything the page draws, as JSON-ready lists and floats (never NaN)."""
-        S = scores(self.params, self.X) if len(self.X) else np.zeros((0, self.n_classes))
+        S = scores(self.params, self.F) if len(self.X) else np.zeros((0, self.n_classes))
         out: dict[str, Any] = {
             "preset": self.preset,
             "description": self.description,
             "n_classes": self.n_classes,
-            "config": asdict(self.config),
+            "config": dict(self.config),
             "view": list(VIEW),
             "step": self.n_steps,
             "points": {"X": self.X.tolist(), "y": self.y.tolist()},
+            "features": feature_names(self.extras),
             "W": self.params["W"].tolist(),
             "b": self.params["b"].tolist(),
             "scores": S.tolist(),
             "predictions": np.argmax(S, axis=1).tolist() if len(S) else [],
             "regions": self._regions(),
             "history": self.history,
+            "test_points": {"X": self.X_test.tolist(), "y": self.y_test.tolist()},
+            "test_accuracy": (self._accuracy(self.F_test, self.y_test) if len(self.X_test)
+                              else None),
+            "tried": [{"W": p["W"].tolist(), "b": p["b"].tolist()} for p in self._tried],
             "diverged": self.diverged,
             "message": self.message,
         }
+        out.update(loss_parts(self.params, S, self.y, self.config))
         if len(self.X):
-            value, grads = self._objective()
-            out.update(loss=value, accuracy=self._accuracy(),
-                       dW=grads["W"].tolist(), db=grads["b"].tolist(),
-                       point_losses=self._point_losses(S))
+            value, grads = self._gradient(self.F, self.y)
+            out.update(loss=value, accuracy=self._accuracy(self.F, self.y),
+                       dW=grads["W"].tolist(), db=grads["b"].tolist())
         else:
             zeros = np.zeros_like(self.params["W"])
             out.update(loss=None, accuracy=None, dW=zeros.tolist(),
-                       db=np.zeros(self.n_classes).tolist(), point_losses=[])
+                       db=np.zeros(self.n_classes).tolist())
+        return out
+
+    def landscape(self, n: int) -> dict[str, Any]:
+        """The objective over a 2-D slice through the current W and b, with the path that
+        led here (see :mod:`linclass.web.landscape`); ``n`` grid points per side."""
+        lo, hi = LANDSCAPE_SIZES
+        if not lo <= n <= hi:
+            raise ValueError(f"n must lie in [{lo}, {hi}], got {n}")
+        if not len(self.X):
+            raise ValueError("Add some points first: there is no loss to draw.")
+        out = loss_slice(lambda theta: self._loss_of(self._unflat(theta)),
+                         self._flat(self.params), self._path, n, self.seed)
+        out["step"] = self.n_steps
         return out
 
     # --- helpers ------------------------------------------------------------------------
 
-    def _restart_optimizer(self) -> None:
-        # A new learning rate or optimizer, or hand-edited weights, starts from rest:
-        # momentum built up on the old settings would carry the weights somewhere else.
-        self._optimizer = make_optimizer(self.config.optimizer, self.config.learning_rate)
-        self._opt_state = self._optimizer.init(self.params)
-        self.diverged = False
-        self.message = None
-
-    def _objective(self) -> tuple[float, Params]:
+    def _gradient(self, X: np.ndarray, y: np.ndarray) -> tuple[float, Params]:
         c = self.config
-        return value_and_grad(self.params, self.X, self.y, c.loss, c.penalty, c.alpha,
-                              **c.loss_kwargs())
+        return value_and_grad(self.params, X, y, c["loss"], c["penalty"], c["alpha"],
+                              **loss_kwargs(c))
+
+    def _loss_of(self, params: Params) -> float:
+        """The objective at ``params`` on all points: what a search compares."""
+        c = self.config
+        return objective_value(params, self.F, self.y, c["loss"], c["penalty"], c["alpha"],
+                               **loss_kwargs(c))
+
+    def _objective(self) -> float:
+        return self._loss_of(self.params)
+
+    def _batch_objective(self) -> tuple[float, Params]:
+        n, size = len(self.y), self.config["batch_size"]
+        if self.config["optimizer"] == "gd" or size >= n:
+            return self._gradient(self.F, self.y)
+        idx = self._rng.choice(n, size, replace=False)
+        return self._gradient(self.F[idx], self.y[idx])
 
     def _record(self, value: float) -> None:
         # History entry t is the loss after t steps, so the curve ends where the counter
         # is; an edit since the last step (a dragged point) replaces that step's entry.
-        entry = {"step": self.n_steps, "loss": value, "accuracy": self._accuracy()}
+        entry = {"step": self.n_steps, "loss": value, "accuracy": self._accuracy(self.F, self.y)}
         if self.history and self.history[-1]["step"] == self.n_steps:
             self.history[-1] = entry
         else:
             self.history.append(entry)
 
-    def _accuracy(self) -> float:
-        return float(np.mean(predict(self.params, self.X) == self.y))
+    @staticmethod
+    def _flat(params: Params) -> np.ndarray:
+        return np.concatenate([params["W"].ravel(), params["b"]])
 
-    def _point_losses(self, S: np.ndarray) -> list[float]:
-        # L_i of each point alone: the library's loss over a batch of one.
-        loss_fn, kwargs = LOSSES[self.config.loss], self.config.loss_kwargs()
-        return [loss_fn(S[i:i + 1], self.y[i:i + 1], **kwargs)[0] for i in range(len(S))]
+    def _unflat(self, theta: np.ndarray) -> Params:
+        C, D = self.params["W"].shape
+        return {"W": theta[:C * D].reshape(C, D), "b": theta[C * D:]}
+
+    def _transform_points(self) -> None:
+        """The feature rows of the training and test points (what the model sees)."""
+        self.F = transform(self.X, self.extras)
+        self.F_test = transform(self.X_test, self.extras)
+
+    def _accuracy(self, X: np.ndarray, y: np.ndarray) -> float:
+        return float(np.mean(predict(self.params, X) == y))
 
     def _regions(self) -> dict[str, Any]:
         """The winning class at the centre of each cell of a grid over :data:`VIEW`.
 
         Returns:
-            ``{"nx", "ny", "classes"}``; ``classes`` is a string of one digit per cell
-            (40,000 cells stay a compact 40 kB while a point is dragged), row-major with
-            row 0 at the *top* (largest y), the order in which a canvas stores pixels.
+            ``{"nx", "ny", "runs"}``: the classes row-major, row 0 at the *top* (largest
+            y, the order in which a canvas stores pixels), run-length encoded as a flat
+            ``[class, count, class, count, ...]``: 160,000 cells are a few hundred runs
+            while a point is dragged.
         """
         x0, x1, y0, y1 = VIEW
         g = REGION_GRID
@@ -220,5 +286,8 @@ class Session2D(GuardedSteps):
         ys = y1 - (np.arange(g) + 0.5) * (y1 - y0) / g
         gx, gy = np.meshgrid(xs, ys)
         grid = np.column_stack([gx.ravel(), gy.ravel()])
-        winners = predict(self.params, grid).astype(np.uint8) + ord("0")
-        return {"nx": g, "ny": g, "classes": winners.tobytes().decode("ascii")}
+        winners = predict(self.params, transform(grid, self.extras))
+        starts = np.concatenate([[0], np.flatnonzero(np.diff(winners)) + 1])
+        counts = np.diff(np.append(starts, winners.size))
+        runs = np.column_stack([winners[starts], counts]).ravel()
+        return {"nx": g, "ny": g, "runs": runs.tolist()}

@@ -12,7 +12,7 @@ the click-to-explain breakdown from :func:`linclass.explain.explain_scores`.
 from __future__ import annotations
 
 import functools
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,9 +22,9 @@ from linclass.explain import EXPLAINED_LOSSES, explain_scores
 from linclass.features import FeaturePipeline
 from linclass.model import init_params, predict, scores
 from linclass.objective import objective_value, value_and_grad
-from linclass.regularizers import PENALTIES
-from linclass.web.optimizers import OPTIMIZERS, GuardedSteps, make_optimizer
-from linclass.web.validation import check_training_config, updated_config
+from linclass.options import names
+from linclass.web.config import MARGIN_LOSSES, ViewControls, loss_kwargs, updated
+from linclass.web.optimizers import GuardedSteps
 
 MAX_STEPS_PER_CALL = 200
 MAX_BATCH = 1024
@@ -88,42 +88,28 @@ def load_image_data(name: str) -> ImageData:
     return ImageData(ds, features, *arrays)
 
 
-@dataclass(frozen=True)
-class ConfigImage:
-    """The controls of the image view."""
-
-    loss: str = "softmax"
-    margin: float = 1.0
-    penalty: str = "l2"
-    alpha: float = 1e-3
-    optimizer: str = "sgd"
-    learning_rate: float = 0.5
-    batch_size: int = 64
-
-    def check(self) -> ConfigImage:
-        """Raise ValueError on an unknown name or an out-of-range number; return self."""
-        check_training_config(self, list(EXPLAINED_LOSSES))
-        if not 1 <= self.batch_size <= MAX_BATCH:
-            raise ValueError(f"batch_size must lie in [1, {MAX_BATCH}], got {self.batch_size}")
-        return self
-
-    def loss_kwargs(self) -> dict[str, float]:
-        """Keyword arguments for the loss (the margin only where the loss has one)."""
-        return {"margin": self.margin} if self.loss in ("svm", "ova_hinge") else {}
+#: The image view's controls: the losses :mod:`linclass.explain` can walk through, every
+#: optimizer of the records. Full-batch ones (``gd``, the searches) see the evaluation
+#: subset of the training images (all of them for the digits), so a step stays quick.
+CONTROLS = ViewControls(
+    losses=tuple(EXPLAINED_LOSSES), optimizers=names("optimizer"), max_batch=MAX_BATCH,
+    defaults={"loss": "softmax", "alpha": 1e-3, "optimizer": "sgd", "learning_rate": 0.5,
+              "batch_size": 64, "search_scale": 0.01, "step_size": 0.005,
+              "mutation_scale": 0.005, "population_size": 20})
 
 
 class ImageSession(GuardedSteps):
     """One learner's image-view training run. The web app locks around every call."""
 
     def __init__(self, dataset: str = "digits", seed: int = 0, **config: Any) -> None:
-        self.config = replace(ConfigImage(), **config).check()
-        self.data = load_image_data(dataset)
         self.seed = seed
+        config = updated(CONTROLS, CONTROLS.initial(), config)
+        self.data = load_image_data(dataset)
         self._rng = np.random.default_rng(seed)
         ds = self.data.dataset
         self.params = init_params(self.data.features.n_features_out, ds.n_classes,
                                   random_state=seed)
-        self._restart_optimizer()
+        self._start_optimizer(config)
         self._order = np.zeros(0, dtype=np.int64)  # remaining indices of the current epoch
         self.n_steps = 0
         self.epoch = 0
@@ -132,23 +118,35 @@ class ImageSession(GuardedSteps):
         self.history: list[dict[str, float | None]] = [self._evaluate(None)]
 
     def configure(self, **changes: Any) -> None:
-        """Change controls mid-run; the optimizer restarts from rest with them."""
-        self.config = updated_config(self.config, changes)
-        self._restart_optimizer()
+        """Change controls mid-run; the optimizer restarts from rest with them.
+
+        Checked whole before anything is applied: on a ValueError nothing changed.
+        """
+        self._start_optimizer(updated(CONTROLS, self.config, changes))
 
     def step(self, k: int) -> None:
-        """Run ``k`` minibatch gradient steps, stopping before any step that diverges."""
+        """Run ``k`` optimizer steps, stopping before any gradient step that diverges.
+
+        ``sgd``, ``momentum`` and ``nesterov`` take minibatches; ``gd`` and the searches the
+        evaluation subset of the training images (see :data:`CONTROLS`).
+        """
         if not 1 <= k <= MAX_STEPS_PER_CALL:
             raise ValueError(f"steps must lie in [1, {MAX_STEPS_PER_CALL}], got {k}")
         if self.diverged:
             return
-        c, ds = self.config, self.data.dataset
+        c, d = self.config, self.data
         batch_losses = []
         for _ in range(k):
-            idx = self._next_batch()
-            value, grads = value_and_grad(self.params, self.data.rows("train", idx),
-                                          ds.y_train[idx], c.loss, c.penalty, c.alpha,
-                                          **c.loss_kwargs())
+            if self.searching:
+                batch_losses.append(self._search_update(self._eval_loss))
+                continue
+            if c["optimizer"] == "gd":
+                X, y = d.X_eval_train, d.dataset.y_train[d.eval_train]
+            else:
+                idx = self._next_batch()
+                X, y = d.rows("train", idx), d.dataset.y_train[idx]
+            value, grads = value_and_grad(self.params, X, y, c["loss"], c["penalty"],
+                                          c["alpha"], **loss_kwargs(c))
             if not self._guarded_update(value, grads):
                 break
             batch_losses.append(value)
@@ -164,7 +162,7 @@ class ImageSession(GuardedSteps):
             "dataset": ds.name,
             "class_names": ds.class_names,
             "image_shape": list(ds.image_shape),
-            "config": asdict(self.config),
+            "config": dict(self.config),
             "step": self.n_steps,
             "epoch": self.epoch,
             "history": self.history,
@@ -185,18 +183,17 @@ class ImageSession(GuardedSteps):
         if not 0 <= index < len(ds.y_test):
             raise ValueError(
                 f"test image index must lie in [0, {len(ds.y_test) - 1}], got {index}")
-        s = scores(self.params, self.data.rows("test", np.array([index])))[0]
-        out = explain_scores(s, int(ds.y_test[index]), self.config.loss, ds.class_names,
-                             self.config.margin)
-        out.update(index=index, image=self._pixels(index), image_shape=list(ds.image_shape))
+        x = self.data.rows("test", np.array([index]))
+        s = scores(self.params, x)[0]
+        out = explain_scores(s, int(ds.y_test[index]), self.config["loss"], ds.class_names,
+                             self.config["margin"])
+        if self.config["loss"] in MARGIN_LOSSES:  # a hinge loss gives no probabilities
+            out.pop("probabilities", None)
+        out.update(index=index, image=self._pixels(index), image_shape=list(ds.image_shape),
+                   contributions=quantized(self.params["W"] * x))
         return out
 
     # --- helpers ------------------------------------------------------------------------
-
-    def _restart_optimizer(self) -> None:
-        self._optimizer = make_optimizer(self.config.optimizer, self.config.learning_rate)
-        self._opt_state = self._optimizer.init(self.params)
-        self.diverged, self.message = False, None
 
     def _pixels(self, index: int) -> list[int]:
         """Test image ``index`` as the learner sees it: flat uint8 0..255 grey levels."""
@@ -205,19 +202,24 @@ class ImageSession(GuardedSteps):
     def _next_batch(self) -> np.ndarray:
         # Sampling without replacement within an epoch, reshuffled each epoch.
         n = len(self.data.dataset.y_train)
-        if self._order.size < self.config.batch_size:
+        if self._order.size < self.config["batch_size"]:
             if self.n_steps:
                 self.epoch += 1
             self._order = np.concatenate([self._order, self._rng.permutation(n)])
-        idx, self._order = (self._order[:self.config.batch_size],
-                            self._order[self.config.batch_size:])
+        idx, self._order = (self._order[:self.config["batch_size"]],
+                            self._order[self.config["batch_size"]:])
         return idx
 
+    def _eval_loss(self, params: dict[str, np.ndarray]) -> float:
+        """The objective at ``params`` on the evaluation subset (what a search compares)."""
+        d, c = self.data, self.config
+        return objective_value(params, d.X_eval_train, d.dataset.y_train[d.eval_train],
+                               c["loss"], c["penalty"], c["alpha"], **loss_kwargs(c))
+
     def _evaluate(self, batch_loss: float | None) -> dict[str, float | None]:
-        d, c, ds = self.data, self.config, self.data.dataset
+        d, ds = self.data, self.data.dataset
         y_tr, y_te = ds.y_train[d.eval_train], ds.y_test[d.eval_test]
-        train_loss = objective_value(self.params, d.X_eval_train, y_tr, c.loss, c.penalty,
-                                     c.alpha, **c.loss_kwargs())
+        train_loss = self._eval_loss(self.params)
         return {
             "step": self.n_steps,
             "batch_loss": batch_loss,
@@ -227,19 +229,28 @@ class ImageSession(GuardedSteps):
         }
 
     def _templates(self) -> dict[str, Any]:
-        """Each row of W as an image: uint8 with 128 at zero, scaled by the row's max |w|.
-
-        A symmetric scale per template keeps the sign visible (the page maps it onto a
-        diverging palette), as the lecture's template pictures do with their own range.
-        """
-        W = self.params["W"]
-        scale = np.abs(W).max(axis=1)
-        safe = np.where(scale > 0, scale, 1.0)[:, None]
-        q = np.clip(np.round(127.5 + 127.5 * W / safe), 0, 255).astype(np.uint8)
-        return {"pixels": q.tolist(), "scale": scale.tolist()}
+        """Each row of W as an image (see :func:`quantized`)."""
+        return quantized(self.params["W"])
 
     def _pick_gallery(self) -> np.ndarray:
         y = self.data.dataset.y_test
         picks = [self._rng.choice(np.flatnonzero(y == k), GALLERY_PER_CLASS, replace=False)
                  for k in range(self.data.dataset.n_classes)]
         return np.stack(picks, axis=1).ravel()  # interleaved: 0 1 2 ... 9 0 1 2 ...
+
+
+def quantized(M: np.ndarray) -> dict[str, Any]:
+    """Each row of ``M`` as an image: uint8 with 128 at zero, scaled by the row's max |m|.
+
+    A symmetric scale per row keeps the sign visible (the page maps it onto a diverging
+    palette), as the lecture's template pictures do with their own range. Used for the
+    templates (rows of W) and the contribution maps (``w_k * x``, whose sum is
+    ``s_k - b_k``).
+
+    Returns:
+        ``{"pixels": (rows, D) lists of 0..255, "scale": the max |m| of each row}``.
+    """
+    scale = np.abs(M).max(axis=1)
+    safe = np.where(scale > 0, scale, 1.0)[:, None]
+    q = np.clip(np.round(127.5 + 127.5 * M / safe), 0, 255).astype(np.uint8)
+    return {"pixels": q.tolist(), "scale": scale.tolist()}

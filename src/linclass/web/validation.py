@@ -7,7 +7,6 @@ field, so the page (or a curl user) learns what to fix.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 from typing import Any
@@ -16,8 +15,6 @@ import numpy as np
 from starlette.requests import Request
 
 from linclass import strict_json
-from linclass.regularizers import PENALTIES
-from linclass.web.optimizers import OPTIMIZERS
 
 MAX_BODY_BYTES = 256 * 1024  # 500 points or a 4 x 2 W are a few kB; this is generous
 MAX_BODY_DEPTH = 8  # {"X": [[x, y], ...]} nests 3 deep
@@ -124,29 +121,3 @@ def matrix(value: Any, name: str, max_rows: int, n_cols: int | None, bound: floa
                    -bound, bound)
     arr = np.array(value, dtype=np.float64)
     return arr.reshape(0, n_cols) if n_cols is not None and arr.size == 0 else arr
-
-
-def check_training_config(config: Any, losses: list[str]) -> None:
-    """Names and ranges shared by both views' configs (``loss``, ``penalty``, ``optimizer``,
-    ``margin``, ``alpha``, ``learning_rate``); raise ValueError naming the bad field."""
-    for name, allowed in (("loss", losses), ("penalty", sorted(PENALTIES)),
-                          ("optimizer", list(OPTIMIZERS))):
-        if getattr(config, name) not in allowed:
-            raise ValueError(f"unknown {name} {getattr(config, name)!r}; choose one of {allowed}")
-    for name, lo, hi in (("margin", 0.0, 100.0), ("alpha", 0.0, 1e3),
-                         ("learning_rate", 0.0, 1e9)):
-        v = getattr(config, name)
-        if not (np.isfinite(v) and lo <= v <= hi):
-            raise ValueError(f"{name} must be a number in [{lo:g}, {hi:g}], got {v}")
-
-
-def updated_config(config: Any, changes: dict[str, Any]) -> Any:
-    """A copy of a view's config dataclass with ``changes`` applied and checked.
-
-    Raises:
-        ValueError: On a field the config does not have, or a value its ``check`` refuses.
-    """
-    unknown = set(changes) - {f.name for f in dataclasses.fields(config)}
-    if unknown:
-        raise ValueError(f"unknown setting(s) {sorted(unknown)}")
-    return dataclasses.replace(config, **changes).check()

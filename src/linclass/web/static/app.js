@@ -6,7 +6,6 @@ const PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7"]; // Okabe–Ito
 const SHAPES = ["circle", "square", "triangle", "diamond"];
 const POINT_RADIUS = 6.5; // CSS pixels
 const HIT_RADIUS = 11;
-const RUN_STEPS_2D = 2; // steps per request while running: smooth, and cheap on loopback
 const STEP_CHUNK_IMAGE = 20;
 const RUN_CHUNK_IMAGE = 10;
 
@@ -143,6 +142,99 @@ function drawChart(canvas, xs, series) {
   ctx.setLineDash([]);
 }
 
+// --- controls built from the option records (/api/options) ------------------------------
+
+const FIELD_LABELS = {
+  loss: "Loss", margin: "Margin Δ", penalty: "Regularization", alpha: "Strength λ",
+  l1_ratio: "L1 ratio", optimizer: "Optimizer", learning_rate: "Learning rate",
+  batch_size: "Batch size", momentum: "Momentum μ",
+};
+const FIELD_IDS = { learning_rate: "lr", batch_size: "batch" }; // short ids the tests use
+
+function fieldId(field, suffix) {
+  const base = FIELD_IDS[field] || field.replaceAll("_", "-");
+  return field === "loss" ? `loss-${suffix}-select` : `${base}-${suffix}`;
+}
+
+// The family whose chosen name decides whether an owned field applies (margin: loss).
+function ownerFamily(field) {
+  const fams = plane.options.families;
+  for (const fam of ["loss", "penalty", "optimizer"]) {
+    if (Object.values(fams[fam]).some((c) => c.params.includes(field))) return fam;
+  }
+  return null;
+}
+
+function fieldApplies(field, config) {
+  const rec = plane.options.params[field], fam = ownerFamily(field);
+  if (!rec.owned || fam === null) return true;
+  return plane.options.families[fam][config[fam]].params.includes(field);
+}
+
+// The record's range, checked before anything is sent: null when allowed, else the
+// message (in the server's words) naming the field.
+function checkField(field, raw) {
+  const rec = plane.options.params[field];
+  const v = Number(raw);
+  const bad = `${field} must be ${plane.options.ranges[field]}, got ${raw === "" ? "nothing" : raw}`;
+  if (String(raw).trim() === "" || !Number.isFinite(v)) return `${field} must be a number`;
+  if (rec.type === "int" && !Number.isInteger(v)) return `${field} must be an integer, got ${raw}`;
+  if (rec.low !== null && (v < rec.low || (rec.low_open && v === rec.low))) return bad;
+  if (rec.high !== null && (v > rec.high || (rec.high_open && v === rec.high))) return bad;
+  return null;
+}
+
+// One row (label + select or number input) per field; `place(field)` picks its container.
+function buildControls(view, suffix, place, send, report) {
+  const o = plane.options, v = o.views[view];
+  for (const field of v.fields) {
+    const rec = o.params[field], id = fieldId(field, suffix);
+    const label = document.createElement("label");
+    label.htmlFor = id;
+    const words = field.replaceAll("_", " ");
+    label.textContent = FIELD_LABELS[field] || words[0].toUpperCase() + words.slice(1);
+    let el;
+    if (rec.type === "str") {
+      el = document.createElement("select");
+      const names = field === "loss" ? v.losses : field === "optimizer" ? v.optimizers : rec.choices;
+      fillSelect(el, names.map((n) => ({ name: n, label: (o.loss_labels || {})[n] || n.replaceAll("_", " ") })));
+    } else {
+      el = document.createElement("input");
+      el.type = "number";
+      if (rec.low !== null) el.min = String(rec.low);
+      if (rec.high !== null) el.max = String(rec.high);
+      el.step = rec.type === "int" ? "1" : "any";
+    }
+    el.id = id; el.dataset.field = field;
+    el.title = `${rec.help} (${o.ranges[field]})`;
+    label.title = el.title;
+    el.value = v.defaults[field];
+    el.addEventListener("change", () => {
+      let value = el.value;
+      if (rec.type !== "str") {
+        const problem = checkField(field, el.value);
+        el.classList.toggle("invalid", problem !== null);
+        if (problem) { report(new Error(problem)); return; }
+        value = Number(el.value);
+      }
+      send({ [field]: value });
+    });
+    const row = document.createElement("div");
+    row.className = "field"; row.dataset.field = field;
+    row.append(label, el);
+    place(field).appendChild(row);
+  }
+}
+
+// Show the fields the current choices use (no learning rate for a search), and the values.
+function renderControls(root, config) {
+  for (const row of root.querySelectorAll(".field")) {
+    const field = row.dataset.field, el = row.lastChild;
+    row.hidden = !fieldApplies(field, config);
+    if (document.activeElement !== el && !el.classList.contains("invalid")) el.value = config[field];
+  }
+}
+
 // --- 2-D view ------------------------------------------------------------------------------
 
 const plane = {
@@ -181,13 +273,16 @@ async function newSession2d(preset) {
   render2d(s);
 }
 
-function read2dControls() {
+// The controls the learner chose (only valid ones: an invalid box keeps the server's value).
+function readControls(root) {
   const out = {};
-  for (const el of document.querySelectorAll("#view-2d [data-field]")) {
+  for (const el of root.querySelectorAll("[data-field]")) {
+    if (el.classList.contains("invalid")) continue;
     out[el.dataset.field] = el.type === "number" ? Number(el.value) : el.value;
   }
   return out;
 }
+const read2dControls = () => readControls($("view-2d"));
 
 function report2d(e) { showMessage($("msg-2d"), e.message, "error"); stopRun2d(); }
 
@@ -225,12 +320,13 @@ function regionImage(regions) {
   const img = ctx.createImageData(regions.nx, regions.ny);
   const rgb = PALETTE.map((h) => [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16)));
   const a = 0.2; // tint strength over white
-  for (let i = 0; i < regions.classes.length; i++) {
-    const [r, g, b] = rgb[regions.classes.charCodeAt(i) - 48]; // "0".."9", one per cell
-    img.data[4 * i] = Math.round(255 * (1 - a) + r * a);
-    img.data[4 * i + 1] = Math.round(255 * (1 - a) + g * a);
-    img.data[4 * i + 2] = Math.round(255 * (1 - a) + b * a);
-    img.data[4 * i + 3] = 255;
+  const tint = rgb.map((c) => c.map((v) => Math.round(255 * (1 - a) + v * a)));
+  const runs = regions.runs; // [class, count, class, count, ...], row-major
+  for (let r = 0, i = 0; r < runs.length; r += 2) {
+    const [red, g, b] = tint[runs[r]];
+    for (const end = i + runs[r + 1]; i < end; i++) {
+      img.data[4 * i] = red; img.data[4 * i + 1] = g; img.data[4 * i + 2] = b; img.data[4 * i + 3] = 255;
+    }
   }
   ctx.putImageData(img, 0, 0);
   return c;
@@ -260,10 +356,26 @@ function draw2d() {
     ctx.beginPath(); ctx.moveTo(0, py); ctx.lineTo(width, py); ctx.stroke();
   }
 
+  // What a search tried in its last step (candidates, or the population): faint lines.
+  ctx.lineWidth = 1;
+  ctx.globalAlpha = Math.max(0.12, 0.6 / Math.sqrt(Math.max(1, st.tried.length)));
+  const linear = st.features.length === 2; // with extra features the boundaries are curves
+  for (const cand of linear ? st.tried : []) {
+    cand.W.forEach((w, k) => {
+      const seg = clipLine(w[0], w[1], cand.b[k], st.view);
+      if (!seg) return;
+      const [a, b] = seg.map(([x, y]) => toScreen(x, y, width, height));
+      ctx.strokeStyle = PALETTE[k];
+      ctx.beginPath(); ctx.moveTo(a[0], a[1]); ctx.lineTo(b[0], b[1]); ctx.stroke();
+    });
+  }
+  ctx.globalAlpha = 1;
+
   // Hyperplanes w_k . x + b_k = 0, each with its normal w_k. The arrows sit at different
   // fractions along their lines (lines through the origin would pile them up in the
   // middle), and their length grows with |w_k|, which is what regularization shrinks.
   st.W.forEach((w, k) => {
+    if (!linear) return; // the region colours show the curved boundaries
     const seg = clipLine(w[0], w[1], st.b[k], st.view);
     if (!seg) return;
     const [a, b] = seg.map(([x, y]) => toScreen(x, y, width, height));
@@ -287,6 +399,14 @@ function draw2d() {
     ctx.lineWidth = 3; ctx.strokeStyle = "rgba(255,255,255,.9)";
     ctx.strokeText(`w${k}`, tx + ux * 12, ty + uy * 12);
     ctx.fillText(`w${k}`, tx + ux * 12, ty + uy * 12);
+  });
+
+  // Held-out test points: hollow, in their class colour; never trained on.
+  st.test_points.X.forEach(([x, y], i) => {
+    const [px, py] = toScreen(x, y, width, height);
+    drawMarker(ctx, px, py, POINT_RADIUS - 1, st.test_points.y[i]);
+    ctx.fillStyle = "rgba(255,255,255,.85)"; ctx.fill();
+    ctx.lineWidth = 2; ctx.strokeStyle = PALETTE[st.test_points.y[i]]; ctx.stroke();
   });
 
   // Points: class colour and shape; a dark ring marks the misclassified ones.
@@ -316,14 +436,19 @@ function render2d(st) {
   $("loss-2d").textContent = fmt(st.loss, 4);
   $("loss-2d").dataset.value = st.loss === null ? "" : String(st.loss);
   $("acc-2d").textContent = st.accuracy === null ? "–" : `${(100 * st.accuracy).toFixed(1)}%`;
+  $("data-loss-2d").textContent = fmt(st.data_loss, 4);
+  $("data-loss-2d").dataset.value = st.data_loss === null ? "" : String(st.data_loss);
+  $("reg-loss-2d").textContent = fmt(st.reg_loss, 4);
+  $("reg-loss-2d").dataset.value = String(st.reg_loss);
+  $("test-acc-2d").textContent = st.test_accuracy === null ? "–" : `${(100 * st.test_accuracy).toFixed(1)}%`;
   $("preset-description").textContent = st.description;
   $("preset").value = st.preset;
-  for (const el of document.querySelectorAll("#view-2d [data-field]")) {
-    if (document.activeElement !== el) el.value = st.config[el.dataset.field];
-  }
-  $("margin-2d").disabled = !plane.options.margin_losses.includes(st.config.loss);
+  renderControls($("view-2d"), st.config);
+  for (const box of document.querySelectorAll("#features-2d input")) box.checked = st.features.includes(box.value);
   buildClassPicker(st.n_classes);
   renderWeights(st);
+  renderPointTable(st);
+  refreshLandscape();
   renderPointInfo();
   drawChart($("chart-2d"), st.history.map((h) => h.step), [
     { values: st.history.map((h) => h.loss), color: "#0072B2", axis: "left" },
@@ -336,6 +461,84 @@ function render2d(st) {
     showMessage($("msg-2d"), null);
   }
   draw2d();
+}
+
+function renderPointTable(st) {
+  const table = $("point-table"), C = st.n_classes, margins = st.margins !== null;
+  const head = ["#", "class", ...[...Array(C).keys()].map((k) => `s${k}`),
+    ...(margins ? [...Array(C).keys()].map((k) => `m${k}`) : []), "Lᵢ"];
+  if (table.dataset.head !== head.join()) {
+    table.dataset.head = head.join();
+    table.tHead.innerHTML = "";
+    const tr = table.tHead.insertRow();
+    for (const h of head) { const th = document.createElement("th"); th.textContent = h; tr.appendChild(th); }
+  }
+  const body = table.tBodies[0];
+  while (body.rows.length > st.point_losses.length) body.deleteRow(-1);
+  while (body.rows.length < st.point_losses.length) {
+    const tr = body.insertRow();
+    for (let j = 0; j < head.length; j++) tr.insertCell();
+  }
+  st.point_losses.forEach((L, i) => {
+    const tr = body.rows[i], y = st.points.y[i];
+    const cells = [String(i), String(y), ...st.scores[i].map((v) => fmt(v, 2)),
+      ...(margins ? st.margins[i].map((m, k) => (k === y ? "·" : fmt(m, 2))) : []), fmt(L, 3)];
+    if (tr.cells.length !== cells.length) { tr.innerHTML = ""; cells.forEach(() => tr.insertCell()); }
+    cells.forEach((c, j) => { tr.cells[j].textContent = c; });
+    tr.cells[0].replaceChildren(swatch(y), ` ${i}`);
+    tr.classList.toggle("wrong", st.predictions[i] !== y);
+    tr.classList.toggle("hover", i === plane.hover || i === plane.selected);
+    if (margins) st.margins[i].forEach((m, k) => tr.cells[2 + C + k].classList.toggle("positive", k !== y && m > 0));
+  });
+}
+
+// The landscape is fetched only while its panel is open, at most one request at a time.
+const landscape = { busy: false, dirty: false };
+
+function refreshLandscape() {
+  if (!$("landscape-panel").open || !plane.state || plane.state.loss === null) return;
+  landscape.dirty = true;
+  if (landscape.busy) return;
+  landscape.busy = true;
+  (async () => {
+    try {
+      while (landscape.dirty) {
+        landscape.dirty = false;
+        drawLandscape(await api("GET", `/api/2d/${plane.sid}/landscape?n=41`));
+      }
+    } catch (e) { report2d(e); } finally { landscape.busy = false; }
+  })();
+}
+
+function drawLandscape(L) {
+  const canvas = $("landscape");
+  canvas.dataset.step = String(L.step);
+  const { ctx, width, height } = fitCanvas(canvas);
+  const n = L.a.length, span = L.a[n - 1];
+  const cells = document.createElement("canvas");
+  cells.width = n; cells.height = n;
+  const g = cells.getContext("2d"), img = g.createImageData(n, n);
+  const range = Math.max(L.max - L.min, 1e-12);
+  L.loss.forEach((row, i) => row.forEach((v, j) => {
+    const t = Math.sqrt((v - L.min) / range); // low loss light, high loss dark blue
+    const band = Math.floor(t * 10) % 2 ? 0.93 : 1; // alternate bands read as contours
+    const k = 4 * ((n - 1 - i) * n + j); // row 0 of the image is the largest b
+    img.data.set([247 - 200 * t, 251 - 150 * t, 255 - 80 * t].map((c) => Math.round(c * band)).concat(255), k);
+  }));
+  g.putImageData(img, 0, 0);
+  ctx.imageSmoothingEnabled = true;
+  ctx.drawImage(cells, 0, 0, width, height);
+  const px = ([a, b]) => [((a + span) / (2 * span)) * width, ((span - b) / (2 * span)) * height];
+  ctx.strokeStyle = "#1d2430"; ctx.lineWidth = 1.5;
+  ctx.beginPath();
+  L.path.forEach((p, i) => { const [x, y] = px(p); if (i) ctx.lineTo(x, y); else ctx.moveTo(x, y); });
+  ctx.stroke();
+  ctx.fillStyle = "#1d2430";
+  for (const p of L.path.slice(0, -1)) { const [x, y] = px(p); ctx.fillRect(x - 1.5, y - 1.5, 3, 3); }
+  const [cx, cy] = px([0, 0]);
+  ctx.beginPath(); ctx.arc(cx, cy, 5, 0, 2 * Math.PI); ctx.fillStyle = "#D55E00"; ctx.fill();
+  ctx.font = "12px system-ui, sans-serif"; ctx.fillStyle = "#1d2430";
+  ctx.fillText(`d₁ ∈ [±${span.toPrecision(2)}]  ·  loss ${L.min.toPrecision(3)} – ${L.max.toPrecision(3)}`, 8, height - 8);
 }
 
 function buildClassPicker(n) {
@@ -356,58 +559,79 @@ function buildClassPicker(n) {
   }
 }
 
+// Input ids: w1-k, w2-k (x1, x2), w3-k ... for the extra features, b-k.
+const weightIds = (features) => [...features.map((_, j) => `w${j + 1}`), "b"];
+
 function renderWeights(st) {
   const table = $("weights");
   table.dataset.w = JSON.stringify(st.W);
   table.dataset.b = JSON.stringify(st.b);
+  const ids = weightIds(st.features), D = st.features.length;
+  const layout = `${st.n_classes}|${st.features.join()}`;
   const body = table.tBodies[0];
-  if (body.rows.length !== st.n_classes) {
+  if (table.dataset.layout !== layout) {
+    table.dataset.layout = layout;
+    const head = table.tHead.rows[0];
+    head.innerHTML = "";
+    const th = (html, cls) => { const c = document.createElement("th"); c.innerHTML = html; if (cls) c.className = cls; head.appendChild(c); };
+    th("class");
+    st.features.forEach((f) => th(`w · ${f}`));
+    th("b");
+    st.features.forEach((f) => th(`∂L/∂w · ${f}`, "grad"));
+    th("∂L/∂b", "grad");
     body.innerHTML = "";
     for (let k = 0; k < st.n_classes; k++) {
       const tr = body.insertRow();
       const name = tr.insertCell();
       name.append(swatch(k), ` ${k}`);
-      for (const field of ["w1", "w2", "b"]) {
+      for (const field of ids) {
         const input = document.createElement("input");
         input.type = "number"; input.step = "0.1"; input.id = `${field}-${k}`;
         input.setAttribute("aria-label", `${field} of class ${k}`);
         input.addEventListener("input", onWeightInput);
         tr.insertCell().appendChild(input);
       }
-      for (let j = 0; j < 3; j++) tr.insertCell().className = "grad";
+      for (let j = 0; j <= D; j++) tr.insertCell().className = "grad";
     }
   }
   for (let k = 0; k < st.n_classes; k++) {
     const tr = body.rows[k];
-    const vals = [st.W[k][0], st.W[k][1], st.b[k]];
-    const grads = [st.dW[k][0], st.dW[k][1], st.db[k]];
-    for (let j = 0; j < 3; j++) {
+    const vals = [...st.W[k], st.b[k]];
+    const grads = [...st.dW[k], st.db[k]];
+    for (let j = 0; j <= D; j++) {
       const input = tr.cells[1 + j].firstChild;
-      if (document.activeElement !== input) input.value = Number(vals[j].toFixed(4));
-      input.classList.remove("invalid");
+      if (document.activeElement !== input) {
+        input.value = Number(vals[j].toFixed(4));
+        input.classList.remove("invalid");
+      }
       const g = Math.abs(grads[j]) < 5e-4 ? 0 : grads[j]; // no "-0.000"
-      tr.cells[4 + j].textContent = (g > 0 ? "+" : g < 0 ? "" : " ") + fmt(g, 3);
+      tr.cells[2 + D + j].textContent = (g > 0 ? "+" : g < 0 ? "" : " ") + fmt(g, 3);
     }
   }
 }
 
+const WEIGHT_LIMIT = 1e6; // the server's bound on a hand-set weight
 let weightTimer = null;
 function onWeightInput() {
   clearTimeout(weightTimer);
   weightTimer = setTimeout(() => {
     const body = $("weights").tBodies[0];
     const W = [], b = [];
-    let ok = true;
+    const problems = [];
+    const D = plane.state.features.length;
     for (const tr of body.rows) {
-      const v = [1, 2, 3].map((j) => tr.cells[j].firstChild);
+      const v = [...Array(D + 1).keys()].map((j) => tr.cells[1 + j].firstChild);
       for (const input of v) {
-        const bad = input.value.trim() === "" || !Number.isFinite(Number(input.value));
+        const x = Number(input.value);
+        const bad = input.value.trim() === "" || !Number.isFinite(x) || Math.abs(x) > WEIGHT_LIMIT;
         input.classList.toggle("invalid", bad);
-        ok = ok && !bad;
+        if (bad) problems.push(`${input.getAttribute("aria-label")} must be a number in [-${WEIGHT_LIMIT}, ${WEIGHT_LIMIT}], got ${input.value.trim() === "" ? "nothing" : input.value}`);
       }
-      W.push([Number(v[0].value), Number(v[1].value)]); b.push(Number(v[2].value));
+      W.push(v.slice(0, D).map((input) => Number(input.value))); b.push(Number(v[D].value));
     }
-    if (ok) call2d("/params", { W, b }).catch(report2d);
+    if (problems.length) { showMessage($("msg-2d"), problems.join("; "), "error"); return; }
+    if ($("msg-2d").classList.contains("error")) showMessage($("msg-2d"), null);
+    call2d("/params", { W, b }).catch(report2d);
   }, 60);
 }
 
@@ -525,7 +749,7 @@ function setupPlaneEvents() {
 async function runLoop2d() {
   while (plane.running) {
     try {
-      const st = await call2d("/step", { steps: RUN_STEPS_2D });
+      const st = await call2d("/step", { steps: Number($("speed-2d").value) });
       if (st.diverged || st.message) break;
     } catch (e) { report2d(e); break; }
     await new Promise((r) => requestAnimationFrame(r));
@@ -542,21 +766,23 @@ function setupControls2d() {
   const o = plane.options;
   fillSelect($("preset"), o.presets.map((p) => p.name));
   for (const opt of $("preset").options) opt.textContent = opt.value.replace("_", " ");
-  fillSelect($("loss-2d-select"), o.losses_2d, o.defaults_2d.loss);
-  fillSelect($("penalty-2d"), o.penalties, o.defaults_2d.penalty);
-  fillSelect($("optimizer-2d"), o.optimizers, o.defaults_2d.optimizer);
-  for (const el of document.querySelectorAll("#view-2d [data-field]")) {
-    el.value = o.defaults_2d[el.dataset.field];
-    el.addEventListener("change", () => {
-      const value = el.type === "number" ? Number(el.value) : el.value;
-      if (el.type === "number" && (el.value.trim() === "" || !Number.isFinite(value))) {
-        el.classList.add("invalid"); return;
-      }
-      el.classList.remove("invalid");
-      showMessage($("msg-2d"), null);
-      call2d("/config", { [el.dataset.field]: value }).catch(report2d);
+  const fields = o.views["2d"].fields;
+  buildControls("2d", "2d",
+    (f) => $(fields.indexOf(f) < fields.indexOf("optimizer") ? "objective-2d" : "optimization-2d"),
+    (change) => { showMessage($("msg-2d"), null); call2d("/config", change).catch(report2d); },
+    report2d);
+  for (const name of o.extra_features) {
+    const label = document.createElement("label");
+    const box = document.createElement("input");
+    box.type = "checkbox"; box.value = name; box.dataset.feature = name;
+    box.addEventListener("change", () => {
+      const extras = [...document.querySelectorAll("#features-2d input:checked")].map((x) => x.value);
+      call2d("/features", { extras }).catch(report2d);
     });
+    label.append(box, ` ${name}`);
+    $("features-2d").appendChild(label);
   }
+  $("landscape-panel").addEventListener("toggle", refreshLandscape);
   $("preset").addEventListener("change", () => {
     plane.hover = plane.selected = null;
     showMessage($("msg-2d"), null);
@@ -610,13 +836,7 @@ function paintImage(canvas, pixels, shape, lut) {
   ctx.putImageData(img, 0, 0);
 }
 
-function readImageControls() {
-  const out = {};
-  for (const el of document.querySelectorAll("#view-image [data-field]")) {
-    out[el.dataset.field] = el.type === "number" ? Number(el.value) : el.value;
-  }
-  return out;
-}
+const readImageControls = () => readControls($("controls-image"));
 
 function reportImage(e) { showMessage($("msg-image"), e.message, "error"); stopRunImage(); }
 
@@ -663,10 +883,7 @@ function renderImage(st) {
   $("loss-image").dataset.value = last ? String(last.train_loss) : "";
   $("train-acc-image").textContent = last ? `${(100 * last.train_accuracy).toFixed(1)}%` : "–";
   $("test-acc-image").textContent = last ? `${(100 * last.test_accuracy).toFixed(1)}%` : "–";
-  for (const el of document.querySelectorAll("#view-image [data-field]")) {
-    if (document.activeElement !== el) el.value = st.config[el.dataset.field];
-  }
-  $("margin-image").disabled = !plane.options.margin_losses.includes(st.config.loss);
+  renderControls($("controls-image"), st.config);
 
   const box = $("templates");
   if (box.dataset.names !== st.class_names.join("\n")) { // a new dataset: new captions
@@ -731,6 +948,8 @@ async function explain(index, scroll) {
     `test image #${index}: label ${ex.label_name}, predicted ${ex.class_names[ex.predicted]} · ${ex.loss} loss Lᵢ = ${ex.total.toFixed(4)}`;
   paintImage($("explain-image"), ex.image, ex.image_shape, null);
   const body = $("explain-table").tBodies[0];
+  const probs = ex.probabilities || null; // none for a hinge loss
+  for (const th of $("explain-table").querySelectorAll("th.prob")) th.hidden = probs === null;
   body.innerHTML = "";
   ex.class_names.forEach((name, k) => {
     const tr = body.insertRow();
@@ -738,14 +957,21 @@ async function explain(index, scroll) {
     tr.classList.toggle("predicted", k === ex.predicted);
     tr.insertCell().textContent = name;
     tr.insertCell().textContent = ex.scores[k].toFixed(2);
-    tr.insertCell().textContent = ex.probabilities[k].toFixed(3);
-    const bar = tr.insertCell(); bar.className = "bar";
-    const span = document.createElement("span");
-    span.style.width = `${(100 * ex.probabilities[k]).toFixed(1)}%`;
-    bar.appendChild(span);
+    if (probs !== null) {
+      tr.insertCell().textContent = probs[k].toFixed(3);
+      const bar = tr.insertCell(); bar.className = "bar";
+      const span = document.createElement("span");
+      span.style.width = `${(100 * probs[k]).toFixed(1)}%`;
+      bar.appendChild(span);
+    }
     const notes = [k === ex.label ? "label" : "", k === ex.predicted ? "predicted" : ""];
     tr.insertCell().textContent = notes.filter(Boolean).join(", ");
   });
+  const c = ex.contributions;
+  for (const [id, k, what] of [["contrib-label", ex.label, "label"], ["contrib-pred", ex.predicted, "predicted"]]) {
+    paintImage($(id), c.pixels[k], ex.image_shape, DIVERGING);
+    $(`${id}-cap`).textContent = `w ⊙ x for ${ex.class_names[k]} (${what}) · max |wᵢxᵢ| ${c.scale[k].toPrecision(2)}`;
+  }
   $("explain-steps").textContent = ex.lines.join("\n");
   if (scroll) panel.scrollIntoView({ behavior: "smooth", block: "nearest" });
 }
@@ -769,21 +995,9 @@ function stopRunImage() {
 function setupControlsImage() {
   const o = plane.options;
   fillSelect($("dataset"), o.datasets);
-  fillSelect($("loss-image-select"), o.losses_image);
-  fillSelect($("penalty-image"), o.penalties);
-  fillSelect($("optimizer-image"), o.optimizers);
-  for (const el of document.querySelectorAll("#view-image [data-field]")) {
-    el.value = o.defaults_image[el.dataset.field];
-    el.addEventListener("change", () => {
-      const value = el.type === "number" ? Number(el.value) : el.value;
-      if (el.type === "number" && (el.value.trim() === "" || !Number.isFinite(value))) {
-        el.classList.add("invalid"); return;
-      }
-      el.classList.remove("invalid");
-      showMessage($("msg-image"), null);
-      callImage("POST", "/config", { [el.dataset.field]: value }).catch(reportImage);
-    });
-  }
+  buildControls("image", "image", () => $("controls-image"),
+    (change) => { showMessage($("msg-image"), null); callImage("POST", "/config", change).catch(reportImage); },
+    reportImage);
   $("dataset").addEventListener("change", () => { stopRunImage(); newSessionImage().catch(reportImage); });
   $("new-image").addEventListener("click", () => { stopRunImage(); newSessionImage().catch(reportImage); });
   $("step-image").textContent = `Train ${STEP_CHUNK_IMAGE} steps`;

@@ -1,0 +1,153 @@
+"""The commands' options, made from the records of :mod:`linclass.options`.
+
+A command lists the record names it offers; :func:`record_options` adds one typer option
+per name to its signature (flag, type, choices, range check, help with the range and the
+choices that use it), and hands the values to the command as one ``options`` dict. So
+``linclass train --help`` and ``LinearClassifier``'s checks say the same things, and a new
+record appears in every command that lists it.
+
+Choice-owned options (``--margin``, ``--momentum``, ``--population-size``, ...) default to
+"not set": the estimator then uses that choice's default, and setting one that the chosen
+loss, penalty, optimizer or feature kind does not use is a usage error naming the option
+(:func:`check_owned`).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+
+import typer
+
+from linclass.options import FAMILIES, PARAMS, Param, check_choice_params, owners
+
+#: Options of the estimator a training command offers (``random_state`` and ``verbose``
+#: come from ``--seed`` and ``--quiet``).
+TRAINING = (
+    "loss", "penalty", "alpha", "l1_ratio", "margin", "optimizer", "gradient",
+    "numerical_method", "numerical_h", "learning_rate", "schedule", "batch_size", "momentum", "search_scale", "step_size",
+    "population_size", "n_elite", "tournament_size", "crossover_rate", "mutation_rate",
+    "mutation_scale", "max_epochs", "tol", "patience", "early_stopping",
+)
+#: Feature parameters (``--features`` chooses the kinds).
+FEATURES = ("hist_bins", "hog_orientations", "hog_pixels_per_cell", "hog_cells_per_block")
+
+#: How a CLI user spells each parameter.
+FLAGS: dict[str, str] = {name: p.cli_flag for name, p in PARAMS.items()}
+
+
+def _help(p: Param) -> str:
+    text = p.help
+    if p.type in (int, float):
+        text += f" Must be {p.range_text()}."
+    if p.owned:
+        family = next((f for f in FAMILIES if owners(p.name, f)), None)
+        if family is not None:
+            text += f" For {family} {', '.join(owners(p.name, family))}."
+    return text
+
+
+def _parse_optional_number(p: Param) -> Callable[[Any], Any]:
+    """Callback for a number that may also be ``none`` (``--tol none``)."""
+
+    def parse(value: Any) -> Any:
+        if value is None or isinstance(value, (int, float)):
+            return _checked(p)(value)
+        if str(value).strip().lower() == "none":
+            return None
+        try:
+            number = p.type(str(value)) if p.type is int else float(str(value))
+        except ValueError:
+            raise typer.BadParameter(f"{value!r} is not a number or 'none'") from None
+        return _checked(p)(number)
+
+    return parse
+
+
+def _checked(p: Param) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        try:
+            return p.check(value, p.cli_flag)
+        except ValueError as e:
+            raise typer.BadParameter(str(e).replace(f"{p.cli_flag} ", "", 1)) from None
+
+    return check
+
+
+def typer_parameter(name: str, *, default: Any = ..., cli_default: Any = ...) -> inspect.Parameter:
+    """A keyword parameter carrying the typer option of record ``name``.
+
+    Args:
+        name: A key of :data:`linclass.options.PARAMS`.
+        default: Override of the CLI default (``...``: the record's, or "not set" for
+            choice-owned parameters).
+        cli_default: What ``--help`` shows as the default.
+    """
+    p = PARAMS[name]
+    value = (None if p.owned else p.default) if default is ... else default
+    decls = [p.cli_flag]
+    kw: dict[str, Any] = dict(help=_help(p))
+    if p.owned and default is ...:
+        kw["show_default"] = str(p.default) if p.default is not None else "per optimizer"
+    if cli_default is not ...:
+        kw["show_default"] = cli_default
+    if p.type is bool:
+        decls = [f"{p.cli_flag}/--no-{p.cli_flag[2:]}"]
+        annotation: Any = bool
+    elif p.type is str:
+        annotation = Literal[tuple(p.choices or ())]
+        if value is None:
+            annotation = annotation | None
+    elif p.none_ok and name == "tol":
+        annotation, kw["callback"] = str | None, _parse_optional_number(p)
+        kw["metavar"] = "FLOAT|none"
+        value = None if value is None else str(value)
+    else:
+        annotation = p.type if value is not None else p.type | None
+        kw["callback"] = _checked(p)
+        if value is None and p.none_ok:
+            kw["show_default"] = "auto"
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY,
+                             default=typer.Option(value, *decls, **kw), annotation=annotation)
+
+
+def record_options(*names: str, **defaults: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Add the typer options of ``names`` to a command; it receives them as ``options``.
+
+    Args:
+        *names: Record names, in the order ``--help`` lists them.
+        **defaults: CLI defaults that differ from the records'.
+    """
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        sig = inspect.signature(fn, eval_str=True)
+        own = [q for q in sig.parameters.values() if q.name != "options"]
+        added = [typer_parameter(n, **({"default": defaults[n]} if n in defaults else {}))
+                 for n in names]
+
+        @functools.wraps(fn)
+        def command(**kwargs: Any) -> Any:
+            options = {n: kwargs.pop(n) for n in names}
+            return fn(**kwargs, options=options)
+
+        params = [q.replace(kind=inspect.Parameter.KEYWORD_ONLY) for q in own] + added
+        command.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+        command.__annotations__ = {q.name: q.annotation for q in params}
+        del command.__wrapped__  # typer must read the new signature, not fn's
+        return command
+
+    return decorate
+
+
+def check_owned(options: Mapping[str, Any], selected: Mapping[str, Any]) -> None:
+    """Usage error (exit 2) for an option set where the chosen loss, penalty, optimizer or
+    features do not use it, naming the flags: ``--lr applies to optimizer gd, sgd, ...``."""
+    try:
+        check_choice_params(options, selected, spell=FLAGS)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from None
+
+
+__all__ = ["FEATURES", "FLAGS", "TRAINING", "check_owned", "record_options", "typer_parameter"]

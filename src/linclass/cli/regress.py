@@ -1,0 +1,106 @@
+"""``linclass regress``: fit a :class:`~linclass.regressor.LinearRegressor` on a table.
+
+The features and the target are standardized for the fit (so the default step sizes
+apply), and the fitted line is then mapped back to the raw units, exactly:
+
+    y = s (w . (x - mu) / sigma + b) + m  =  (s w / sigma) . x + s (b - w . mu / sigma) + m
+
+so the saved model predicts the raw target from raw features. ``--alpha`` penalizes the
+standardized weights (as scikit-learn's Ridge/Lasso do on standardized data).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import typer
+from sklearn.metrics import mean_squared_error, r2_score
+from sklearn.model_selection import train_test_split
+
+from linclass.cli import common
+from linclass.cli.common import cli_errors
+from linclass.cli.options import TRAINING, check_owned, record_options
+from linclass.data.tabular import load_regression
+from linclass.regressor import LinearRegressor
+
+EPILOG = """\
+Examples:
+
+  linclass regress houses.csv --target price --out houses.safetensors
+
+  linclass regress diabetes.npz --penalty l1 --alpha 0.01 --optimizer gd --json
+
+A CSV has a header row and numbers only (target: --target, default the last column); an
+.npz holds X (n_samples, n_features) and y (n_samples,).
+"""
+
+#: The training options that a regressor has (its loss is always the squared error).
+REGRESSION = tuple(n for n in TRAINING if n not in ("loss", "margin"))
+
+
+def standardizer(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and standard deviations (1 for a constant column)."""
+    mu, sd = values.mean(axis=0), values.std(axis=0)
+    return mu, np.where(sd > 0, sd, 1.0)
+
+
+def to_raw_units(coef: np.ndarray, intercept: float, x_stats: tuple[np.ndarray, np.ndarray],
+                 y_stats: tuple[float, float]) -> tuple[np.ndarray, float]:
+    """The line fitted on standardized data, in raw units (module docstring)."""
+    (mu, sd), (m, s) = x_stats, y_stats
+    w = s * coef / sd
+    return w, float(s * (intercept - coef @ (mu / sd)) + m)
+
+
+@record_options(*REGRESSION)
+def regress(
+    data: Path = typer.Argument(..., help="A .csv or .npz regression table."),
+    target: str | None = typer.Option(None, help="CSV: the target column [default: last]."),
+    test_fraction: float = typer.Option(0.2, min=0.0, max=0.9,
+                                        help="Rows held out for the test score."),
+    seed: int = common.SEED_OPTION,
+    out: Path | None = typer.Option(None, help="Write the model to this .safetensors file."),
+    force: bool = common.FORCE_OPTION,
+    quiet: bool = common.QUIET_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
+    *,
+    options: dict[str, Any],
+) -> None:
+    """Fit a linear regressor (squared error + penalty) and report R^2 and MSE."""
+    check_owned(options, {"penalty": options["penalty"], "optimizer": options["optimizer"],
+                          "gradient": options["gradient"]})
+    settings = {k: v for k, v in options.items() if v is not None or k == "tol"}
+    with cli_errors():
+        table = load_regression(data, target)
+        X_train, X_test, y_train, y_test = (
+            train_test_split(table.X, table.y, test_size=test_fraction, random_state=seed)
+            if test_fraction > 0 else (table.X, table.X[:0], table.y, table.y[:0]))
+        x_stats, (m, s) = standardizer(X_train), standardizer(y_train[:, None])
+        y_stats = (float(m[0]), float(s[0]))
+        reg = LinearRegressor(**settings, random_state=seed, verbose=not quiet)
+        with common.warnings_as_lines(quiet):
+            reg.fit((X_train - x_stats[0]) / x_stats[1], (y_train - y_stats[0]) / y_stats[1])
+        reg.coef_, reg.intercept_ = to_raw_units(reg.coef_, reg.intercept_, x_stats, y_stats)
+        metrics: dict[str, Any] = {"data": str(data), "target": table.target_name,
+                                   "n_train": len(y_train), "n_test": len(y_test),
+                                   "settings": reg.settings_, "epochs_run": int(reg.n_iter_),
+                                   "coef": dict(zip(table.feature_names, reg.coef_.tolist())),
+                                   "intercept": reg.intercept_}
+        for part, X, y in (("train", X_train, y_train), ("test", X_test, y_test)):
+            if len(y) >= 2:
+                pred = reg.predict(X)
+                metrics[f"{part}_r2"] = float(r2_score(y, pred))
+                metrics[f"{part}_mse"] = float(mean_squared_error(y, pred))
+        if out is not None:
+            metrics["model"] = str(reg.save(out, force=force))
+    if as_json:
+        typer.echo(json.dumps(common.json_safe(metrics), indent=2))
+        return
+    for part in ("train", "test"):
+        if f"{part}_r2" in metrics:
+            typer.echo(f"{part}: R^2 {metrics[f'{part}_r2']:.4f}   MSE {metrics[f'{part}_mse']:.4g}")
+    if out is not None:
+        typer.echo(f"model written to {metrics['model']}")

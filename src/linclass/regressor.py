@@ -1,0 +1,235 @@
+"""``LinearRegressor``: least squares ``f(x) = w . x + b`` with linclass's optimizers.
+
+The lecture's regression: the output is "what we want to regress to (house prices...)",
+the loss its squared error ``L_i = (y_i - w . x_i - b)^2`` (the gradient-descent slide), and
+the penalty the same L1 / L2 / elastic net as the classifier's (the L1 slide's
+``L_i = |y - W x_i|^2 + |W|``). So the objective is
+
+    J(w, b) = 1/N sum_i (y_i - w . x_i - b)^2 + R(w)
+
+with ``R(w) = alpha sum w^2`` (l2), ``alpha sum |w|`` (l1) or
+``alpha (r sum |w| + (1 - r) sum w^2)`` (elasticnet); the bias is never penalized.
+
+**The same solution as scikit-learn**, with the penalty scaled (``N``: training rows):
+
+* ``penalty="none"`` is :class:`sklearn.linear_model.LinearRegression`.
+* ``Ridge(alpha=a)`` minimizes ``|y - Xw - b|^2 + a |w|^2``: divided by N that is J with
+  ``penalty="l2", alpha=a / N``.
+* ``Lasso(alpha=a)`` minimizes ``1/(2N) |y - Xw - b|^2 + a |w|_1``: times 2 that is J with
+  ``penalty="l1", alpha=2 a``.
+* ``ElasticNet(alpha=a, l1_ratio=r)`` minimizes ``1/(2N)|.|^2 + a r |w|_1 + a (1 - r)/2
+  |w|^2``: times 2, J with ``alpha = a (1 + r)`` and ``l1_ratio = 2 r / (1 + r)``.
+
+:func:`sklearn_alpha` does this mapping. The estimator is a thin face: every option comes
+from the records in :mod:`linclass.options` (through the same checks as
+:class:`~linclass.classifier.LinearClassifier`, which resolves the choices' defaults), and
+fitting is the one loop :func:`linclass.train.fit`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.model_selection import train_test_split
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from linclass import train as _train
+from linclass.classifier import LinearClassifier
+from linclass.estimator_params import (
+    ESTIMATOR_PARAMS,
+    SEARCH_OPTIMIZERS,
+    constraints,
+    warn_if_still_improving,
+)
+from linclass.model import init_params, scores
+from linclass.options import PARAMS, resolved
+from linclass.persist import ModelFileError, load_model, save_model
+
+#: The loss of every regressor; the classifier's loss options (``loss``, ``margin``) are
+#: not parameters here.
+LOSS = "squared"
+REGRESSOR_PARAMS = tuple(p for p in ESTIMATOR_PARAMS if p not in ("loss", "margin"))
+#: The signature's defaults, read from the records so that they cannot drift.
+_DEFAULT = {name: PARAMS[name].default for name in REGRESSOR_PARAMS}
+
+
+def sklearn_alpha(estimator: str, alpha: float, n_samples: int,
+                  l1_ratio: float = 0.5) -> dict[str, Any]:
+    """The ``penalty``, ``alpha`` (and ``l1_ratio``) of :class:`LinearRegressor` that give the
+    same minimizer as a scikit-learn linear model (module docstring for the algebra).
+
+    Args:
+        estimator: ``"LinearRegression"``, ``"Ridge"``, ``"Lasso"`` or ``"ElasticNet"``.
+        alpha: scikit-learn's ``alpha`` (ignored for LinearRegression).
+        n_samples: N, the rows of the training set (Ridge's sum is not a mean).
+        l1_ratio: scikit-learn's ``l1_ratio`` (ElasticNet only).
+
+    Returns:
+        Keyword arguments for :class:`LinearRegressor`.
+    """
+    if estimator == "LinearRegression":
+        return {"penalty": "none", "alpha": 0.0}
+    if estimator == "Ridge":
+        return {"penalty": "l2", "alpha": alpha / n_samples}
+    if estimator == "Lasso":
+        return {"penalty": "l1", "alpha": 2.0 * alpha}
+    if estimator == "ElasticNet":
+        return {"penalty": "elasticnet", "alpha": alpha * (1.0 + l1_ratio),
+                "l1_ratio": 2.0 * l1_ratio / (1.0 + l1_ratio)}
+    raise ValueError(f"unknown scikit-learn estimator {estimator!r}; choose LinearRegression, "
+                     "Ridge, Lasso or ElasticNet")
+
+
+class LinearRegressor(RegressorMixin, BaseEstimator):
+    """Linear regression ``f(x) = w . x + b`` fitted by minimizing the mean squared error
+    plus a penalty, with any of linclass's optimizers and gradient methods.
+
+    The parameters are :class:`~linclass.classifier.LinearClassifier`'s less ``loss`` and
+    ``margin`` (the loss is always the squared error), with the same records, defaults and
+    checks. Scale the features (and, for the default learning rates, the targets) first:
+    gradient steps see the raw numbers. See the module docstring for the mapping of
+    ``alpha`` to scikit-learn's Ridge, Lasso and ElasticNet.
+
+    Attributes:
+        coef_: ndarray of shape (n_features,), w.
+        intercept_: float, b.
+        n_features_in_: Number of features seen in fit.
+        n_iter_: Epochs run.
+        history_: Training history (loss per step and per epoch; its accuracies have no
+            meaning for regression).
+        settings_: The parameters that applied to the fit, choice defaults filled in.
+    """
+
+    _parameter_constraints: dict = constraints(REGRESSOR_PARAMS)
+
+    def __init__(
+        self,
+        *,
+        penalty: str = _DEFAULT["penalty"],
+        alpha: float = _DEFAULT["alpha"],
+        l1_ratio: float | None = None,
+        optimizer: str = _DEFAULT["optimizer"],
+        gradient: str = _DEFAULT["gradient"],
+        numerical_method: str | None = None,
+        numerical_h: float | None = None,
+        learning_rate: float | None = None,
+        schedule: str | None = None,
+        batch_size: int | None = None,
+        momentum: float | None = None,
+        search_scale: float | None = None,
+        step_size: float | None = None,
+        population_size: int | None = None,
+        n_elite: int | None = None,
+        tournament_size: int | None = None,
+        crossover_rate: float | None = None,
+        mutation_rate: float | None = None,
+        mutation_scale: float | None = None,
+        max_epochs: int | None = None,
+        tol: float | None = _DEFAULT["tol"],
+        patience: int = _DEFAULT["patience"],
+        early_stopping: bool = _DEFAULT["early_stopping"],
+        validation_fraction: float = _DEFAULT["validation_fraction"],
+        random_state: int | None = None,
+        verbose: bool = _DEFAULT["verbose"],
+    ) -> None:
+        for name in REGRESSOR_PARAMS:
+            setattr(self, name, locals()[name])
+
+    def _settings_view(self) -> LinearClassifier:
+        """The same options read by the classifier's own resolution of them (checks,
+        defaults per choice, epoch budget), with the regression loss: one set of rules."""
+        return LinearClassifier(loss=LOSS, **self.get_params())
+
+    def objective_params(self) -> dict[str, Any]:
+        """Loss, penalty and their arguments, as the objective and gradient functions take them."""
+        return self._settings_view().objective_params()
+
+    def fit(self, X: Any, y: Any) -> LinearRegressor:
+        """Fit w and b on ``(X, y)``.
+
+        Args:
+            X: array-like of shape (n_samples, n_features).
+            y: array-like of shape (n_samples,), real targets.
+
+        Returns:
+            self.
+        """
+        view = self._settings_view()
+        view._check_hyperparameters()
+        self._validate_params()
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=True)
+        y = np.asarray(y, dtype=X.dtype)
+        rng = np.random.default_rng(self.random_state)
+        X_val = y_val = None
+        if self.early_stopping:
+            X, X_val, y, y_val = train_test_split(
+                X, y, test_size=self.validation_fraction, random_state=int(rng.integers(2**31)))
+        params = init_params(X.shape[1], 1, random_state=rng, dtype=X.dtype)
+        search = view.optimizer in SEARCH_OPTIMIZERS
+        epochs = view._epochs(len(y))
+        tol = None if search and not self.early_stopping else self.tol
+        result = _train.fit(
+            params, X, y, **view._fit_arguments(),
+            schedule="constant" if search else resolved("schedule", self.schedule),
+            max_epochs=epochs, X_val=X_val, y_val=y_val, early_stopping=self.early_stopping,
+            patience=self.patience, tol=tol, random_state=rng, progress=bool(self.verbose),
+        )
+        self._set_params(result.params)
+        self.n_iter_ = result.n_iter
+        self.history_ = result.history
+        settings = view._settings(epochs)
+        settings.pop("loss", None)
+        self.settings_ = settings
+        if result.stopped_reason == "max_epochs" and tol is not None and not self.early_stopping:
+            warn_if_still_improving(self, result.history.train_loss, tol, self.patience)
+        return self
+
+    def _params(self) -> dict[str, np.ndarray]:
+        return {"W": self.coef_[None, :], "b": np.array([self.intercept_], self.coef_.dtype)}
+
+    def _set_params(self, params: dict[str, np.ndarray]) -> None:
+        self.coef_, self.intercept_ = params["W"][0].copy(), float(params["b"][0])
+
+    def predict(self, X: Any) -> np.ndarray:
+        """``f(x) = w . x + b`` per row.
+
+        Returns:
+            ndarray of shape (n_samples,).
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return scores(self._params(), X)[:, 0]
+
+    # --- files ------------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike, *, force: bool = False) -> Path:
+        """Write w, b and the hyperparameters to a safetensors file (atomically; never a
+        pickle). Returns the path written."""
+        check_is_fitted(self)
+        meta = {"estimator": "LinearRegressor", "hyperparameters": self.get_params(),
+                "n_features_in": int(self.n_features_in_), "n_iter": int(self.n_iter_)}
+        return save_model(path, self._params(), meta, force=force)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> LinearRegressor:
+        """Rebuild a fitted regressor from :meth:`save`'s file (verified; see
+        :func:`linclass.persist.load_model`)."""
+        params, meta, _ = load_model(path)
+        if meta.get("estimator") != "LinearRegressor":
+            raise ModelFileError(f"{path}: not a LinearRegressor model file")
+        try:
+            reg = cls(**meta["hyperparameters"])
+            reg.n_features_in_ = int(meta["n_features_in"])
+            reg.n_iter_ = int(meta.get("n_iter", 0))
+        except (KeyError, TypeError, ValueError) as e:
+            raise ModelFileError(f"{path}: bad metadata ({e})") from None
+        if params["W"].shape != (1, reg.n_features_in_):
+            raise ModelFileError(f"{path}: W has shape {params['W'].shape}, expected "
+                                 f"(1, {reg.n_features_in_}) for a regressor")
+        reg._set_params(params)
+        return reg
+
