@@ -49,7 +49,7 @@ from sklearn.model_selection import train_test_split  # noqa: E402
 from linclass.grad import make_value_and_grad  # noqa: E402
 from linclass.model import init_params, predict  # noqa: E402
 from linclass.objective import objective_value  # noqa: E402
-from linclass.train import FitResult, TrainingDivergedError, fit  # noqa: E402
+from linclass.training import FitResult, TrainingDivergedError, fit  # noqa: E402
 
 OBJECTIVE = dict(loss="softmax", penalty="l2", alpha=1e-4)
 BATCH_SIZE = 32

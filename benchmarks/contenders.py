@@ -93,7 +93,7 @@ def blas_bound(data: Data, repeats: int) -> Result:
 
         return run
 
-    from linclass.train import CHUNK_ROWS
+    from linclass.training import CHUNK_ROWS
 
     def cast_chunks() -> None:
         """What a full-batch step on uint8 rows cannot skip: per chunk of the fit loop's
@@ -194,7 +194,7 @@ def _linclass(loss: str, optimizer: str = "momentum") -> Callable[[Data, int], R
         from linclass.features import FeaturePipeline
         from linclass.grad import make_value_and_grad
         from linclass.model import init_params, predict
-        from linclass.train import fit
+        from linclass.training import fit
 
         cfg = TUNED[loss]
         gd = optimizer == "gd"

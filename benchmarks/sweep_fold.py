@@ -15,7 +15,7 @@ from linclass.data import load_dataset
 from linclass.features import FeaturePipeline
 from linclass.grad import make_value_and_grad
 from linclass.model import init_params, predict
-from linclass.train import fit
+from linclass.training import fit
 
 GRID = {
     "softmax": dict(batch=(256, 512), lr=(0.5, 1.0), epochs=(5, 8, 10)),

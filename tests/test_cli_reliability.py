@@ -1,7 +1,6 @@
 """The command line never shows a traceback: huge numbers, bad gradcheck steps and
 thresholds, and Ctrl-C or SIGTERM at any moment of start-up (issue 19, item 5)."""
 
-import os
 import signal
 import subprocess
 import sys

@@ -44,7 +44,6 @@ def test_bad_arguments_and_all_diverged(cli, one_line_error, tmp_path):
 
 # --- a killed search takes its workers with it (issue 19, item 6) --------------------------
 
-import os  # noqa: E402
 import signal  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -82,8 +81,8 @@ def test_workers_die_with_a_killed_search(tmp_path, sig):
     code = "import sys; from linclass.console import main; sys.argv[0] = 'linclass'; main()"
     proc = subprocess.Popen(
         [sys.executable, "-c", code, "search", "--dataset", "digits", "--limit", "300",
-         "--lr", "0.01,0.02,0.03,0.04", "--alpha", "0", "--epochs", "100000", "--jobs", "2",
-         "--quiet", "--out", str(tmp_path)],
+         "--lr", "0.01,0.02,0.03,0.04", "--alpha", "0", "--epochs", "100000", "--tol", "none",
+         "--jobs", "2", "--quiet", "--out", str(tmp_path)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while len(workers := _children(proc.pid)) < 2 and time.monotonic() < deadline:

@@ -21,8 +21,8 @@ from linclass.data import load_dataset
 from linclass.features import FeatureExtractor, FeaturePipeline, Preprocessor
 from linclass.image_classifier import ImageClassifier
 from linclass.metadata import MAX_DEPTH, SchemaError, parse_json
-from linclass.strict_json import json_depth
 from linclass.persist import CHECKSUM_KEY, ModelFileError, load_model, tensors_checksum
+from linclass.strict_json import json_depth
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from linclass.grad import make_value_and_grad
 from linclass.losses import LOSS_KERNELS, softmax_loss, svm_loss
 from linclass.model import init_params, predict
 from linclass.objective import fast_path, value_and_grad
-from linclass.train import CHUNK_ROWS, evaluate, fit
+from linclass.training import CHUNK_ROWS, evaluate, fit
 
 
 def problem(dtype, n=40, d=7, c=4, seed=0):

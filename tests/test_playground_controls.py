@@ -241,7 +241,8 @@ def test_regions_are_run_length_encoded_over_the_whole_grid(client):
     g = st["regions"]
     counts = g["runs"][1::2]
     assert sum(counts) == g["nx"] * g["ny"] and min(counts) >= 1
-    assert all(a != b for a, b in zip(g["runs"][0:-2:2], g["runs"][2::2]))  # runs are maximal
+    # runs are maximal
+    assert all(a != b for a, b in zip(g["runs"][0:-2:2], g["runs"][2::2], strict=False))
 
 
 # --- loss landscape -----------------------------------------------------------------------

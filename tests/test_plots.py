@@ -327,7 +327,7 @@ def test_save_figure_is_readable_by_others(tmp_path):
 
 
 def test_history_adapter_reads_the_fit_loops_history():
-    from linclass.train import History
+    from linclass.training import History
 
     h = History(step_loss=[2.0, 1.0], epoch=[1], train_loss=[1.0], train_accuracy=[0.5],
                 val_loss=[float("nan")], val_accuracy=[float("nan")], learning_rate=[0.1])

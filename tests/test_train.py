@@ -2,6 +2,7 @@
 mini-batches, transform and partial_fit."""
 
 import functools
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -11,9 +12,9 @@ from sklearn.model_selection import train_test_split
 from linclass.grad import make_value_and_grad
 from linclass.model import init_params, predict
 from linclass.objective import objective_value
-from linclass.options import DEFAULT_LEARNING_RATES
 from linclass.optim import OPTIMIZERS, momentum, sgd
-from linclass.train import (
+from linclass.options import DEFAULT_LEARNING_RATES
+from linclass.training import (
     FitResult,
     History,
     TrainingDivergedError,
@@ -164,26 +165,28 @@ def test_transform_lets_uint8_data_train_like_its_float_copy():
 @pytest.mark.parametrize("loss", ["softmax", "svm"])
 @pytest.mark.parametrize("optimizer,batch_size", [("momentum", 16), ("gd", None)])
 @pytest.mark.parametrize("standardize", [False, True])
+@pytest.mark.parametrize("fast", [True, False])
 def test_raw_pixels_train_with_the_preprocessing_folded_into_w(
-    loss, optimizer, batch_size, standardize, monkeypatch
+    loss, optimizer, batch_size, standardize, fast
 ):
-    from linclass.features import AffineTransform, FeaturePipeline, Preprocessor
+    """Both paths, folded (fast) and checked on the features (fast=False), train like
+    the materialized features."""
+    from linclass.features import FeaturePipeline, Preprocessor
+    from linclass.training import Foldable, affine_of
 
     rng = np.random.default_rng(4)
     images = rng.integers(0, 256, size=(90, 6, 5), dtype=np.uint8)
     y = (images[:, 0, 0] > 127).astype(int) + (images[:, 5, 4] > 127)
     pipe = FeaturePipeline(preprocessor=Preprocessor(standardize=standardize)).fit(images)
-    casts = []
-    cast = AffineTransform.cast
-    monkeypatch.setattr(AffineTransform, "cast",
-                        staticmethod(lambda rows, out=None: casts.append(1) or cast(rows, out)))
+    assert isinstance(pipe.batch_transform, Foldable)  # so the fast path folds it
+    assert affine_of(pipe.batch_transform, images) is not None
+    assert affine_of(pipe.batch_transform, images.astype(np.float32)) is None
     vg = make_value_and_grad("analytic", loss=loss, penalty="l2", alpha=1e-3)
     kw = dict(value_and_grad=vg, optimizer=optimizer, learning_rate=0.05, batch_size=batch_size,
               max_epochs=4, progress=False)
     p0 = init_params(30, 3, scale=0.1, random_state=0, dtype=np.float32)
-    folded = fit(p0, images, y, transform=pipe.batch_transform, **kw)
+    folded = fit(p0, images, y, transform=pipe.batch_transform, fast=fast, **kw)
     ref = fit(p0, pipe.transform(images), y, **kw)
-    assert casts, "the raw-pixel pipeline's transform should take the folded path"
     assert folded.params["W"].dtype == np.float32
     for k in ("W", "b"):
         scale = np.abs(ref.params[k]).max()
@@ -203,22 +206,20 @@ def test_folded_divergence_still_raises():
             progress=False)
 
 
-def test_full_batch_with_a_transform_goes_chunk_by_chunk_exactly(monkeypatch):
-    import linclass.train as train
-
-    monkeypatch.setattr(train, "CHUNK_ROWS", 7)  # 60 rows: 8 full chunks and one of 4
-    sizes = []
+def test_full_batch_with_a_transform_goes_chunk_by_chunk_exactly():
+    sizes = []  # chunk_rows=7 on 60 rows: 8 full chunks and one of 4
 
     def identity(rows):
         sizes.append(rows.shape[0])
         return rows
 
     kw = dict(value_and_grad=VG, optimizer="gd", learning_rate=0.5, max_epochs=2, progress=False)
-    chunked = fit(P0, X, Y, transform=identity, **kw)
+    chunked = fit(P0, X, Y, transform=identity, chunk_rows=7, **kw)
     whole = fit(P0, X, Y, **kw)
     assert max(sizes) == 7 and 4 in sizes
     np.testing.assert_allclose(chunked.params["W"], whole.params["W"], rtol=1e-12)
-    assert evaluate(P0, X, Y, VALUE, identity) == pytest.approx(evaluate(P0, X, Y, VALUE))
+    assert evaluate(P0, X, Y, VALUE, identity, chunk_rows=7) == pytest.approx(
+        evaluate(P0, X, Y, VALUE))
 
 
 # --- history ------------------------------------------------------------------------------
@@ -231,7 +232,7 @@ def test_history_records_every_epoch_and_exports():
     assert isinstance(h, History) and h.epoch == [1, 2, 3, 4] and len(h.step_loss) == 16
     assert all(0 <= a <= 1 for a in h.train_accuracy + h.val_accuracy)
     assert h.learning_rate == [DEFAULT_LEARNING_RATES["sgd"]] * 4
-    assert all(t2 >= t1 for t1, t2 in zip(h.wall_time, h.wall_time[1:]))
+    assert all(t2 >= t1 for t1, t2 in pairwise(h.wall_time))
     records = h.to_records()
     assert len(records) == 4 and "step_loss" not in records[0]
     assert records[2]["epoch"] == 3 and records[2]["val_loss"] == h.val_loss[2]

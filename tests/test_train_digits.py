@@ -7,7 +7,7 @@ from sklearn.model_selection import train_test_split
 
 from linclass.grad import make_value_and_grad
 from linclass.model import init_params, predict
-from linclass.train import gradient_descent
+from linclass.training import gradient_descent
 
 
 @pytest.fixture(scope="module")

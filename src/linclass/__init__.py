@@ -16,7 +16,7 @@ _EXPORTS = {
     "LinearClassifier": "linclass.classifier",
     "LinearRegressor": "linclass.regressor",
     "ModelFileError": "linclass.persist",
-    "TrainingDivergedError": "linclass.train",
+    "TrainingDivergedError": "linclass.training",
     "load_dataset": "linclass.data",
     "load_model": "linclass.persist",
     "save_model": "linclass.persist",

@@ -2,7 +2,7 @@
 
 The estimator is a thin face: it validates data the scikit-learn way, maps labels to
 ``0..C-1``, and hands the pure functions (:mod:`linclass.objective`, :mod:`linclass.grad`,
-:mod:`linclass.optim`) to the one fit loop in :mod:`linclass.train`.
+:mod:`linclass.optim`) to the one fit loop in :mod:`linclass.training`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from linclass import train as _train
+from linclass import training as _train
 from linclass.estimator_params import (
     ESTIMATOR_PARAMS,
     FACTORY_NAMES,
@@ -37,8 +37,8 @@ from linclass.objective import objective_value
 from linclass.options import (
     DEFAULT_LEARNING_RATES,
     MAX_AUTO_EPOCHS,
-    OWNER_FAMILY,
     MIN_AUTO_EPOCHS,
+    OWNER_FAMILY,
     SEARCH_AUTO_EPOCHS,
     UPDATE_BUDGET,
     check_choice_params,
@@ -177,7 +177,8 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
 
     def objective_params(self) -> dict[str, Any]:
         """Loss, penalty and their arguments, as the objective and gradient functions take them."""
-        loss_kwargs = {"margin": resolved("margin", self.margin)} if self.loss in MARGIN_LOSSES else {}
+        loss_kwargs = ({"margin": resolved("margin", self.margin)}
+                       if self.loss in MARGIN_LOSSES else {})
         return dict(loss=self.loss, penalty=self.penalty, alpha=self.alpha,
                     l1_ratio=resolved("l1_ratio", self.l1_ratio), **loss_kwargs)
 
@@ -221,7 +222,8 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
             return int(self.max_epochs)
         if self.optimizer in SEARCH_OPTIMIZERS:
             return SEARCH_AUTO_EPOCHS[self.optimizer]
-        per_epoch = 1 if self.optimizer in FULL_BATCH else -(-n_rows // self._batch_size())
+        batch_size = self._batch_size()  # None: full batch
+        per_epoch = 1 if batch_size is None else -(-n_rows // batch_size)
         return min(max(-(-UPDATE_BUDGET // per_epoch), MIN_AUTO_EPOCHS), MAX_AUTO_EPOCHS)
 
     def _settings(self, epochs: int) -> dict[str, Any]:
@@ -248,7 +250,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         return int(resolved("batch_size", self.batch_size))
 
     def _fit_arguments(self) -> dict[str, Any]:
-        """What :func:`linclass.train.fit` and :func:`~linclass.train.partial_fit` share."""
+        """What :func:`linclass.training.fit` and :func:`~linclass.training.partial_fit` share."""
         objective = self.objective_params()
         search = self.optimizer in SEARCH_OPTIMIZERS
         return dict(
@@ -275,75 +277,63 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         Returns:
             self.
         """
+        return self._fit(X, y, validation_data=validation_data)
+
+    def _fit(self, X: Any, y: Any, *, transform: Callable[..., np.ndarray] | None = None,
+             n_features: int | None = None,
+             validation_data: tuple[Any, Any] | None = None) -> LinearClassifier:
+        """Fit on feature rows, or on stored rows that ``transform`` turns into features
+        one mini-batch at a time (``n_features``: their width).
+
+        The second form is :class:`~linclass.image_classifier.ImageClassifier`'s: uint8
+        images stay as they are and the loop converts only each batch, so a float copy of
+        the whole training set never exists; :meth:`predict` and friends then take
+        ``transform(X)``. Validation rows go through the same transform.
+        """
         self._check_hyperparameters()
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
-        y_enc = self._encode_targets(y)
-        X_val, y_val = None, None
-        if validation_data is not None:
-            X_val = self._validate_X(validation_data[0], reset=False)
-            y_val = self._encode_validation_labels(validation_data[1])
-        return self._fit_encoded(X, y_enc, X_val, y_val, n_features=X.shape[1], dtype=X.dtype)
-
-    def _validate_X(self, X: Any, *, reset: bool) -> np.ndarray:
-        # float32 stays float32 (half the memory traffic); everything else becomes float64.
-        return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
-
-    def _encode_targets(self, y: np.ndarray) -> np.ndarray:
+        if transform is None:
+            X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
+            n_features, dtype = X.shape[1], X.dtype
+        else:
+            if n_features is None:
+                raise TypeError("_fit with a transform needs n_features")
+            y = np.asarray(y)
+            if y.ndim != 1 or y.shape[0] != len(X):
+                raise ValueError(f"y must have shape ({len(X)},), got {y.shape}")
+            self.n_features_in_, dtype = int(n_features), np.dtype(np.float32)
         check_classification_targets(y)
-        self.classes_, y_enc = np.unique(y, return_inverse=True)
+        self.classes_ = np.unique(y)
         if len(self.classes_) < 2:
             raise ValueError(
                 "LinearClassifier needs samples of at least 2 classes in the data; "
                 f"got 1 class: {self.classes_[0]!r}"
             )
-        return y_enc.astype(np.int64)
-
-    def _fit_transformed(
-        self,
-        X_raw: np.ndarray,
-        y: Any,
-        *,
-        transform: Callable[..., np.ndarray],
-        n_features: int,
-        validation_data: tuple[np.ndarray, Any] | None = None,
-    ) -> LinearClassifier:
-        """Fit on rows that ``transform`` turns into features one mini-batch at a time.
-
-        For images kept as uint8: the fit loop gathers a batch of raw rows and converts
-        only that batch (``transform(rows, out=buffer)``), so a float copy of the whole
-        training set never exists. :meth:`predict` and friends then take feature rows,
-        i.e. ``transform(X_raw)``; :class:`~linclass.image_classifier.ImageClassifier`
-        wraps both sides.
-
-        Args:
-            X_raw: ndarray of shape (n_samples, ...) that ``transform`` accepts.
-            y: array-like of shape (n_samples,).
-            transform: ``transform(rows[, out=]) -> float32 ndarray (n_rows, n_features)``.
-            n_features: Width of the transformed rows.
-            validation_data: Optional ``(X_raw_val, y_val)``, transformed the same way.
-
-        Returns:
-            self.
-        """
-        self._check_hyperparameters()
-        y = np.asarray(y)
-        if y.ndim != 1 or y.shape[0] != len(X_raw):
-            raise ValueError(f"y must have shape ({len(X_raw)},), got {y.shape}")
-        y_enc = self._encode_targets(y)
-        self.n_features_in_ = int(n_features)
+        y_enc = self._encode(y)
         X_val, y_val = None, None
         if validation_data is not None:
-            X_val, y_val = validation_data[0], self._encode_validation_labels(validation_data[1])
-        return self._fit_encoded(X_raw, y_enc, X_val, y_val, n_features=int(n_features),
-                                 dtype=np.dtype(np.float32), transform=transform)
+            X_val = validation_data[0]
+            if transform is None:
+                X_val = self._validate_X(X_val, reset=False)
+            y_val = self._encode(validation_data[1], what="validation labels")
+        return self._fit_encoded(X, y_enc, X_val, y_val, n_features=int(n_features),
+                                 dtype=dtype, transform=transform)
 
-    def _encode_validation_labels(self, y_val: Any) -> np.ndarray:
-        y_val = np.asarray(y_val)
-        unknown = np.setdiff1d(y_val, self.classes_)
+    def _validate_X(self, X: Any, *, reset: bool) -> np.ndarray:
+        # float32 stays float32 (half the memory traffic); everything else becomes float64.
+        return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
+
+    def _encode(self, y: Any, what: str = "labels") -> np.ndarray:
+        """Labels as indices into ``classes_`` (the one label encoding of this estimator).
+
+        Raises:
+            ValueError: For labels that are not in ``classes_``.
+        """
+        y = np.asarray(y)
+        unknown = np.setdiff1d(y, self.classes_)
         if unknown.size:
-            raise ValueError(f"validation labels {unknown.tolist()} are not in the "
-                             f"training labels {self.classes_.tolist()}")
-        return np.searchsorted(self.classes_, y_val).astype(np.int64)
+            raise ValueError(f"{what} {unknown.tolist()} are not in the training labels "
+                             f"{self.classes_.tolist()}")
+        return np.searchsorted(self.classes_, y).astype(np.int64)
 
     def _fit_encoded(self, X, y_enc, X_val, y_val, *, n_features: int, dtype: np.dtype,
                      transform: Callable[..., np.ndarray] | None = None) -> LinearClassifier:
@@ -392,15 +382,15 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         if first:
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit")
-            self._encode_targets(np.asarray(classes))
+            self.classes_ = np.unique(np.asarray(classes))
+            if len(self.classes_) < 2:
+                raise ValueError(f"classes must hold at least 2 labels, got "
+                                 f"{self.classes_.tolist()}")
             rng = np.random.default_rng(self.random_state)
             self._set_params(init_params(X.shape[1], len(self.classes_), random_state=rng,
                                          dtype=X.dtype))
             self._optimizer_state, self.n_iter_ = None, 0
-        unknown = np.setdiff1d(y, self.classes_)
-        if unknown.size:
-            raise ValueError(f"labels {unknown.tolist()} are not in classes_ {self.classes_.tolist()}")
-        y_enc = np.searchsorted(self.classes_, y).astype(np.int64)
+        y_enc = self._encode(y)
         result = _train.partial_fit(
             self._params(), X, y_enc, **self._fit_arguments(), state=self._optimizer_state,
             random_state=self.random_state,

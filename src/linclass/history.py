@@ -1,6 +1,6 @@
 """What a training run reports: its history, its result, and the error when it diverges.
 
-:func:`linclass.train.fit` fills a :class:`History` as it goes and returns a
+:func:`linclass.training.fit` fills a :class:`History` as it goes and returns a
 :class:`FitResult`; a loss or weight that becomes NaN/inf stops it with
 :class:`TrainingDivergedError`, which names the learning rate.
 """
@@ -70,7 +70,7 @@ class History:
         """One dict per evaluated epoch (every field but ``step_loss``), for CSV or JSON
         lines."""
         columns = {k: v for k, v in self.to_dict().items() if k != "step_loss"}
-        return [dict(zip(columns, row)) for row in zip(*columns.values())]
+        return [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
 
 
 class FitResult(NamedTuple):

@@ -29,7 +29,7 @@ def data_checksum(images: np.ndarray, labels: np.ndarray) -> str:
     for a in (images, labels):
         a = np.ascontiguousarray(a)
         h.update(f"{a.dtype.str}|{a.shape}|".encode())
-        h.update(memoryview(a).cast("B"))
+        h.update(a.data.cast("B"))
     return h.hexdigest()
 
 
@@ -54,6 +54,8 @@ class ImageClassifier(ClassifierMixin, BaseEstimator):
         classes_: ndarray of shape (n_classes,), the labels.
         data_sha256: Checksum of the training images and labels.
     """
+
+    data_sha256: str | None  # None: a model file written without it
 
     def __init__(
         self,
@@ -81,7 +83,7 @@ class ImageClassifier(ClassifierMixin, BaseEstimator):
             # Pixels are cheap to convert: keep the images as they are (uint8) and let the
             # fit loop convert one mini-batch at a time.
             features.fit(images, progress)
-            clf._fit_transformed(
+            clf._fit(
                 images, y, transform=features.batch_transform,
                 n_features=features.n_features_out, validation_data=validation_data,
             )

@@ -260,5 +260,5 @@ def _check_extractor(extractor: dict[str, Any], shape: tuple[int, ...]) -> None:
     for key in ("hog_pixels_per_cell", "hog_cells_per_block"):
         if key in extractor:
             pair = _sequence(extractor[key], where + key, 2, 2)
-            for i, (n, side) in enumerate(zip(pair, shape)):
+            for i, (n, side) in enumerate(zip(pair, shape[:2], strict=True)):
                 _integer(n, f"{where}{key}[{i}]", 1, side)

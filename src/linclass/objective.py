@@ -22,14 +22,13 @@ so W and b keep their meaning in feature space while the batch is only cast to f
 The chain rule itself is written once, in :func:`value_and_grad_into`, which works in
 arrays it is given and checks nothing. :func:`value_and_grad` checks its inputs, allocates
 and calls it; the fit loop checks once, allocates once and calls it every step (see
-:func:`fast_path`).
+:class:`Objective` and its ``in_place``).
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -62,9 +61,12 @@ def objective_value(
     **loss_kwargs: Any,
 ) -> float:
     """``J(W, b)``: mean data loss plus penalty. Same arguments as :func:`value_and_grad`."""
-    return value_and_grad(
-        params, X, y, loss, penalty, alpha, l1_ratio=l1_ratio, _need_grad=False, **loss_kwargs
-    )[0]
+    X = np.asarray(X)
+    y = np.asarray(y)
+    check_inputs(X, y)
+    loss_fn, penalty_fn = get_loss(loss), get_penalty(penalty, l1_ratio=l1_ratio)
+    data_loss = loss_fn(scores(params, X), y, **loss_kwargs)[0]
+    return data_loss + penalty_fn(params["W"], alpha)[0]
 
 
 def value_and_grad(
@@ -76,7 +78,6 @@ def value_and_grad(
     alpha: float = 0.0,
     *,
     l1_ratio: float = 0.5,
-    _need_grad: bool = True,
     **loss_kwargs: Any,
 ) -> tuple[float, Params]:
     """Objective value and its analytic gradient with respect to W and b.
@@ -98,9 +99,6 @@ def value_and_grad(
     y = np.asarray(y)
     check_inputs(X, y)
     loss_fn, penalty_fn = get_loss(loss), get_penalty(penalty, l1_ratio=l1_ratio)
-    if not _need_grad:
-        data_loss = loss_fn(scores(params, X), y, **loss_kwargs)[0]
-        return data_loss + penalty_fn(params["W"], alpha)[0], {}
     check_params(params, X.shape[1])
     W, b = params["W"], params["b"]
     dtype = np.result_type(X.dtype, W.dtype, b.dtype, 1.0)
@@ -256,28 +254,59 @@ def _checked_kernel(loss_fn: LossFn) -> LossKernel:
     return loss_into
 
 
-def fast_path(value_and_grad_fn: Callable[..., Any]) -> FastObjective | None:
-    """The buffered, unchecked twin of an analytic ``value_and_grad``, if it has one.
+@runtime_checkable
+class HasInPlace(Protocol):
+    """An objective that offers a buffered, unchecked twin of itself: ``in_place`` is a
+    :class:`FastObjective` (or None when it has none). The fit loop uses it only when the
+    caller asks for the fast path (``fast=True``) and the data passed the checks that
+    :func:`value_and_grad` would make every step."""
 
-    ``make_value_and_grad("analytic", loss=..., ...)`` returns ``functools.partial(
-    value_and_grad, ...)``; for a loss with a kernel (:data:`linclass.losses.LOSS_KERNELS`)
-    this returns a :class:`FastObjective`, ``fn(params, X, y, grads, S, affine=None) -> J``,
-    computing exactly the same thing into the given arrays (``affine``: see
-    :func:`value_and_grad_into`), and ``fn.value(...)`` for the value and predictions
-    alone. Anything else (numerical, autodiff, a user's function) returns None, and the
-    caller keeps calling it as it is.
+    in_place: FastObjective | None
+
+
+class Objective:
+    """The analytic objective as an object: ``objective(params, X, y) -> (J, grads)`` is
+    :func:`value_and_grad`, ``objective.value(params, X, y)`` is :func:`objective_value`,
+    and ``objective.in_place`` the same computation into given arrays
+    (:class:`FastObjective`) when the loss has an in-place kernel
+    (:data:`linclass.losses.LOSS_KERNELS`), else None.
+
+    Args:
+        loss: Loss name or callable ``loss(scores, y) -> (value, dscores)``.
+        penalty: Penalty name, callable, or None.
+        alpha: Regularization strength, >= 0.
+        l1_ratio: Elastic-net mix (only for ``penalty="elasticnet"``).
+        **loss_kwargs: Passed to the loss, e.g. ``margin`` for the SVM.
+    """
+
+    def __init__(self, loss: str | LossFn = "softmax", penalty: str | PenaltyFn | None = "l2",
+                 alpha: float = 0.0, *, l1_ratio: float = 0.5, **loss_kwargs: Any) -> None:
+        self.loss = get_loss(loss)
+        self.penalty = get_penalty(penalty, l1_ratio=l1_ratio)
+        self.alpha = alpha
+        self.loss_kwargs = loss_kwargs
+        self.penalty(np.zeros((1, 1)), alpha)  # reject a bad alpha now, not at the first step
+        kernel = LOSS_KERNELS.get(loss) if isinstance(loss, str) else None
+        self.in_place = (None if kernel is None
+                         else FastObjective(kernel, self.penalty, alpha, **loss_kwargs))
+
+    def __call__(self, params: Params, X: np.ndarray, y: np.ndarray) -> tuple[float, Params]:
+        return value_and_grad(params, X, y, self.loss, self.penalty, self.alpha,
+                              **self.loss_kwargs)
+
+    def value(self, params: Params, X: np.ndarray, y: np.ndarray) -> float:
+        """``J(W, b)`` alone."""
+        return objective_value(params, X, y, self.loss, self.penalty, self.alpha,
+                               **self.loss_kwargs)
+
+
+def fast_path(value_and_grad_fn: Callable[..., Any]) -> FastObjective | None:
+    """The buffered, unchecked twin of a ``value_and_grad``, if it offers one
+    (:class:`HasInPlace`: the :class:`Objective` that ``make_value_and_grad("analytic",
+    ...)`` returns does, for a loss with a kernel); None for anything else (numerical,
+    autodiff, a user's function), which the caller then keeps calling as it is.
 
     The caller must have checked what :func:`value_and_grad` checks: finite X, labels in
     range, params shapes.
     """
-    fn = value_and_grad_fn
-    if not (isinstance(fn, functools.partial) and fn.func is value_and_grad and not fn.args):
-        return None
-    kwargs = dict(fn.keywords)
-    loss = kwargs.pop("loss", "softmax")
-    if not isinstance(loss, str) or loss not in LOSS_KERNELS or "_need_grad" in kwargs:
-        return None
-    penalty = get_penalty(kwargs.pop("penalty", "l2"), l1_ratio=kwargs.pop("l1_ratio", 0.5))
-    alpha = kwargs.pop("alpha", 0.0)
-    penalty(np.zeros((1, 1)), alpha)  # reject a bad alpha now, not at the first step
-    return FastObjective(LOSS_KERNELS[loss], penalty, alpha, **kwargs)
+    return value_and_grad_fn.in_place if isinstance(value_and_grad_fn, HasInPlace) else None

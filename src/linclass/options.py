@@ -118,7 +118,8 @@ class Param:
         """True when the number ``x`` lies in the range."""
         if self.low is not None and (x < self.low or (self.low_open and x == self.low)):
             return False
-        return not (self.high is not None and (x > self.high or (self.high_open and x == self.high)))
+        return not (self.high is not None
+                    and (x > self.high or (self.high_open and x == self.high)))
 
     def to_json(self) -> dict[str, Any]:
         """The record as plain JSON (the playground's ``/api/options``)."""
@@ -264,7 +265,8 @@ PARAMS: dict[str, Param] = {p.name: p for p in (
     _p("learning_rate", float, None, "Initial learning rate (default: 1 for gd and sgd, 0.1 "
        "for momentum and nesterov).", low=0.0, high=1e9,
        low_open=True, flag="--lr", owned=True),
-    _p("schedule", str, "cosine", "Learning-rate schedule over the run.", choices=tuple(FAMILIES["schedule"]), owned=True),
+    _p("schedule", str, "cosine", "Learning-rate schedule over the run.",
+       choices=tuple(FAMILIES["schedule"]), owned=True),
     _p("batch_size", int, 256, "Rows per mini-batch.", low=1,
        high=2**31 - 1, owned=True),
     _p("momentum", float, 0.9, "Momentum mu.", low=0.0, high=1.0,

@@ -23,7 +23,7 @@ with ``R(w) = alpha sum w^2`` (l2), ``alpha sum |w|`` (l1) or
 :func:`sklearn_alpha` does this mapping. The estimator is a thin face: every option comes
 from the records in :mod:`linclass.options` (through the same checks as
 :class:`~linclass.classifier.LinearClassifier`, which resolves the choices' defaults), and
-fitting is the one loop :func:`linclass.train.fit`.
+fitting is the one loop :func:`linclass.training.fit`.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from linclass import train as _train
+from linclass import training as _train
 from linclass.classifier import LinearClassifier
 from linclass.estimator_params import (
     ESTIMATOR_PARAMS,
@@ -185,7 +185,7 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         settings.pop("loss", None)
         self.settings_ = settings
         if result.stopped_reason == "max_epochs" and tol is not None and not self.early_stopping:
-            warn_if_still_improving(self, result.history.train_loss, tol, self.patience)
+            warn_if_still_improving(self, result.history.train_loss, tol)
         return self
 
     def _params(self) -> dict[str, np.ndarray]:

@@ -14,6 +14,8 @@ from linclass.gradcheck import DEFAULT_THRESHOLDS, SCALE_FLOOR, GradcheckReport,
 from linclass.losses import LOSSES
 from linclass.regularizers import PENALTIES
 
+_DEFAULTS_TEXT = ", ".join(f"{k} {v:g}" for k, v in DEFAULT_THRESHOLDS.items())
+
 
 def _load(dataset: str, data_dir: Path | None = None) -> tuple[np.ndarray, np.ndarray, int]:
     """Training images as float rows in [0, 1], labels and the class count."""
@@ -69,9 +71,7 @@ def gradcheck(
     ),
     threshold: float | None = typer.Option(
         None, max=1.0, callback=positive,
-        help="One max relative error in (0, 1] for every pair (default: "
-        + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_THRESHOLDS.items())
-        + ").",
+        help=f"One max relative error in (0, 1] for every pair (default: {_DEFAULTS_TEXT}).",
     ),
     h: float = typer.Option(1e-5, min=1e-15, max=1.0, callback=positive,
                             help="Finite-difference step, in [1e-15, 1]."),

@@ -6,11 +6,12 @@ what data each is drawn on, and what the report says about them.
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from linclass.cli.common import all_scores, class_names_of, objective_kwargs
 from linclass.image_classifier import ImageClassifier
@@ -61,7 +62,7 @@ def draw_pictures(
         The written pictures by name, in report order.
     """
     clf, names = model.classifier_, class_names_of(model)
-    figures = {}
+    figures: dict[str, Figure | Axes] = {}
     if templates_note(model) is None:
         figures["templates"] = plot_templates(clf.coef_, model.image_shape, names)
     figures["history"] = plot_history(history)
@@ -72,8 +73,9 @@ def draw_pictures(
     figures["confusion"] = ax
     images, y = landscape_data
     X, y = model.transform(images[:LANDSCAPE_ROWS], progress=False), y[:LANDSCAPE_ROWS]
-    f = functools.partial(objective_value, X=X, y=y, **objective_kwargs(clf))
-    ax = plot_loss_landscape(lambda p: f(p), {"W": clf.coef_, "b": clf.intercept_})
+    objective = objective_kwargs(clf)
+    ax = plot_loss_landscape(lambda p: objective_value(p, X, y, **objective),
+                             {"W": clf.coef_, "b": clf.intercept_})
     ax.set_title(f"Loss along a random line through W ({len(y)} training images)")
     figures["landscape"] = ax
     return {name: save_figure(fig, run_dir / f"{name}.png", force=force)
@@ -85,14 +87,12 @@ def predicted_indices(model: ImageClassifier, X: np.ndarray) -> np.ndarray:
     return np.argmax(all_scores(model, X), axis=1)
 
 
-EVAL_ROWS = 4096  # images turned into features at a time when scoring a whole split
-
-
 def evaluate_images(
     model: ImageClassifier, images: np.ndarray, y: np.ndarray
 ) -> tuple[float, np.ndarray]:
-    """Objective and predicted class indices on raw images, a chunk at a time, so that a
-    60k-image split never exists as float features all at once.
+    """Objective and predicted class indices on raw images, through the fit loop's own
+    :func:`linclass.training.evaluate` (a chunk at a time, so a 60k-image split never
+    exists as float features all at once; raw pixels on its fast path).
 
     Args:
         model: The trained model.
@@ -100,18 +100,19 @@ def evaluate_images(
         y: ndarray of shape (n,), indices into ``classes_``.
 
     Returns:
-        ``(J, y_pred)``: the objective ``1/N sum_i L_i + R(W)`` (chunk losses weighted by
-        ``n_c / N``, so the penalty counts once) and ndarray of shape (n,).
+        ``(J, y_pred)``: the objective ``1/N sum_i L_i + R(W)`` and ndarray of shape (n,).
     """
-    clf = model.classifier_
-    params, objective = {"W": clf.coef_, "b": clf.intercept_}, objective_kwargs(clf)
-    loss, predictions = 0.0, []
-    for start in range(0, len(y), EVAL_ROWS):
-        X = model.transform(images[start : start + EVAL_ROWS], progress=False)
-        y_c = y[start : start + EVAL_ROWS]
-        loss += objective_value(params, X, y_c, **objective) * len(y_c) / len(y)
-        predictions.append(predicted_indices(model, X))
-    return loss, np.concatenate(predictions)
+    from linclass.objective import Objective
+    from linclass.training import evaluate
+
+    clf, features = model.classifier_, model.features_
+    params = {"W": clf.coef_, "b": clf.intercept_}
+    transform = (features.batch_transform if features.is_cheap
+                 else (lambda rows: features.transform(rows, progress=False)))
+    chunks: list[np.ndarray] = []
+    loss, _ = evaluate(params, images, np.asarray(y), Objective(**objective_kwargs(clf)),
+                       transform, predictions=chunks)
+    return loss, np.concatenate(chunks) if chunks else np.empty(0, dtype=np.intp)
 
 
 def describe_optimizer(settings: dict[str, Any]) -> str:

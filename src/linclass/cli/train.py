@@ -14,13 +14,13 @@ from linclass.cli.common import DataSpec, cli_errors
 from linclass.cli.options import FEATURES, TRAINING, record_options
 from linclass.cli.pictures import draw_pictures, evaluate_images, write_run_report
 from linclass.cli.rundir import (
-    MODEL_FILE,
     METRICS_FILE,
+    MODEL_FILE,
     claim_run_dir,
     write_history,
 )
 from linclass.image_classifier import ImageClassifier
-from linclass.train import TrainingDivergedError
+from linclass.training import TrainingDivergedError
 
 EPILOG = """\
 Examples:

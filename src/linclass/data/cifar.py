@@ -36,8 +36,9 @@ MAX_NAME = 1000  # characters in a class name
 
 # The constructors NumPy's own ndarray pickles call, found through NumPy itself so the
 # allow-list follows whatever module path this NumPy version uses.
-_RECONSTRUCT = np.ndarray.__reduce__(np.zeros(1))[0]
-_FROMBUFFER = np.ndarray.__reduce_ex__(np.zeros(1), 5)[0]
+# (typed Any: typeshed says a __reduce__ value is a str or a tuple of anything).
+_RECONSTRUCT: Any = np.ndarray.__reduce__(np.zeros(1))[0]
+_FROMBUFFER: Any = np.ndarray.__reduce_ex__(np.zeros(1), 5)[0]
 
 
 class _NdarrayName:
@@ -124,36 +125,43 @@ def check_expansion(data: bytes, budget: int) -> None:
         pickle.UnpicklingError: Too many parts, or opcodes that do not fit together.
     """
     stack: list[list[int] | None] = []  # a count cell per object; None is a MARK
-    memo: dict[int, list[int]] = {}
+    memo: dict[Any, list[int]] = {}
     try:
         for op, arg, _ in pickletools.genops(data):
             if op.name in _MEMO_GET:
-                stack.append(memo[arg])
+                stack.append(memo[arg])  # a KeyError for a bad index: caught below
             elif not op.stack_before and len(op.stack_after) == 1 and op.name != "MARK":
                 stack.append([1])  # a number, a string, an empty container, a global
             elif op.name in _MEMO_PUT or op.name == "MEMOIZE":
-                memo[len(memo) if arg is None else arg] = stack[-1]
+                memo[len(memo) if arg is None else int(arg)] = _cell(stack[-1])
             elif op.name in ("MARK", "DUP"):
                 stack.append(None if op.name == "MARK" else stack[-1])
             else:
                 parts, before = 0, op.stack_before
                 if pickletools.markobject in before:
-                    while (cell := stack.pop()) is not None:
-                        parts += cell[0]
+                    while (entry := stack.pop()) is not None:
+                        parts += entry[0]
                     before = before[: before.index(pickletools.markobject)]
-                popped = [stack.pop() for _ in before][::-1]
+                popped = [_cell(stack.pop()) for _ in before][::-1]
                 if op.name in _MUTATORS:  # the first popped object gains the rest
                     target = popped[0]
                     target[0] += parts + sum(cell[0] for cell in popped[1:])
                     stack.append(target)
                 elif op.stack_after:
                     stack.append([parts + sum(cell[0] for cell in popped) + 1])
-            if stack and stack[-1] is not None and stack[-1][0] > budget:
+            top = stack[-1] if stack else None
+            if top is not None and top[0] > budget:
                 raise pickle.UnpicklingError(
                     f"it would build an object of more than {budget} parts from "
                     f"{len(data)} bytes (shared references used over and over)")
     except (ValueError, KeyError, IndexError, TypeError) as exc:
         raise pickle.UnpicklingError(f"malformed opcodes ({type(exc).__name__}: {exc})") from None
+
+
+def _cell(entry: list[int] | None) -> list[int]:
+    if entry is None:
+        raise pickle.UnpicklingError("malformed opcodes (a MARK where an object belongs)")
+    return entry
 
 
 def safe_unpickle(path: str | Path) -> dict[str, Any]:

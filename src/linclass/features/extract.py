@@ -107,6 +107,12 @@ def hog_features(
     return np.asarray(rows, dtype=np.float32).reshape(len(rows), -1)
 
 
+def _pair(v: Sequence[int]) -> tuple[int, int]:
+    """A ``(rows, cols)`` pair from a tuple or a list (as a JSON file gives it back)."""
+    rows, cols = v
+    return int(rows), int(cols)
+
+
 class FeatureExtractor(TransformerMixin, BaseEstimator):
     """Map images (n, H, W) or (n, H, W, 3) to float32 feature rows (n, D).
 
@@ -161,7 +167,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
             return hue_histogram(batch, int(self.hist_bins))
         return hog_features(
             batch, int(self.hog_orientations),
-            tuple(self.hog_pixels_per_cell), tuple(self.hog_cells_per_block),
+            _pair(self.hog_pixels_per_cell), _pair(self.hog_cells_per_block),
         )
 
     @staticmethod

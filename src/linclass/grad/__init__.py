@@ -16,7 +16,7 @@ import numpy as np
 
 from linclass.grad.check import gradient_check, max_relative_error, relative_error
 from linclass.grad.numerical import numerical_gradient, sample_coords
-from linclass.objective import objective_value, value_and_grad
+from linclass.objective import Objective, objective_value
 
 Params = dict[str, np.ndarray]
 ValueAndGrad = Callable[[Params, np.ndarray, np.ndarray], tuple[float, Params]]
@@ -63,7 +63,7 @@ def make_value_and_grad(
     """
     objective = dict(loss=loss, penalty=penalty, alpha=alpha, l1_ratio=l1_ratio, **loss_kwargs)
     if method == "analytic":
-        return functools.partial(value_and_grad, **objective)
+        return Objective(**objective)
     if method == "numerical":
         return functools.partial(_numerical_value_and_grad, h=h, fd_method=fd_method, **objective)
     if method == "autodiff":

@@ -2,7 +2,7 @@
 
 Gradient optimizers (:mod:`~linclass.optim.gradient`) take ``update(params, grads, state)``;
 derivative-free ones (:mod:`~linclass.optim.search`, :mod:`~linclass.optim.genetic`) take
-``update(params, f, state)`` with ``f(params) -> float``. :func:`linclass.train.fit` drives
+``update(params, f, state)`` with ``f(params) -> float``. :func:`linclass.training.fit` drives
 either kind. Learning rates are numbers or schedules (:mod:`~linclass.optim.schedules`).
 
 The names users type (an estimator's ``optimizer=``, the CLI's ``--optimizer``) are the keys
@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from linclass.options import names
 from linclass.optim.genetic import GeneticState, genetic
 from linclass.optim.gradient import (
     GradientOptimizer,
@@ -44,6 +43,7 @@ from linclass.optim.search import (
     random_local_search,
     random_search,
 )
+from linclass.options import names
 
 Optimizer = GradientOptimizer | SearchOptimizer
 

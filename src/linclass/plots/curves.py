@@ -21,7 +21,7 @@ HISTORY_KEYS = (
 )
 
 
-# The field names of :class:`linclass.train.History` (and of a run's history.jsonl),
+# The field names of :class:`linclass.training.History` (and of a run's history.jsonl),
 # mapped to the keys above.
 HISTORY_ALIASES = {
     "train_loss": "epoch_train_loss",
@@ -36,7 +36,7 @@ def history_to_dict(history: Any) -> dict[str, np.ndarray]:
     """Normalise a training history to ``{key: 1-D float array}``, keeping known keys only.
 
     Accepts a mapping (missing keys are fine) with the keys above or the field names of
-    :class:`linclass.train.History`, an object with ``to_dict()`` (the fit loop's History),
+    :class:`linclass.training.History`, an object with ``to_dict()`` (the fit loop's History),
     or a plain sequence of per-step losses (what ``gradient_descent`` returns). A series
     that is all NaN (validation without a validation set) counts as missing.
     """
@@ -175,14 +175,14 @@ def plot_history(history: Any, fig: Figure | None = None) -> Figure:
         panels.append(_plot_lr_history)
     if fig is None:
         fig = Figure(figsize=(5.2 * len(panels), 3.8), layout="constrained")
-    for panel, ax in zip(panels, fig.subplots(1, len(panels), squeeze=False)[0]):
+    for panel, ax in zip(panels, fig.subplots(1, len(panels), squeeze=False)[0], strict=True):
         panel(h, ax)
     return fig
 
 
 def _plot_lr_history(h: dict[str, np.ndarray], ax: Axes) -> Axes:
     lr = h["lr"]
-    # linclass.train.History records the rate once per epoch (at its last update);
+    # linclass.training.History records the rate once per epoch (at its last update);
     # a hand-made history may hold one per step.
     per_epoch = len(lr) == _epochs(h) and len(lr) < len(h.get("step_loss", ()))
     x = np.arange(1, len(lr) + 1) if per_epoch else np.arange(len(lr))

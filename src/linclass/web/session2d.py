@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from linclass.model import Params, predict, scores
 from linclass.objective import objective_value, value_and_grad
@@ -29,9 +30,9 @@ MAX_STEPS_PER_CALL = 500
 HISTORY_LENGTH = 1000
 REGION_GRID = 400  # cells per side of the "winning class" picture: finer than a screen step
 ALL_FEATURES = feature_names(tuple(EXTRA_FEATURES))  # the widest W row
-MAX_TRIED = 30
+MAX_TRIED = 30  # candidates / individuals drawn as faint hyperplanes
 PATH_LENGTH = 300  # parameter vectors kept for the loss-landscape path
-LANDSCAPE_SIZES = (5, 61)  # grid points per side of the landscape  # candidates / individuals drawn as faint hyperplanes
+LANDSCAPE_SIZES = (5, 61)  # grid points per side of the landscape
 
 #: The 2-D view's controls: every loss and optimizer of the records; the CS231n demo's
 #: defaults; a batch as large as the point limit is the whole set (full-batch steps).
@@ -47,6 +48,8 @@ class Session2D(GuardedSteps):
 
     Not thread-safe by itself; the web app holds a lock per session around every call.
     """
+
+    preset: str  # the preset last reset to
 
     RECOVERY = "Lower it, or press reset."  # the 2-D page's button
 
@@ -89,7 +92,7 @@ class Session2D(GuardedSteps):
         self._start_optimizer(updated(CONTROLS, self.config, changes))
         self._tried = []
 
-    def set_points(self, X: np.ndarray, y: np.ndarray) -> None:
+    def set_points(self, X: ArrayLike, y: ArrayLike) -> None:
         """Replace all points (the page adds, moves and deletes by sending the new list).
 
         Args:
@@ -137,7 +140,7 @@ class Session2D(GuardedSteps):
         the boundary does not jump; the optimizer starts from rest.
         """
         extras_t = check_extras(extras)
-        old = dict(zip(feature_names(self.extras), self.params["W"].T))
+        old = dict(zip(feature_names(self.extras), self.params["W"].T, strict=True))
         zero = np.zeros(self.n_classes)
         W = np.column_stack([old.get(n, zero) for n in feature_names(extras_t)])
         self.extras, self.params = extras_t, {"W": W, "b": self.params["b"]}

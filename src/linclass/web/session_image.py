@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from linclass.data import FASHION_MNIST_DIR, Dataset, load_dataset
+from linclass.data.dataset import Split
 from linclass.explain import EXPLAINED_LOSSES, explain_scores
 from linclass.features import FeaturePipeline
 from linclass.model import init_params, predict, scores
@@ -62,7 +63,7 @@ class ImageData:
     eval_test: np.ndarray
     X_eval_test: np.ndarray
 
-    def rows(self, split: str, idx: np.ndarray) -> np.ndarray:
+    def rows(self, split: Split, idx: np.ndarray) -> np.ndarray:
         """Feature rows of some images of ``split``: ndarray of shape (len(idx), D)."""
         return self.features.transform(self.dataset.images(split)[idx])
 

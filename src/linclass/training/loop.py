@@ -3,11 +3,10 @@
 The lecture's loop is: evaluate the loss at the current W, take a step, repeat. :func:`fit`
 runs it for every optimizer in :mod:`linclass.optim`:
 
-* gradient optimizers (``gd``, ``sgd``, ``momentum``, ``nesterov``): a step calls
-  ``value_and_grad`` on a batch and hands the gradient to ``update``. ``gd`` uses the whole
-  training set as its batch; the others use mini-batches of ``batch_size`` rows taken from
-  a permutation reshuffled every epoch (the last batch is smaller when ``batch_size`` does
-  not divide N, so every row is seen exactly once per epoch);
+* gradient optimizers (``gd``, ``sgd``, ``momentum``, ``nesterov``): a step calls the
+  objective on a batch and hands the gradient to ``update``. ``gd`` uses the whole
+  training set as its batch; the others use mini-batches from a
+  :class:`~linclass.training.sampler.BatchSampler`;
 * derivative-free optimizers (``random_search``, ``random_local_search``, ``genetic``): a
   step calls ``update`` with ``f(params)``, the loss on the whole training set.
 
@@ -17,6 +16,13 @@ one candidate for the random searches, one generation for ``genetic``). Every
 ``eval_every`` epochs (and at the last) the loop measures loss and accuracy on the full
 training set and the validation set; these measurements are not counted in ``wall_time``
 or ``n_loss_evals``, so that optimizers compare by the work they do.
+
+**The fast path** (``fast=True``, the default) is explicit: the inputs are checked once,
+here, and when the objective offers an in-place twin (:class:`linclass.objective.
+HasInPlace`, as the analytic :class:`~linclass.objective.Objective` does) every step writes
+into buffers made once; raw-pixel preprocessing (:class:`~linclass.training.workspace.
+Foldable`) is folded into W and b so a batch is only cast. ``fast=False`` calls the checked
+objective on the features every step; both give the same numbers.
 """
 
 from __future__ import annotations
@@ -26,42 +32,33 @@ import functools
 import math
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, cast
 
 import numpy as np
 
-from linclass.grad import ValueAndGrad
-from linclass.history import (  # re-exported: part of the training API
-    FitResult,
-    History,
-    PartialFitResult,
-    TrainingDivergedError,
-)
-from linclass.batches import Workspace
-from linclass.model import Params, predict
+from linclass.history import FitResult, History, PartialFitResult, TrainingDivergedError
+from linclass.model import Params
 from linclass.objective import fast_path
-from linclass.options import DEFAULT_LEARNING_RATES, choice, names
 from linclass.optim import (
     OPTIMIZERS,
+    GradientOptimizer,
     LearningRate,
     Optimizer,
     SearchOptimizer,
     schedule_for_run,
 )
+from linclass.options import DEFAULT_LEARNING_RATES, choice, names
+from linclass.training.sampler import CHUNK_ROWS, BatchSampler
+from linclass.training.step import Step, ValueAndGrad, ValueFn, as_value
+from linclass.training.workspace import Transform, Workspace, affine_of
 
-ValueFn = Callable[[Params, np.ndarray, np.ndarray], float]
-Transform = Callable[[np.ndarray], np.ndarray]
 Callback = Callable[[int, "History", Params], "bool | None"]
 
 MONITORS = ("val_loss", "val_accuracy")
-# Rows converted at a time when a transform feeds a full-set pass; also the chunk of a
-# fast full-batch step. 2048 rows of 784 float32 (6 MB) stay in cache between the
-# forward and the backward matmul, so each row is read from memory once.
-CHUNK_ROWS = 2048
 
 
-# --- building blocks --------------------------------------------------------------------
+# --- set-up, checked once ---------------------------------------------------------------
 
 
 def _rngs(random_state: int | np.random.Generator | None) -> tuple[np.random.Generator, ...]:
@@ -112,23 +109,11 @@ def _make_optimizer(
     return factory(**kwargs), full_batch
 
 
-def _check_objective(
-    optimizer: Optimizer, value_and_grad: ValueAndGrad | None, value: ValueFn | None
-) -> tuple[ValueAndGrad | None, ValueFn]:
-    if value_and_grad is None and not isinstance(optimizer, SearchOptimizer):
-        raise ValueError("gradient optimizers need value_and_grad=")
-    if value is None:
-        if value_and_grad is None:
-            raise ValueError("give value_and_grad= or value=")
-
-        def value(params: Params, X: np.ndarray, y: np.ndarray) -> float:
-            return value_and_grad(params, X, y)[0]
-
-    return value_and_grad, value
-
-
-def _check_data(X: np.ndarray, y: np.ndarray, transform: Transform | None, name: str = "X"):
-    X, y = np.asarray(X), np.asarray(y)
+def _check_data(X: np.ndarray, y: np.ndarray, transform: Transform | None, name: str = "X"
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Shapes, and finite values for float rows: what the checked objective would check
+    every step, checked once (a chunk at a time, so a memory-mapped X is not loaded)."""
+    X, y = np.asarray(X) if not hasattr(X, "dtype") else X, np.asarray(y)
     if X.ndim < 2 or (transform is None and X.ndim != 2):
         raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {X.shape}")
     if y.shape != (X.shape[0],):
@@ -137,7 +122,23 @@ def _check_data(X: np.ndarray, y: np.ndarray, transform: Transform | None, name:
         )
     if X.shape[0] == 0:
         raise ValueError(f"cannot train on 0 samples ({name} is empty)")
+    if X.dtype.kind == "f":
+        for start in range(0, X.shape[0], 8 * CHUNK_ROWS):
+            if not np.isfinite(X[start : start + 8 * CHUNK_ROWS]).all():
+                raise ValueError(f"{name} contains NaN or inf")
     return X, y
+
+
+def _labels_fit(y: np.ndarray, n_classes: int) -> bool:
+    """True for integer labels in ``[0, n_classes)`` (what the in-place kernels assume)."""
+    return (np.issubdtype(y.dtype, np.integer) and y.size > 0
+            and int(y.min()) >= 0 and int(y.max()) < n_classes)
+
+
+def _check_labels(y: np.ndarray, n_classes: int, name: str = "y") -> None:
+    if np.issubdtype(y.dtype, np.integer) and y.size and not _labels_fit(y, n_classes):
+        raise ValueError(f"{name}: labels must lie in [0, {n_classes}), got labels from "
+                         f"{int(y.min())} to {int(y.max())}")
 
 
 def _copy(params: Params) -> Params:
@@ -146,39 +147,6 @@ def _copy(params: Params) -> Params:
 
 def _all_finite(params: Params) -> bool:
     return all(np.isfinite(v).all() for v in params.values())
-
-
-@functools.cache
-def _blas_controller() -> Any:
-    from threadpoolctl import ThreadpoolController  # a dependency of scikit-learn
-
-    return ThreadpoolController()  # scans the loaded libraries once (~0.3 ms)
-
-
-def _one_blas_thread() -> contextlib.AbstractContextManager:
-    """BLAS limited to one thread, for a loop of mini-batches of at most ``CHUNK_ROWS``.
-
-    A batch's products are small (256 x 784 x 10: ~100 us on one core), so a second BLAS
-    thread saves little on a quiet machine, and on a busy one its spin-waiting workers
-    made whole epochs 10-30x slower (``benchmarks/fold_speed.py``). Full-set passes (evaluation,
-    ``gd``) keep every thread: their products are big enough to split.
-    """
-    return _blas_controller().limit(limits=1, user_api="blas")
-
-
-def _affine_of(transform: Transform | None, X: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """``(a, c)`` when ``transform(X_rows) == a * X_rows + c`` (raw pixels; see
-    :class:`linclass.features.AffineTransform`, whose ``scale``, ``shift``, ``dtype`` and
-    ``cast`` this reads, duck-typed so that training does not import features), else None."""
-    needed = ("scale", "shift", "dtype", "cast")
-    if transform is None or not all(hasattr(transform, k) for k in needed):
-        return None
-    if X.dtype != transform.dtype:
-        return None
-    a, c = transform.scale, transform.shift
-    if a.shape != (math.prod(X.shape[1:]),) or c.shape != a.shape:
-        return None
-    return a, c
 
 
 def _match_dtype(params: Params, X: np.ndarray, transform: Transform | None) -> Params:
@@ -190,88 +158,72 @@ def _match_dtype(params: Params, X: np.ndarray, transform: Transform | None) -> 
     return {k: v.astype(np.float32) if v.dtype == np.float64 else v for k, v in params.items()}
 
 
-def _chunks(
-    X: np.ndarray, y: np.ndarray, transform: Transform | None
-) -> Iterator[tuple[np.ndarray, np.ndarray, float]]:
-    """``(X_c, y_c, n_c / N)`` over the whole set: one chunk without a transform, else
-    chunks of ``CHUNK_ROWS`` converted one at a time (no full float copy)."""
-    if transform is None:
-        yield X, y, 1.0
-        return
-    n = y.shape[0]
-    for start in range(0, n, CHUNK_ROWS):
-        stop = min(start + CHUNK_ROWS, n)
-        yield transform(X[start:stop]), y[start:stop], (stop - start) / n
+@functools.cache
+def _blas_controller() -> Any:
+    from threadpoolctl import ThreadpoolController  # a dependency of scikit-learn
+
+    return ThreadpoolController()  # scans the loaded libraries once (~0.3 ms)
 
 
-def _weighted_sum(parts: Iterable[tuple[float, Params, float]]) -> tuple[float, Params]:
-    """``sum_c w_c (J_c, grads_c)`` over ``(J_c, grads_c, w_c)``; copies out of any
-    reused gradient buffer."""
-    total, grads = 0.0, {}
-    for loss, g, weight in parts:
-        total += weight * loss
-        for k, v in g.items():
-            grads[k] = grads[k] + weight * v if k in grads else weight * v
-    return total, grads
+#: BLAS threads in a loop of small mini-batches (None: leave BLAS as it is). A documented
+#: knob, so a benchmark can compare thread counts without patching the loop.
+SMALL_BATCH_BLAS_THREADS: int | None = 1
 
 
-def _full_value_and_grad(
-    fn: Callable[[Params, np.ndarray, np.ndarray], tuple[float, Params]],
-    params: Params,
-    X: np.ndarray,
-    y: np.ndarray,
-    transform: Transform | None,
-) -> tuple[float, Params]:
-    """``sum_c (n_c / N) fn(params, X_c, y_c)``: the full-set objective (and gradient), a
-    chunk at a time. Exact, because the objective is a mean over rows plus a penalty and
-    the weights ``n_c / N`` sum to 1, so the penalty comes out once."""
-    if transform is None:
-        return fn(params, X, y)
-    return _weighted_sum((*fn(params, X_c, y_c), w) for X_c, y_c, w in _chunks(X, y, transform))
+def one_blas_thread() -> contextlib.AbstractContextManager:
+    """BLAS limited to one thread, for a loop of mini-batches of at most ``CHUNK_ROWS``.
 
-
-def evaluate(
-    params: Params, X: np.ndarray, y: np.ndarray, value: ValueFn, transform: Transform | None = None
-) -> tuple[float, float]:
-    """Objective and accuracy of ``params`` on a whole set (chunked when transformed).
-
-    Returns:
-        ``(loss, accuracy)``.
+    A batch's products are small (256 x 784 x 10: ~100 us on one core), so a second BLAS
+    thread saves little on a quiet machine, and on a busy one its spin-waiting workers
+    made whole epochs 10-30x slower (``benchmarks/fold_speed.py``). Full-set passes (evaluation,
+    ``gd``) keep every thread: their products are big enough to split.
     """
-    loss, correct = 0.0, 0
-    for X_c, y_c, weight in _chunks(X, y, transform):
-        loss += weight * value(params, X_c, y_c)
-        correct += int(np.count_nonzero(predict(params, X_c) == y_c))
-    return loss, correct / y.shape[0]
+    if SMALL_BATCH_BLAS_THREADS is None:
+        return contextlib.nullcontext()
+    return _blas_controller().limit(limits=SMALL_BATCH_BLAS_THREADS, user_api="blas")
 
 
-class _Stepper:
-    """Everything a pass over ``(X, y)`` needs, set up once: the optimizer, the objective,
-    reusable batch buffers and the counters. Shared by :func:`fit` and :func:`partial_fit`.
+class Runner:
+    """One training set's steps: the optimizer, the objective, the batch order, the
+    counters. Shared by :func:`fit` and :func:`partial_fit`.
 
-    The fast path: when ``value_and_grad`` is the analytic objective of a loss with an
-    in-place kernel (:func:`linclass.objective.fast_path`), labels and shapes are checked
-    once, at the first step, and every step then writes features, scores and gradients
-    into buffers made once (:class:`linclass.batches.Workspace`). A step with a non-finite
-    loss is recomputed by the checked ``value_and_grad``, so that bad inputs raise the same
-    errors as without the fast path.
+    Args:
+        X: Stored rows, ndarray of shape (n, ...), checked.
+        y: Labels or targets, ndarray of shape (n,).
+        optimizer: The ``(init, update)`` pair.
+        value_and_grad: Checked objective (None for derivative-free optimizers).
+        value: Checked objective value.
+        batch_size: Rows per mini-batch, or None for full-batch steps.
+        transform: Stored rows -> features, or None.
+        rng: Generator of the batch order.
+        fast: Use the objective's in-place twin (and fold raw-pixel preprocessing) when
+            it has one and the labels suit it.
+        params: The starting params (for shapes and dtypes).
+        chunk_rows: Rows converted at a time in a pass over the whole set.
     """
 
-    def __init__(self, X, y, optimizer, value_and_grad, value, batch_size, transform, rng):
-        self.X, self.y, self.transform, self.rng = X, y, transform, rng
-        self.optimizer, self.value_and_grad, self.value = optimizer, value_and_grad, value
+    def __init__(self, X: np.ndarray, y: np.ndarray, optimizer: Optimizer,
+                 value_and_grad: ValueAndGrad | None, value: ValueFn, batch_size: int | None,
+                 transform: Transform | None, rng: np.random.Generator, *, fast: bool,
+                 params: Params, chunk_rows: int = CHUNK_ROWS) -> None:
+        self.X, self.y, self.optimizer = X, y, optimizer
         self.search = isinstance(optimizer, SearchOptimizer)
         n = y.shape[0]
-        self.batch_size = None if batch_size is None or batch_size >= n else int(batch_size)
+        self.sampler = (None if batch_size is None or batch_size >= n
+                        else BatchSampler(n, batch_size, rng))
         self.n_steps = self.n_loss_evals = self.n_samples = 0
-        if self.batch_size is not None:
-            self.order = np.arange(n)
-        self.fast = None if self.search else fast_path(value_and_grad)
-        # Folded preprocessing: features a * X + c are never built; a step casts X.
-        self.affine = None if self.fast is None else _affine_of(transform, X)
-        rows = self.batch_size or min(n, CHUNK_ROWS)  # rows of the largest step
-        self.work = Workspace(X, y, transform, self.affine, rows)
-        self.eval_bufs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        in_place = (None if self.search or not fast or value_and_grad is None
+                    else fast_path(value_and_grad))
+        if in_place is not None and not _labels_fit(y, params["W"].shape[0]):
+            in_place = None  # regression targets or odd labels: the checked path says
+        affine = None if in_place is None else affine_of(transform, X)
+        rows = max(self.sampler.batch_size if self.sampler else 0, min(n, chunk_rows))
+        self.work = Workspace(transform, affine, rows)
+        if in_place is not None:
+            W, b = params["W"], params["b"]
+            self.work.allocate(params, np.result_type(np.float32 if affine else X.dtype,
+                                                      W.dtype, b.dtype, 1.0))
+        self.step = Step(self.work, value_and_grad, value, in_place)
 
     def _count(self, n_rows: int) -> None:
         self.n_loss_evals += 1
@@ -280,113 +232,44 @@ class _Stepper:
     def _full_loss(self, params: Params) -> float:
         """``f(params)``: the full-set loss value, as the search optimizers need it."""
         self._count(self.y.shape[0])
-        return _full_value_and_grad(
-            lambda p, X, y: (self.value(p, X, y), {}), params, self.X, self.y, self.transform
-        )[0]
-
-    def _setup_fast(self, params: Params, X_b: np.ndarray) -> None:
-        """Check once what the checked objective would check every step, and make the
-        buffers; on anything unusual, leave the fast path so the checked one reports it."""
-        y, W = self.y, params["W"]
-        ok = (
-            X_b.ndim == 2 and X_b.dtype.kind in "fiu" and set(params) == {"W", "b"}
-            and W.ndim == 2 and W.shape[1] == X_b.shape[1] and params["b"].shape == W.shape[:1]
-            and np.issubdtype(y.dtype, np.integer) and y.min() >= 0 and y.max() < W.shape[0]
-        )
-        if not ok:
-            self.fast = None
-            return
-        self.work.allocate(params, np.result_type(X_b.dtype, W.dtype, params["b"].dtype, 1.0))
-
-    def _value_and_grad(self, params: Params, X_b: np.ndarray, y_b: np.ndarray):
-        """``(J, grads)`` of one batch or chunk, by the fast path when there is one."""
-        if self.fast is not None and self.work.S is None:
-            self._setup_fast(params, X_b)
-        if self.fast is None:
-            return self.value_and_grad(params, X_b, y_b)
-        loss = self.work.value_and_grad(self.fast, params, X_b, y_b)
-        if not math.isfinite(loss):  # NaN in X, or divergence: let the checked path say
-            if self.affine is not None:  # the checked path wants the features themselves
-                X_b = X_b * self.affine[0] + self.affine[1]
-            return self.value_and_grad(params, X_b, y_b)
-        return loss, self.work.grads
-
-    def _batch_value_and_grad(self, params: Params, rows: np.ndarray):
-        """``(J, grads)`` of the mini-batch ``rows``."""
-        return self._value_and_grad(params, *self.work.take(rows))
+        return self.step.loss(params, self.X, self.y)
 
     def evaluate(self, params: Params, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-        """:func:`evaluate` (objective and accuracy on a whole set), on the fast path with
-        one product per chunk of ``CHUNK_ROWS`` rows cast into reused buffers."""
-        affine = self.affine if X.dtype == self.X.dtype else None
-        fast = (self.fast is not None and self.work.S is not None  # set up by a first step
-                and y.size > 0 and y.min() >= 0 and y.max() < params["W"].shape[0])
-        if fast:
-            loss, correct, n = 0.0, 0, y.shape[0]
-            rows = min(n, CHUNK_ROWS)
-            if self.eval_bufs is None or self.eval_bufs[1].shape[0] < rows:
-                self.eval_bufs = (np.empty((rows, params["W"].shape[1]), np.float32),
-                                  np.empty((rows, params["W"].shape[0]), self.work.S.dtype),
-                                  np.empty(rows, np.intp))
-            F, S, pred = self.eval_bufs
-            for start in range(0, n, rows):
-                X_c, y_c = X[start : start + rows], y[start : start + rows]
-                m = y_c.shape[0]
-                if affine is not None:
-                    X_c = self.transform.cast(X_c, out=F[:m])
-                elif self.transform is not None:
-                    X_c = self.transform(X_c)
-                loss += m / n * self.fast.value(params, X_c, y_c, S[:m], affine, pred[:m])
-                correct += int(np.count_nonzero(pred[:m] == y_c))
-            if math.isfinite(loss):  # else let the checked path say what is wrong
-                return loss, correct / n
-        return evaluate(params, X, y, self.value, self.transform)
+        """Objective and accuracy of ``params`` on a whole set (training or validation)."""
+        return self.step.evaluate(params, X, y)
 
-    def _full_gradient(self, params: Params) -> tuple[float, Params]:
-        """The full-set objective and gradient; on the fast path in cache-sized chunks
-        (each row read once), converted into the reused buffer."""
-        if self.fast is None:
-            return _full_value_and_grad(self.value_and_grad, params, self.X, self.y, self.transform)
-        n, step = self.y.shape[0], self.work.rows
-        return _weighted_sum(
-            (*self._value_and_grad(params, self.work.features(self.X[i : i + step]),
-                                   self.y[i : i + step]), min(step, n - i) / n)
-            for i in range(0, n, step)
-        )
-
-    def _gradient_step(self, params, state, epoch: int, rows: np.ndarray | None = None):
+    def _gradient_step(self, params: Params, state: Any, epoch: int,
+                       rows: np.ndarray | None = None) -> tuple[float, Any]:
         """One step on the mini-batch ``rows``, or on the whole set when None."""
         try:
             if rows is None:
-                loss, grads = self._full_gradient(params)
+                loss, grads = self.step.full(params, self.X, self.y)
             else:
-                loss, grads = self._batch_value_and_grad(params, rows)
+                loss, grads = self.step.batch(params, self.X, self.y, rows)
         except ValueError:
             if _all_finite(params):
                 raise
-            loss = math.nan  # the losses reject overflowed scores; that is divergence
+            loss = math.nan  # the checked losses reject overflowed scores; that is divergence
         self._count(self.y.shape[0] if rows is None else rows.shape[0])
-        if not math.isfinite(loss):
+        if not math.isfinite(loss):  # inputs were checked: only divergence gets here
             raise self._diverged(loss, state, epoch)
         self.n_steps += 1
+        assert isinstance(self.optimizer, GradientOptimizer)  # a search takes no step here
         return loss, self.optimizer.update(params, grads, state)[1]
 
     def run(self, params: Params, state: Any, losses: list[float], *, epoch: int) -> Any:
         """One pass: update ``params`` in place, append step losses, return the new state."""
-        if self.search:
+        if isinstance(self.optimizer, SearchOptimizer):  # self.search
             state = self.optimizer.update(params, self._full_loss, state)[1]
             self.n_steps += 1
             losses.append(float(state.loss))
-        elif self.batch_size is None:
+        elif self.sampler is None:
             loss, state = self._gradient_step(params, state, epoch)
             losses.append(loss)
         else:
-            small = self.batch_size <= CHUNK_ROWS  # bigger batches are worth splitting
-            self.rng.shuffle(self.order)  # a new order every pass
-            n, size = self.y.shape[0], self.batch_size
-            with _one_blas_thread() if small else contextlib.nullcontext():
-                for start in range(0, n, size):  # the last batch is smaller if size ∤ n
-                    rows = self.order[start : start + size]
+            small = self.sampler.batch_size <= CHUNK_ROWS  # bigger batches are worth splitting
+            with one_blas_thread() if small else contextlib.nullcontext():
+                for rows in self.sampler.epoch():
                     loss, state = self._gradient_step(params, state, epoch, rows)
                     losses.append(loss)
         if not _all_finite(params):
@@ -396,6 +279,17 @@ class _Stepper:
     def _diverged(self, loss: float, state: Any, epoch: int) -> TrainingDivergedError:
         rate = getattr(state, "learning_rate", None)  # search states have none
         return TrainingDivergedError(loss, learning_rate=rate, epoch=epoch, step=self.n_steps)
+
+
+def _check_objective(optimizer: Optimizer, value_and_grad: ValueAndGrad | None,
+                     value: ValueFn | None) -> tuple[ValueAndGrad | None, ValueFn]:
+    if value_and_grad is None and not isinstance(optimizer, SearchOptimizer):
+        raise ValueError("gradient optimizers need value_and_grad=")
+    if value is None:
+        if value_and_grad is None:
+            raise ValueError("give value_and_grad= or value=")
+        value = getattr(value_and_grad, "value", None) or as_value(value_and_grad)
+    return value_and_grad, value
 
 
 @contextlib.contextmanager
@@ -443,6 +337,8 @@ def fit(
     transform: Transform | None = None,
     progress: bool | None = None,
     callback: Callback | None = None,
+    fast: bool = True,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> FitResult:
     """Train ``params`` on ``(X, y)`` with any optimizer; see the module docstring for what
     a step and an epoch are.
@@ -483,6 +379,10 @@ def fit(
         progress: Show a rich progress bar: None when stderr is a terminal, or True/False.
         callback: ``callback(epoch, history, params)`` after every epoch; return True to
             stop.
+        fast: Take the fast path where the objective has one (module docstring); False
+            calls the checked objective on the features every step.
+        chunk_rows: Rows converted at a time in a pass over the whole set (evaluation,
+            ``gd``, the searches' loss): bounds the memory a transform needs.
 
     Returns:
         A :class:`FitResult`.
@@ -494,15 +394,23 @@ def fit(
     X, y = _check_data(X, y, transform)
     has_val = X_val is not None or y_val is not None
     if has_val:
+        if X_val is None or y_val is None:
+            raise ValueError("give both X_val and y_val, or neither")
         X_val, y_val = _check_data(X_val, y_val, transform, name="X_val")
     if max_epochs < 1 or patience < 1 or eval_every < 1:
         raise ValueError("max_epochs, patience and eval_every must be >= 1")
     if batch_size is not None and batch_size < 1:
         raise ValueError(f"batch_size must be >= 1 or None, got {batch_size}")
+    if chunk_rows < 1:
+        raise ValueError(f"chunk_rows must be >= 1, got {chunk_rows}")
     if early_stopping and not has_val:
         raise ValueError("early_stopping needs a validation set (X_val, y_val)")
     if monitor not in MONITORS:
         raise ValueError(f"monitor must be one of {MONITORS}, got {monitor!r}")
+    n_classes = params["W"].shape[0]
+    _check_labels(y, n_classes)
+    if y_val is not None:
+        _check_labels(y_val, n_classes, "y_val")
     shuffle_rng, optimizer_rng = _rngs(random_state)
     n = y.shape[0]
 
@@ -513,8 +421,8 @@ def fit(
                                       schedule=schedule, steps=total_steps)
     value_and_grad, value = _check_objective(opt, value_and_grad, value)
     params = _match_dtype(_copy(params), X, transform)
-    stepper = _Stepper(X, y, opt, value_and_grad, value, None if full_batch else batch_size,
-                       transform, shuffle_rng)
+    runner = Runner(X, y, opt, value_and_grad, value, None if full_batch else batch_size,
+                     transform, shuffle_rng, fast=fast, params=params, chunk_rows=chunk_rows)
     state = opt.init(params)
 
     history = History()
@@ -526,21 +434,21 @@ def fit(
     with _progress_bar(progress, max_epochs) as advance:
         for epoch in range(1, max_epochs + 1):
             start = time.perf_counter()
-            state = stepper.run(params, state, history.step_loss, epoch=epoch)
+            state = runner.run(params, state, history.step_loss, epoch=epoch)
             seconds += time.perf_counter() - start
             stop = callback is not None and bool(callback(epoch, history, params))
             if not (stop or epoch % eval_every == 0 or epoch == max_epochs):
                 advance(epoch, f"loss {history.step_loss[-1]:.4g}")
                 continue
-            train_loss, train_acc = stepper.evaluate(params, X, y)
+            train_loss, train_acc = runner.evaluate(params, X, y)
             val_loss, val_acc = (math.nan, math.nan)
-            if has_val:
-                val_loss, val_acc = stepper.evaluate(params, X_val, y_val)
+            if X_val is not None and y_val is not None:
+                val_loss, val_acc = runner.evaluate(params, X_val, y_val)
             row = dict(epoch=epoch, train_loss=train_loss, train_accuracy=train_acc,
                        val_loss=val_loss, val_accuracy=val_acc,
                        learning_rate=float(getattr(state, "learning_rate", math.nan)),
-                       wall_time=seconds, n_loss_evals=stepper.n_loss_evals,
-                       n_samples=stepper.n_samples)
+                       wall_time=seconds, n_loss_evals=runner.n_loss_evals,
+                       n_samples=runner.n_samples)
             for key, item in row.items():
                 getattr(history, key).append(item)
             advance(epoch, f"loss {train_loss:.4g}  acc {train_acc:.3f}"
@@ -578,6 +486,7 @@ def partial_fit(
     batch_size: int | None = None,
     random_state: int | np.random.Generator | None = 0,
     transform: Transform | None = None,
+    fast: bool = True,
 ) -> PartialFitResult:
     """One pass over a batch that has just arrived, continuing from an optimizer state.
 
@@ -590,8 +499,8 @@ def partial_fit(
         params: Current params (not modified).
         X: ndarray of shape (n_samples, n_features) (or what ``transform`` accepts).
         y: ndarray of shape (n_samples,).
-        value_and_grad, value, optimizer, learning_rate, optimizer_kwargs, transform: As in
-            :func:`fit`.
+        value_and_grad, value, optimizer, learning_rate, optimizer_kwargs, transform, fast:
+            As in :func:`fit`.
         state: The optimizer state from the previous call, or None.
         batch_size: Split the given batch into mini-batches of this size (shuffled by
             ``random_state``); None: one step on all of it.
@@ -604,17 +513,54 @@ def partial_fit(
         TrainingDivergedError: As in :func:`fit`.
     """
     X, y = _check_data(X, y, transform)
+    _check_labels(y, params["W"].shape[0])
     shuffle_rng, optimizer_rng = _rngs(random_state)
     opt, full_batch = _make_optimizer(optimizer, learning_rate, optimizer_kwargs, optimizer_rng)
     value_and_grad, value = _check_objective(opt, value_and_grad, value)
     params = _match_dtype(_copy(params), X, transform)
-    stepper = _Stepper(X, y, opt, value_and_grad, value, None if full_batch else batch_size,
-                       transform, shuffle_rng)
+    runner = Runner(X, y, opt, value_and_grad, value, None if full_batch else batch_size,
+                     transform, shuffle_rng, fast=fast, params=params)
     if state is None:
         state = opt.init(params)
     losses: list[float] = []
-    state = stepper.run(params, state, losses, epoch=1)
+    state = runner.run(params, state, losses, epoch=1)
     return PartialFitResult(params, state, float(np.mean(losses)), len(losses))
+
+
+def evaluate(
+    params: Params, X: np.ndarray, y: np.ndarray, objective: ValueAndGrad | ValueFn,
+    transform: Transform | None = None, *, fast: bool = True, chunk_rows: int = CHUNK_ROWS,
+    predictions: list[np.ndarray] | None = None,
+) -> tuple[float, float]:
+    """Objective and accuracy of ``params`` on a whole set, a chunk at a time (so a
+    transform never converts more than :data:`CHUNK_ROWS` rows at once).
+
+    Args:
+        params: ``{"W": (n_classes, n_features), "b": (n_classes,)}``.
+        X: Stored rows, as for :func:`fit`.
+        y: ndarray of shape (n_samples,), integer labels.
+        objective: An :class:`~linclass.objective.Objective` (its in-place twin is used
+            when ``fast``), or any ``(params, X, y) -> J``.
+        transform: Optional stored rows -> features.
+        fast, chunk_rows: As in :func:`fit`.
+        predictions: A list that receives the predicted classes, one array per chunk.
+
+    Returns:
+        ``(loss, accuracy)``.
+    """
+    X, y = _check_data(X, y, transform)
+    _check_labels(y, params["W"].shape[0])
+    in_place = fast_path(objective) if fast else None
+    if in_place is not None and not _labels_fit(y, params["W"].shape[0]):
+        in_place = None
+    # An Objective's checked value, or the objective itself when it is a plain J function.
+    value = cast(ValueFn, getattr(objective, "value", objective))
+    affine = None if in_place is None else affine_of(transform, X)
+    work = Workspace(transform, affine, min(y.shape[0], chunk_rows))
+    if in_place is not None:
+        work.allocate(params, np.result_type(np.float32 if affine else X.dtype,
+                                             params["W"].dtype, 1.0))
+    return Step(work, None, value, in_place).evaluate(params, X, y, predictions=predictions)
 
 
 def gradient_descent(
@@ -658,13 +604,16 @@ def gradient_descent(
 
 
 __all__ = [
+    "CHUNK_ROWS",
     "MONITORS",
     "FitResult",
     "History",
     "PartialFitResult",
+    "Runner",
     "TrainingDivergedError",
     "evaluate",
     "fit",
     "gradient_descent",
+    "one_blas_thread",
     "partial_fit",
 ]

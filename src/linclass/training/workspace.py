@@ -1,0 +1,135 @@
+"""The one place where stored rows become features, in buffers made once.
+
+A fit loop computes, for a mini-batch or a chunk of a full pass,
+
+    F = features(X[rows]),    J, dJ/dW, dJ/db = objective(params, F, y[rows])
+
+A :class:`Workspace` gathers the rows into one buffer, converts them into another (or, for
+raw pixels whose preprocessing is folded into W and b, only casts them: see
+:class:`Foldable`), and lends score and gradient buffers to the in-place objective, so a
+step allocates nothing.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable, Iterator
+from typing import Protocol, cast, runtime_checkable
+
+import numpy as np
+from numpy.typing import DTypeLike
+
+from linclass.model import Params
+from linclass.training.sampler import CHUNK_ROWS, chunk_slices
+
+Transform = Callable[..., np.ndarray]
+Affine = tuple[np.ndarray, np.ndarray]
+
+
+@runtime_checkable
+class Foldable(Protocol):
+    """A transform that is an affine map of the stored rows, ``transform(X) = a * X + c``
+    per feature, for rows of ``dtype`` (raw pixels: :class:`linclass.features.
+    AffineTransform`). A loop may then train on ``cast(X)`` with the map folded into the
+    parameters (:mod:`linclass.objective`) instead of building the features."""
+
+    scale: np.ndarray
+    shift: np.ndarray
+    dtype: np.dtype
+
+    def __call__(self, X: np.ndarray, out: np.ndarray | None = None) -> np.ndarray: ...
+
+    def cast(self, X: np.ndarray, out: np.ndarray | None = None) -> np.ndarray: ...
+
+
+def affine_of(transform: Transform | None, X: np.ndarray) -> Affine | None:
+    """``(a, c)`` when ``transform`` is :class:`Foldable` for rows like ``X``'s, else None."""
+    if not isinstance(transform, Foldable) or X.dtype != transform.dtype:
+        return None
+    a, c = transform.scale, transform.shift
+    if a.shape != (math.prod(X.shape[1:]),) or c.shape != a.shape:
+        return None
+    return a, c
+
+
+def accepts_out(transform: Transform) -> bool:
+    """Whether ``transform(rows, out=buffer)`` works, so that a step can reuse a buffer."""
+    try:
+        return "out" in inspect.signature(transform).parameters
+    except (TypeError, ValueError):  # a callable without a signature
+        return False
+
+
+class Workspace:
+    """Buffers for blocks of at most ``rows`` stored rows, and their conversion to features.
+
+    Args:
+        transform: ``transform(X_rows) -> features``, or None when the rows are features.
+        affine: ``(a, c)`` when the loop folds ``transform`` into the parameters (then a
+            block is only cast to float32), else None.
+        rows: The most rows of a block (a mini-batch, or :data:`CHUNK_ROWS`).
+    """
+
+    def __init__(self, transform: Transform | None, affine: Affine | None, rows: int) -> None:
+        self.transform, self.affine, self.rows = transform, affine, max(int(rows), 1)
+        self.transform_out = transform is not None and accepts_out(transform)
+        self._gather: dict[tuple, np.ndarray] = {}
+        self.F_buf: np.ndarray | None = None
+        self.S: np.ndarray | None = None
+        self.grads: Params | None = None
+
+    # --- rows to features -------------------------------------------------------------
+
+    def take(self, X: np.ndarray, y: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(features(X[rows]), y[rows])``, gathered into reused buffers."""
+        m = rows.shape[0]
+        X_buf = self._buffer(("X", X.dtype.str, X.shape[1:]), (self.rows, *X.shape[1:]), X.dtype)
+        y_buf = self._buffer(("y", y.dtype.str), (self.rows,), y.dtype)
+        # mode="clip" lets np.take write straight into out (mode="raise" buffers).
+        X_b = np.take(X, rows, axis=0, out=X_buf[:m], mode="clip")
+        y_b = np.take(y, rows, out=y_buf[:m], mode="clip")
+        return self.features(X_b), y_b
+
+    def walk(self, X: np.ndarray, y: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray, float]]:
+        """``(features(X_c), y_c, n_c / N)`` over the whole set, ``rows`` rows at a time
+        (views of X when it holds the features, so a chunk costs no copy)."""
+        n = y.shape[0]
+        for s in chunk_slices(n, self.rows):
+            yield self.features(X[s]), y[s], (s.stop - s.start) / n
+
+    def features(self, X_rows: np.ndarray) -> np.ndarray:
+        """``transform(X_rows)``, into a reused buffer when the transform allows (with
+        ``affine``: the rows cast to float32, which the folded objective multiplies)."""
+        if self.transform is None:
+            return X_rows
+        m = X_rows.shape[0]
+        if self.affine is not None:
+            F = self._buffer(("F",), (self.rows, self.affine[0].shape[0]), np.float32)
+            # an affine is found only for a Foldable transform (affine_of)
+            return cast(Foldable, self.transform).cast(X_rows, out=F[:m])
+        if not self.transform_out:
+            return self.transform(X_rows)
+        if self.F_buf is None:  # the first call shows the features' width and dtype
+            first = self.transform(X_rows)
+            self.F_buf = np.empty((self.rows, *first.shape[1:]), dtype=first.dtype)
+            return first
+        return self.transform(X_rows, out=self.F_buf[:m])
+
+    def _buffer(self, key: tuple, shape: tuple, dtype: DTypeLike) -> np.ndarray:
+        buf = self._gather.get(key)
+        if buf is None:
+            buf = self._gather[key] = np.empty(shape, dtype=dtype)
+        return buf
+
+    # --- buffers of the in-place objective ----------------------------------------------
+
+    def allocate(self, params: Params, dtype: np.dtype) -> None:
+        """Make the score and gradient buffers (``dtype``: that of the scores)."""
+        self.S = np.empty((self.rows, params["W"].shape[0]), dtype=dtype)
+        self.grads = {k: np.empty_like(v) for k, v in params.items()}
+        self.predictions = np.empty(self.rows, dtype=np.intp)
+
+
+__all__ = ["CHUNK_ROWS", "Affine", "Foldable", "Transform", "Workspace", "accepts_out",
+           "affine_of"]
