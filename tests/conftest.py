@@ -17,6 +17,15 @@ def _single_threaded_blas():
         yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _feature_cache_in_a_temporary_folder(tmp_path_factory):
+    """No test reads or fills the user's feature cache (~/.cache/linclass/features)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LINCLASS_CACHE_DIR", str(tmp_path_factory.mktemp("feature-cache")))
+        mp.delenv("LINCLASS_CACHE_MAX_MB", raising=False)
+        yield
+
+
 # --- the command line ---------------------------------------------------------------------
 # One small digits run shared by the CLI tests (train once, then evaluate, predict, explain
 # and plot it); tests that change files in it copy it first.

@@ -6,7 +6,10 @@ from __future__ import annotations
 import glob
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 try:
     import fcntl
@@ -26,22 +29,27 @@ def check_writable(path: str | os.PathLike, *, force: bool = False) -> Path:
     return path
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, force: bool = False) -> Path:
-    """Write ``data`` to ``path`` all at once or not at all.
+@contextmanager
+def atomic_open(
+    path: str | os.PathLike, *, force: bool = False, durable: bool = True
+) -> Iterator[BinaryIO]:
+    """A binary file whose contents replace ``path`` all at once, or not at all.
 
-    The bytes go to a temporary file in the same folder, are flushed to disk, and the temp
-    file is renamed over ``path`` with ``os.replace`` (atomic on POSIX and Windows), so a
-    crash or a full disk never leaves a half-written file behind. An exception (Ctrl-C
-    included) removes the temporary file; those of killed writers are removed by the next
-    write of the same file (:func:`remove_stale_temp_files`).
+    The bytes go to a temporary file in the same folder, which is renamed over ``path``
+    with ``os.replace`` (atomic on POSIX and Windows) when the ``with`` block ends without
+    an error, so a crash or a full disk never leaves a half-written file behind; on an
+    error (Ctrl-C included) the temporary file is removed. Those of writers that were
+    killed are removed by the next write of the same file (:func:`remove_stale_temp_files`).
 
     Args:
         path: Destination file; its folder must exist.
-        data: The complete contents.
         force: Overwrite an existing file.
+        durable: Flush the data to disk (``fsync``) before the rename, so the new file
+            survives a power cut. A cache whose entries are checksummed on every read may
+            skip it: a torn entry is detected and recomputed.
 
-    Returns:
-        The destination path.
+    Yields:
+        The open temporary file.
     """
     path = check_writable(path, force=force)
     remove_stale_temp_files(path)
@@ -52,14 +60,30 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, force: bool = Fa
         # be read like any other file, so keep the old mode or use the usual 0644.
         os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            yield f
             f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return path
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, force: bool = False) -> Path:
+    """Write ``data`` to ``path`` all at once or not at all (see :func:`atomic_open`).
+
+    Args:
+        path: Destination file; its folder must exist.
+        data: The complete contents.
+        force: Overwrite an existing file.
+
+    Returns:
+        The destination path.
+    """
+    with atomic_open(path, force=force) as f:
+        f.write(data)
+    return Path(path)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str, *, force: bool = False) -> Path:

@@ -27,7 +27,7 @@ from linclass.cli.options import FEATURES as FEATURE_PARAMS
 from linclass.cli.options import check_owned
 from linclass.data import DATASETS, DataError, Dataset, load_dataset, train_val_split
 from linclass.estimator_params import ESTIMATOR_PARAMS
-from linclass.features import KINDS, FeatureExtractor, FeaturePipeline, Preprocessor
+from linclass.features import KINDS, FeatureExtractor, FeaturePipeline, Preprocessor, default_cache
 from linclass.image_classifier import ImageClassifier
 from linclass.persist import ModelFileError
 from linclass.training import TrainingDivergedError
@@ -170,13 +170,18 @@ def warnings_as_lines(quiet: bool) -> Iterator[None]:
 
 def make_pipeline(features: str, standardize: bool, **feature_options: int) -> FeaturePipeline:
     """The feature pipeline for ``--features``, its parameters and ``--standardize``,
-    mean-centred. Square HOG cells and blocks take one number (``--hog-pixels-per-cell 2``)."""
+    mean-centred. Square HOG cells and blocks take one number (``--hog-pixels-per-cell 2``).
+    The user's feature cache (``linclass cache``) computes each image set's features once."""
     options: dict[str, Any] = dict(feature_options)
     for key in ("hog_pixels_per_cell", "hog_cells_per_block"):
         if key in options:
             options[key] = (options[key],) * 2
+    try:
+        cache = default_cache()
+    except ValueError as exc:  # a bad LINCLASS_CACHE_MAX_MB
+        raise fail(str(exc)) from None
     return FeaturePipeline(FeatureExtractor(kinds=parse_features(features), **options),
-                           Preprocessor(center="mean", standardize=standardize))
+                           Preprocessor(center="mean", standardize=standardize), cache=cache)
 
 
 # --- data ---------------------------------------------------------------------------------

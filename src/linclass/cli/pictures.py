@@ -92,7 +92,9 @@ def evaluate_images(
 ) -> tuple[float, np.ndarray]:
     """Objective and predicted class indices on raw images, through the fit loop's own
     :func:`linclass.training.evaluate` (a chunk at a time, so a 60k-image split never
-    exists as float features all at once; raw pixels on its fast path).
+    exists as float features all at once; raw pixels on its fast path). When the
+    pipeline's feature cache holds the split's features (training put them there), they
+    are read once instead of being extracted again chunk by chunk.
 
     Args:
         model: The trained model.
@@ -107,10 +109,14 @@ def evaluate_images(
 
     clf, features = model.classifier_, model.features_
     params = {"W": clf.coef_, "b": clf.intercept_}
-    transform = (features.batch_transform if features.is_cheap
-                 else (lambda rows: features.transform(rows, progress=False)))
+    if features.uses_cache:  # the split's features, read from the cache once
+        rows, transform = features.transform(images, progress=False), None
+    elif features.is_cheap:
+        rows, transform = images, features.batch_transform
+    else:
+        rows, transform = images, lambda chunk: features.transform(chunk, progress=False)
     chunks: list[np.ndarray] = []
-    loss, _ = evaluate(params, images, np.asarray(y), Objective(**objective_kwargs(clf)),
+    loss, _ = evaluate(params, rows, np.asarray(y), Objective(**objective_kwargs(clf)),
                        transform, predictions=chunks)
     return loss, np.concatenate(chunks) if chunks else np.empty(0, dtype=np.intp)
 
