@@ -40,3 +40,64 @@ def test_bad_arguments_and_all_diverged(cli, one_line_error, tmp_path):
                   "--jobs", "1", "--quiet", "--out", tmp_path])
     one_line_error(result, "diverged")
     assert not any(tmp_path.iterdir())
+
+
+# --- a killed search takes its workers with it (issue 19, item 6) --------------------------
+
+import signal  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+def _children(pid):
+    """Live (not zombie) processes whose parent is ``pid``, from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid):
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+def test_workers_die_with_a_killed_search(tmp_path, sig):
+    code = "import sys; from linclass.console import main; sys.argv[0] = 'linclass'; main()"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "search", "--dataset", "digits", "--limit", "300",
+         "--lr", "0.01,0.02,0.03,0.04", "--alpha", "0", "--epochs", "100000", "--tol", "none",
+         "--jobs", "2", "--quiet", "--out", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while len(workers := _children(proc.pid)) < 2 and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.1)
+    assert len(workers) == 2, workers
+    time.sleep(0.5)  # the trials are running
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=30)  # returns only once no worker holds the pipes
+    deadline = time.monotonic() + 10
+    while any(map(_alive, workers)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(map(_alive, workers)), workers
+    assert not [p for p in tmp_path.iterdir() if not p.name.startswith(".")]  # no run folder
+    if sig == signal.SIGTERM:  # handled: it cleans up after itself (SIGKILL's lock file is
+        assert proc.returncode in (1, 130), err  # removed by the next run, see test_cli_rundir)
+        assert err.strip().splitlines() == ["error: interrupted"], err
+        assert not any(tmp_path.iterdir())

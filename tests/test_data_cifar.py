@@ -191,3 +191,75 @@ def test_batch_numbering_gap(tmp_path):
     (tmp_path / "data_batch_2").unlink()
     with pytest.raises(DataError, match="without gaps"):
         load_cifar10(tmp_path)
+
+
+# --- allowed globals that amplify memory (issue 19, item 2) -------------------------------
+
+
+class _Call:
+    """Pickles as ``fn(*args)``: how a crafted batch calls an allowed global."""
+
+    def __init__(self, fn, *args):
+        self.fn, self.args = fn, args
+
+    def __reduce__(self):
+        return self.fn, self.args
+
+
+def assert_refused_at_once(path, match):
+    """``read_python_batch`` raises DataError within 2 s and 20 MB of traced memory."""
+    import time
+    import tracemalloc
+
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        with pytest.raises(DataError, match=match):
+            read_python_batch(path, "labels", 10)
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert time.perf_counter() - start < 2 and peak < 20 * 2**20
+
+
+@pytest.mark.timeout(30)
+def test_a_zero_stride_array_view_is_refused_at_once(tmp_path):
+    rows = 100_000  # 307 MB once materialized, from a file of a few hundred bytes
+    view = _Call(np.ndarray, (rows, 3072), "u1", b"\0", 0, (0, 0))
+    path = dump(tmp_path / "b", {b"data": view, b"labels": [0, 1]})
+    assert_refused_at_once(path, "numpy.ndarray may not be called")
+
+
+@pytest.mark.timeout(30)
+def test_labels_made_of_shared_references_are_refused_at_once(tmp_path):
+    labels = [0, 1]
+    for _ in range(24):  # 2**25 leaves from ~100 bytes of memo references
+        labels = [labels, labels]
+    path = dump(tmp_path / "b", {b"data": np.zeros((2, 3072), np.uint8), b"labels": labels})
+    assert_refused_at_once(path, "more than .* parts")
+
+
+@pytest.mark.timeout(30)
+def test_a_dict_key_whose_hash_walks_shared_tuples_is_refused(tmp_path):
+    # {key: 0} where key = (k, k), k = (k', k'), ... 40 levels: hashing it would visit
+    # 2**41 tuples. Written opcode by opcode: building the dict here would hash it too.
+    tuples = b"K\x00K\x01\x86q\x01" + b"h\x01h\x01\x86q\x01" * 40
+    path = tmp_path / "b"
+    path.write_bytes(b"\x80\x02}" + tuples + b"K\x00s.")
+    with pytest.raises(DataError, match="parts"):
+        read_python_batch(path, "labels", 10)
+
+
+@pytest.mark.parametrize("labels", [[[0], [1]], [0, 1.5], [True, 0], {0: 1}])
+def test_labels_must_be_a_flat_list_of_integers(tmp_path, labels):
+    path = dump(tmp_path / "b", {b"data": np.zeros((2, 3072), np.uint8), b"labels": labels})
+    with pytest.raises(DataError, match="integers"):
+        read_python_batch(path, "labels", 10)
+
+
+def test_class_names_must_be_short_text(tmp_path):
+    root = tmp_path / "cifar-10-batches-py"
+    make_cifar10_py(root)
+    dump(root / "batches.meta", {b"label_names": [[b"x"] * 3] * 10})
+    with pytest.raises(DataError, match="names of at most"):
+        load_cifar10(root)

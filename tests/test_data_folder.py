@@ -160,3 +160,66 @@ def test_max_pixels_is_configurable(tmp_path):
     make_grey_folder(tmp_path)
     with pytest.raises(DataError, match="exceeds max_pixels=10"):
         load_image_folder(tmp_path, max_pixels=10)
+
+
+# --- budgets and names (issue 19, items 3 and 4) -------------------------------------------
+
+
+def test_a_total_budget_refuses_many_images_that_each_pass_max_pixels(tmp_path):
+    # Each image is small enough on its own; together they exceed the budget, which is
+    # checked from the headers before the stacked array is allocated.
+    for name in ("a", "b"):
+        for i in range(3):
+            save(tmp_path / name / f"{i}.png", Image.new("RGB", (300, 200)))
+    with pytest.raises(DataError, match=r"6 images of 200x300x3 take .* max_total_bytes"):
+        load_image_folder(tmp_path, max_total_bytes=1_000_000)
+    assert load_image_folder(tmp_path, max_total_bytes=1_080_000).X_train.shape[1:] == \
+        (200, 300, 3)
+    small = load_image_folder(tmp_path, image_size=10, max_total_bytes=2000)
+    assert small.image_shape == (10, 10, 3)
+
+
+def test_the_default_budget_refuses_a_folder_of_huge_flat_pngs_before_decoding(tmp_path):
+    # 7000 x 7000 PNGs of one colour compress to ~150 kB each and pass max_pixels; 15 of
+    # them would be a 2.1 GiB array.
+    import time
+
+    png = save(tmp_path / "big.png", Image.new("RGB", (7000, 7000))).read_bytes()
+    for name in ("a", "b", "c"):
+        (tmp_path / name).mkdir()
+        for i in range(5):
+            (tmp_path / name / f"{i}.png").write_bytes(png)
+    start = time.perf_counter()
+    with pytest.raises(DataError, match="GiB, more than max_total_bytes"):
+        load_image_folder(tmp_path)
+    assert time.perf_counter() - start < 5
+
+
+def test_resized_jpegs_are_decoded_at_a_reduced_scale(tmp_path, monkeypatch):
+    save(tmp_path / "a" / "x.jpg", Image.new("RGB", (1600, 1200), (200, 10, 10)), "JPEG")
+    save(tmp_path / "b" / "y.jpg", Image.new("RGB", (1600, 1200), (10, 10, 200)), "JPEG")
+    decoded = []
+    original = Image.Image.convert
+
+    def spy(self, *args, **kwargs):
+        decoded.append(self.size)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "convert", spy)
+    ds = load_image_folder(tmp_path, image_size=(30, 40), test_size=0.5)
+    assert ds.image_shape == (30, 40, 3)
+    assert decoded and max(w for w, _ in decoded) <= 200  # 1/8 scale, not 1600 wide
+
+
+def test_a_class_folder_name_that_is_not_utf8_is_refused_before_any_work(tmp_path):
+    import os
+
+    make_grey_folder(tmp_path)
+    bad = os.fsdecode(b"caf\xe9")  # Latin-1 bytes: not UTF-8
+    try:
+        (tmp_path / bad).mkdir()
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("this file system refuses non-UTF-8 names")
+    save(tmp_path / bad / "0.png", grey(1))
+    with pytest.raises(DataError, match=r"'caf\\udce9' has a name that is not valid UTF-8"):
+        load_image_folder(tmp_path)

@@ -16,6 +16,8 @@ from linclass.web import session_image as simg
 from linclass.web.presets import PRESETS, VIEW
 from linclass.web.validation import MAX_BODY_BYTES
 
+JSON = {"content-type": "application/json"}  # what the page sends with every body
+
 
 @pytest.fixture()
 def client():
@@ -209,15 +211,14 @@ def test_bad_2d_requests_get_a_4xx_with_a_message(lecture, path, body, status, w
                                  b'{"margin": -Infinity}'])
 def test_nan_and_infinity_literals_are_refused(lecture, raw):
     client, sid, _ = lecture
-    r = client.post(f"/api/2d/{sid}/config", content=raw,
-                    headers={"content-type": "application/json"})
+    r = client.post(f"/api/2d/{sid}/config", content=raw, headers=JSON)
     assert r.status_code == 422 and "finite" in r.json()["error"]
 
 
 def test_nan_inside_points_is_refused(lecture):
     client, sid, _ = lecture
     raw = b'{"X": [[0, NaN]], "y": [0]}'
-    r = client.post(f"/api/2d/{sid}/points", content=raw)
+    r = client.post(f"/api/2d/{sid}/points", content=raw, headers=JSON)
     assert r.status_code == 422 and "finite" in r.json()["error"]
 
 
@@ -225,13 +226,14 @@ def test_nan_inside_points_is_refused(lecture):
                                          (b"\xff\xfe", 400)])
 def test_malformed_bodies(lecture, raw, status):
     client, sid, _ = lecture
-    r = client.post(f"/api/2d/{sid}/step", content=raw)
+    r = client.post(f"/api/2d/{sid}/step", content=raw, headers=JSON)
     assert r.status_code == status and "error" in r.json()
 
 
 def test_oversized_body_is_refused_before_parsing(lecture):
     client, sid, _ = lecture
-    r = client.post(f"/api/2d/{sid}/points", content=b"[" + b"0," * MAX_BODY_BYTES + b"0]")
+    r = client.post(f"/api/2d/{sid}/points", content=b"[" + b"0," * MAX_BODY_BYTES + b"0]",
+                    headers=JSON)
     assert r.status_code == 413 and "too large" in r.json()["error"]
 
 
@@ -253,6 +255,7 @@ def test_session_store_is_capped(client, monkeypatch):
     from linclass.web import app as app_module
 
     monkeypatch.setattr(app_module, "MAX_2D_SESSIONS", 3)
+    monkeypatch.setattr(app_module, "SESSION_IDLE_SECONDS", 0.0)  # any unused one may go
     c = TestClient(app_module.create_app())
     ids = [c.post("/api/2d", json={"preset": "empty"}).json()["session"] for _ in range(4)]
     assert c.get(f"/api/2d/{ids[0]}").status_code == 404  # least recently used, dropped
@@ -353,7 +356,7 @@ def test_bad_image_requests(image, method, path, body, status, words):
     client, sid, _ = image
     if method == "post":
         # json.dumps writes NaN as the literal the server must refuse
-        r = client.post(f"/api/image/{sid}/{path}", content=json.dumps(body))
+        r = client.post(f"/api/image/{sid}/{path}", content=json.dumps(body), headers=JSON)
     else:
         r = client.get(f"/api/image/{sid}/{path}")
     assert r.status_code == status, r.text

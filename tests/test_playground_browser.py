@@ -60,9 +60,14 @@ def browser():
 
 @pytest.fixture()
 def page(browser, server_url):
-    """A fresh page on the playground; fails the test on any page error or console error."""
+    """A fresh page on the playground; fails the test on any page error or console error.
+
+    Playwright evaluates its wait_for_function predicates as strings, which the page's
+    Content Security Policy forbids, so these pages bypass it;
+    :func:`test_the_page_works_under_its_content_security_policy` runs without.
+    """
     ARTIFACTS.mkdir(exist_ok=True)
-    context = browser.new_context(viewport={"width": 1280, "height": 960})
+    context = browser.new_context(viewport={"width": 1280, "height": 960}, bypass_csp=True)
     pg = context.new_page()
     pg.set_default_timeout(15_000)
     errors = []
@@ -226,6 +231,25 @@ def test_narrow_screen_layout(browser, server_url):
     assert 300 < plane["width"] <= 420  # the plane fills the column, nothing overflows
     assert pg.evaluate("document.documentElement.scrollWidth") <= 420
     context.close()
+
+
+def test_the_page_works_under_its_content_security_policy(browser, server_url):
+    context = browser.new_context(viewport={"width": 1280, "height": 960})
+    pg = context.new_page()
+    pg.set_default_timeout(15_000)
+    errors = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    response = pg.goto(server_url)
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    pg.wait_for_selector("body[data-ready=true]")
+    pg.wait_for_selector("#loss-2d[data-value]")
+    for tab in pg.locator("button, [role=tab]").all()[:3]:
+        if tab.is_visible():
+            tab.click()
+    pg.wait_for_timeout(500)
+    context.close()
+    assert not errors, errors
 
 
 # --- controls from the records, searches, the new views -----------------------------------

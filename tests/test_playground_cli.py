@@ -79,3 +79,24 @@ def test_a_busy_port_is_one_error_line_before_any_banner(monkeypatch, one_line_e
 def test_bad_port_is_refused(served):
     r = CliRunner().invoke(app, ["playground", "--port", "70000"])
     assert r.exit_code != 0 and not served
+
+
+@pytest.mark.parametrize("allow_remote", [False, True])
+def test_the_host_check_stays_on_for_loopback_even_with_allow_remote(served, allow_remote):
+    from starlette.testclient import TestClient
+
+    r = CliRunner().invoke(app, ["playground", *(["--allow-remote"] if allow_remote else [])])
+    assert r.exit_code == 0, r.output
+    (served_app, _), = served
+    client = TestClient(served_app, base_url="http://127.0.0.1:8765")
+    assert client.get("/api/options").status_code == 200
+    assert client.get("/api/options", headers={"host": "rebound.example"}).status_code == 400
+
+
+def test_a_non_loopback_address_accepts_any_host_name(served):
+    from starlette.testclient import TestClient
+
+    r = CliRunner().invoke(app, ["playground", "--host", "0.0.0.0", "--allow-remote"])
+    assert r.exit_code == 0, r.output
+    client = TestClient(served[0][0], base_url="http://myhost.lan:8765")
+    assert client.get("/api/options").status_code == 200

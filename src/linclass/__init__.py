@@ -2,24 +2,36 @@
 
 The most used names are re-exported here; everything else lives in its own module
 (``linclass.losses``, ``linclass.model``, ``linclass.grad``, ``linclass.optim``, ...).
+They are imported on first use (PEP 562), so ``import linclass`` itself is instant: the
+``linclass`` command (:mod:`linclass.console`) installs its signal handling before the
+heavy imports, and a Ctrl-C during start-up is one line, not a traceback.
 """
 
-from linclass.classifier import LinearClassifier
-from linclass.data import DataError, Dataset, load_dataset
-from linclass.image_classifier import ImageClassifier
-from linclass.persist import ModelFileError, load_model, save_model
-from linclass.regressor import LinearRegressor
-from linclass.training import TrainingDivergedError
+from importlib import import_module
 
-__all__ = [
-    "DataError",
-    "Dataset",
-    "ImageClassifier",
-    "LinearClassifier",
-    "LinearRegressor",
-    "ModelFileError",
-    "TrainingDivergedError",
-    "load_dataset",
-    "load_model",
-    "save_model",
-]
+_EXPORTS = {
+    "DataError": "linclass.data",
+    "Dataset": "linclass.data",
+    "ImageClassifier": "linclass.image_classifier",
+    "LinearClassifier": "linclass.classifier",
+    "LinearRegressor": "linclass.regressor",
+    "ModelFileError": "linclass.persist",
+    "TrainingDivergedError": "linclass.training",
+    "load_dataset": "linclass.data",
+    "load_model": "linclass.persist",
+    "save_model": "linclass.persist",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> object:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'linclass' has no attribute {name!r}")
+    value = getattr(import_module(_EXPORTS[name]), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

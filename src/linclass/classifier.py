@@ -508,6 +508,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
             raise ModelFileError(f"{path}: not a LinearClassifier model file")
         try:
             clf = cls(**meta["hyperparameters"])
+            clf._check_hyperparameters()  # the file's values, held to fit's rules
             clf.classes_ = decode_classes(meta["classes"])
             clf.n_features_in_ = int(meta["n_features_in"])
             clf.n_iter_ = int(meta.get("n_iter", 0))

@@ -1,13 +1,20 @@
-"""Writing files safely: atomically, and never over an existing file unless asked."""
+"""Writing files safely: atomically, never over an existing file unless asked, and under
+an exclusive claim when several processes might write the same place."""
 
 from __future__ import annotations
 
+import glob
 import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
 
 
 def check_writable(path: str | os.PathLike, *, force: bool = False) -> Path:
@@ -31,7 +38,8 @@ def atomic_open(
     The bytes go to a temporary file in the same folder, which is renamed over ``path``
     with ``os.replace`` (atomic on POSIX and Windows) when the ``with`` block ends without
     an error, so a crash or a full disk never leaves a half-written file behind; on an
-    error the temporary file is removed.
+    error (Ctrl-C included) the temporary file is removed. Those of writers that were
+    killed are removed by the next write of the same file (:func:`remove_stale_temp_files`).
 
     Args:
         path: Destination file; its folder must exist.
@@ -44,7 +52,9 @@ def atomic_open(
         The open temporary file.
     """
     path = check_writable(path, force=force)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    remove_stale_temp_files(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.",
+                               suffix=".tmp")
     try:
         # mkstemp makes the file private (0600); models, pictures and reports are meant to
         # be read like any other file, so keep the old mode or use the usual 0644.
@@ -79,3 +89,81 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, force: bool = Fa
 def atomic_write_text(path: str | os.PathLike, text: str, *, force: bool = False) -> Path:
     """:func:`atomic_write_bytes` for UTF-8 text."""
     return atomic_write_bytes(path, text.encode("utf-8"), force=force)
+
+
+# --- temporary files of dead writers, and exclusive claims ---------------------------------
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def remove_stale_temp_files(path: Path) -> list[Path]:
+    """Delete the temporary files that killed writers of ``path`` left next to it.
+
+    :func:`atomic_write_bytes` names its temporary file ``.NAME.PID.*.tmp``; a process
+    killed with SIGKILL (or a power cut) cannot remove its own, so the next writer of the
+    same file removes those whose process is gone.
+
+    Returns:
+        The files removed.
+    """
+    removed = []
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        pid = tmp.name[len(path.name) + 2 :].split(".", 1)[0]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
+
+
+class FileLock:
+    """An exclusive, non-blocking claim on a name, held through a lock file.
+
+    On POSIX the claim is an ``flock`` on the file, which the kernel drops when its
+    process ends in any way (SIGKILL included), so a dead claim never blocks anyone;
+    elsewhere it is the file's exclusive creation. :meth:`release` deletes the file.
+
+    Args:
+        path: The lock file.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self._fd: int | None = None
+
+    def acquire(self) -> bool:
+        """Take the claim if nobody holds it; return whether this process now holds it."""
+        if fcntl is None:
+            try:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                return False
+            return True
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                return False
+            try:  # the last holder may have deleted the file between our open and lock
+                if os.stat(self.path).st_ino == os.fstat(fd).st_ino:
+                    self._fd = fd
+                    return True
+            except FileNotFoundError:
+                pass
+            os.close(fd)
+
+    def release(self) -> None:
+        """Give the claim up and delete the lock file (nothing if not held)."""
+        if self._fd is not None:
+            self.path.unlink(missing_ok=True)  # while still held: no one else can hold it
+            os.close(self._fd)
+            self._fd = None

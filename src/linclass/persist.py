@@ -1,10 +1,15 @@
 """Model files that are safe to load from anywhere: safetensors weights + JSON metadata.
 
 A model file holds ``W``, ``b`` and any extra arrays (preprocessing statistics) as
-safetensors tensors, and one metadata entry ``"linclass"`` holding a JSON object with the
-format version, the linclass version, what the model needs to rebuild its inputs, and a
-SHA-256 checksum of the tensors. Nothing is ever unpickled: safetensors is a plain header +
-raw bytes format, and every field is validated before use.
+safetensors tensors, and two metadata entries: ``"linclass"``, a JSON object with the
+format version, the linclass version and what the model needs to rebuild its inputs, and
+``"linclass_sha256"``, a SHA-256 over the tensors *and* that JSON text, so a damaged or
+edited field is caught like a damaged weight. Nothing is ever unpickled: safetensors is a
+plain header + raw bytes format. Every field is checked against
+:mod:`linclass.metadata`'s schema, when writing and before anything is built from it when
+reading; any file gives a correct load or a :class:`ModelFileError`.
+
+Version 1 files (checksum over the tensors only, inside the JSON) are still read.
 """
 
 from __future__ import annotations
@@ -21,10 +26,13 @@ import numpy as np
 import safetensors.numpy
 
 from linclass.fileio import atomic_write_bytes
+from linclass.metadata import MAX_JSON_BYTES, SchemaError, check_metadata, parse_json
 
 FORMAT = "linclass-model"
-FORMAT_VERSION = 1
-_MAX_HEADER = 100 * 2**20  # a header this large is not a linclass model
+FORMAT_VERSION = 2
+READ_VERSIONS = (1, 2)
+CHECKSUM_KEY = "linclass_sha256"
+MAX_ABS_WEIGHT = 1e15  # a trained linear model is far below; 1e38 overflows float32 scores
 _PICKLE_PREFIXES = (b"\x80", b"(dp", b"(lp", b"ccopy_reg", b"PK\x03\x04")
 
 
@@ -39,13 +47,16 @@ def _version() -> str:
         return "0+unknown"
 
 
-def tensors_checksum(tensors: dict[str, np.ndarray]) -> str:
-    """SHA-256 over every tensor's name, dtype, shape and bytes, in name order."""
+def tensors_checksum(tensors: dict[str, np.ndarray], metadata: str | None = None) -> str:
+    """SHA-256 over every tensor's name, dtype, shape and bytes, in name order, then over
+    the metadata JSON text when given (the version-2 checksum covers both)."""
     h = hashlib.sha256()
     for name in sorted(tensors):
         a = np.ascontiguousarray(tensors[name])
         h.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
         h.update(a.tobytes())
+    if metadata is not None:
+        h.update(b"metadata|" + metadata.encode("utf-8"))
     return h.hexdigest()
 
 
@@ -72,7 +83,8 @@ def save_model(
 
     Raises:
         FileExistsError: If the file exists and ``force`` is False.
-        ValueError: If the weights are not finite or have inconsistent shapes.
+        ValueError: If the weights are not finite or have inconsistent shapes, or the
+            metadata breaks the schema (a file that could not be loaded is never written).
     """
     W, b = np.asarray(params["W"]), np.asarray(params["b"])
     _check_weights(W, b, where="params")
@@ -86,10 +98,12 @@ def save_model(
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "linclass_version": _version(),
-        "weights_sha256": tensors_checksum(tensors),
         **(meta or {}),
     }
-    data = safetensors.numpy.save(tensors, metadata={"linclass": json.dumps(header)})
+    text = json.dumps(header, allow_nan=False)
+    check_metadata(parse_json(text, "metadata"), tensors)
+    data = safetensors.numpy.save(
+        tensors, metadata={"linclass": text, CHECKSUM_KEY: tensors_checksum(tensors, text)})
     return atomic_write_bytes(path, data, force=force)
 
 
@@ -119,31 +133,30 @@ def load_model(
                 "(they can run code). Model files are safetensors."
             ) from None
         raise
-    raw_meta = header.get("__metadata__", {}).get("linclass")
-    if raw_meta is None:
-        raise ModelFileError(f"{path}: a safetensors file, but not a linclass model (no metadata)")
     try:
-        meta = json.loads(raw_meta)
-    except json.JSONDecodeError as e:
-        raise ModelFileError(f"{path}: metadata is not valid JSON ({e})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ModelFileError(f"{path}: metadata does not describe a {FORMAT} file")
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise ModelFileError(
-            f"{path}: format version {meta.get('format_version')!r} is not supported by this "
-            f"linclass (it reads version {FORMAT_VERSION}); upgrade linclass or re-save the model"
-        )
+        meta, raw_meta = _read_metadata(path, header)
+    except SchemaError as exc:
+        raise ModelFileError(f"{path}: {exc}") from None
     try:
         tensors = safetensors.numpy.load(data)
     except Exception as e:  # the library raises its own types for corrupt payloads
         raise ModelFileError(f"{path}: corrupt tensor data ({e})") from None
-    if tensors_checksum(tensors) != meta.get("weights_sha256"):
-        raise ModelFileError(f"{path}: checksum mismatch: the weights were changed or damaged")
+    if meta["format_version"] == 1:
+        expected, actual = meta.get("weights_sha256"), tensors_checksum(tensors)
+    else:
+        expected = header["__metadata__"].get(CHECKSUM_KEY)
+        actual = tensors_checksum(tensors, raw_meta)
+    if actual != expected:
+        raise ModelFileError(f"{path}: checksum mismatch: the weights or the metadata were "
+                             "changed or damaged")
     if "W" not in tensors or "b" not in tensors:
         raise ModelFileError(f"{path}: missing W or b")
     W, b = tensors.pop("W"), tensors.pop("b")
     try:
         _check_weights(W, b, where=str(path))
+        check_metadata(meta, {"W": W, "b": b, **tensors})
+    except SchemaError as e:
+        raise ModelFileError(f"{path}: bad metadata: {e}") from None
     except ValueError as e:
         raise ModelFileError(str(e)) from None
     return {"W": W, "b": b}, meta, tensors
@@ -154,18 +167,46 @@ def _read_header(path: Path, data: bytes) -> dict[str, Any]:
     if len(data) < 8:
         raise ModelFileError(f"{path}: truncated ({len(data)} bytes; not a safetensors file)")
     (n,) = struct.unpack("<Q", data[:8])
-    if n > _MAX_HEADER or 8 + n > len(data):
+    if 8 + n > len(data):
         raise ModelFileError(
             f"{path}: header says {n} bytes but the file has {len(data) - 8}; truncated or "
             "not a safetensors file"
         )
+    if n > MAX_JSON_BYTES:
+        raise ModelFileError(f"{path}: header of {n} bytes; a linclass model's is at most "
+                             f"{MAX_JSON_BYTES}")
     try:
-        header = json.loads(data[8 : 8 + n])
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ModelFileError(f"{path}: header is not valid JSON; not a safetensors file") from None
+        header = parse_json(data[8 : 8 + n], "header")
+    except SchemaError as exc:
+        raise ModelFileError(f"{path}: {exc}; not a safetensors file") from None
     if not isinstance(header, dict):
         raise ModelFileError(f"{path}: header is not a JSON object")
     return header
+
+
+def _read_metadata(path: Path, header: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The parsed ``"linclass"`` metadata object and its JSON text, format checked.
+
+    Raises:
+        SchemaError: Not an object, not JSON, or nested or sized beyond the limits.
+        ModelFileError: No linclass metadata, another format, an unknown version.
+    """
+    entries = header.get("__metadata__", {})
+    if not isinstance(entries, dict) or not isinstance(entries.get("linclass"), str):
+        raise ModelFileError(f"{path}: a safetensors file, but not a linclass model (no metadata)")
+    raw = entries["linclass"]
+    meta = parse_json(raw, "metadata")
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ModelFileError(f"{path}: metadata does not describe a {FORMAT} file")
+    version = meta.get("format_version")
+    if isinstance(version, bool) or version not in READ_VERSIONS:
+        shown = version if isinstance(version, int | float | str) else type(version).__name__
+        raise ModelFileError(
+            f"{path}: format version {shown!r:.40} is not supported by this linclass (it "
+            f"reads versions {', '.join(map(str, READ_VERSIONS))}); upgrade linclass or "
+            "re-save the model"
+        )
+    return meta, raw
 
 
 def _check_weights(W: np.ndarray, b: np.ndarray, *, where: str) -> None:
@@ -175,3 +216,6 @@ def _check_weights(W: np.ndarray, b: np.ndarray, *, where: str) -> None:
         raise ValueError(f"{where}: weights must be floating point, got {W.dtype} and {b.dtype}")
     if not (np.all(np.isfinite(W)) and np.all(np.isfinite(b))):
         raise ValueError(f"{where}: weights contain NaN or inf")
+    if W.size and max(np.abs(W).max(), np.abs(b).max(initial=0)) > MAX_ABS_WEIGHT:
+        raise ValueError(f"{where}: weights beyond +-{MAX_ABS_WEIGHT:g}; the scores would "
+                         "overflow")

@@ -1,3 +1,3 @@
-from linclass.cli import main
+from linclass.console import main
 
 main()

@@ -45,13 +45,16 @@ def fail(message: str) -> typer.Exit:
 
 
 @contextlib.contextmanager
-def cli_errors() -> Iterator[None]:
+def cli_errors() -> Iterator[contextlib.ExitStack]:
     """Turn the errors a user can cause into one line on stderr and exit status 1.
 
-    Usage errors (click's) and ``typer.Exit`` pass through untouched.
+    Usage errors (click's) and ``typer.Exit`` pass through untouched. Yields an
+    ``ExitStack``: what a command enters into it (a claimed run folder) is closed first,
+    whatever ends the command.
     """
     try:
-        yield
+        with contextlib.ExitStack() as scope:
+            yield scope
     except (click.exceptions.ClickException, click.exceptions.Exit, typer.Exit):
         raise
     except TrainingDivergedError as exc:
@@ -344,7 +347,11 @@ def all_scores(model: ImageClassifier, X: np.ndarray) -> np.ndarray:
     from linclass.model import scores
 
     clf = model.classifier_
-    return scores({"W": clf.coef_, "b": clf.intercept_}, np.asarray(X))
+    S = scores({"W": clf.coef_, "b": clf.intercept_}, np.asarray(X))
+    if not np.isfinite(S).all():
+        raise ValueError("the model's scores overflow on these images (its weights or "
+                         "preprocessing statistics are too large); retrain it")
+    return S
 
 
 def objective_kwargs(clf: LinearClassifier) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from linclass.cli.common import positive
 from linclass.gradcheck import DEFAULT_THRESHOLDS, SCALE_FLOOR, GradcheckReport, compare_gradients
 from linclass.losses import LOSSES
 from linclass.regularizers import PENALTIES
@@ -69,10 +70,11 @@ def gradcheck(
         None, min=1, help="Probe this many coordinates per array numerically (default: all)."
     ),
     threshold: float | None = typer.Option(
-        None,
-        help=f"One max relative error for every pair (default: {_DEFAULTS_TEXT}).",
+        None, max=1.0, callback=positive,
+        help=f"One max relative error in (0, 1] for every pair (default: {_DEFAULTS_TEXT}).",
     ),
-    h: float = typer.Option(1e-5, help="Finite-difference step."),
+    h: float = typer.Option(1e-5, min=1e-15, max=1.0, callback=positive,
+                            help="Finite-difference step, in [1e-15, 1]."),
 ) -> None:
     """Compare numerical, analytic and autodiff gradients; exit 1 if any pair disagrees."""
     if loss not in LOSSES:

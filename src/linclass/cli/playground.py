@@ -22,6 +22,14 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def trusted_hosts(host: str, allow_remote: bool) -> list[str] | None:
+    """The ``Host`` headers the server accepts: on a loopback address only loopback names
+    (against DNS rebinding, ``--allow-remote`` or not); on another address any (None)."""
+    if not is_loopback(host) and allow_remote:
+        return None
+    return sorted({host, "127.0.0.1", "localhost", "::1", "[::1]"})
+
+
 def playground(
     port: int = typer.Option(8765, min=1, max=65535, help="TCP port."),
     host: str = typer.Option("127.0.0.1", help="Address to listen on; loopback by default."),
@@ -40,8 +48,7 @@ def playground(
         raise typer.BadParameter(
             f"{host!r} is not a loopback address; the playground listens only on this "
             "machine unless you also pass --allow-remote", param_hint="--host")
-    # On loopback, refuse requests whose Host header names another site (DNS rebinding).
-    trusted = None if allow_remote else sorted({host, "127.0.0.1", "localhost", "::1", "[::1]"})
+    trusted = trusted_hosts(host, allow_remote)
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
     sock = listen(host, port)  # before the banner: a busy port is one error line
     typer.echo(f"linclass playground on {url}  (Ctrl+C to stop)")

@@ -73,7 +73,7 @@ def predict(
         files = image_files(paths)
         images = load_images(model, files)
         S = common.all_scores(model, model.transform(images))
-    names = common.class_names_of(model)
+        names = common.class_names_of(model)
     probabilistic = choice("loss", model.classifier_.loss).has("probabilities")
     values = softmax(S) if probabilistic else S
     kind, kinds = ("probability", "probabilities") if probabilistic else ("score", "scores")

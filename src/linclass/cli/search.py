@@ -12,6 +12,8 @@ import csv
 import io
 import math
 import os
+import signal
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,7 @@ from linclass.classifier import LinearClassifier
 from linclass.cli import common
 from linclass.cli.common import DataSpec, cli_errors
 from linclass.cli.options import FEATURES, TRAINING, record_options
-from linclass.cli.rundir import METRICS_FILE, create_run_dir, plan_run_dir
+from linclass.cli.rundir import METRICS_FILE, claim_run_dir
 from linclass.fileio import atomic_write_text
 from linclass.image_classifier import ImageClassifier, data_checksum
 from linclass.options import choice
@@ -55,15 +57,50 @@ metrics.json, report.html and report.md.
 # --- the trials (run in worker processes) -------------------------------------------------
 
 _WORKER_DATA: dict[str, Any] = {}
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+PARENT_CHECK_SECONDS = 1.0
 
 
-def _init_worker(X: np.ndarray, y: np.ndarray, X_val: np.ndarray, y_val: np.ndarray) -> None:
-    """Hold the features in the worker, once; one BLAS thread per worker (the processes
+def _die_with_parent(parent: int) -> None:
+    """End this worker process as soon as ``parent`` (the search) is gone.
+
+    On Linux the kernel does it (``prctl(PR_SET_PDEATHSIG, SIGKILL)``), even when the
+    parent is SIGKILLed; elsewhere a daemon thread checks the parent every second.
+    Either way a worker that finds itself already orphaned leaves at once.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        armed = libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+    except (OSError, AttributeError):  # not Linux
+        armed = False
+    if os.getppid() != parent:
+        os._exit(1)
+    if not armed:
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(PARENT_CHECK_SECONDS)
+            os._exit(1)
+        threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+
+
+def _hold_data(X: np.ndarray, y: np.ndarray, X_val: np.ndarray, y_val: np.ndarray) -> None:
+    """Hold the features in the trial process, once; one BLAS thread (the processes
     already use every core, more threads would only fight over them)."""
     from threadpoolctl import threadpool_limits
 
     _WORKER_DATA.update(X=X, y=y, X_val=X_val, y_val=y_val,
                         blas=threadpool_limits(limits=1, user_api="blas"))
+
+
+def _init_worker(parent: int, *data: np.ndarray) -> None:
+    """Tie a worker's life to the search's, leave Ctrl-C to the search (which stops the
+    workers itself; a terminal sends it to the whole process group), hold the data."""
+    _die_with_parent(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _hold_data(*data)
 
 
 def _run_trial(hyperparameters: dict[str, Any]) -> tuple[dict[str, Any], LinearClassifier | None]:
@@ -96,7 +133,7 @@ def run_trials(
         ``(row, estimator)`` per setting, in the order of ``settings``.
     """
     if jobs == 1:
-        _init_worker(*data)
+        _hold_data(*data)
         try:
             results = []
             for s in settings:
@@ -106,12 +143,29 @@ def run_trials(
         finally:
             _WORKER_DATA.pop("blas").restore_original_limits()
             _WORKER_DATA.clear()
-    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
-                                                initargs=data) as pool:
+    pool = concurrent.futures.ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
+                                                  initargs=(os.getpid(), *data))
+    try:
         futures = [pool.submit(_run_trial, s) for s in settings]
         for future in concurrent.futures.as_completed(futures):
             on_done and on_done(future.result()[0])
         return [f.result() for f in futures]
+    except BaseException:  # Ctrl-C, SIGTERM (see linclass.console), a failed trial
+        stop_workers(pool)
+        raise
+    finally:
+        pool.shutdown(wait=True)
+
+
+def stop_workers(pool: concurrent.futures.ProcessPoolExecutor, timeout: float = 5.0) -> None:
+    """Cancel what has not started and terminate the running trials now, instead of
+    waiting for them as leaving a ``with`` block would."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # shutdown drops it
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(timeout)
 
 
 # --- the settings -------------------------------------------------------------------------
@@ -217,8 +271,8 @@ def search(
     loss, penalty, schedule = options["loss"], options["penalty"], options["schedule"]
     epochs, batch_size = options["max_epochs"], options["batch_size"]
     console = Console(stderr=True, quiet=quiet)
-    with cli_errors():
-        run_dir = plan_run_dir(out, name, force=force, prefix="search")
+    with cli_errors() as scope:
+        run = scope.enter_context(claim_run_dir(out, name, force=force, prefix="search"))
         spec = DataSpec(dataset, None if data is None else str(data), limit, val_fraction, seed,
                         common.parse_image_size(image_size))
         splits = common.load_splits(spec)
@@ -240,7 +294,7 @@ def search(
         assert best_clf is not None  # a finite result has its classifier
         test_accuracy = float(best_clf.score(pipeline.transform(ds.X_test), ds.y_test))
 
-        run_dir = create_run_dir(run_dir, auto_named=name is None, force=force, prefix="search")
+        run_dir = run.staging  # published below, in one step, once everything is written
         model = ImageClassifier.from_fitted(pipeline, best_clf, ds.class_names)
         model.data_sha256 = data_checksum(splits.X_train, splits.y_train)
         model.save(run_dir / "best.safetensors", force=force,
@@ -270,6 +324,8 @@ def search(
                      "model file": "best.safetensors"},
             tables={"results (best first)": _sorted(rows)},
             figures={"search": heat_map}, force=force)
+        run_dir = run.publish()
+        html = run_dir / html.name
     _print_table(Console(), rows, best_i)
     best_lr = best_row["learning_rate"]
     typer.echo(f"best: {'' if best_lr is None else f'--lr {best_lr:g} '}"

@@ -17,8 +17,7 @@ from linclass.cli.pictures import draw_pictures, evaluate_images, write_run_repo
 from linclass.cli.rundir import (
     METRICS_FILE,
     MODEL_FILE,
-    create_run_dir,
-    plan_run_dir,
+    claim_run_dir,
     write_history,
 )
 from linclass.cli.train_embeddings import train_embeddings
@@ -77,16 +76,16 @@ def train(
     """
     pipeline, clf = common.build_model(options, features, standardize, seed=seed, quiet=quiet)
     lr = options["learning_rate"]
-    with cli_errors():
-        run_dir = plan_run_dir(out, name, force=force)
+    with cli_errors() as scope:
+        run = scope.enter_context(claim_run_dir(out, name, force=force))
         if is_embeddings_folder(Path(dataset)):  # a linear probe on rows left on disk
             if features != "raw" or standardize or limit is not None or image_size:
                 raise common.fail("--features, --standardize, --limit and --image-size are "
                                   "for images, not for a folder of embeddings")
             say = (lambda msg: None) if quiet else (lambda msg: typer.echo(msg, err=True))
             with dask_client(scheduler, workers) as client:
-                return train_embeddings(Path(dataset), clf, run_dir, auto_named=name is None,
-                                        force=force, say=say, quiet=quiet, client=client)
+                return train_embeddings(Path(dataset), clf, run, force=force, say=say,
+                                        quiet=quiet, client=client)
         if scheduler is not None or workers is not None:
             raise common.fail("--scheduler and --workers train on a folder of embeddings")
         spec = DataSpec(dataset, None if data is None else str(data), limit, val_fraction, seed,
@@ -130,7 +129,7 @@ def train(
             metrics[f"{part}_loss"], y_pred[part] = evaluate_images(model, images, y)
             metrics[f"{part}_accuracy"] = float(np.mean(y_pred[part] == y))
 
-        run_dir = create_run_dir(run_dir, auto_named=name is None, force=force)
+        run_dir = run.staging  # published below, in one step, once everything is written
         model.save(run_dir / MODEL_FILE, force=force,
                    extra_meta={"dataset": spec.to_dict(), "run": run_dir.name})
         write_history(run_dir, clf.history_, force=force)
@@ -141,6 +140,8 @@ def train(
         metrics["total_seconds"] = time.perf_counter() - start
         common.write_json(run_dir / METRICS_FILE, metrics, force=force)
         html, _ = write_run_report(run_dir, metrics, model, test_data, pictures, force=force)
+        run_dir = run.publish()
+        html = run_dir / html.name
     typer.echo(f"train accuracy {metrics['train_accuracy']:.4f}  "
                f"val accuracy {metrics['val_accuracy']:.4f}  "
                f"test accuracy {metrics['test_accuracy']:.4f}  "

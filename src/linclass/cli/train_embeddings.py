@@ -19,7 +19,7 @@ import typer
 
 from linclass.classifier import LinearClassifier
 from linclass.cli import common
-from linclass.cli.rundir import METRICS_FILE, MODEL_FILE, create_run_dir, write_history
+from linclass.cli.rundir import METRICS_FILE, MODEL_FILE, RunClaim, write_history
 from linclass.data.embeddings import load_embeddings
 from linclass.training.arrays import chunk_rows, float_rows
 
@@ -42,16 +42,15 @@ def chunked_accuracy(clf: LinearClassifier, X: Any, y: np.ndarray) -> float:
     return correct / max(1, y.shape[0])
 
 
-def train_embeddings(folder: Path, clf: LinearClassifier, run_dir: Path, *, auto_named: bool,
-                     force: bool, say: Callable[[str], None], quiet: bool,
-                     client: Any = None) -> None:
+def train_embeddings(folder: Path, clf: LinearClassifier, run: RunClaim, *, force: bool,
+                     say: Callable[[str], None], quiet: bool, client: Any = None) -> None:
     """Fit ``clf`` on ``folder``'s training rows, score the test rows, write the run.
 
     Args:
         folder: The embeddings folder.
         clf: The classifier the options describe (unfitted).
-        run_dir: The planned run folder (:func:`linclass.cli.rundir.plan_run_dir`).
-        auto_named: Whether ``run_dir`` got an automatic name.
+        run: The claimed run folder (:func:`linclass.cli.rundir.claim_run_dir`): files go
+            to its staging folder, published in one step when complete.
         force: Overwrite an existing run folder.
         say: Progress messages (stderr).
         quiet: No progress bar.
@@ -83,12 +82,13 @@ def train_embeddings(folder: Path, clf: LinearClassifier, run_dir: Path, *, auto
         "train_accuracy": float(clf.history_.train_accuracy[-1]),
         "test_accuracy": chunked_accuracy(clf, ds.X_test, ds.y_test),
     }
-    run_dir = create_run_dir(run_dir, auto_named=auto_named, force=force)
+    run_dir = run.staging
     clf.save(run_dir / MODEL_FILE, force=force, extra_meta={"dataset": metrics["data"],
                                                             "run": run_dir.name})
     write_history(run_dir, clf.history_, force=force)
     metrics["total_seconds"] = time.perf_counter() - start
     common.write_json(run_dir / METRICS_FILE, metrics, force=force)
+    run_dir = run.publish()
     typer.echo(f"train accuracy {metrics['train_accuracy']:.4f}  test accuracy "
           f"{metrics['test_accuracy']:.4f}  ({metrics['epochs_run']} epochs, "
           f"{fit_seconds:.1f} s)\nrun written to {run_dir}")

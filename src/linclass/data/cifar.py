@@ -5,13 +5,22 @@ They are read here with an unpickler that only knows the few NumPy constructors 
 needs; any other global (``os.system``, ``builtins.open``, ...) is refused before it is
 looked up, so a malicious batch raises :class:`DataError` and runs nothing.
 
+Even allowed constructors can amplify a small file into a huge object: an array view with
+zero strides over one byte, or a list built from memo references to itself (2**40 leaves
+from a few hundred bytes). So before unpickling, the opcodes are walked once to bound the
+size of every object the pickle would build (shared references counted each time they
+are used); ``numpy.ndarray`` may only name the type of a reconstructed array, never be
+called; and every field a loader reads is type-checked before it is converted.
+
 Each image is a row of 3,072 bytes: 1,024 red, then 1,024 green, then 1,024 blue, each a
 32x32 row-major plane. Images are returned as uint8 of shape (n, 32, 32, 3).
 """
 
 from __future__ import annotations
 
+import io
 import pickle
+import pickletools
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -23,6 +32,7 @@ from linclass.data.errors import DataError
 
 SIDE, CHANNELS = 32, 3
 ROW = SIDE * SIDE * CHANNELS  # 3072 bytes per image
+MAX_NAME = 1000  # characters in a class name
 
 # The constructors NumPy's own ndarray pickles call, found through NumPy itself so the
 # allow-list follows whatever module path this NumPy version uses.
@@ -31,18 +41,38 @@ _RECONSTRUCT: Any = np.ndarray.__reduce__(np.zeros(1))[0]
 _FROMBUFFER: Any = np.ndarray.__reduce_ex__(np.zeros(1), 5)[0]
 
 
-def _reconstruct(subtype: type, shape: tuple, dtype: Any) -> np.ndarray:
+class _NdarrayName:
+    """What the global ``numpy.ndarray`` resolves to: a name for :func:`_reconstruct`'s
+    subtype argument, never the constructor (which builds views over any buffer, with any
+    strides)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> None:
+        raise pickle.UnpicklingError("numpy.ndarray may not be called in a CIFAR batch")
+
+
+_NDARRAY = _NdarrayName()
+
+
+def _reconstruct(subtype: Any, shape: tuple, dtype: Any) -> np.ndarray:
     # NumPy always pickles an empty (0,) array here and fills it from the BUILD state; a
     # bigger shape could only be an attempt to allocate a huge buffer.
-    if subtype is not np.ndarray or tuple(shape) != (0,):
+    if subtype is not _NDARRAY or tuple(shape) != (0,):
         raise pickle.UnpicklingError(f"unexpected array reconstruction {subtype}, {shape}")
-    return _RECONSTRUCT(subtype, shape, dtype)
+    return _RECONSTRUCT(np.ndarray, shape, dtype)
+
+
+def _frombuffer(buffer: Any, dtype: Any, shape: tuple, order: str) -> np.ndarray:
+    # Protocol 5's array pickles: the bytes must be exactly the array's, nothing shared.
+    if not isinstance(buffer, bytes | bytearray | pickle.PickleBuffer):
+        raise pickle.UnpicklingError(f"unexpected array buffer {type(buffer).__name__}")
+    return _FROMBUFFER(buffer, _dtype(dtype), shape, order)
 
 
 def _dtype(spec: Any, *args: Any) -> np.dtype:
     dt = np.dtype(spec, *args)
-    if dt.hasobject:
-        raise pickle.UnpicklingError("object arrays are not allowed in a CIFAR batch")
+    if dt.kind not in "biuf" or dt.fields is not None or dt.shape != ():
+        raise pickle.UnpicklingError(f"only plain numeric arrays are allowed (no object arrays, "
+                                     f"records or sub-arrays), not {dt}")
     return dt
 
 
@@ -57,10 +87,10 @@ _ALLOWED: dict[tuple[str, str], Any] = {
     (_RECONSTRUCT.__module__, "_reconstruct"): _reconstruct,
     ("numpy.core.multiarray", "_reconstruct"): _reconstruct,  # pickles from NumPy < 2
     ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
-    (_FROMBUFFER.__module__, "_frombuffer"): _FROMBUFFER,
-    ("numpy.core.numeric", "_frombuffer"): _FROMBUFFER,
-    ("numpy._core.numeric", "_frombuffer"): _FROMBUFFER,
-    ("numpy", "ndarray"): np.ndarray,
+    (_FROMBUFFER.__module__, "_frombuffer"): _frombuffer,
+    ("numpy.core.numeric", "_frombuffer"): _frombuffer,
+    ("numpy._core.numeric", "_frombuffer"): _frombuffer,
+    ("numpy", "ndarray"): _NDARRAY,
     ("numpy", "dtype"): _dtype,
     ("_codecs", "encode"): _encode,
 }
@@ -76,6 +106,64 @@ class _AllowListUnpickler(pickle.Unpickler):
             raise pickle.UnpicklingError(f"refused to load global {module}.{name}") from None
 
 
+_MEMO_PUT = {"PUT", "BINPUT", "LONG_BINPUT"}
+_MEMO_GET = {"GET", "BINGET", "LONG_BINGET"}
+_MUTATORS = {"APPEND", "APPENDS", "SETITEM", "SETITEMS", "ADDITEMS", "BUILD"}
+
+
+def check_expansion(data: bytes, budget: int) -> None:
+    """Refuse a pickle that would build an object of more than ``budget`` parts.
+
+    Walks the opcodes once (nothing is built) keeping, for each object, how many parts
+    it holds counted as a tree: an object fetched from the memo counts again each time it
+    is used, so ``[x, x]`` of a 1,000-part ``x`` has 2,001 parts, and nesting that doubles
+    each level is caught after a few levels. Each object's count is a one-item list shared
+    by the stack and the memo, so items appended after memoizing (the way lists are
+    pickled) count too.
+
+    Raises:
+        pickle.UnpicklingError: Too many parts, or opcodes that do not fit together.
+    """
+    stack: list[list[int] | None] = []  # a count cell per object; None is a MARK
+    memo: dict[Any, list[int]] = {}
+    try:
+        for op, arg, _ in pickletools.genops(data):
+            if op.name in _MEMO_GET:
+                stack.append(memo[arg])  # a KeyError for a bad index: caught below
+            elif not op.stack_before and len(op.stack_after) == 1 and op.name != "MARK":
+                stack.append([1])  # a number, a string, an empty container, a global
+            elif op.name in _MEMO_PUT or op.name == "MEMOIZE":
+                memo[len(memo) if arg is None else int(arg)] = _cell(stack[-1])
+            elif op.name in ("MARK", "DUP"):
+                stack.append(None if op.name == "MARK" else stack[-1])
+            else:
+                parts, before = 0, op.stack_before
+                if pickletools.markobject in before:
+                    while (entry := stack.pop()) is not None:
+                        parts += entry[0]
+                    before = before[: before.index(pickletools.markobject)]
+                popped = [_cell(stack.pop()) for _ in before][::-1]
+                if op.name in _MUTATORS:  # the first popped object gains the rest
+                    target = popped[0]
+                    target[0] += parts + sum(cell[0] for cell in popped[1:])
+                    stack.append(target)
+                elif op.stack_after:
+                    stack.append([parts + sum(cell[0] for cell in popped) + 1])
+            top = stack[-1] if stack else None
+            if top is not None and top[0] > budget:
+                raise pickle.UnpicklingError(
+                    f"it would build an object of more than {budget} parts from "
+                    f"{len(data)} bytes (shared references used over and over)")
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        raise pickle.UnpicklingError(f"malformed opcodes ({type(exc).__name__}: {exc})") from None
+
+
+def _cell(entry: list[int] | None) -> list[int]:
+    if entry is None:
+        raise pickle.UnpicklingError("malformed opcodes (a MARK where an object belongs)")
+    return entry
+
+
 def safe_unpickle(path: str | Path) -> dict[str, Any]:
     """Read a CIFAR python batch or meta file without executing pickle code.
 
@@ -86,13 +174,15 @@ def safe_unpickle(path: str | Path) -> dict[str, Any]:
         The pickled dict with its keys decoded to ``str``.
 
     Raises:
-        DataError: If the file names any global outside the allow-list, is not a valid
-            pickle, or does not hold a dict.
+        DataError: If the file names any global outside the allow-list, would build more
+            objects than its size can honestly hold, is not a valid pickle, or does not
+            hold a dict with text keys.
     """
     path = Path(path)
     try:
-        with open(path, "rb") as f:
-            obj = _AllowListUnpickler(f, encoding="bytes").load()
+        data = path.read_bytes()
+        check_expansion(data, budget=max(10**6, 2 * len(data)))
+        obj = _AllowListUnpickler(io.BytesIO(data), encoding="bytes").load()
     except FileNotFoundError:
         raise DataError(path, "file not found") from None
     except pickle.UnpicklingError as exc:
@@ -101,7 +191,9 @@ def safe_unpickle(path: str | Path) -> dict[str, Any]:
         raise DataError(path, f"not a valid CIFAR pickle ({type(exc).__name__}: {exc})") from None
     if not isinstance(obj, dict):
         raise DataError(path, f"expected a dict, the pickle holds a {type(obj).__name__}")
-    return {k.decode("latin1") if isinstance(k, bytes) else str(k): v for k, v in obj.items()}
+    if not all(isinstance(k, bytes | str) for k in obj):
+        raise DataError(path, "expected a dict with text keys")
+    return {k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in obj.items()}
 
 
 def _get(batch: dict[str, Any], key: str, path: Path) -> Any:
@@ -122,6 +214,12 @@ def _to_images(data: Any, path: Path) -> np.ndarray:
 
 
 def _to_labels(labels: Any, n: int, n_classes: int, path: Path, key: str) -> np.ndarray:
+    # A flat list of ints or a 1-D array, checked before conversion: np.asarray of nested
+    # lists that share their items would expand them.
+    flat = isinstance(labels, list) and len(labels) == n and \
+        all(type(v) is int for v in labels)
+    if not (flat or isinstance(labels, np.ndarray)):
+        raise DataError(path, f"{key!r} must be {n} integers in a list or an array")
     y = np.asarray(labels)
     if y.dtype.kind not in "iu" or y.shape != (n,):
         raise DataError(path, f"{key!r} must be {n} integers, got {y.dtype} of shape {y.shape}")
@@ -132,9 +230,14 @@ def _to_labels(labels: Any, n: int, n_classes: int, path: Path, key: str) -> np.
 
 def _names(meta: dict[str, Any], key: str, n: int, path: Path) -> list[str]:
     names = _get(meta, key, path)
-    if not isinstance(names, list) or len(names) != n:
-        raise DataError(path, f"{key!r} must be a list of {n} names")
-    return [x.decode("utf-8") if isinstance(x, bytes) else str(x) for x in names]
+    if not isinstance(names, list) or len(names) != n or \
+            not all(isinstance(x, bytes | str) and len(x) <= MAX_NAME for x in names):
+        raise DataError(path, f"{key!r} must be a list of {n} names of at most {MAX_NAME} "
+                        "characters")
+    try:
+        return [x.decode("utf-8") if isinstance(x, bytes) else x for x in names]
+    except UnicodeDecodeError:
+        raise DataError(path, f"{key!r} holds a name that is not UTF-8 text") from None
 
 
 def read_python_batch(
@@ -152,7 +255,12 @@ def read_python_batch(
     """
     path = Path(path)
     batch = safe_unpickle(path)
-    X = _to_images(_get(batch, "data", path), path)
+    data = _get(batch, "data", path)
+    if isinstance(data, np.ndarray) and (not data.flags.c_contiguous
+                                         or data.nbytes > path.stat().st_size):
+        raise DataError(path, f"'data' of {data.nbytes} bytes is not stored in the file's "
+                        f"{path.stat().st_size} bytes (a view or an aliasing trick)")
+    X = _to_images(data, path)
     return X, _to_labels(_get(batch, label_key, path), X.shape[0], n_classes, path, label_key)
 
 

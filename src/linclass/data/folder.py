@@ -11,11 +11,18 @@ single uint8 array. Mode conversion is deterministic:
 * RGB -> L uses Pillow's ITU-R 601-2 luma, L -> RGB repeats the grey value.
 
 Pillow's global ``Image.MAX_IMAGE_PIXELS`` is left alone; each file is checked against
-this loader's own ``max_pixels`` instead, before any pixel is decoded.
+this loader's own ``max_pixels`` instead, before any pixel is decoded, and the stacked
+array against ``max_total_bytes`` before it is allocated (thousands of images that each
+pass ``max_pixels`` still add up). JPEGs that are resized are decoded at a reduced scale
+(Pillow's ``draft``) when that is still at least the target size.
+
+Class folder names become class names in model files, reports and pictures, so they must
+be valid UTF-8; other names are refused when the folder is scanned, before any work.
 """
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 from typing import Literal
@@ -30,6 +37,7 @@ ColorMode = Literal["L", "RGB"]
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 FORMATS = ("PNG", "JPEG")
 DEFAULT_MAX_PIXELS = 50_000_000  # a 50-megapixel photo; far below what a bomb claims
+DEFAULT_MAX_TOTAL_BYTES = 2 * 2**30  # the stacked uint8 images; CIFAR-10 needs 184 MB
 _GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N"}
 _SIXTEEN_BIT = {"I", "I;16", "I;16B", "I;16L", "I;16N"}
 
@@ -54,6 +62,13 @@ def scan_image_folder(root: str | Path) -> tuple[list[str], list[tuple[Path, int
     if not root.is_dir():
         raise DataError(root, "not a folder")
     classes = sorted(p.name for p in root.iterdir() if p.is_dir() and _visible(p))
+    for name in classes:
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            raise DataError(root, f"class folder {ascii(name)} has a name that is not valid "
+                            "UTF-8; rename it (class names go into model files and "
+                            "reports)") from None
     if len(classes) < 2:
         raise DataError(
             root, f"found {len(classes)} class folder(s) {classes}; need at least 2, "
@@ -122,6 +137,8 @@ def to_array(
     Returns:
         uint8 ndarray of shape (H, W) for ``"L"`` or (H, W, 3) for ``"RGB"``.
     """
+    if size is not None and img.format == "JPEG":
+        img.draft(color_mode, (size[1], size[0]))  # decode at 1/2, 1/4 or 1/8 scale if enough
     img.load()  # decode now, so a truncated file fails here
     if img.mode in _SIXTEEN_BIT:
         wide = np.clip(np.asarray(img, dtype=np.int64), 0, 65535)
@@ -141,6 +158,7 @@ def read_images(
     image_size: tuple[int, int] | None = None,
     color_mode: ColorMode | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES,
 ) -> np.ndarray:
     """Read image files into one uint8 array.
 
@@ -152,9 +170,14 @@ def read_images(
         image_size: ``(height, width)`` for every image; None requires all to be equal.
         color_mode: ``"L"`` or ``"RGB"``; None picks ``"L"`` if every image is grey.
         max_pixels: Largest width x height accepted for one file.
+        max_total_bytes: Largest size of the returned array.
 
     Returns:
         ndarray of shape (n, H, W) or (n, H, W, 3), uint8.
+
+    Raises:
+        DataError: A bad file, sizes that differ without ``image_size``, or more than
+            ``max_total_bytes`` of images in all.
     """
     if color_mode not in (None, "L", "RGB"):
         raise ValueError(f"color_mode must be 'L', 'RGB' or None, got {color_mode!r}")
@@ -171,7 +194,12 @@ def read_images(
                 )
     mode: ColorMode = color_mode or ("L" if all_grey else "RGB")
     height, width = image_size or first_size or (0, 0)
-    X = np.empty((len(files), height, width) + ((3,) if mode == "RGB" else ()), np.uint8)
+    shape = (len(files), height, width) + ((3,) if mode == "RGB" else ())
+    if (total := int(np.prod(shape, dtype=object))) > max_total_bytes:
+        raise DataError(os.path.commonpath(files), f"{len(files)} images of {height}x{width}"
+                        f"{'x3' if mode == 'RGB' else ''} take {total / 2**30:.1f} GiB, more "
+                        f"than max_total_bytes={max_total_bytes}; pass a smaller image_size")
+    X = np.empty(shape, np.uint8)
     for i, path in enumerate(files):
         with open_image(path, max_pixels) as img:
             try:
@@ -199,6 +227,7 @@ def load_image_folder(
     test_size: float = 0.25,
     random_state: int | np.random.Generator | None = 0,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES,
 ) -> Dataset:
     """Load ``root/<class>/<image>`` files, or ``root/{train,test}/<class>/<image>``.
 
@@ -211,6 +240,7 @@ def load_image_folder(
         test_size: Fraction of each class kept for testing when there is no split.
         random_state: Seed or generator for that split.
         max_pixels: Largest width x height accepted for one file.
+        max_total_bytes: Largest size of all images together, uint8.
 
     Returns:
         A :class:`Dataset` of uint8 images.
@@ -225,13 +255,13 @@ def load_image_folder(
         if test_names != names:
             raise DataError(root / "test", f"classes {test_names} differ from train's {names}")
         X = read_images([p for p, _ in train + test], image_size=size, color_mode=color_mode,
-                        max_pixels=max_pixels)
+                        max_pixels=max_pixels, max_total_bytes=max_total_bytes)
         y = np.array([label for _, label in train + test], np.int64)
         n = len(train)
         return Dataset(root.name, X[:n], y[:n], X[n:], y[n:], names, X.shape[1:], str(root))
     names, files = scan_image_folder(root)
     X = read_images([p for p, _ in files], image_size=size, color_mode=color_mode,
-                    max_pixels=max_pixels)
+                    max_pixels=max_pixels, max_total_bytes=max_total_bytes)
     y = np.array([label for _, label in files], np.int64)
     return Dataset.from_unsplit(root.name, X, y, names, test_size=test_size,
                                 random_state=random_state, source=str(root))

@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,7 @@ from linclass.web import session2d as s2d
 from linclass.web import session_image as simg
 from linclass.web.config import FIELDS, options_json
 from linclass.web.presets import PRESETS, VIEW
+from linclass.web.security import SecurityMiddleware
 from linclass.web.transforms import EXTRA_FEATURES
 from linclass.web.validation import BadRequest, choice, integer, matrix, only_keys, read_json
 
@@ -56,40 +59,75 @@ LOSS_LABELS = {"svm": "multiclass SVM", "softmax": "softmax (cross-entropy)",
                "ova_hinge": "one-vs-all hinge", "ova_logistic": "one-vs-all logistic"}
 
 
-class SessionStore:
-    """Sessions by random id, the least recently used dropped beyond ``cap``.
+SESSION_IDLE_SECONDS = 600.0  # a session unused this long may make room for a new one
 
-    Each entry has its own lock, so one browser's run loop and its drags never interleave
-    inside a session, while different sessions proceed in parallel.
+
+@dataclass
+class _Entry:
+    session: Any
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    active: int = 0  # requests inside run() for this session right now
+    last_used: float = 0.0
+
+
+class SessionStore:
+    """Sessions by random id, at most ``cap`` of them.
+
+    A new session may push out the least recently used one only if that one is idle:
+    no request is using it and none has for ``idle_seconds``. When every session is in
+    use, :meth:`add` refuses with 503 "too many sessions" instead of pulling a session out
+    from under a learner mid-training. Each entry has its own lock, so one browser's run
+    loop and its drags never interleave inside a session, while different sessions
+    proceed in parallel.
     """
 
-    def __init__(self, cap: int, kind: str) -> None:
-        self._items: OrderedDict[str, tuple[Any, threading.Lock]] = OrderedDict()
+    def __init__(self, cap: int, kind: str, idle_seconds: float = SESSION_IDLE_SECONDS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._items: OrderedDict[str, _Entry] = OrderedDict()
         self._lock = threading.Lock()
         self._cap = cap
         self._kind = kind
+        self._idle_seconds = idle_seconds
+        self._clock = clock
 
     def add(self, session: Any) -> str:
+        """Store a new session and return its id.
+
+        Raises:
+            BadRequest: 503 when the store is full of sessions that are not idle.
+        """
         sid = secrets.token_urlsafe(12)
         with self._lock:
-            self._items[sid] = (session, threading.Lock())
-            while len(self._items) > self._cap:
-                self._items.popitem(last=False)
+            now = self._clock()
+            while len(self._items) >= self._cap:
+                idle = next((k for k, e in self._items.items() if e.active == 0
+                             and now - e.last_used >= self._idle_seconds), None)
+                if idle is None:
+                    raise BadRequest(
+                        f"too many {self._kind} sessions in use ({self._cap}); close a "
+                        f"playground tab or try again in a few minutes", 503)
+                del self._items[idle]
+            self._items[sid] = _Entry(session, last_used=now)
         return sid
 
     def run(self, sid: str, fn: Callable[[Any], Any]) -> Any:
         """Call ``fn(session)`` under the session's lock; 404 for an unknown id."""
         with self._lock:
-            if sid not in self._items:
+            entry = self._items.get(sid)
+            if entry is None:
                 raise BadRequest(f"unknown {self._kind} session {sid[:40]!r}: it may have "
                                  "expired or the server restarted; start a new one", 404)
             self._items.move_to_end(sid)
-            session, lock = self._items[sid]
-        with lock:
-            try:
-                return fn(session)
-            except ValueError as e:  # the sessions' own checks: a client error
-                raise BadRequest(str(e)) from None
+            entry.active += 1
+        try:
+            with entry.lock:
+                return fn(entry.session)
+        except ValueError as e:  # the sessions' own checks: a client error
+            raise BadRequest(str(e)) from None
+        finally:
+            with self._lock:
+                entry.active -= 1
+                entry.last_used = self._clock()
 
 
 # --- reading fields -----------------------------------------------------------------------
@@ -103,12 +141,15 @@ CONFIG_FIELDS = set(FIELDS)  # both views; each session checks its own menus and
 def create_app(trusted_hosts: list[str] | None = None) -> Starlette:
     """The playground app with fresh, empty session stores.
 
+    Every response carries the headers of :mod:`linclass.web.security`, and a request
+    that changes state must come from the page itself (same origin, a JSON body).
+
     Args:
         trusted_hosts: If given, requests whose ``Host`` header is not in the list are
             refused (a guard against DNS rebinding when serving on loopback).
     """
-    planes = SessionStore(MAX_2D_SESSIONS, "2-D")
-    images = SessionStore(MAX_IMAGE_SESSIONS, "image")
+    planes = SessionStore(MAX_2D_SESSIONS, "2-D", SESSION_IDLE_SECONDS)
+    images = SessionStore(MAX_IMAGE_SESSIONS, "image", SESSION_IDLE_SECONDS)
 
     async def index(request: Request) -> Response:
         return FileResponse(STATIC / "index.html", media_type="text/html")
@@ -136,8 +177,8 @@ def create_app(trusted_hosts: list[str] | None = None) -> Starlette:
         preset = choice(body.get("preset", "three_blobs"), "preset", list(PRESETS))
         seed = integer(body.get("seed", 0), "seed", 0, 2**31 - 1)
         session = await run_in_threadpool(s2d.Session2D, preset, seed)
-        sid = planes.add(session)
-        return await _state_2d(sid, lambda s: None)
+        state = await run_in_threadpool(session.state)  # not shared yet: no lock, no 404
+        return JSONResponse({"session": planes.add(session), **state})
 
     async def _state_2d(sid: str, change: Callable[[s2d.Session2D], None]) -> Response:
         def work(s: s2d.Session2D) -> dict[str, Any]:
@@ -226,10 +267,10 @@ def create_app(trusted_hosts: list[str] | None = None) -> Starlette:
             except ValueError as e:
                 raise BadRequest(str(e)) from None
         session = await run_in_threadpool(make)
-        sid = images.add(session)
-        state = await run_in_threadpool(
-            images.run, sid, lambda s: s.state(with_gallery_images=True))
-        return JSONResponse({"session": sid, **state})
+        # The state of the new session is read before it is shared: adding and reading in
+        # two steps could let other new sessions push it out in between (a 404).
+        state = await run_in_threadpool(lambda: session.state(with_gallery_images=True))
+        return JSONResponse({"session": images.add(session), **state})
 
     async def _state_image(sid: str, change: Callable[[simg.ImageSession], None]) -> Response:
         def work(s: simg.ImageSession) -> dict[str, Any]:
@@ -296,7 +337,8 @@ def create_app(trusted_hosts: list[str] | None = None) -> Starlette:
         Route("/api/image/{sid}/explain/{index}", explain_image),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
-    middleware = ([Middleware(TrustedHostMiddleware, allowed_hosts=trusted_hosts)]
-                  if trusted_hosts else [])
+    middleware = [Middleware(SecurityMiddleware)]
+    if trusted_hosts:
+        middleware.insert(0, Middleware(TrustedHostMiddleware, allowed_hosts=trusted_hosts))
     return Starlette(routes=routes, middleware=middleware, exception_handlers={
         BadRequest: bad_request, HTTPException: http_error, Exception: server_error})

@@ -81,6 +81,8 @@ def check_field(view: ViewControls, name: str, value: Any) -> Any:
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"{name} must be a number, got {json.dumps(value)[:40]}")
+    if isinstance(value, int) and not -1e308 < value < 1e308:  # exact: float() overflows
+        raise ValueError(f"{name} must be a finite number, got {len(str(abs(value)))} digits")
     if not math.isfinite(value):
         raise ValueError(f"{name} must be a finite number, got {value}")
     if record.type is int and float(value) != int(value):

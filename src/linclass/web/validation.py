@@ -14,7 +14,10 @@ from typing import Any
 import numpy as np
 from starlette.requests import Request
 
+from linclass import strict_json
+
 MAX_BODY_BYTES = 256 * 1024  # 500 points or a 4 x 2 W are a few kB; this is generous
+MAX_BODY_DEPTH = 8  # {"X": [[x, y], ...]} nests 3 deep
 
 
 class BadRequest(Exception):
@@ -30,7 +33,9 @@ async def read_json(request: Request) -> dict[str, Any]:
     """The request body as a JSON object; an empty body reads as ``{}``.
 
     Raises:
-        BadRequest: 413 when larger than :data:`MAX_BODY_BYTES`, 400 when not a JSON object.
+        BadRequest: 413 when larger than :data:`MAX_BODY_BYTES`, 400 when not a JSON object
+            or nested deeper than :data:`MAX_BODY_DEPTH`, 422 for NaN, Infinity or numbers
+            that overflow a float.
     """
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
@@ -43,9 +48,12 @@ async def read_json(request: Request) -> dict[str, Any]:
     if not body.strip():
         return {}
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise BadRequest(f"body is not valid JSON: {e}", 400) from None
+        data = strict_json.loads(body, what="body", max_bytes=MAX_BODY_BYTES,
+                                 max_depth=MAX_BODY_DEPTH)
+    except strict_json.JSONLimitError as e:
+        if "finite" in str(e):  # NaN, Infinity, 1e999: a bad value, like the field checks'
+            raise BadRequest(f"{e}; every number must be finite") from None
+        raise BadRequest(str(e), 400) from None
     if not isinstance(data, dict):
         raise BadRequest("body must be a JSON object", 400)
     return data
@@ -62,10 +70,12 @@ def number(value: Any, name: str, lo: float, hi: float) -> float:
     """A finite JSON number in ``[lo, hi]`` (not a string, not a boolean, not NaN)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise BadRequest(f"{name} must be a number, got {json.dumps(value)[:40]}")
-    if not math.isfinite(value):
+    if isinstance(value, float) and not math.isfinite(value):
         raise BadRequest(f"{name} must be a finite number, got {value}")
-    if not lo <= value <= hi:
-        raise BadRequest(f"{name} must lie in [{lo:g}, {hi:g}], got {value:g}")
+    if not lo <= value <= hi:  # an int is compared exactly, never converted (1e400 overflows)
+        shown = f"{value:g}" if isinstance(value, float) or abs(value) < 10**15 else \
+            f"an integer of {len(str(abs(value)))} digits"
+        raise BadRequest(f"{name} must lie in [{lo:g}, {hi:g}], got {shown}")
     return float(value)
 
 

@@ -1,0 +1,42 @@
+"""The ``linclass`` command's entry point: signal handling first, then the command line.
+
+Importing the command line takes a second (NumPy, scikit-learn, matplotlib); a Ctrl-C or
+a ``kill`` in that second must end the program like one during a run: one line
+``error: interrupted`` on stderr, no traceback. SIGTERM is turned into the same
+``KeyboardInterrupt``, so a killed run cleans up (temporary files, unfinished run folders)
+exactly as an interrupted one does.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from types import FrameType
+
+INTERRUPTED_STATUS = 130  # 128 + SIGINT, what shells report for a Ctrl-C
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main() -> None:
+    """Run ``linclass`` with SIGTERM handled like Ctrl-C, interrupts reported in one line.
+
+    Everything, the ``signal`` module included, is imported inside the ``try``, so the
+    window in which an interrupt could still print a traceback is a few instructions.
+    """
+    try:
+        import signal
+
+        signal.signal(signal.SIGTERM, _terminate)
+        from linclass.cli import app
+
+        app()
+    except KeyboardInterrupt:
+        try:
+            print("error: interrupted", file=sys.stderr)
+        finally:
+            sys.exit(INTERRUPTED_STATUS)
