@@ -70,5 +70,9 @@ def test_a_signal_during_start_up_is_one_line_not_a_traceback(tmp_path, sig):
         assert "Traceback" not in err, err
         if proc.returncode == 0:
             continue  # finished before the signal: nothing to report
-        assert proc.returncode in (1, 130), (proc.returncode, err)
-        assert err.strip().splitlines()[-1] in ("error: interrupted", "Aborted!"), err
+        # A signal before Python has installed any handler ends the process silently
+        # (-sig), and one that lands as it exits may leave no line; either is fine: what
+        # must never appear is a traceback, or any line but the one error line.
+        assert proc.returncode in (1, 130, -int(sig)), (proc.returncode, err)
+        lines = err.strip().splitlines()
+        assert not lines or lines[-1] in ("error: interrupted", "Aborted!"), err

@@ -21,6 +21,12 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from linclass import training as _train
+from linclass.estimator_files import (
+    decode_classes,
+    encode_classes,
+    load_estimator,
+    save_estimator,
+)
 from linclass.estimator_params import (
     ESTIMATOR_PARAMS,
     FACTORY_NAMES,
@@ -45,7 +51,7 @@ from linclass.options import (
     choice,
     resolved,
 )
-from linclass.persist import ModelFileError, load_model, save_model
+from linclass.persist import ModelFileError
 from linclass.training.arrays import float_rows, is_dask, is_out_of_core
 
 
@@ -481,15 +487,10 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
             The path written (atomically; never a pickle).
         """
         check_is_fitted(self)
-        meta = {
-            "estimator": "LinearClassifier",
-            "hyperparameters": self.get_params(),
-            "classes": encode_classes(self.classes_),
-            "n_features_in": int(self.n_features_in_),
-            "n_iter": int(getattr(self, "n_iter_", 0)),
-            **(extra_meta or {}),
-        }
-        return save_model(path, self._params(), meta, arrays=arrays, force=force)
+        fitted = {"classes": encode_classes(self.classes_),
+                  "n_features_in": int(self.n_features_in_),
+                  "n_iter": int(getattr(self, "n_iter_", 0)), **(extra_meta or {})}
+        return save_estimator(path, self, self._params(), fitted, arrays=arrays, force=force)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> LinearClassifier:
@@ -503,17 +504,13 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         cls, path: str | os.PathLike
     ) -> tuple[LinearClassifier, dict[str, Any], dict[str, np.ndarray]]:
         """Like :meth:`load`, also returning the metadata and the extra arrays."""
-        params, meta, arrays = load_model(path)
-        if meta.get("estimator") != "LinearClassifier":
-            raise ModelFileError(f"{path}: not a LinearClassifier model file")
-        try:
-            clf = cls(**meta["hyperparameters"])
+        def restore(clf: LinearClassifier, meta: dict[str, Any]) -> None:
             clf._check_hyperparameters()  # the file's values, held to fit's rules
             clf.classes_ = decode_classes(meta["classes"])
             clf.n_features_in_ = int(meta["n_features_in"])
             clf.n_iter_ = int(meta.get("n_iter", 0))
-        except (KeyError, TypeError, ValueError) as e:
-            raise ModelFileError(f"{path}: bad metadata ({e})") from None
+
+        clf, params, meta, arrays = load_estimator(path, cls, restore)
         if params["W"].shape != (len(clf.classes_), clf.n_features_in_):
             raise ModelFileError(
                 f"{path}: W has shape {params['W'].shape} but the metadata says "
@@ -522,27 +519,3 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         clf._set_params(params)
         clf._optimizer_state = None
         return clf, meta, arrays
-
-
-
-def encode_classes(classes: np.ndarray) -> dict[str, Any]:
-    """Labels as JSON: their values and their kind, so that they round-trip exactly."""
-    kind = classes.dtype.kind
-    if kind in "iu":
-        return {"kind": "int", "values": [int(c) for c in classes]}
-    if kind == "b":
-        return {"kind": "bool", "values": [bool(c) for c in classes]}
-    if kind == "f":
-        return {"kind": "float", "values": [float(c) for c in classes]}
-    if kind in "UO" and all(isinstance(c, str) for c in classes):
-        return {"kind": "str", "object": kind == "O", "values": [str(c) for c in classes]}
-    raise ValueError(f"cannot store labels of dtype {classes.dtype} in a model file")
-
-
-def decode_classes(spec: dict[str, Any]) -> np.ndarray:
-    """Inverse of :func:`encode_classes`."""
-    kind, values = spec["kind"], spec["values"]
-    if kind == "str":
-        return np.array(values, dtype=object if spec.get("object") else str)
-    dtype = {"int": np.int64, "bool": bool, "float": np.float64}[kind]
-    return np.array(values, dtype=dtype)

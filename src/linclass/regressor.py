@@ -39,6 +39,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from linclass import training as _train
 from linclass.classifier import LinearClassifier
+from linclass.estimator_files import load_estimator, save_estimator
 from linclass.estimator_params import (
     ESTIMATOR_PARAMS,
     SEARCH_OPTIMIZERS,
@@ -47,7 +48,7 @@ from linclass.estimator_params import (
 )
 from linclass.model import init_params, scores
 from linclass.options import PARAMS, resolved
-from linclass.persist import ModelFileError, load_model, save_model
+from linclass.persist import ModelFileError
 
 #: The loss of every regressor; the classifier's loss options (``loss``, ``margin``) are
 #: not parameters here.
@@ -210,23 +211,18 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         """Write w, b and the hyperparameters to a safetensors file (atomically; never a
         pickle). Returns the path written."""
         check_is_fitted(self)
-        meta = {"estimator": "LinearRegressor", "hyperparameters": self.get_params(),
-                "n_features_in": int(self.n_features_in_), "n_iter": int(self.n_iter_)}
-        return save_model(path, self._params(), meta, force=force)
+        fitted = {"n_features_in": int(self.n_features_in_), "n_iter": int(self.n_iter_)}
+        return save_estimator(path, self, self._params(), fitted, force=force)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> LinearRegressor:
         """Rebuild a fitted regressor from :meth:`save`'s file (verified; see
         :func:`linclass.persist.load_model`)."""
-        params, meta, _ = load_model(path)
-        if meta.get("estimator") != "LinearRegressor":
-            raise ModelFileError(f"{path}: not a LinearRegressor model file")
-        try:
-            reg = cls(**meta["hyperparameters"])
+        def restore(reg: LinearRegressor, meta: dict[str, Any]) -> None:
             reg.n_features_in_ = int(meta["n_features_in"])
             reg.n_iter_ = int(meta.get("n_iter", 0))
-        except (KeyError, TypeError, ValueError) as e:
-            raise ModelFileError(f"{path}: bad metadata ({e})") from None
+
+        reg, params, _, _ = load_estimator(path, cls, restore)
         if params["W"].shape != (1, reg.n_features_in_):
             raise ModelFileError(f"{path}: W has shape {params['W'].shape}, expected "
                                  f"(1, {reg.n_features_in_}) for a regressor")

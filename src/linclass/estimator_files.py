@@ -1,0 +1,85 @@
+"""Estimators to and from model files: the codec the estimators share, beside
+:mod:`linclass.persist` (which writes and verifies the file itself).
+
+A fitted estimator is saved as its ``W`` and ``b``, its name, its ``get_params()`` and its
+fitted scalars; labels are stored as JSON with their kind (:func:`encode_classes`), so that
+strings, negative ints, floats and booleans round-trip exactly.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+from linclass.persist import ModelFileError, load_model, save_model
+
+E = TypeVar("E")
+
+
+def encode_classes(classes: np.ndarray) -> dict[str, Any]:
+    """Labels as JSON: their values and their kind, so that they round-trip exactly."""
+    kind = classes.dtype.kind
+    if kind in "iu":
+        return {"kind": "int", "values": [int(c) for c in classes]}
+    if kind == "b":
+        return {"kind": "bool", "values": [bool(c) for c in classes]}
+    if kind == "f":
+        return {"kind": "float", "values": [float(c) for c in classes]}
+    if kind in "UO" and all(isinstance(c, str) for c in classes):
+        return {"kind": "str", "object": kind == "O", "values": [str(c) for c in classes]}
+    raise ValueError(f"cannot store labels of dtype {classes.dtype} in a model file")
+
+
+def decode_classes(spec: dict[str, Any]) -> np.ndarray:
+    """Inverse of :func:`encode_classes`."""
+    kind, values = spec["kind"], spec["values"]
+    if kind == "str":
+        return np.array(values, dtype=object if spec.get("object") else str)
+    dtype = {"int": np.int64, "bool": bool, "float": np.float64}[kind]
+    return np.array(values, dtype=dtype)
+
+
+def save_estimator(path: str | os.PathLike, estimator: Any, params: dict[str, np.ndarray],
+                   fitted: dict[str, Any], *, arrays: dict[str, np.ndarray] | None = None,
+                   force: bool = False) -> Path:
+    """Write ``params`` with the estimator's name, ``get_params()`` and ``fitted`` fields
+    (``n_features_in``, ``n_iter``, ``classes``, extra metadata) to a model file.
+
+    Returns:
+        The path written (atomically; never a pickle).
+    """
+    meta = {"estimator": type(estimator).__name__,
+            "hyperparameters": estimator.get_params(), **fitted}
+    return save_model(path, params, meta, arrays=arrays, force=force)
+
+
+def load_estimator(path: str | os.PathLike, cls: type[E], restore: Callable[[E, dict], None]
+                   ) -> tuple[E, dict[str, np.ndarray], dict[str, Any], dict[str, np.ndarray]]:
+    """Rebuild an estimator of class ``cls`` from :func:`save_estimator`'s file.
+
+    Args:
+        path: The model file (verified by :func:`linclass.persist.load_model`).
+        cls: The estimator class the file must name.
+        restore: ``restore(estimator, meta)`` sets the fitted attributes from the metadata
+            (and checks them); a KeyError, TypeError or ValueError it raises becomes a
+            :class:`ModelFileError` naming the file.
+
+    Returns:
+        ``(estimator, params, meta, arrays)``; the caller sets the params.
+    """
+    params, meta, arrays = load_model(path)
+    if meta.get("estimator") != cls.__name__:
+        raise ModelFileError(f"{path}: not a {cls.__name__} model file")
+    try:
+        estimator = cls(**meta["hyperparameters"])
+        restore(estimator, meta)
+    except (KeyError, TypeError, ValueError) as e:
+        raise ModelFileError(f"{path}: bad metadata ({e})") from None
+    return estimator, params, meta, arrays
+
+
+__all__ = ["decode_classes", "encode_classes", "load_estimator", "save_estimator"]
