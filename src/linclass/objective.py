@@ -283,6 +283,11 @@ class Objective:
                  alpha: float = 0.0, *, l1_ratio: float = 0.5, **loss_kwargs: Any) -> None:
         self.loss, self.penalty, self.alpha = get_loss(loss), get_penalty(penalty, l1_ratio=l1_ratio), alpha
         self.loss_kwargs = loss_kwargs
+        #: The choices by name, for a backend that has its own kernels (None for a callable).
+        self.spec = (dict(loss=loss, penalty=penalty or "none", alpha=alpha,
+                          l1_ratio=l1_ratio, loss_kwargs=loss_kwargs)
+                     if isinstance(loss, str) and (penalty is None or isinstance(penalty, str))
+                     else None)
         self.penalty(np.zeros((1, 1)), alpha)  # reject a bad alpha now, not at the first step
         kernel = LOSS_KERNELS.get(loss) if isinstance(loss, str) else None
         self.in_place = (None if kernel is None
