@@ -196,3 +196,14 @@ def test_fashion_mnist_accuracy_agrees_with_numpy(fashion):
     assert acc["numpy"] > 0.78
     assert abs(acc["torch"] - acc["numpy"]) <= 0.005, acc
     assert agree >= 0.97, agree
+
+
+def test_missing_torch_says_how_to_install(monkeypatch):
+    import sys
+
+    from linclass.backends import torch_backend
+
+    monkeypatch.delitem(sys.modules, "linclass.backends.torch", raising=False)
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch now fails
+    with pytest.raises(ImportError, match=r"pip install 'linclass\[torch\]'"):
+        torch_backend()

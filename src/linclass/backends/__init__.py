@@ -9,6 +9,9 @@ backend a ``(backend, device)`` pair means; it never imports torch.
 
 from __future__ import annotations
 
+import importlib
+from types import ModuleType
+
 BACKENDS = ("numpy", "torch")
 
 
@@ -42,4 +45,18 @@ def resolve_backend(backend: str | None, device: str = "cpu") -> str:
     return backend
 
 
-__all__ = ["BACKENDS", "resolve_backend"]
+def torch_backend() -> ModuleType:
+    """:mod:`linclass.backends.torch`, imported on first use.
+
+    Raises:
+        ImportError: Saying how to install PyTorch, when it is missing.
+    """
+    try:
+        return importlib.import_module("linclass.backends.torch")
+    except ModuleNotFoundError as e:
+        if e.name != "torch":
+            raise
+        raise ImportError("backend='torch' needs PyTorch: pip install 'linclass[torch]'") from e
+
+
+__all__ = ["BACKENDS", "resolve_backend", "torch_backend"]

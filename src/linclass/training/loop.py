@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from linclass.backends import resolve_backend
+from linclass.backends import resolve_backend, torch_backend
 from linclass.history import FitResult, History, PartialFitResult, TrainingDivergedError
 from linclass.model import Params
 from linclass.objective import fast_path
@@ -204,11 +204,9 @@ class Runner:
         self.search = isinstance(optimizer, SearchOptimizer)
         self.n_steps = self.n_loss_evals = self.n_samples = 0
         if backend == "torch":  # the one backend hook: its own step and batch order
-            from linclass.backends.torch import torch_parts
-
-            self.sampler, self.step = torch_parts(X, y, value_and_grad, batch_size, transform,
-                                                  rng, params=params, device=device,
-                                                  search=self.search)
+            self.sampler, self.step = torch_backend().torch_parts(
+                X, y, value_and_grad, batch_size, transform, rng, params=params,
+                device=device, search=self.search)
         else:
             self.sampler, self.step = self._numpy_parts(value_and_grad, value, batch_size,
                                                         transform, rng, fast, params,
