@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: run test bench clean
+.PHONY: run test lint typecheck contracts bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,18 @@ $(STAMP_DEV): pyproject.toml | $(PY)
 run: $(STAMP_RUN)
 	$(VENV)/bin/linclass train --dataset digits --out runs/
 
-test: $(STAMP_DEV)
+# Fast checks first (seconds): style, types, import directions; then the tests.
+test: lint typecheck contracts
 	$(PY) -m pytest -q
+
+lint: $(STAMP_DEV)
+	$(VENV)/bin/ruff check src tests benchmarks
+
+typecheck: $(STAMP_DEV)
+	$(VENV)/bin/mypy
+
+contracts: $(STAMP_DEV)
+	$(VENV)/bin/lint-imports
 
 bench: $(STAMP_DEV)
 	$(PY) -m pip install --quiet -e ".[bench]"

@@ -50,7 +50,8 @@ def sklearn_rows(data) -> list[str]:
             else "yes"
         acc = model.score(X_test, data.y_test)
         rows.append(f"| {C:g} | {model.score(X, data.y_train):.4f} | {acc:.4f} | "
-                    f"{int(model.n_iter_.max())} | {converged} | {time.perf_counter() - start:.0f} |")
+                    f"{int(model.n_iter_.max())} | {converged} | "
+                    f"{time.perf_counter() - start:.0f} |")
         print(f"LogisticRegression C={C:g}: test {acc:.4f}", flush=True)
     return rows
 

@@ -6,7 +6,9 @@ classifier (``ImageClassifier`` with ``LinearClassifier(loss="softmax")`` defaul
 digits with batch 32 for 50 epochs),
 features standardized with training statistics; seconds include feature extraction.
 
-Run: ``PYTHONPATH=src python benchmarks/features_accuracy.py [--datasets digits ...]``
+Run: ``PYTHONPATH=src python benchmarks/features_accuracy.py [--datasets digits ...]``; the
+table it prints is kept in FEATURES_ACCURACY.md (feature *speed* is features_speed.py's
+FEATURES.md).
 """
 
 from __future__ import annotations

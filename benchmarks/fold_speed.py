@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
-
-import contextlib
 import sys
 from pathlib import Path
 
 import numpy as np
 
 import linclass.training.loop as loop
-
 from linclass.data import load_dataset
 from linclass.features import FeaturePipeline
 from linclass.grad import make_value_and_grad

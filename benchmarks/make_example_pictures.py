@@ -201,7 +201,8 @@ def blobs_run(out: Path, force: bool) -> None:
         print(f"  {p}  ({p.stat().st_size // 1024} KB)")
     write_report(
         run, title="Softmax and SVM on three 2-D blobs",
-        summary={"dataset": "3 Gaussian blobs in 2-D, 150 train / 150 validation points", "loss": "softmax and svm",
+        summary={"dataset": "3 Gaussian blobs in 2-D, 150 train / 150 validation points",
+                 "loss": "softmax and svm",
                  "optimizer": "full-batch gradient descent",
                  "hyper-parameters": {"learning_rate": 0.1, "alpha": 1e-3, "steps": 300},
                  "train_accuracy": accuracy(params, X, y),

@@ -3,8 +3,8 @@
 Every contender runs in its own child process (``contenders.py NAME``), one after the
 other under this driver, so that peak memory is each one's own and no two compete for the
 cores. The fast ones run in several interleaved rounds (``--rounds``), so that a noisy
-minute on this shared machine is spread over all of them. The driver then writes a markdown report (``benchmarks/RESULTS.md``) and the raw
-results next to it as JSON.
+minute on this shared machine is spread over all of them. The driver then writes a markdown
+report (``benchmarks/RESULTS.md``) and the raw results next to it as JSON.
 
 Run: ``make bench`` or ``PYTHONPATH=src python benchmarks/run.py [--quick] [--skip-slow]``.
 """

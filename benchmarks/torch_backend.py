@@ -61,7 +61,7 @@ def run_fit(X, y, X_val, y_val, *, epochs: int, transform=None, **backend) -> di
                  X_val=X_val, y_val=y_val, transform=transform, progress=False,
                  random_state=0, **backend)
     h = result.history
-    reach = [t for t, a in zip(h.wall_time, h.val_accuracy) if a >= 0.84]
+    reach = [t for t, a in zip(h.wall_time, h.val_accuracy, strict=True) if a >= 0.84]
     return {"s_per_epoch": h.wall_time[-1] / len(h.wall_time),
             "val_accuracy": h.val_accuracy[-1],
             "s_to_0.84": reach[0] if reach else None}

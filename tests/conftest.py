@@ -17,6 +17,15 @@ def _single_threaded_blas():
         yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _feature_cache_in_a_temporary_folder(tmp_path_factory):
+    """No test reads or fills the user's feature cache (~/.cache/linclass/features)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LINCLASS_CACHE_DIR", str(tmp_path_factory.mktemp("feature-cache")))
+        mp.delenv("LINCLASS_CACHE_MAX_MB", raising=False)
+        yield
+
+
 # --- the command line ---------------------------------------------------------------------
 # One small digits run shared by the CLI tests (train once, then evaluate, predict, explain
 # and plot it); tests that change files in it copy it first.
@@ -63,3 +72,21 @@ def cli():
 def one_line_error():
     """``one_line_error(result, *fragments)``: see :func:`assert_one_line_error`."""
     return assert_one_line_error
+
+
+@pytest.fixture(scope="session")
+def softmax_objective():
+    """``make(alpha) -> {"value_and_grad": ..., "value": ...}``: the analytic softmax + L2
+    objective as :func:`linclass.training.fit` takes it."""
+    import functools
+
+    from linclass.grad import make_value_and_grad
+    from linclass.objective import objective_value
+
+    def make(alpha: float = 1e-3) -> dict:
+        return dict(value_and_grad=make_value_and_grad("analytic", loss="softmax",
+                                                       penalty="l2", alpha=alpha),
+                    value=functools.partial(objective_value, loss="softmax", penalty="l2",
+                                            alpha=alpha))
+
+    return make

@@ -95,7 +95,7 @@ def test_partial_fit_learns_from_pieces(digits):
     clf = LinearClassifier(random_state=0)
     with pytest.raises(ValueError, match="classes"):
         clf.partial_fit(X_tr[:10], y_tr[:10])
-    for epoch in range(5):
+    for _epoch in range(5):
         for start in range(0, len(y_tr), 200):
             clf.partial_fit(X_tr[start:start + 200], y_tr[start:start + 200],
                             classes=np.arange(10))

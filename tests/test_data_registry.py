@@ -5,8 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
-from test_data_cifar import make_cifar10_py
-from test_data_idx import make_mnist_dir
 
 from linclass.data import (
     DATASETS,
@@ -16,6 +14,8 @@ from linclass.data import (
     Dataset,
     load_dataset,
 )
+from test_data_cifar import make_cifar10_py
+from test_data_idx import make_mnist_dir
 
 
 def test_registry_names():

@@ -46,7 +46,7 @@ def test_raw_pixels_are_scaled_flattened_float32():
 
 def test_gray_histogram_matches_np_histogram():
     F = gray_histogram(to_unit_float(GREY), bins=8)
-    for img, row in zip(GREY, F):
+    for img, row in zip(GREY, F, strict=True):
         ref, _ = np.histogram(img / 255.0, bins=8, range=(0, 1))
         assert_allclose(row, ref / img.size, rtol=1e-6)
 

@@ -10,11 +10,9 @@ import typer
 from sklearn.datasets import load_digits
 from typer.testing import CliRunner
 
-import linclass.grad
 from linclass.cli.gradcheck import gradcheck
 from linclass.gradcheck import _HINGES, DEFAULT_THRESHOLDS, check_point, compare_gradients
 from linclass.losses import LOSSES
-from linclass.objective import value_and_grad
 from linclass.regularizers import PENALTIES
 
 

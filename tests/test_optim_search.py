@@ -1,5 +1,7 @@
 """Random search, random local search and the genetic algorithm: loss values only."""
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
@@ -89,7 +91,7 @@ def test_genetic_best_loss_never_increases():
     for _ in range(20):
         params, state = update(params, f, state)
         best.append(state.loss)
-    assert all(b2 <= b1 for b1, b2 in zip(best, best[1:]))
+    assert all(b2 <= b1 for b1, b2 in pairwise(best))
 
 
 @pytest.mark.parametrize("name", ["random_search", "random_local_search", "genetic"])

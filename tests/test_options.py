@@ -54,7 +54,7 @@ def test_one_definition_of_search_and_full_batch():
 
     assert set(names("optimizer", "search")) == {"random_search", "random_local_search",
                                                   "genetic"}
-    assert FULL_BATCH_OPTIMIZERS == {"gd", *names("optimizer", "search")}
+    assert FULL_BATCH_OPTIMIZERS == {"gd", "lbfgs", *names("optimizer", "search")}
 
 
 # --- the estimator ------------------------------------------------------------------------

@@ -15,7 +15,8 @@ from linclass.persist import FORMAT_VERSION, ModelFileError, load_model, save_mo
 @pytest.fixture
 def params():
     rng = np.random.default_rng(0)
-    return {"W": rng.standard_normal((3, 5)).astype(np.float32), "b": np.arange(3, dtype=np.float32)}
+    return {"W": rng.standard_normal((3, 5)).astype(np.float32),
+            "b": np.arange(3, dtype=np.float32)}
 
 
 def test_round_trip_is_bit_identical(tmp_path, params):

@@ -185,7 +185,7 @@ def test_image_view_trains_and_the_templates_change(page):
     page.click("#step-image")
     wait_step(page, "#step-count-image", 40)
     after = page.evaluate(read)
-    changed = sum(a != b for a, b in zip(before, after))
+    changed = sum(a != b for a, b in zip(before, after, strict=True))
     assert changed == 10, f"only {changed} of 10 templates changed"
     test_acc = float(page.text_content("#test-acc-image").rstrip("%"))
     assert test_acc > 80

@@ -18,15 +18,26 @@ def test_is_loopback(host, expected):
 
 @pytest.fixture()
 def served(monkeypatch):
-    """``(app, {"host", "port", "log_level"})`` of each server the command would run, from
-    the socket it bound (the bind is real: port 0 would be any free port)."""
-    calls = []
+    """``(app, {"host", "port", "log_level"})`` of each server the command would run. The
+    socket is real but bound to a free port, so a server already on 8765 does not matter."""
+    import importlib
+    import socket
+
+    # the module, not the command function that linclass.cli re-exports under its name
+    pg = importlib.import_module("linclass.cli.playground")
+    calls: list = []
+    real_listen, requested = pg.listen, []
+
+    def listen(host, port):
+        requested.append((host, port))
+        return real_listen("127.0.0.1", 0)
 
     def run(server, sockets):
-        host, port = sockets[0].getsockname()[:2]
-        calls.append((server.config.app, {"host": host, "port": port,
+        assert isinstance(sockets[0], socket.socket)
+        calls.append((server.config.app, {"host": requested[-1][0], "port": requested[-1][1],
                                           "log_level": server.config.log_level}))
 
+    monkeypatch.setattr(pg, "listen", listen)
     monkeypatch.setattr(uvicorn.Server, "run", run)
     return calls
 
@@ -50,8 +61,11 @@ def test_non_loopback_host_needs_allow_remote(served):
                                                  "log_level": "warning"}
 
 
-def test_a_busy_port_is_one_error_line_before_any_banner(served, one_line_error):
+def test_a_busy_port_is_one_error_line_before_any_banner(monkeypatch, one_line_error):
     import socket
+
+    served: list = []
+    monkeypatch.setattr(uvicorn.Server, "run", lambda server, sockets: served.append(server))
 
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))

@@ -12,6 +12,7 @@ import pytest
 from numpy.testing import assert_allclose
 from sklearn.base import clone
 from sklearn.datasets import load_diabetes
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import ElasticNet, Lasso, LinearRegression, Ridge
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -72,7 +73,10 @@ def test_penalty_mapping_makes_the_objectives_proportional(diabetes, name, sk):
     n = len(y)
     kw = sklearn_alpha(name, sk.alpha, n, getattr(sk, "l1_ratio", 0.5))
     rng = np.random.default_rng(0)
-    r2 = lambda w, b: float(np.sum((y - X @ w - b) ** 2))
+
+    def r2(w, b):
+        return float(np.sum((y - X @ w - b) ** 2))
+
     for _ in range(3):
         w, b = rng.standard_normal(10), rng.standard_normal()
         if name == "Ridge":
@@ -100,6 +104,13 @@ def test_search_optimizer_and_minibatch_sgd_lower_the_error(diabetes):
         assert reg.fit(X, y).score(X, y) > 0.3  # R^2 of the least-squares fit is 0.52
 
 
+def test_budget_spent_while_still_improving_warns(diabetes):
+    X, y = diabetes  # mypy found the call passing one argument too many: a TypeError here
+    reg = full_batch(len(y), max_epochs=3, tol=1e-9, learning_rate=0.001)
+    with pytest.warns(ConvergenceWarning, match="still falling"):
+        reg.fit(X, y)
+
+
 def test_model_file_round_trip(tmp_path, diabetes):
     X, y = diabetes
     reg = full_batch(len(y), max_epochs=50).fit(X, y)
@@ -124,7 +135,8 @@ def test_options_are_checked_by_the_records():
         LinearRegressor(max_epochs=2, tol=None).fit(X, y).predict(X[:, :2])
 
 
-@parametrize_with_checks([LinearRegressor(), LinearRegressor(penalty="l1", optimizer="gd", learning_rate=0.01)])
+@parametrize_with_checks([LinearRegressor(),
+                          LinearRegressor(penalty="l1", optimizer="gd", learning_rate=0.01)])
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 

@@ -2,6 +2,7 @@
 mini-batches, transform and partial_fit."""
 
 import functools
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -11,8 +12,8 @@ from sklearn.model_selection import train_test_split
 from linclass.grad import make_value_and_grad
 from linclass.model import init_params, predict
 from linclass.objective import objective_value
-from linclass.options import DEFAULT_LEARNING_RATES
 from linclass.optim import OPTIMIZERS, momentum, sgd
+from linclass.options import DEFAULT_LEARNING_RATES
 from linclass.training import (
     FitResult,
     History,
@@ -231,7 +232,7 @@ def test_history_records_every_epoch_and_exports():
     assert isinstance(h, History) and h.epoch == [1, 2, 3, 4] and len(h.step_loss) == 16
     assert all(0 <= a <= 1 for a in h.train_accuracy + h.val_accuracy)
     assert h.learning_rate == [DEFAULT_LEARNING_RATES["sgd"]] * 4
-    assert all(t2 >= t1 for t1, t2 in zip(h.wall_time, h.wall_time[1:]))
+    assert all(t2 >= t1 for t1, t2 in pairwise(h.wall_time))
     records = h.to_records()
     assert len(records) == 4 and "step_loss" not in records[0]
     assert records[2]["epoch"] == 3 and records[2]["val_loss"] == h.val_loss[2]

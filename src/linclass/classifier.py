@@ -38,8 +38,8 @@ from linclass.objective import objective_value
 from linclass.options import (
     DEFAULT_LEARNING_RATES,
     MAX_AUTO_EPOCHS,
-    OWNER_FAMILY,
     MIN_AUTO_EPOCHS,
+    OWNER_FAMILY,
     SEARCH_AUTO_EPOCHS,
     UPDATE_BUDGET,
     check_choice_params,
@@ -47,6 +47,7 @@ from linclass.options import (
     resolved,
 )
 from linclass.persist import ModelFileError, load_model, save_model
+from linclass.training.arrays import float_rows, is_dask, is_out_of_core
 
 
 class LinearClassifier(ClassifierMixin, BaseEstimator):
@@ -72,7 +73,9 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         l1_ratio: Elastic-net mix (``"elasticnet"`` only; default 0.5).
         margin: Hinge margin (``"svm"`` and ``"ova_hinge"`` only; default 1.0).
         optimizer: ``"gd"``, ``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"random_search"``,
-            ``"random_local_search"`` or ``"genetic"``.
+            ``"random_local_search"``, ``"genetic"`` or ``"lbfgs"`` (full-batch L-BFGS,
+            beyond the lecture: ``max_epochs`` caps its iterations and ``tol`` is its
+            gradient tolerance; see :mod:`linclass.optim.lbfgs`).
         gradient: ``"analytic"``, ``"numerical"`` or ``"autodiff"`` (gradient optimizers).
         numerical_method: ``"centered"`` or ``"forward"`` (one-sided) differences
             (``gradient="numerical"`` only; default ``"centered"``).
@@ -187,7 +190,8 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
 
     def objective_params(self) -> dict[str, Any]:
         """Loss, penalty and their arguments, as the objective and gradient functions take them."""
-        loss_kwargs = {"margin": resolved("margin", self.margin)} if self.loss in MARGIN_LOSSES else {}
+        loss_kwargs = ({"margin": resolved("margin", self.margin)}
+                       if self.loss in MARGIN_LOSSES else {})
         return dict(loss=self.loss, penalty=self.penalty, alpha=self.alpha,
                     l1_ratio=resolved("l1_ratio", self.l1_ratio), **loss_kwargs)
 
@@ -221,7 +225,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
                 if k not in ("learning_rate", "schedule", "batch_size")}
 
     def _learning_rate(self) -> float | None:
-        if self.optimizer in SEARCH_OPTIMIZERS:
+        if "learning_rate" not in choice("optimizer", self.optimizer).params:
             return None
         return DEFAULT_LEARNING_RATES[self.optimizer] if self.learning_rate is None \
             else self.learning_rate
@@ -232,7 +236,8 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
             return int(self.max_epochs)
         if self.optimizer in SEARCH_OPTIMIZERS:
             return SEARCH_AUTO_EPOCHS[self.optimizer]
-        per_epoch = 1 if self.optimizer in FULL_BATCH else -(-n_rows // self._batch_size())
+        batch_size = self._batch_size()  # None: full batch
+        per_epoch = 1 if batch_size is None else -(-n_rows // batch_size)
         return min(max(-(-UPDATE_BUDGET // per_epoch), MIN_AUTO_EPOCHS), MAX_AUTO_EPOCHS)
 
     def _settings(self, epochs: int) -> dict[str, Any]:
@@ -248,7 +253,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
             out[key] = resolved(key, value) if key in OWNER_FAMILY else value
         if self.optimizer in SEARCH_OPTIMIZERS:
             out.pop("gradient", None)
-        else:
+        elif "learning_rate" in choice("optimizer", self.optimizer).params:
             out["learning_rate"] = self._learning_rate()
         out["max_epochs"] = epochs
         return out
@@ -279,7 +284,10 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         """Fit W and b on ``(X, y)``.
 
         Args:
-            X: array-like of shape (n_samples, n_features).
+            X: array-like of shape (n_samples, n_features); a memory map
+                (``np.load(path, mmap_mode="r")``) or a zarr array is read a chunk of rows
+                at a time, never whole (:mod:`linclass.training.stream`); a Dask array is
+                trained where its partitions live (:mod:`linclass.backends.dask`).
             y: array-like of shape (n_samples,), any label type (strings, negative ints, ...).
             validation_data: Optional ``(X_val, y_val)`` held out by the caller: its loss
                 and accuracy are recorded every epoch in ``history_``, and early stopping
@@ -300,16 +308,27 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         images stay as they are and the loop converts only each batch, so a float copy of
         the whole training set never exists; :meth:`predict` and friends then take
         ``transform(X)``. Validation rows go through the same transform.
+
+        Rows on disk or on a cluster (:func:`~linclass.training.arrays.is_out_of_core`,
+        a Dask array) take the second form with :func:`~linclass.training.arrays.
+        float_rows`: they are never copied here.
         """
         self._check_hyperparameters()
+        stored = transform is None and (is_out_of_core(X) or is_dask(X))
+        if stored:
+            transform, n_features = float_rows, X.shape[1]
         if transform is None:
             X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
             n_features, dtype = X.shape[1], X.dtype
         else:
+            if n_features is None:
+                raise TypeError("_fit with a transform needs n_features")
             y = np.asarray(y)
-            if y.ndim != 1 or y.shape[0] != len(X):
-                raise ValueError(f"y must have shape ({len(X)},), got {y.shape}")
+            if y.ndim != 1 or y.shape[0] != X.shape[0]:
+                raise ValueError(f"y must have shape ({X.shape[0]},), got {y.shape}")
             self.n_features_in_, dtype = int(n_features), np.dtype(np.float32)
+            if stored and X.dtype == np.float64:  # float64 rows train float64 params
+                dtype = X.dtype
         check_classification_targets(y)
         self.classes_ = np.unique(y)
         if len(self.classes_) < 2:
@@ -359,7 +378,8 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         tol = None if search and not self.early_stopping else self.tol
         result = _train.fit(
             params, X, y_enc, **self._fit_arguments(),
-            schedule="constant" if search else resolved("schedule", self.schedule),
+            schedule=(resolved("schedule", self.schedule)
+                      if "schedule" in choice("optimizer", self.optimizer).params else "constant"),
             max_epochs=epochs, X_val=X_val, y_val=y_val, early_stopping=self.early_stopping,
             patience=self.patience, tol=tol, random_state=rng,
             progress=bool(self.verbose), transform=transform,

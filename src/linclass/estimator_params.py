@@ -21,7 +21,8 @@ from linclass.options import PARAMS, Param, names
 #: The parameters of :class:`~linclass.classifier.LinearClassifier`, in signature order.
 ESTIMATOR_PARAMS = (
     "loss", "penalty", "alpha", "l1_ratio", "margin", "optimizer", "gradient",
-    "numerical_method", "numerical_h", "learning_rate", "schedule", "batch_size", "momentum", "search_scale", "step_size",
+    "numerical_method", "numerical_h", "learning_rate", "schedule", "batch_size", "momentum",
+    "search_scale", "step_size",
     "population_size", "n_elite", "tournament_size", "crossover_rate", "mutation_rate",
     "mutation_scale", "max_epochs", "tol", "patience", "early_stopping",
     "validation_fraction", "backend", "device", "random_state", "verbose",

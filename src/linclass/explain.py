@@ -97,7 +97,7 @@ def explain_scores(
 
 
 def _scores_line(s: np.ndarray, names: list[str]) -> str:
-    return "scores: " + ", ".join(f"{n} {v:.2f}" for n, v in zip(names, s))
+    return "scores: " + ", ".join(f"{n} {v:.2f}" for n, v in zip(names, s, strict=True))
 
 
 def _svm_steps(s: np.ndarray, y: int, names: list[str], margin: float) -> dict[str, Any]:
@@ -121,9 +121,10 @@ def _softmax_steps(s: np.ndarray, y: int, names: list[str], margin: float) -> di
     neg_log_p = -float(log_softmax(s[None, :])[0, y])
     exp_label = "exp(s)" if shift == 0.0 else f"exp(s - {shift:.2f})"
     lines = [_scores_line(s, names)]
-    lines.append(f"{exp_label}: " + ", ".join(f"{n} {v:.4g}" for n, v in zip(names, e)))
+    lines.append(f"{exp_label}: "
+                 + ", ".join(f"{n} {v:.4g}" for n, v in zip(names, e, strict=True)))
     lines.append(f"normalize by the sum {e.sum():.4g}: "
-                 + ", ".join(f"{n} {v:.3f}" for n, v in zip(names, p)))
+                 + ", ".join(f"{n} {v:.3f}" for n, v in zip(names, p, strict=True)))
     lines.append(f"-log P({names[y]}) = -log({p[y]:.4f}) = {neg_log_p:.4f}")
     terms = [{"class": k, "name": names[k], "exp": float(e[k]), "probability": float(p[k]),
               "term": neg_log_p if k == y else 0.0} for k in range(s.size)]

@@ -59,12 +59,15 @@ def numerical_walkthrough(
         column), ``w``, ``loss_plus`` (``J(W + h e_k)``), ``numerical``, ``analytic`` and
         ``relative_error`` (plain: ``|a - n| / max(|a|, |n|)``).
     """
-    objective = dict(loss=loss, penalty=penalty, alpha=alpha)
     params = {k: np.array(v, dtype=np.float64) for k, v in params.items()}
     X = np.asarray(X, dtype=np.float64)
-    f0, grads = value_and_grad(params, X, y, **objective)
+
+    def J(p: Params) -> float:
+        return objective_value(p, X, y, loss=loss, penalty=penalty, alpha=alpha)
+
+    f0, grads = value_and_grad(params, X, y, loss=loss, penalty=penalty, alpha=alpha)
     numeric = numerical_gradient(
-        lambda p: objective_value(p, X, y, **objective), params, h=h, method=method,
+        J, params, h=h, method=method,
         coords={"W": np.arange(min(n_coords, params["W"].size)), "b": np.array([], int)})
     lines = [f"loss J(W) = {f0:.8f}   (h = {h:g}, {method} differences)"]
     steps = []
@@ -72,7 +75,7 @@ def numerical_walkthrough(
         idx = tuple(int(i) for i in np.unravel_index(k, params["W"].shape))
         w = params["W"][idx]
         params["W"][idx] = w + h
-        f_plus = objective_value(params, X, y, **objective)
+        f_plus = J(params)
         params["W"][idx] = w
         n, a = float(numeric["W"][idx]), float(grads["W"][idx])
         err = float(relative_error(np.array(a), np.array(n)))
@@ -112,8 +115,10 @@ def kink_example(h: float = SLIDE_H, margin: float = 1.0) -> dict[str, Any]:
     lines = [
         f"SVM at a kink: scores [{margin:g}, 0], label 0, so s_1 - s_0 + {margin:g} = 0",
         f"analytic subgradient dL/ds_1 = {analytic:g} (the library's choice at the kink)",
-        f"forward  (L(s_1 + h) - L(s_1)) / h = {fwd:.4f}   plain rel. error {errors['forward']:.2f}",
-        f"backward (L(s_1) - L(s_1 - h)) / h = {bwd:.4f}   plain rel. error {errors['backward']:.2f}",
+        f"forward  (L(s_1 + h) - L(s_1)) / h = {fwd:.4f}   plain rel. error "
+        f"{errors['forward']:.2f}",
+        f"backward (L(s_1) - L(s_1 - h)) / h = {bwd:.4f}   plain rel. error "
+        f"{errors['backward']:.2f}",
         f"centered (L(s_1 + h) - L(s_1 - h)) / 2h = {ctr:.4f}   plain rel. error "
         f"{errors['centered']:.2f}",
         "the one-sided slopes differ, so no step h fixes it: gradient checks draw their "

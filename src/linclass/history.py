@@ -70,7 +70,7 @@ class History:
         """One dict per evaluated epoch (every field but ``step_loss``), for CSV or JSON
         lines."""
         columns = {k: v for k, v in self.to_dict().items() if k != "step_loss"}
-        return [dict(zip(columns, row)) for row in zip(*columns.values())]
+        return [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
 
 
 class FitResult(NamedTuple):

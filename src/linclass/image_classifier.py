@@ -7,7 +7,6 @@ vectors the trained one saw and predicts identically.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from linclass.classifier import LinearClassifier
-from linclass.features import FeaturePipeline
+from linclass.features import FeaturePipeline, array_sha256
 from linclass.persist import ModelFileError
 
 _FEATURE_PREFIX = "features."
@@ -25,12 +24,7 @@ _FEATURE_PREFIX = "features."
 
 def data_checksum(images: np.ndarray, labels: np.ndarray) -> str:
     """SHA-256 of the training images and labels, to tell later which data a model saw."""
-    h = hashlib.sha256()
-    for a in (images, labels):
-        a = np.ascontiguousarray(a)
-        h.update(f"{a.dtype.str}|{a.shape}|".encode())
-        h.update(memoryview(a).cast("B"))
-    return h.hexdigest()
+    return array_sha256(images, labels)
 
 
 class ImageClassifier(ClassifierMixin, BaseEstimator):
@@ -54,6 +48,8 @@ class ImageClassifier(ClassifierMixin, BaseEstimator):
         classes_: ndarray of shape (n_classes,), the labels.
         data_sha256: Checksum of the training images and labels.
     """
+
+    data_sha256: str | None  # None: a model file written without it
 
     def __init__(
         self,

@@ -21,6 +21,7 @@ import functools
 from collections.abc import Callable
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 LossFn = Callable[..., tuple[float, np.ndarray]]
 
@@ -382,7 +383,7 @@ def kl_divergence(p: np.ndarray, q: np.ndarray) -> np.ndarray:
 # --- squared error: regression, and classification on one-hot targets --------------------
 
 
-def one_hot(y: np.ndarray, n_classes: int, dtype: np.dtype = np.float64) -> np.ndarray:
+def one_hot(y: np.ndarray, n_classes: int, dtype: DTypeLike = np.float64) -> np.ndarray:
     """``T_ik = 1[k = y_i]``: labels (n_samples,) as targets (n_samples, n_classes)."""
     t = np.zeros((len(y), n_classes), dtype=dtype)
     t[np.arange(len(y)), y] = 1

@@ -281,10 +281,12 @@ class Objective:
 
     def __init__(self, loss: str | LossFn = "softmax", penalty: str | PenaltyFn | None = "l2",
                  alpha: float = 0.0, *, l1_ratio: float = 0.5, **loss_kwargs: Any) -> None:
-        self.loss, self.penalty, self.alpha = get_loss(loss), get_penalty(penalty, l1_ratio=l1_ratio), alpha
+        self.loss = get_loss(loss)
+        self.penalty = get_penalty(penalty, l1_ratio=l1_ratio)
+        self.alpha = alpha
         self.loss_kwargs = loss_kwargs
         #: The choices by name, for a backend that has its own kernels (None for a callable).
-        self.spec = (dict(loss=loss, penalty=penalty or "none", alpha=alpha,
+        self.spec: dict[str, Any] | None = (dict(loss=loss, penalty=penalty or "none", alpha=alpha,
                           l1_ratio=l1_ratio, loss_kwargs=loss_kwargs)
                      if isinstance(loss, str) and (penalty is None or isinstance(penalty, str))
                      else None)

@@ -118,7 +118,8 @@ class Param:
         """True when the number ``x`` lies in the range."""
         if self.low is not None and (x < self.low or (self.low_open and x == self.low)):
             return False
-        return not (self.high is not None and (x > self.high or (self.high_open and x == self.high)))
+        return not (self.high is not None
+                    and (x > self.high or (self.high_open and x == self.high)))
 
     def to_json(self) -> dict[str, Any]:
         """The record as plain JSON (the playground's ``/api/options``)."""
@@ -144,6 +145,7 @@ class Choice:
         params: Names of the choice-owned parameters it uses (see :data:`PARAMS`).
         tags: Properties other code asks about: ``"gradient"`` / ``"search"`` (the kind of
             optimizer), ``"full_batch"`` (every step sees the whole training set),
+            ``"solver"`` (runs its own loop, :mod:`linclass.training.solve`),
             ``"probabilities"`` (the loss gives calibrated probabilities), ``"margin"``.
         lecture: False for what goes beyond the lecture (marked so in the docs).
     """
@@ -168,8 +170,8 @@ class Choice:
 def _choices(family: str, *rows: tuple) -> dict[str, Choice]:
     out = {}
     for row in rows:
-        name, help_, params, tags = (*row, (), ())[:4]
-        out[name] = Choice(family, name, help_, tuple(params), frozenset(tags))
+        name, help_, params, tags, lecture = (*row, (), (), True)[:5]
+        out[name] = Choice(family, name, help_, tuple(params), frozenset(tags), lecture)
     return out
 
 
@@ -208,6 +210,10 @@ FAMILIES: dict[str, dict[str, Choice]] = {
          "mutation, elitism (one generation per epoch)",
          ("population_size", "n_elite", "tournament_size", "crossover_rate", "mutation_rate",
           "mutation_scale"), ("search", "full_batch")),
+        ("lbfgs", "full-batch L-BFGS (SciPy's L-BFGS-B): quasi-Newton steps with a line "
+         "search, no learning rate; max_epochs caps its iterations, tol is its gradient "
+         "tolerance max|g| <= tol (beyond the lecture: the linear-probe solver)",
+         (), ("full_batch", "solver"), False),
     ),
     "schedule": _choices(
         "schedule",
@@ -264,7 +270,8 @@ PARAMS: dict[str, Param] = {p.name: p for p in (
     _p("learning_rate", float, None, "Initial learning rate (default: 1 for gd and sgd, 0.1 "
        "for momentum and nesterov).", low=0.0, high=1e9,
        low_open=True, flag="--lr", owned=True),
-    _p("schedule", str, "cosine", "Learning-rate schedule over the run.", choices=tuple(FAMILIES["schedule"]), owned=True),
+    _p("schedule", str, "cosine", "Learning-rate schedule over the run.",
+       choices=tuple(FAMILIES["schedule"]), owned=True),
     _p("batch_size", int, 256, "Rows per mini-batch.", low=1,
        high=2**31 - 1, owned=True),
     _p("momentum", float, 0.9, "Momentum mu.", low=0.0, high=1.0,

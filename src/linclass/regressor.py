@@ -188,7 +188,7 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         settings.pop("loss", None)
         self.settings_ = settings
         if result.stopped_reason == "max_epochs" and tol is not None and not self.early_stopping:
-            warn_if_still_improving(self, result.history.train_loss, tol, self.patience)
+            warn_if_still_improving(self, result.history.train_loss, tol)
         return self
 
     def _params(self) -> dict[str, np.ndarray]:

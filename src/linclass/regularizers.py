@@ -18,7 +18,8 @@ PenaltyFn = Callable[[np.ndarray, float], tuple[float, np.ndarray]]
 def check_alpha(alpha: float) -> float:
     alpha = float(alpha)
     if not np.isfinite(alpha) or alpha < 0:
-        raise ValueError(f"alpha (regularization strength) must be a finite number >= 0, got {alpha}")
+        raise ValueError(
+            f"alpha (regularization strength) must be a finite number >= 0, got {alpha}")
     return alpha
 
 
@@ -95,4 +96,5 @@ def get_penalty(penalty: str | PenaltyFn | None, *, l1_ratio: float = 0.5) -> Pe
     try:
         return PENALTIES[penalty]
     except KeyError:
-        raise ValueError(f"unknown penalty {penalty!r}; choose one of {sorted(PENALTIES)}") from None
+        raise ValueError(
+            f"unknown penalty {penalty!r}; choose one of {sorted(PENALTIES)}") from None

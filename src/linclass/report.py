@@ -172,11 +172,11 @@ def _html(title: str, summary: Mapping[str, Any], tables: Mapping[str, Sequence[
         f'<p class="meta">linclass run report, written {_e(stamp)}</p>',
     ]
     if summary:
-        rows = "".join(
+        cells = "".join(
             f'<tr><th scope="row">{_e(_label(k))}</th><td>{_e(format_value(k, v))}</td></tr>'
             for k, v in summary.items()
         )
-        parts.append(f'<h2>Summary</h2><table class="summary"><tbody>{rows}</tbody></table>')
+        parts.append(f'<h2>Summary</h2><table class="summary"><tbody>{cells}</tbody></table>')
     for name, rows in tables.items():
         parts.append(f"<h2>{_e(_label(name))}</h2>")
         parts.append(_html_table(rows) if rows else "<p>(empty)</p>")
@@ -304,7 +304,7 @@ def write_report(
     if existing and not force:
         raise FileExistsError(f"not overwriting {', '.join(existing)}; pass force=True")
 
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     for _, png, dest in rendered:
         if dest is not None:
             atomic_write_bytes(dest, png, force=force)

@@ -1,5 +1,7 @@
 """Where a fit runs: the NumPy backend (:mod:`linclass.training.step`, the default) or the
-PyTorch one (:mod:`linclass.backends.torch`, on a CPU, a CUDA GPU or Apple's MPS).
+PyTorch one (:mod:`linclass.backends.torch`, on a CPU, a CUDA GPU or Apple's MPS); and,
+for Dask arrays, :mod:`~linclass.backends.dask` (partitions on any Dask scheduler). Each is
+imported only when used.
 
 Both plug into the one fit loop through the same seam, a *step* (``batch``, ``full``,
 ``loss``, ``evaluate`` of blocks of stored rows) and a *sampler* (the batch order), so

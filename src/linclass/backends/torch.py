@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -257,6 +257,8 @@ class TorchStep:
         self.device, self.dtype, self.transform, self.chunk_rows = (
             device, dtype, transform, chunk_rows)
         spec = objective.spec
+        if spec is None:
+            raise ValueError("the torch backend needs a loss and a penalty given by name")
         self.loss_kernel = LOSS_KERNELS[spec["loss"]]
         self.penalty_kernel = PENALTY_KERNELS[spec["penalty"]]
         self.alpha, self.l1_ratio = float(spec["alpha"]), float(spec["l1_ratio"])
@@ -350,8 +352,9 @@ class TorchStep:
         """``(J, grads)`` of the whole set, a chunk at a time."""
         Xd, yd = self._on_device(X, y)
         n = yd.shape[0]
-        return weighted_sum((*self.block(params, Xd[s], yd[s]), (s.stop - s.start) / n)
-                            for s in chunk_slices(n, self.chunk_rows))
+        parts = ((*self.block(params, Xd[s], yd[s]), (s.stop - s.start) / n)
+                 for s in chunk_slices(n, self.chunk_rows))
+        return cast(tuple[float, TorchParams], weighted_sum(cast(Any, parts)))
 
     def loss(self, params: TorchParams, X: np.ndarray, y: np.ndarray) -> float:
         """``J`` of the whole set."""

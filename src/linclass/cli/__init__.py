@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from linclass.cli import evaluate, explain, plot, predict, regress, search, train
+from linclass.cli import cache, evaluate, explain, plot, predict, regress, search, train
 from linclass.cli.gradcheck import gradcheck
 from linclass.cli.playground import playground
 
@@ -33,6 +33,7 @@ app.command(epilog=regress.EPILOG)(regress.regress)
 app.command(epilog="Examples:\n\n  linclass gradcheck --loss svm --penalty l2\n\n"
             "  linclass gradcheck --dataset fashion-mnist --n 32 --samples 200\n")(gradcheck)
 app.command(epilog="Examples:\n\n  linclass playground --open-browser\n")(playground)
+app.add_typer(cache.app, name="cache")
 
 
 def main() -> None:

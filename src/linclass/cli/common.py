@@ -25,9 +25,9 @@ import typer
 from linclass.classifier import LinearClassifier
 from linclass.cli.options import FEATURES as FEATURE_PARAMS
 from linclass.cli.options import check_owned
-from linclass.estimator_params import ESTIMATOR_PARAMS
 from linclass.data import DATASETS, DataError, Dataset, load_dataset, train_val_split
-from linclass.features import KINDS, FeatureExtractor, FeaturePipeline, Preprocessor
+from linclass.estimator_params import ESTIMATOR_PARAMS
+from linclass.features import KINDS, FeatureExtractor, FeaturePipeline, Preprocessor, default_cache
 from linclass.image_classifier import ImageClassifier
 from linclass.persist import ModelFileError
 from linclass.training import TrainingDivergedError
@@ -121,7 +121,7 @@ def parse_image_size(value: str | None) -> tuple[int, int] | None:
     if len(size) != 2 or not all(1 <= v <= 4096 for v in size):
         raise typer.BadParameter(f"{value!r}: give N or HxW, each in [1, 4096], e.g. 32 or "
                                  "24x32", param_hint="--image-size")
-    return size  # type: ignore[return-value]
+    return size[0], size[1]
 
 
 def build_model(options: dict[str, Any], features: str, standardize: bool, *, seed: int,
@@ -167,12 +167,18 @@ def warnings_as_lines(quiet: bool) -> Iterator[None]:
 
 def make_pipeline(features: str, standardize: bool, **feature_options: int) -> FeaturePipeline:
     """The feature pipeline for ``--features``, its parameters and ``--standardize``,
-    mean-centred. Square HOG cells and blocks take one number (``--hog-pixels-per-cell 2``)."""
+    mean-centred. Square HOG cells and blocks take one number (``--hog-pixels-per-cell 2``).
+    The user's feature cache (``linclass cache``) computes each image set's features once."""
+    options: dict[str, Any] = dict(feature_options)
     for key in ("hog_pixels_per_cell", "hog_cells_per_block"):
-        if key in feature_options:
-            feature_options[key] = (feature_options[key],) * 2  # type: ignore[assignment]
-    return FeaturePipeline(FeatureExtractor(kinds=parse_features(features), **feature_options),
-                           Preprocessor(center="mean", standardize=standardize))
+        if key in options:
+            options[key] = (options[key],) * 2
+    try:
+        cache = default_cache()
+    except ValueError as exc:  # a bad LINCLASS_CACHE_MAX_MB
+        raise fail(str(exc)) from None
+    return FeaturePipeline(FeatureExtractor(kinds=parse_features(features), **options),
+                           Preprocessor(center="mean", standardize=standardize), cache=cache)
 
 
 # --- data ---------------------------------------------------------------------------------
@@ -236,12 +242,16 @@ def load_data(dataset: str, data_dir: str | os.PathLike | None = None,
     if data_dir is not None and not Path(data_dir).is_dir():
         raise DataError(data_dir, "--data must be a folder")
     try:
-        return load_dataset(dataset, data_dir, image_size=image_size)
+        data = load_dataset(dataset, None if data_dir is None else Path(data_dir),
+                            image_size=image_size)
     except DataError as e:
         problem = e.problem
         for python, cli in CLI_WORDS.items():
             problem = problem.replace(python, cli)
         raise DataError(e.path, problem) from None
+    if not isinstance(data, Dataset):  # a folder of embeddings: only `linclass train` takes it
+        raise DataError(dataset, "a folder of embeddings is for linclass train, not images")
+    return data
 
 
 def stratified_subset(X: np.ndarray, y: np.ndarray, n: int, seed: int, n_classes: int

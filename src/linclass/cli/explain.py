@@ -65,7 +65,7 @@ def _num(v: float) -> str:
 def _print_svm(out: dict[str, Any], console: Console) -> None:
     names, s, y = out["class_names"], out["scores"], out["label"]
     margin = out["margin"]
-    console.print("scores:  " + ",  ".join(f"{n} {_num(v)}" for n, v in zip(names, s)))
+    console.print("scores:  " + ",  ".join(f"{n} {_num(v)}" for n, v in zip(names, s, strict=True)))
     console.print(f"correct class {names[y]}: s_y = {_num(s[y])}")
     console.print(f"L_i = sum over j != y of max(0, s_j - s_y + {margin:g})")
     width = max(len(t["name"]) for t in out["terms"])
@@ -186,9 +186,11 @@ def explain(
         else:
             if image is None:
                 raise typer.BadParameter("--model needs --image", param_hint="--image")
+            assert model_file is not None  # checked above: --scores or else --model
             model = common.load_model(model_file)
             names = common.class_names_of(model)
-            s = common.all_scores(model, model.transform(load_images(model, image_files([image]))))[0]
+            features = model.transform(load_images(model, image_files([image])))
+            s = common.all_scores(model, features)[0]
             predicted = int(np.argmax(s))
             if label is not None and label >= len(names):
                 raise typer.BadParameter(f"must be below {len(names)}, the model's classes",

@@ -13,6 +13,8 @@ from linclass.gradcheck import DEFAULT_THRESHOLDS, SCALE_FLOOR, GradcheckReport,
 from linclass.losses import LOSSES
 from linclass.regularizers import PENALTIES
 
+_DEFAULTS_TEXT = ", ".join(f"{k} {v:g}" for k, v in DEFAULT_THRESHOLDS.items())
+
 
 def _load(dataset: str, data_dir: Path | None = None) -> tuple[np.ndarray, np.ndarray, int]:
     """Training images as float rows in [0, 1], labels and the class count."""
@@ -68,9 +70,7 @@ def gradcheck(
     ),
     threshold: float | None = typer.Option(
         None,
-        help="One max relative error for every pair (default: "
-        + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_THRESHOLDS.items())
-        + ").",
+        help=f"One max relative error for every pair (default: {_DEFAULTS_TEXT}).",
     ),
     h: float = typer.Option(1e-5, help="Finite-difference step."),
 ) -> None:

@@ -27,7 +27,8 @@ from linclass.options import FAMILIES, PARAMS, Param, check_choice_params, owner
 #: come from ``--seed`` and ``--quiet``).
 TRAINING = (
     "loss", "penalty", "alpha", "l1_ratio", "margin", "optimizer", "gradient",
-    "numerical_method", "numerical_h", "learning_rate", "schedule", "batch_size", "momentum", "search_scale", "step_size",
+    "numerical_method", "numerical_h", "learning_rate", "schedule", "batch_size", "momentum",
+    "search_scale", "step_size",
     "population_size", "n_elite", "tournament_size", "crossover_rate", "mutation_rate",
     "mutation_scale", "max_epochs", "tol", "patience", "early_stopping", "backend", "device",
 )
@@ -113,7 +114,9 @@ def typer_parameter(name: str, *, default: Any = ..., cli_default: Any = ...) ->
                              default=typer.Option(value, *decls, **kw), annotation=annotation)
 
 
-def record_options(*names: str, **defaults: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def record_options(
+    *names: str, **defaults: Any
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Add the typer options of ``names`` to a command; it receives them as ``options``.
 
     Args:

@@ -6,11 +6,12 @@ what data each is drawn on, and what the report says about them.
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from linclass.cli.common import all_scores, class_names_of, objective_kwargs
 from linclass.image_classifier import ImageClassifier
@@ -61,7 +62,7 @@ def draw_pictures(
         The written pictures by name, in report order.
     """
     clf, names = model.classifier_, class_names_of(model)
-    figures = {}
+    figures: dict[str, Figure | Axes] = {}
     if templates_note(model) is None:
         figures["templates"] = plot_templates(clf.coef_, model.image_shape, names)
     figures["history"] = plot_history(history)
@@ -72,8 +73,9 @@ def draw_pictures(
     figures["confusion"] = ax
     images, y = landscape_data
     X, y = model.transform(images[:LANDSCAPE_ROWS], progress=False), y[:LANDSCAPE_ROWS]
-    f = functools.partial(objective_value, X=X, y=y, **objective_kwargs(clf))
-    ax = plot_loss_landscape(lambda p: f(p), {"W": clf.coef_, "b": clf.intercept_})
+    objective = objective_kwargs(clf)
+    ax = plot_loss_landscape(lambda p: objective_value(p, X, y, **objective),
+                             {"W": clf.coef_, "b": clf.intercept_})
     ax.set_title(f"Loss along a random line through W ({len(y)} training images)")
     figures["landscape"] = ax
     return {name: save_figure(fig, run_dir / f"{name}.png", force=force)
@@ -90,7 +92,9 @@ def evaluate_images(
 ) -> tuple[float, np.ndarray]:
     """Objective and predicted class indices on raw images, through the fit loop's own
     :func:`linclass.training.evaluate` (a chunk at a time, so a 60k-image split never
-    exists as float features all at once; raw pixels on its fast path).
+    exists as float features all at once; raw pixels on its fast path). When the
+    pipeline's feature cache holds the split's features (training put them there), they
+    are read once instead of being extracted again chunk by chunk.
 
     Args:
         model: The trained model.
@@ -105,10 +109,14 @@ def evaluate_images(
 
     clf, features = model.classifier_, model.features_
     params = {"W": clf.coef_, "b": clf.intercept_}
-    transform = (features.batch_transform if features.is_cheap
-                 else (lambda rows: features.transform(rows, progress=False)))
+    if features.uses_cache:  # the split's features, read from the cache once
+        rows, transform = features.transform(images, progress=False), None
+    elif features.is_cheap:
+        rows, transform = images, features.batch_transform
+    else:
+        rows, transform = images, lambda chunk: features.transform(chunk, progress=False)
     chunks: list[np.ndarray] = []
-    loss, _ = evaluate(params, images, np.asarray(y), Objective(**objective_kwargs(clf)),
+    loss, _ = evaluate(params, rows, np.asarray(y), Objective(**objective_kwargs(clf)),
                        transform, predictions=chunks)
     return loss, np.concatenate(chunks) if chunks else np.empty(0, dtype=np.intp)
 

@@ -11,9 +11,10 @@ import typer
 from linclass.cli import common
 from linclass.cli.common import cli_errors
 from linclass.data import DataError
-from linclass.data.folder import IMAGE_SUFFIXES, read_images
+from linclass.data.folder import IMAGE_SUFFIXES, ColorMode, read_images
 from linclass.image_classifier import ImageClassifier
 from linclass.losses import softmax
+from linclass.options import choice
 
 EPILOG = """\
 Examples:
@@ -51,7 +52,7 @@ def image_files(paths: list[Path]) -> list[Path]:
 def load_images(model: ImageClassifier, files: list[Path]) -> np.ndarray:
     """Read image files in the model's input shape and colour mode (uint8)."""
     shape = model.image_shape
-    mode = "RGB" if len(shape) == 3 else "L"
+    mode: ColorMode = "RGB" if len(shape) == 3 else "L"
     return read_images(files, image_size=(shape[0], shape[1]), color_mode=mode)
 
 
@@ -73,12 +74,12 @@ def predict(
         images = load_images(model, files)
         S = common.all_scores(model, model.transform(images))
     names = common.class_names_of(model)
-    probabilistic = model.classifier_.loss == "softmax"
+    probabilistic = choice("loss", model.classifier_.loss).has("probabilities")
     values = softmax(S) if probabilistic else S
     kind, kinds = ("probability", "probabilities") if probabilistic else ("score", "scores")
     k = min(top_k, S.shape[1])
     results = []
-    for path, row in zip(files, values):
+    for path, row in zip(files, values, strict=True):
         order = np.argsort(-row, kind="stable")[:k]
         results.append({"file": str(path), "class": names[order[0]],
                         "top": [{"class": names[j], kind: float(row[j])} for j in order]})

@@ -88,7 +88,8 @@ def regress(
         metrics: dict[str, Any] = {"data": str(data), "target": table.target_name,
                                    "n_train": len(y_train), "n_test": len(y_test),
                                    "settings": reg.settings_, "epochs_run": int(reg.n_iter_),
-                                   "coef": dict(zip(table.feature_names, reg.coef_.tolist())),
+                                   "coef": dict(zip(table.feature_names, reg.coef_.tolist(),
+                                                    strict=True)),
                                    "intercept": reg.intercept_}
         for part, X, y in (("train", X_train, y_train), ("test", X_test, y_test)):
             if len(y) >= 2:
@@ -102,6 +103,7 @@ def regress(
         return
     for part in ("train", "test"):
         if f"{part}_r2" in metrics:
-            typer.echo(f"{part}: R^2 {metrics[f'{part}_r2']:.4f}   MSE {metrics[f'{part}_mse']:.4g}")
+            r2, mse = metrics[f"{part}_r2"], metrics[f"{part}_mse"]
+            typer.echo(f"{part}: R^2 {r2:.4f}   MSE {mse:.4g}")
     if out is not None:
         typer.echo(f"model written to {metrics['model']}")

@@ -105,7 +105,7 @@ def history_records(history: Any) -> list[dict[str, Any]]:
     steps = np.asarray(history.step_loss, dtype=float)
     n = len(records)
     if n and len(steps) % n == 0 and len(history.epoch) == history.epoch[-1]:
-        for record, chunk in zip(records, np.split(steps, n)):
+        for record, chunk in zip(records, np.split(steps, n), strict=True):
             record["step_loss"] = chunk.tolist()
     return records
 
@@ -132,7 +132,7 @@ def read_history(run_dir: Path) -> dict[str, list[float]]:
     path = run_dir / HISTORY_JSONL
     out: dict[str, list[float]] = {}
     try:
-        for number, line in enumerate(path.read_text().splitlines(), 1):
+        for line in path.read_text().splitlines():
             if not line.strip():
                 continue
             record = json.loads(line)

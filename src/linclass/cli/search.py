@@ -25,10 +25,10 @@ from linclass.classifier import LinearClassifier
 from linclass.cli import common
 from linclass.cli.common import DataSpec, cli_errors
 from linclass.cli.options import FEATURES, TRAINING, record_options
-from linclass.options import choice
 from linclass.cli.rundir import METRICS_FILE, create_run_dir, plan_run_dir
 from linclass.fileio import atomic_write_text
 from linclass.image_classifier import ImageClassifier, data_checksum
+from linclass.options import choice
 from linclass.plots import plot_search_heatmap, save_figure
 from linclass.report import write_report
 from linclass.training import TrainingDivergedError
@@ -117,8 +117,9 @@ def run_trials(
 # --- the settings -------------------------------------------------------------------------
 
 
-def grid_settings(lrs: list[float], alphas: list[float]) -> list[tuple[float, float]]:
-    """Every learning rate with every alpha."""
+def grid_settings(lrs: list[float | None],
+                  alphas: list[float]) -> list[tuple[float | None, float]]:
+    """Every learning rate with every alpha (a learning rate None: the optimizer has none)."""
     return [(lr, a) for a in alphas for lr in lrs]
 
 
@@ -129,7 +130,7 @@ def random_settings(n: int, lr_range: tuple[float, float], alpha_range: tuple[fl
     rng = np.random.default_rng(seed)
     lo_hi = [np.log10(lr_range), np.log10(alpha_range)]
     draws = [10 ** rng.uniform(lo, hi, n) for lo, hi in lo_hi]
-    return [(float(f"{a:.3g}"), float(f"{b:.3g}")) for a, b in zip(*draws)]
+    return [(float(f"{a:.3g}"), float(f"{b:.3g}")) for a, b in zip(*draws, strict=True)]
 
 
 def _range(value: str, option: str) -> tuple[float, float]:
@@ -196,12 +197,15 @@ def search(
     if not takes_lr and lr is not None:
         raise typer.BadParameter(f"optimizer {optimizer!r} has no learning rate; search "
                                  "--alpha alone", param_hint="--lr")
+    pairs: list[tuple[float | None, float]]
     if n_random is None:
-        lrs = _grid(lr, DEFAULT_LR_GRID, "--lr", positive=True) if takes_lr else [None]
+        lrs: list[float | None] = [None]  # an optimizer without a learning rate
+        if takes_lr:
+            lrs = [*_grid(lr, DEFAULT_LR_GRID, "--lr", positive=True)]
         pairs = grid_settings(lrs, _grid(alpha, DEFAULT_ALPHA_GRID, "--alpha", positive=False))
     else:
-        pairs = random_settings(n_random, _range(lr_range, "--lr-range"),
-                                _range(alpha_range, "--alpha-range"), seed)
+        pairs = [*random_settings(n_random, _range(lr_range, "--lr-range"),
+                                  _range(alpha_range, "--alpha-range"), seed)]
         if not takes_lr:
             pairs = [(None, b) for _, b in pairs]
     jobs = min(jobs or os.cpu_count() or 1, len(pairs))
@@ -233,6 +237,7 @@ def search(
             raise ValueError("every setting diverged; try smaller learning rates (--lr)")
         best_i = max(finite, key=lambda i: rows[i]["val_accuracy"])
         best_row, best_clf = results[best_i]
+        assert best_clf is not None  # a finite result has its classifier
         test_accuracy = float(best_clf.score(pipeline.transform(ds.X_test), ds.y_test))
 
         run_dir = create_run_dir(run_dir, auto_named=name is None, force=force, prefix="search")

@@ -10,16 +10,19 @@ import numpy as np
 import typer
 
 from linclass.cli import common
+from linclass.cli.cluster import SCHEDULER_OPTION, WORKERS_OPTION, dask_client
 from linclass.cli.common import DataSpec, cli_errors
 from linclass.cli.options import FEATURES, TRAINING, record_options
 from linclass.cli.pictures import draw_pictures, evaluate_images, write_run_report
 from linclass.cli.rundir import (
-    MODEL_FILE,
     METRICS_FILE,
+    MODEL_FILE,
     create_run_dir,
     plan_run_dir,
     write_history,
 )
+from linclass.cli.train_embeddings import train_embeddings
+from linclass.data.embeddings import is_embeddings_folder
 from linclass.image_classifier import ImageClassifier
 from linclass.training import TrainingDivergedError
 
@@ -37,6 +40,10 @@ Examples:
   linclass train --dataset digits --optimizer genetic --population-size 30
 
   linclass train --dataset digits --features hog --hog-pixels-per-cell 2
+
+  linclass train --dataset my_embeddings/ --optimizer lbfgs   (X_train.npy ... or .zarr)
+
+  linclass train --dataset my_embeddings/ --optimizer lbfgs --workers 4
 
 Writes OUT/NAME/: model.safetensors, metrics.json, history.csv, history.jsonl,
 templates.png (raw pixels only), history.png, confusion.png, landscape.png,
@@ -58,6 +65,8 @@ def train(
     name: str | None = common.NAME_OPTION,
     force: bool = common.FORCE_OPTION,
     quiet: bool = common.QUIET_OPTION,
+    scheduler: str | None = SCHEDULER_OPTION,
+    workers: int | None = WORKERS_OPTION,
     *,
     options: dict[str, Any],
 ) -> None:
@@ -70,6 +79,16 @@ def train(
     lr = options["learning_rate"]
     with cli_errors():
         run_dir = plan_run_dir(out, name, force=force)
+        if is_embeddings_folder(Path(dataset)):  # a linear probe on rows left on disk
+            if features != "raw" or standardize or limit is not None or image_size:
+                raise common.fail("--features, --standardize, --limit and --image-size are "
+                                  "for images, not for a folder of embeddings")
+            say = (lambda msg: None) if quiet else (lambda msg: typer.echo(msg, err=True))
+            with dask_client(scheduler, workers) as client:
+                return train_embeddings(Path(dataset), clf, run_dir, auto_named=name is None,
+                                        force=force, say=say, quiet=quiet, client=client)
+        if scheduler is not None or workers is not None:
+            raise common.fail("--scheduler and --workers train on a folder of embeddings")
         spec = DataSpec(dataset, None if data is None else str(data), limit, val_fraction, seed,
                         common.parse_image_size(image_size))
         say = (lambda msg: None) if quiet else (lambda msg: typer.echo(msg, err=True))

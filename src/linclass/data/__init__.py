@@ -8,6 +8,7 @@ int64 labels and class names. Feature extraction lives in :mod:`linclass.feature
 from linclass.data.cifar import load_cifar10, load_cifar100, safe_unpickle
 from linclass.data.dataset import Dataset
 from linclass.data.digits import load_digits
+from linclass.data.embeddings import Embeddings, load_embeddings
 from linclass.data.errors import DataError
 from linclass.data.folder import load_image_folder
 from linclass.data.idx import FASHION_MNIST_CLASSES, MNIST_CLASSES, load_idx_dataset, read_idx
@@ -22,11 +23,13 @@ __all__ = [
     "MNIST_CLASSES",
     "DataError",
     "Dataset",
+    "Embeddings",
     "LoadOptions",
     "load_cifar10",
     "load_cifar100",
     "load_dataset",
     "load_digits",
+    "load_embeddings",
     "load_idx_dataset",
     "load_image_folder",
     "load_npz",

@@ -26,8 +26,9 @@ ROW = SIDE * SIDE * CHANNELS  # 3072 bytes per image
 
 # The constructors NumPy's own ndarray pickles call, found through NumPy itself so the
 # allow-list follows whatever module path this NumPy version uses.
-_RECONSTRUCT = np.ndarray.__reduce__(np.zeros(1))[0]
-_FROMBUFFER = np.ndarray.__reduce_ex__(np.zeros(1), 5)[0]
+# (typed Any: typeshed says a __reduce__ value is a str or a tuple of anything).
+_RECONSTRUCT: Any = np.ndarray.__reduce__(np.zeros(1))[0]
+_FROMBUFFER: Any = np.ndarray.__reduce_ex__(np.zeros(1), 5)[0]
 
 
 def _reconstruct(subtype: type, shape: tuple, dtype: Any) -> np.ndarray:

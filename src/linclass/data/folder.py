@@ -104,7 +104,7 @@ def open_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
 def _is_grey(img: Image.Image) -> bool:
     if img.mode in ("P", "PA"):
         palette = img.getpalette() or []
-        triples = zip(palette[0::3], palette[1::3], palette[2::3])
+        triples = zip(palette[0::3], palette[1::3], palette[2::3], strict=False)
         return all(r == g == b for r, g, b in triples)
     return img.mode in _GREY_MODES
 
@@ -164,7 +164,7 @@ def read_images(
             all_grey = all_grey and _is_grey(img)
             if image_size is None and first_size is None:
                 first_size = (img.height, img.width)
-            elif image_size is None and (img.height, img.width) != first_size:
+            elif first_size is not None and (img.height, img.width) != first_size:
                 raise DataError(
                     path, f"is {img.height}x{img.width} but {files[0].name} is "
                     f"{first_size[0]}x{first_size[1]}; pass image_size to resize all images"

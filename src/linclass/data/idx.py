@@ -12,8 +12,8 @@ import gzip
 import math
 import struct
 import zlib
+from io import BufferedIOBase
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 
@@ -63,7 +63,7 @@ def read_idx(path: str | Path) -> np.ndarray:
         with open(path, "rb") as raw:
             is_gzip = path.name.endswith(".gz") or raw.read(2) == b"\x1f\x8b"
             raw.seek(0)
-            stream: BinaryIO = gzip.GzipFile(fileobj=raw, mode="rb") if is_gzip else raw
+            stream: BufferedIOBase = gzip.GzipFile(fileobj=raw, mode="rb") if is_gzip else raw
             dtype, shape = _read_header(stream, path)
             n_bytes = math.prod(shape) * dtype.itemsize
             header_bytes = 4 + 4 * len(shape)
@@ -92,7 +92,7 @@ def read_idx(path: str | Path) -> np.ndarray:
     return values.astype(dtype.newbyteorder("="), copy=False)  # no copy for uint8
 
 
-def _read_header(stream: BinaryIO, path: Path) -> tuple[np.dtype, tuple[int, ...]]:
+def _read_header(stream: BufferedIOBase, path: Path) -> tuple[np.dtype, tuple[int, ...]]:
     """Parse the magic number and the sizes; return the dtype and the shape."""
     magic = stream.read(4)
     if len(magic) < 4:
@@ -111,7 +111,7 @@ def _read_header(stream: BinaryIO, path: Path) -> tuple[np.dtype, tuple[int, ...
     return IDX_DTYPES[code], struct.unpack(f">{ndim}I", sizes)
 
 
-def _read_payload(stream: BinaryIO, n_bytes: int, path: Path) -> bytearray:
+def _read_payload(stream: BufferedIOBase, n_bytes: int, path: Path) -> bytearray:
     """Read exactly ``n_bytes`` and check nothing follows.
 
     The buffer grows with the data actually read, so a lying header cannot make it

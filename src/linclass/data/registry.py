@@ -17,6 +17,7 @@ import numpy as np
 from linclass.data.cifar import load_cifar10, load_cifar100
 from linclass.data.dataset import Dataset
 from linclass.data.digits import load_digits
+from linclass.data.embeddings import Embeddings, is_embeddings_folder, load_embeddings
 from linclass.data.errors import DataError
 from linclass.data.folder import ColorMode, load_image_folder
 from linclass.data.idx import FASHION_MNIST_CLASSES, MNIST_CLASSES, load_idx_dataset
@@ -113,13 +114,16 @@ def _which_cifar(path: Path) -> Callable[[Path], Dataset] | None:
     return None
 
 
-def _from_path(path: Path, opts: LoadOptions) -> Dataset:
+def _from_path(path: Path, opts: LoadOptions) -> Dataset | Embeddings:
     """Pick a loader by what the path holds."""
     if path.is_file():
         if path.suffix.lower() != ".npz":
             raise DataError(path, "a dataset file must be an .npz archive")
         _no_image_options(path.name, opts)
         return load_npz(path, test_size=opts.test_size, random_state=opts.random_state)
+    if is_embeddings_folder(path):
+        _no_image_options(path.name, opts)
+        return load_embeddings(path)
     cifar = _which_cifar(path)
     if cifar is not None:
         _no_image_options(path.name, opts)
@@ -141,13 +145,14 @@ def load_dataset(
     color_mode: ColorMode | None = None,
     test_size: float = 0.25,
     random_state: int | np.random.Generator | None = 0,
-) -> Dataset:
+) -> Dataset | Embeddings:
     """Load a dataset by registered name or by path.
 
     Args:
         name_or_path: A name in :data:`DATASETS` (``digits``, ``mnist``,
             ``fashion-mnist``, ``cifar10``, ``cifar100``), or a path to a folder or an
-            ``.npz`` file.
+            ``.npz`` file. A folder of embeddings (``X_train.npy`` ... or ``.zarr``, see
+            :mod:`linclass.data.embeddings`) gives :class:`Embeddings` left on disk.
         data_dir: Folder holding a named dataset's files; overrides the default location
             (Fashion-MNIST: Debian's ``/usr/share/datasets/fashion-mnist``).
         image_size: ``(height, width)`` (or one int) to resize image-folder images to.

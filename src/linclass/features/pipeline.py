@@ -28,6 +28,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from linclass.features.affine import AffineTransform
+from linclass.features.cache import FeatureCache
 from linclass.features.extract import FeatureExtractor
 from linclass.features.preprocess import Preprocessor
 from linclass.features.progress import Progress
@@ -53,18 +54,45 @@ class FeaturePipeline(BaseEstimator):
     Args:
         extractor: The feature extractor; raw pixels if None.
         preprocessor: The preprocessing; mean subtraction if None.
+        cache: Where extracted features of big image sets are kept and looked up, so
+            that they are computed once (see :mod:`linclass.features.cache`); None
+            computes them every time. Raw pixels are never cached (they cost nothing).
+            Not part of the spec: a rebuilt pipeline has no cache until one is set.
     """
 
     def __init__(
-        self, extractor: FeatureExtractor | None = None, preprocessor: Preprocessor | None = None
+        self, extractor: FeatureExtractor | None = None, preprocessor: Preprocessor | None = None,
+        cache: FeatureCache | None = None,
     ) -> None:
         self.extractor = extractor if extractor is not None else FeatureExtractor()
         self.preprocessor = preprocessor if preprocessor is not None else Preprocessor()
+        self.cache = cache
+
+    @property
+    def uses_cache(self) -> bool:
+        """True when extraction goes through the feature cache: one is set and the
+        features are not raw pixels."""
+        return self.cache is not None and not self.is_cheap
+
+    def _extract(self, images: np.ndarray, progress: Progress,
+                 out: np.ndarray | None = None) -> np.ndarray:
+        """The fitted extractor's features of ``images`` (from the cache when it has them)."""
+        if self.cache is None or self.is_cheap:  # i.e. not uses_cache
+            return self.extractor.transform(images, progress, out=out)
+        features = self.cache.features(self.extractor, images, progress)
+        if out is None:
+            return features
+        np.copyto(out, features)
+        return out
 
     def fit(self, images: np.ndarray, progress: Progress = None) -> FeaturePipeline:
         """Fit on training images only, a batch at a time: the statistics need every row,
-        but never all of them at once. Returns self."""
+        but never all of them at once (with a cache, from the whole cached matrix, computed
+        once). Returns self."""
         self.extractor.fit(images)
+        if self.uses_cache:
+            self.preprocessor.fit(self._extract(images, progress))
+            return self
         step = int(self.extractor.batch_size)
 
         def chunks():
@@ -83,7 +111,8 @@ class FeaturePipeline(BaseEstimator):
 
     def fit_transform(self, images: np.ndarray, progress: Progress = None) -> np.ndarray:
         """Fit on training images and return their processed features (n, D), float32."""
-        features = self.extractor.fit(images).transform(images, progress)
+        self.extractor.fit(images)
+        features = self._extract(images, progress)
         return self.preprocessor.fit(features).transform(features, copy=False)
 
     def transform(
@@ -96,7 +125,7 @@ class FeaturePipeline(BaseEstimator):
             progress: As in :meth:`FeatureExtractor.transform`.
             out: Optional float32 (n, D) buffer to write into and return.
         """
-        features = self.extractor.transform(images, progress, out=out)
+        features = self._extract(images, progress, out)
         return self.preprocessor.transform(features, copy=False)
 
     def affine(self) -> tuple[np.ndarray, np.ndarray] | None:

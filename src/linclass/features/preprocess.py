@@ -48,7 +48,8 @@ class Preprocessor(TransformerMixin, BaseEstimator):
             self.
         """
         X = self._check_rows(X)
-        return self.fit_chunks(lambda: (X[s : s + _CHUNK_ROWS] for s in range(0, len(X), _CHUNK_ROWS)))
+        return self.fit_chunks(
+            lambda: (X[s : s + _CHUNK_ROWS] for s in range(0, len(X), _CHUNK_ROWS)))
 
     def fit_chunks(self, chunks: Callable[[], Iterable[np.ndarray]]) -> Preprocessor:
         """Compute the statistics from row chunks, never holding all rows at once.
@@ -65,13 +66,14 @@ class Preprocessor(TransformerMixin, BaseEstimator):
         """
         if self.center not in ("mean", "none"):
             raise ValueError(f"center must be 'mean' or 'none', got {self.center!r}")
-        total, n = None, 0
+        total: np.ndarray | None = None
+        n = 0
         for chunk in chunks():
             chunk = self._check_rows(chunk)
             part = chunk.sum(axis=0, dtype=np.float64)
             total = part if total is None else total + part
             n += chunk.shape[0]
-        if n == 0:
+        if total is None or n == 0:
             raise ValueError("cannot fit on 0 samples")
         mean = total / n
         if not np.isfinite(mean).all():

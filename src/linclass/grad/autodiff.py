@@ -1,7 +1,8 @@
 """Reverse-mode automatic differentiation over NumPy arrays, the lecture's third way.
 
 A :class:`Tensor` wraps an ndarray and remembers the tensors it was computed from
-(``_prev``) and how to send its gradient back to them (``_backward``). Each operation
+(``_prev``) and how to send its gradient back to them (``_backward(g)``, called with
+``g = dL/d(out)``, the node's complete gradient). Each operation
 writes its forward result and, right below it, the local chain rule
 ``d(out)/d(input) * dL/d(out)``, as micrograd's ``Value`` does for scalars. ``backward()``
 orders the graph topologically and runs those closures from the output back to the
@@ -72,15 +73,7 @@ class Tensor(ShapeOps):
         self.grad: np.ndarray | None = None
         self.requires_grad = requires_grad
         self._prev = tuple(p for p in _prev if p.requires_grad)
-        self._backward: Callable[[], None] = lambda: None
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return self.data.shape
-
-    @property
-    def ndim(self) -> int:
-        return self.data.ndim
+        self._backward: Callable[[np.ndarray], None] = lambda g: None
 
     def __repr__(self) -> str:
         return (
@@ -99,10 +92,10 @@ class Tensor(ShapeOps):
     def _result(self, data: np.ndarray, *parents: Tensor) -> Tensor:
         return Tensor(data, parents, requires_grad=any(p.requires_grad for p in parents))
 
-    @staticmethod
-    def _accumulate(t: Tensor, grad: np.ndarray) -> None:
+    def _accumulate(self, t: Tensor, grad: np.ndarray) -> None:
         """Add ``grad`` into ``t.grad`` (summed back to t's shape); skip constants."""
         if t.requires_grad:
+            assert t.grad is not None, "backward() zeroes every node's grad first"
             t.grad += unbroadcast(grad, t.shape)
 
     # --- element-wise arithmetic with broadcasting --------------------------------------
@@ -111,9 +104,9 @@ class Tensor(ShapeOps):
         other = self._lift(other)
         out = self._result(self.data + other.data, self, other)
 
-        def _backward() -> None:  # d(a + b)/da = d(a + b)/db = 1
-            self._accumulate(self, out.grad)
-            self._accumulate(other, out.grad)
+        def _backward(g: np.ndarray) -> None:  # d(a + b)/da = d(a + b)/db = 1
+            self._accumulate(self, g)
+            self._accumulate(other, g)
 
         out._backward = _backward
         return out
@@ -122,9 +115,9 @@ class Tensor(ShapeOps):
         other = self._lift(other)
         out = self._result(self.data * other.data, self, other)
 
-        def _backward() -> None:  # d(ab)/da = b, d(ab)/db = a
-            self._accumulate(self, other.data * out.grad)
-            self._accumulate(other, self.data * out.grad)
+        def _backward(g: np.ndarray) -> None:  # d(ab)/da = b, d(ab)/db = a
+            self._accumulate(self, other.data * g)
+            self._accumulate(other, self.data * g)
 
         out._backward = _backward
         return out
@@ -133,9 +126,9 @@ class Tensor(ShapeOps):
         other = self._lift(other)
         out = self._result(self.data / other.data, self, other)
 
-        def _backward() -> None:  # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
-            self._accumulate(self, out.grad / other.data)
-            self._accumulate(other, -out.grad * self.data / other.data**2)
+        def _backward(g: np.ndarray) -> None:  # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
+            self._accumulate(self, g / other.data)
+            self._accumulate(other, -g * self.data / other.data**2)
 
         out._backward = _backward
         return out
@@ -163,8 +156,8 @@ class Tensor(ShapeOps):
             raise TypeError(f"only a constant exponent is supported, got {type(p).__name__}")
         out = self._result(self.data**p, self)
 
-        def _backward() -> None:  # d(x^p)/dx = p x^(p-1)
-            self._accumulate(self, p * self.data ** (p - 1) * out.grad)
+        def _backward(g: np.ndarray) -> None:  # d(x^p)/dx = p x^(p-1)
+            self._accumulate(self, p * self.data ** (p - 1) * g)
 
         out._backward = _backward
         return out
@@ -179,12 +172,12 @@ class Tensor(ShapeOps):
             )
         out = self._result(self.data @ other.data, self, other)
 
-        def _backward() -> None:  # C = AB: dL/dA = G B^T, dL/dB = A^T G
+        def _backward(g: np.ndarray) -> None:  # C = AB: dL/dA = G B^T, dL/dB = A^T G
             # Guarded: for X @ W.T the constant X is the big operand, its product is wasted.
             if self.requires_grad:
-                self._accumulate(self, out.grad @ np.swapaxes(other.data, -1, -2))
+                self._accumulate(self, g @ np.swapaxes(other.data, -1, -2))
             if other.requires_grad:
-                self._accumulate(other, np.swapaxes(self.data, -1, -2) @ out.grad)
+                self._accumulate(other, np.swapaxes(self.data, -1, -2) @ g)
 
         out._backward = _backward
         return out
@@ -197,8 +190,8 @@ class Tensor(ShapeOps):
     def exp(self) -> Tensor:
         out = self._result(np.exp(self.data), self)
 
-        def _backward() -> None:  # d(e^x)/dx = e^x, already computed as out.data
-            self._accumulate(self, out.data * out.grad)
+        def _backward(g: np.ndarray) -> None:  # d(e^x)/dx = e^x, already computed as out.data
+            self._accumulate(self, out.data * g)
 
         out._backward = _backward
         return out
@@ -206,8 +199,8 @@ class Tensor(ShapeOps):
     def log(self) -> Tensor:
         out = self._result(np.log(self.data), self)
 
-        def _backward() -> None:  # d(log x)/dx = 1/x
-            self._accumulate(self, out.grad / self.data)
+        def _backward(g: np.ndarray) -> None:  # d(log x)/dx = 1/x
+            self._accumulate(self, g / self.data)
 
         out._backward = _backward
         return out
@@ -215,8 +208,8 @@ class Tensor(ShapeOps):
     def abs(self) -> Tensor:
         out = self._result(np.abs(self.data), self)
 
-        def _backward() -> None:  # d|x|/dx = sign(x); 0 at 0, as regularizers.l1 uses
-            self._accumulate(self, np.sign(self.data) * out.grad)
+        def _backward(g: np.ndarray) -> None:  # d|x|/dx = sign(x); 0 at 0, as regularizers.l1 uses
+            self._accumulate(self, np.sign(self.data) * g)
 
         out._backward = _backward
         return out
@@ -226,8 +219,8 @@ class Tensor(ShapeOps):
     def square(self) -> Tensor:
         out = self._result(np.square(self.data), self)
 
-        def _backward() -> None:  # d(x^2)/dx = 2x
-            self._accumulate(self, 2 * self.data * out.grad)
+        def _backward(g: np.ndarray) -> None:  # d(x^2)/dx = 2x
+            self._accumulate(self, 2 * self.data * g)
 
         out._backward = _backward
         return out
@@ -242,8 +235,8 @@ class Tensor(ShapeOps):
             raise TypeError("maximum takes a constant, not a Tensor")
         out = self._result(np.maximum(self.data, c), self)
 
-        def _backward() -> None:  # d max(x, c)/dx = 1[x > c]
-            self._accumulate(self, (self.data > c) * out.grad)
+        def _backward(g: np.ndarray) -> None:  # d max(x, c)/dx = 1[x > c]
+            self._accumulate(self, (self.data > c) * g)
 
         out._backward = _backward
         return out
@@ -293,7 +286,8 @@ class Tensor(ShapeOps):
                 node.grad = np.zeros_like(node.data)
         self.grad = self.grad + grad
         for node in reversed(order):
-            node._backward()
+            assert node.grad is not None  # zeroed above
+            node._backward(node.grad)
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (call on leaves between optimization steps)."""

@@ -193,4 +193,5 @@ def autodiff_value_and_grad(
     _, y = check(S.data, y)  # the analytic loss's own checks; squared: labels -> one-hot
     J = loss_fn(S, y, **loss_kwargs) + penalty_fn(W, alpha, **penalty_kwargs)
     J.backward()
+    assert W.grad is not None and b.grad is not None  # leaves of J: backward() set them
     return float(J.data), {"W": W.grad, "b": b.grad}

@@ -11,7 +11,8 @@ gradient back over the reduced axes, a gather scatters it back to the gathered e
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 
@@ -32,7 +33,27 @@ def _expand(grad: np.ndarray, axis: Axis, keepdims: bool, shape: tuple[int, ...]
 class ShapeOps:
     """Reductions, indexing and shape operations of :class:`~linclass.grad.autodiff.Tensor`."""
 
+    # What the operations below rely on; Tensor, the one class this is mixed into, sets them.
     data: np.ndarray
+    grad: np.ndarray | None
+    requires_grad: bool
+    _backward: Callable[[np.ndarray], None]
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    def _result(self, data: np.ndarray, *parents: Self) -> Tensor:
+        """A new output node computed from ``parents`` (Tensor implements it)."""
+        raise NotImplementedError
+
+    def _accumulate(self, t: Self, grad: np.ndarray) -> None:
+        """Add ``grad`` into the input ``t``'s gradient (Tensor implements it)."""
+        raise NotImplementedError
 
     # --- reductions -------------------------------------------------------------------
 
@@ -40,8 +61,8 @@ class ShapeOps:
         """``sum_k x_k`` over ``axis`` (all axes if None)."""
         out = self._result(self.data.sum(axis=axis, keepdims=keepdims), self)
 
-        def _backward() -> None:  # every summed entry gets the output's gradient once
-            self._accumulate(self, _expand(out.grad, axis, keepdims, self.shape))
+        def _backward(g: np.ndarray) -> None:  # every summed entry gets the output's gradient once
+            self._accumulate(self, _expand(g, axis, keepdims, self.shape))
 
         out._backward = _backward
         return out
@@ -56,10 +77,10 @@ class ShapeOps:
         equally (any split is a valid subgradient, and the stable softmax shift cancels it)."""
         out = self._result(self.data.max(axis=axis, keepdims=keepdims), self)
 
-        def _backward() -> None:
+        def _backward(g: np.ndarray) -> None:
             winners = self.data == self.data.max(axis=axis, keepdims=True)
             share = winners / winners.sum(axis=axis, keepdims=True)
-            self._accumulate(self, share * _expand(out.grad, axis, keepdims, self.shape))
+            self._accumulate(self, share * _expand(g, axis, keepdims, self.shape))
 
         out._backward = _backward
         return out
@@ -73,9 +94,9 @@ class ShapeOps:
             raise TypeError("index with ndarrays or ints, not Tensors")
         out = self._result(self.data[index], self)
 
-        def _backward() -> None:  # scatter back; add.at sums repeated indices, += would not
+        def _backward(g: np.ndarray) -> None:  # scatter back; add.at sums repeats, += would not
             full = np.zeros_like(self.data)
-            np.add.at(full, index, out.grad)
+            np.add.at(full, index, g)
             self._accumulate(self, full)
 
         out._backward = _backward
@@ -83,10 +104,11 @@ class ShapeOps:
 
     def reshape(self, *shape: int | tuple[int, ...]) -> Tensor:
         """Same entries, new shape (``reshape(4, 6)`` or ``reshape((4, 6))``)."""
-        out = self._result(self.data.reshape(*shape), self)
+        dims = [n for part in shape for n in (part if isinstance(part, tuple) else (part,))]
+        out = self._result(self.data.reshape(dims), self)
 
-        def _backward() -> None:
-            self._accumulate(self, out.grad.reshape(self.shape))
+        def _backward(g: np.ndarray) -> None:
+            self._accumulate(self, g.reshape(self.shape))
 
         out._backward = _backward
         return out
@@ -97,8 +119,8 @@ class ShapeOps:
         order = order or tuple(reversed(range(self.ndim)))
         out = self._result(self.data.transpose(order), self)
 
-        def _backward() -> None:  # the inverse permutation undoes the transpose
-            self._accumulate(self, out.grad.transpose(np.argsort(order)))
+        def _backward(g: np.ndarray) -> None:  # the inverse permutation undoes the transpose
+            self._accumulate(self, g.transpose(np.argsort(order)))
 
         out._backward = _backward
         return out

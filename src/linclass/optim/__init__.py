@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from linclass.options import names
 from linclass.optim.genetic import GeneticState, genetic
 from linclass.optim.gradient import (
     GradientOptimizer,
@@ -44,6 +43,7 @@ from linclass.optim.search import (
     random_local_search,
     random_search,
 )
+from linclass.options import names
 
 Optimizer = GradientOptimizer | SearchOptimizer
 

@@ -35,7 +35,7 @@ class GeneticState(NamedTuple):
         rng: The random generator.
     """
 
-    count: int
+    count: int  # type: ignore[assignment]  # optax's name; it shadows tuple.count()
     loss: float
     population: np.ndarray
     fitness: np.ndarray

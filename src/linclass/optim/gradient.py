@@ -48,7 +48,7 @@ class SGDState(NamedTuple):
             kept so that histories and error messages can name it.
     """
 
-    count: int
+    count: int  # type: ignore[assignment]  # optax's name; it shadows tuple.count()
     learning_rate: float
 
 
@@ -61,7 +61,7 @@ class MomentumState(NamedTuple):
         velocity: ``{"W": (n_classes, n_features), "b": (n_classes,)}``, zero at init.
     """
 
-    count: int
+    count: int  # type: ignore[assignment]  # optax's name; it shadows tuple.count()
     learning_rate: float
     velocity: Params
 

@@ -54,7 +54,7 @@ class SearchState(NamedTuple):
         rng: The random generator.
     """
 
-    count: int
+    count: int  # type: ignore[assignment]  # optax's name; it shadows tuple.count()
     loss: float
     candidate: Params
     rng: np.random.Generator

@@ -175,7 +175,7 @@ def plot_history(history: Any, fig: Figure | None = None) -> Figure:
         panels.append(_plot_lr_history)
     if fig is None:
         fig = Figure(figsize=(5.2 * len(panels), 3.8), layout="constrained")
-    for panel, ax in zip(panels, fig.subplots(1, len(panels), squeeze=False)[0]):
+    for panel, ax in zip(panels, fig.subplots(1, len(panels), squeeze=False)[0], strict=True):
         panel(h, ax)
     return fig
 

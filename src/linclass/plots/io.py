@@ -24,7 +24,10 @@ def as_figure(fig_or_ax: Figure | Axes) -> Figure:
     if isinstance(fig_or_ax, Figure):
         return fig_or_ax
     if isinstance(fig_or_ax, Axes):
-        return fig_or_ax.figure
+        fig = fig_or_ax.get_figure(root=True)
+        if fig is None:
+            raise ValueError("the Axes belongs to no Figure")
+        return fig
     raise TypeError(f"expected a matplotlib Figure or Axes, got {type(fig_or_ax).__name__}")
 
 

@@ -123,7 +123,8 @@ def plot_loss_landscape_2d(
     values = np.array([[f(_shifted(params, [(a, d1), (b, d2)])) for a in ts] for b in ts])
     ax = new_axes(ax, (5.8, 4.8))  # about square once the colour bar has its share
     cs = ax.contourf(ts, ts, values, levels=20, cmap="viridis")
-    ax.contour(ts, ts, values, levels=cs.levels[::2], colors="white", linewidths=0.5, alpha=0.6)
+    ax.contour(ts, ts, values, levels=np.asarray(cs.levels)[::2], colors="white",
+               linewidths=0.5, alpha=0.6)
     ax.figure.colorbar(cs, ax=ax, label="J")
     ax.plot([0], [0], marker="*", color="red", ms=14, mec="white", ls="none",
             label="trained W")

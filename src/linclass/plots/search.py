@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.axes import Axes
+from matplotlib.cm import ScalarMappable
 from matplotlib.patches import Rectangle
 
 from linclass.plots._style import new_axes
@@ -63,7 +64,7 @@ def plot_search_heatmap(
     ys = np.array([_as_float(r[y]) for r in results])
     vs = np.array([_as_float(r.get(value)) for r in results])
     ux, uy = np.unique(xs), np.unique(ys)
-    pairs = {(a, b) for a, b in zip(xs, ys)}
+    pairs = {(a, b) for a, b in zip(xs, ys, strict=True)}
     is_grid = len(pairs) == len(ux) * len(uy) <= _MAX_GRID_CELLS
 
     ax = new_axes(ax, (6.4, 5.0))
@@ -80,8 +81,8 @@ def plot_search_heatmap(
                 if np.isfinite(cell).any():
                     grid[i, j] = np.nanmean(cell)
         cmap_obj = colormaps[cmap].with_extremes(bad="0.85")
-        mappable = ax.imshow(np.ma.masked_invalid(grid), origin="lower", cmap=cmap_obj,
-                             vmin=vmin, vmax=vmax, aspect="auto")
+        mappable: ScalarMappable = ax.imshow(np.ma.masked_invalid(grid), origin="lower",
+                                             cmap=cmap_obj, vmin=vmin, vmax=vmax, aspect="auto")
         for i in range(len(uy)):
             for j in range(len(ux)):
                 v = grid[i, j]
@@ -92,11 +93,11 @@ def plot_search_heatmap(
                 ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=9,
                         color="black" if good == higher_is_better else "white")
         if finite.any():
-            i, j = np.unravel_index(np.nanargmax(grid if higher_is_better else -grid),
-                                    grid.shape)
-            ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="red",
+            bi, bj = (int(k) for k in np.unravel_index(
+                np.nanargmax(grid if higher_is_better else -grid), grid.shape))
+            ax.add_patch(Rectangle((bj - 0.5, bi - 0.5), 1, 1, fill=False, edgecolor="red",
                                    lw=3, zorder=3))
-            best_xy = (ux[j], uy[i])
+            best_xy = (ux[bj], uy[bi])
         ax.set_xticks(range(len(ux)), [f"{v:.3g}" for v in ux])
         ax.set_yticks(range(len(uy)), [f"{v:.3g}" for v in uy])
     else:

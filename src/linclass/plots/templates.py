@@ -110,6 +110,7 @@ def plot_templates(
     if colour:
         note = "each template min-max scaled to full colour range"
     elif shared_scale:
+        assert im is not None  # n_classes >= 1 grey templates were drawn
         fig.colorbar(im, ax=axes.tolist(), shrink=0.8, label="weight")
         note = "red: positive weight (pixel raises the class score), blue: negative"
     else:

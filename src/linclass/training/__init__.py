@@ -2,6 +2,13 @@
 (:mod:`~linclass.training.sampler`), how stored rows become features in reused buffers
 (:mod:`~linclass.training.workspace`), and the objective of a step on either path
 (:mod:`~linclass.training.step`). The run's records live in :mod:`linclass.history`.
+
+Beyond memory (imported when used): arrays on disk (:mod:`~linclass.training.arrays`) are
+read a chunk at a time, their mini-batches from the chunk-ordered shuffle
+(:mod:`~linclass.training.windows`, run by :class:`~linclass.training.stream.
+StreamRunner`); optimizers that run their own loop (``lbfgs``,
+:mod:`~linclass.training.solve`) over the chunked whole-set objective
+(:mod:`~linclass.training.full_pass`); Dask arrays in :mod:`linclass.backends.dask`.
 """
 
 from linclass.history import FitResult, History, PartialFitResult, TrainingDivergedError

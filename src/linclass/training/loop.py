@@ -33,7 +33,7 @@ import math
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -41,8 +41,16 @@ from linclass.backends import resolve_backend, torch_backend
 from linclass.history import FitResult, History, PartialFitResult, TrainingDivergedError
 from linclass.model import Params
 from linclass.objective import fast_path
-from linclass.optim import OPTIMIZERS, LearningRate, Optimizer, SearchOptimizer, schedule_for_run
+from linclass.optim import (
+    OPTIMIZERS,
+    GradientOptimizer,
+    LearningRate,
+    Optimizer,
+    SearchOptimizer,
+    schedule_for_run,
+)
 from linclass.options import DEFAULT_LEARNING_RATES, choice, names
+from linclass.training.arrays import float_rows, is_dask, is_out_of_core
 from linclass.training.sampler import CHUNK_ROWS, BatchSampler
 from linclass.training.step import Step, ValueAndGrad, ValueFn, as_value
 from linclass.training.workspace import Transform, Workspace, affine_of
@@ -81,6 +89,8 @@ def _make_optimizer(
             )
         return optimizer, isinstance(optimizer, SearchOptimizer)
     record = choice("optimizer", optimizer)  # one record says what the optimizer takes
+    if record.has("solver"):  # fit() hands these to linclass.training.solve
+        raise ValueError(f"optimizer {optimizer!r} runs whole fits only, not partial_fit")
     full_batch = record.has("full_batch")
     factory = OPTIMIZERS[optimizer]
     kwargs = dict(optimizer_kwargs or {})
@@ -106,8 +116,10 @@ def _make_optimizer(
 def _check_data(X: np.ndarray, y: np.ndarray, transform: Transform | None, name: str = "X"
                 ) -> tuple[np.ndarray, np.ndarray]:
     """Shapes, and finite values for float rows: what the checked objective would check
-    every step, checked once (a chunk at a time, so a memory-mapped X is not loaded)."""
-    X, y = np.asarray(X) if not hasattr(X, "dtype") else X, np.asarray(y)
+    every step, checked once (a chunk at a time, so a memory-mapped X is not loaded).
+    A Dask array is checked where its partitions live (:mod:`linclass.backends.dask`)."""
+    X = np.asarray(X) if not hasattr(X, "dtype") else X
+    y = y if is_dask(y) else np.asarray(y)
     if X.ndim < 2 or (transform is None and X.ndim != 2):
         raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {X.shape}")
     if y.shape != (X.shape[0],):
@@ -116,9 +128,10 @@ def _check_data(X: np.ndarray, y: np.ndarray, transform: Transform | None, name:
         )
     if X.shape[0] == 0:
         raise ValueError(f"cannot train on 0 samples ({name} is empty)")
-    if X.dtype.kind == "f":
-        for start in range(0, X.shape[0], 8 * CHUNK_ROWS):
-            if not np.isfinite(X[start : start + 8 * CHUNK_ROWS]).all():
+    if X.dtype.kind == "f" and not is_dask(X):
+        rows = CHUNK_ROWS if is_out_of_core(X) else 8 * CHUNK_ROWS  # reads from disk: a chunk
+        for start in range(0, X.shape[0], rows):
+            if not np.isfinite(X[start : start + rows]).all():
                 raise ValueError(f"{name} contains NaN or inf")
     return X, y
 
@@ -130,6 +143,8 @@ def _labels_fit(y: np.ndarray, n_classes: int) -> bool:
 
 
 def _check_labels(y: np.ndarray, n_classes: int, name: str = "y") -> None:
+    if is_dask(y):  # checked on the workers, partition by partition
+        return
     if np.issubdtype(y.dtype, np.integer) and y.size and not _labels_fit(y, n_classes):
         raise ValueError(f"{name}: labels must lie in [0, {n_classes}), got labels from "
                          f"{int(y.min())} to {int(y.max())}")
@@ -142,8 +157,8 @@ def _copy(params: Params) -> Params:
 def _match_dtype(params: Params, X: np.ndarray, transform: Transform | None) -> Params:
     """float32 features train float32 params: float64 params are cast, so that no step
     mixes precisions (BLAS would then convert every batch to float64)."""
-    sample = X[:1] if transform is None else transform(X[:1])
-    if np.asarray(sample).dtype != np.float32:
+    dtype = X.dtype if transform is None else np.asarray(transform(X[:1])).dtype
+    if dtype != np.float32:
         return params
     return {k: v.astype(np.float32) if v.dtype == np.float64 else v for k, v in params.items()}
 
@@ -220,7 +235,8 @@ class Runner:
         n = y.shape[0]
         sampler = (None if batch_size is None or batch_size >= n
                    else BatchSampler(n, batch_size, rng))
-        in_place = None if self.search or not fast else fast_path(value_and_grad)
+        in_place = (None if self.search or not fast or value_and_grad is None
+                    else fast_path(value_and_grad))
         if in_place is not None and not _labels_fit(y, params["W"].shape[0]):
             in_place = None  # regression targets or odd labels: the checked path says
         affine = None if in_place is None else affine_of(transform, X)
@@ -261,11 +277,12 @@ class Runner:
         if not math.isfinite(loss):  # inputs were checked: only divergence gets here
             raise self._diverged(loss, state, epoch)
         self.n_steps += 1
+        assert isinstance(self.optimizer, GradientOptimizer)  # a search takes no step here
         return loss, self.optimizer.update(params, grads, state)[1]
 
     def run(self, params: Params, state: Any, losses: list[float], *, epoch: int) -> Any:
         """One pass: update ``params`` in place, append step losses, return the new state."""
-        if self.search:
+        if isinstance(self.optimizer, SearchOptimizer):  # self.search
             state = self.optimizer.update(params, self._full_loss, state)[1]
             self.n_steps += 1
             losses.append(float(state.loss))
@@ -285,6 +302,21 @@ class Runner:
     def _diverged(self, loss: float, state: Any, epoch: int) -> TrainingDivergedError:
         rate = getattr(state, "learning_rate", None)  # search states have none
         return TrainingDivergedError(loss, learning_rate=rate, epoch=epoch, step=self.n_steps)
+
+
+def _runner_class(X: Any) -> type[Runner]:
+    """:class:`Runner`, or for arrays on disk the one that reads windows of chunks
+    (:mod:`linclass.training.stream`), or for Dask arrays the one that works on the
+    partitions (:mod:`linclass.backends.dask`)."""
+    if is_dask(X):
+        from linclass.backends.dask import DaskRunner
+
+        return DaskRunner
+    if is_out_of_core(X):
+        from linclass.training.stream import StreamRunner  # imports this module
+
+        return StreamRunner
+    return Runner
 
 
 def _check_objective(optimizer: Optimizer, value_and_grad: ValueAndGrad | None,
@@ -354,13 +386,17 @@ def fit(
     Args:
         params: Starting ``{"W": (n_classes, n_features), "b": (n_classes,)}`` (not modified).
         X: ndarray of shape (n_samples, n_features), or any shape ``transform`` accepts
-            (e.g. uint8 images of shape (n_samples, 28, 28)).
+            (e.g. uint8 images of shape (n_samples, 28, 28)); a memory map or a zarr array
+            is read a slice of rows at a time (:mod:`linclass.training.stream`), a Dask
+            array where its partitions live (:mod:`linclass.backends.dask`).
         y: ndarray of shape (n_samples,), integer labels.
         value_and_grad: ``(params, X, y) -> (loss, grads)``, any gradient method (see
             :func:`linclass.grad.make_value_and_grad`); required by gradient optimizers.
         value: ``(params, X, y) -> loss``; used by search optimizers and for evaluation.
             Defaults to ``value_and_grad``'s value (which wastes its gradient).
-        optimizer: A name from :data:`linclass.optim.OPTIMIZERS` or a built pair.
+        optimizer: A name from :data:`linclass.optim.OPTIMIZERS` or a built pair, or a
+            solver (record tagged ``"solver"``: ``"lbfgs"``), which runs its own loop in
+            :func:`linclass.training.solve.fit_solver` (``tol``: its gradient tolerance).
         learning_rate: Number or schedule (its step counts updates); None keeps the
             factory's default. Only for gradient optimizers given by name.
         schedule: Name of a schedule (:data:`linclass.optim.SCHEDULES`) that starts at
@@ -404,9 +440,13 @@ def fit(
         TrainingDivergedError: If the loss or the params become NaN/inf; the message names
             the learning rate.
     """
+    if transform is None and is_out_of_core(X):  # on disk: read a slice of rows at a time
+        transform = float_rows
     X, y = _check_data(X, y, transform)
     has_val = X_val is not None or y_val is not None
     if has_val:
+        if X_val is None or y_val is None:
+            raise ValueError("give both X_val and y_val, or neither")
         X_val, y_val = _check_data(X_val, y_val, transform, name="X_val")
     if max_epochs < 1 or patience < 1 or eval_every < 1:
         raise ValueError("max_epochs, patience and eval_every must be >= 1")
@@ -420,8 +460,21 @@ def fit(
         raise ValueError(f"monitor must be one of {MONITORS}, got {monitor!r}")
     n_classes = params["W"].shape[0]
     _check_labels(y, n_classes)
-    if has_val:
+    if y_val is not None:
         _check_labels(y_val, n_classes, "y_val")
+    if isinstance(optimizer, str) and choice("optimizer", optimizer).has("solver"):
+        if resolve_backend(backend, device) != "numpy":
+            raise ValueError(f"optimizer={optimizer!r} runs on backend='numpy'; backend="
+                             "'torch' runs gd, sgd, momentum and nesterov")
+        from linclass.training.solve import fit_solver  # a solver runs its own loop
+
+        return fit_solver(optimizer, _match_dtype(_copy(params), X, transform), X, y,
+                          value_and_grad=value_and_grad, value=value,
+                          learning_rate=learning_rate, schedule=schedule,
+                          optimizer_kwargs=optimizer_kwargs, max_epochs=max_epochs, tol=tol,
+                          X_val=X_val, y_val=y_val, early_stopping=early_stopping,
+                          eval_every=eval_every, transform=transform, progress=progress,
+                          callback=callback, chunk_rows=chunk_rows)
     shuffle_rng, optimizer_rng = _rngs(random_state)
     n = y.shape[0]
 
@@ -432,9 +485,12 @@ def fit(
                                       schedule=schedule, steps=total_steps)
     value_and_grad, value = _check_objective(opt, value_and_grad, value)
     params = _match_dtype(_copy(params), X, transform)
-    runner = Runner(X, y, opt, value_and_grad, value, None if full_batch else batch_size,
-                    transform, shuffle_rng, fast=fast, params=params, chunk_rows=chunk_rows,
-                    backend=resolve_backend(backend, device), device=device)
+    backend = resolve_backend(backend, device)
+    runner_class = (_runner_class(X) if backend == "numpy"
+                    else functools.partial(Runner, backend=backend, device=device))
+    runner = runner_class(X, y, opt, value_and_grad, value, None if full_batch else batch_size,
+                          transform, shuffle_rng, fast=fast, params=params,
+                          chunk_rows=chunk_rows)
     params = runner.step.put(params)
     state = opt.init(params)
 
@@ -455,7 +511,7 @@ def fit(
                 continue
             train_loss, train_acc = runner.evaluate(params, X, y)
             val_loss, val_acc = (math.nan, math.nan)
-            if has_val:
+            if X_val is not None and y_val is not None:
                 val_loss, val_acc = runner.evaluate(params, X_val, y_val)
             row = dict(epoch=epoch, train_loss=train_loss, train_accuracy=train_acc,
                        val_loss=val_loss, val_accuracy=val_acc,
@@ -569,7 +625,8 @@ def evaluate(
     in_place = fast_path(objective) if fast else None
     if in_place is not None and not _labels_fit(y, params["W"].shape[0]):
         in_place = None
-    value = getattr(objective, "value", objective)
+    # An Objective's checked value, or the objective itself when it is a plain J function.
+    value = cast(ValueFn, getattr(objective, "value", objective))
     affine = None if in_place is None else affine_of(transform, X)
     work = Workspace(transform, affine, min(y.shape[0], chunk_rows))
     if in_place is not None:

@@ -25,7 +25,8 @@ def weighted_sum(parts: Iterable[tuple[float, Params, float]]) -> tuple[float, P
     """``sum_c w_c (J_c, grads_c)`` over ``(J_c, grads_c, w_c)``; copies out of any reused
     gradient buffer. Exact for a mean over rows plus a penalty when the weights are
     ``n_c / N`` (they sum to 1, so the penalty comes out once)."""
-    total, grads = 0.0, {}
+    total = 0.0
+    grads: Params = {}
     for loss, g, weight in parts:
         total += weight * loss
         for k, v in g.items():
@@ -69,6 +70,7 @@ class Step:
             assert self.value_and_grad is not None
             return self.value_and_grad(params, F, y)
         w = self.work
+        assert w.grads is not None and w.S is not None  # allocated with the fast path
         loss = self.in_place(params, F, y, w.grads, w.S[: y.shape[0]], affine=w.affine)
         return loss, w.grads
 
@@ -95,6 +97,7 @@ class Step:
         for F, y_c, weight in w.walk(X, y):
             m = y_c.shape[0]
             if self.in_place is not None:
+                assert w.S is not None  # allocated with the fast path
                 pred = w.predictions[:m] if want_pred else None
                 loss += weight * self.in_place.value(params, F, y_c, w.S[:m], w.affine, pred)
             else:  # the checked path: its workspace never folds, F are the features

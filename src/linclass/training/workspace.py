@@ -15,9 +15,10 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Callable, Iterator
-from typing import Protocol, runtime_checkable
+from typing import Protocol, cast, runtime_checkable
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from linclass.model import Params
 from linclass.training.sampler import CHUNK_ROWS, chunk_slices
@@ -105,7 +106,8 @@ class Workspace:
         m = X_rows.shape[0]
         if self.affine is not None:
             F = self._buffer(("F",), (self.rows, self.affine[0].shape[0]), np.float32)
-            return self.transform.cast(X_rows, out=F[:m])
+            # an affine is found only for a Foldable transform (affine_of)
+            return cast(Foldable, self.transform).cast(X_rows, out=F[:m])
         if not self.transform_out:
             return self.transform(X_rows)
         if self.F_buf is None:  # the first call shows the features' width and dtype
@@ -114,7 +116,7 @@ class Workspace:
             return first
         return self.transform(X_rows, out=self.F_buf[:m])
 
-    def _buffer(self, key: tuple, shape: tuple, dtype: np.dtype) -> np.ndarray:
+    def _buffer(self, key: tuple, shape: tuple, dtype: DTypeLike) -> np.ndarray:
         buf = self._gather.get(key)
         if buf is None:
             buf = self._gather[key] = np.empty(shape, dtype=dtype)

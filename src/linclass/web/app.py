@@ -44,10 +44,9 @@ from starlette.staticfiles import StaticFiles
 from linclass.web import session2d as s2d
 from linclass.web import session_image as simg
 from linclass.web.config import FIELDS, options_json
-from linclass.web.transforms import EXTRA_FEATURES
 from linclass.web.presets import PRESETS, VIEW
-from linclass.web.validation import (BadRequest, choice, integer, matrix, only_keys,
-                                     read_json)
+from linclass.web.transforms import EXTRA_FEATURES
+from linclass.web.validation import BadRequest, choice, integer, matrix, only_keys, read_json
 
 STATIC = Path(__file__).parent / "static"
 MAX_2D_SESSIONS = 200

@@ -35,7 +35,9 @@ def point_losses(S: np.ndarray, y: np.ndarray, config: Mapping[str, Any]) -> lis
     return [float(loss_fn(S[i:i + 1], y[i:i + 1], **kwargs)[0]) for i in range(len(S))]
 
 
-def point_margins(S: np.ndarray, y: np.ndarray, config: Mapping[str, Any]) -> list[list[float]] | None:
+def point_margins(
+    S: np.ndarray, y: np.ndarray, config: Mapping[str, Any]
+) -> list[list[float]] | None:
     """``s_j - s_y + margin`` per point and class (0 at the correct class) for the multiclass
     SVM, whose loss sums their positive parts; None for other losses."""
     if config["loss"] != "svm" or not len(S):

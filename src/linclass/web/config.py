@@ -22,11 +22,15 @@ from linclass.options import PARAMS, choice, names, to_json
 #: The losses with a margin, and the derivative-free optimizers (from the records' tags).
 MARGIN_LOSSES = names("loss", "margin")
 SEARCH_OPTIMIZERS = frozenset(names("optimizer", "search"))
+#: The optimizers the playground steps: every ``(init, update)`` pair of the records, not
+#: the solvers (``lbfgs``), which run whole fits (:mod:`linclass.training.solve`).
+STEPPED_OPTIMIZERS = tuple(n for n in names("optimizer")
+                           if not choice("optimizer", n).has("solver"))
 
 #: The optimizers' own parameters the playground offers (schedules are the CLI's: a
 #: playground run has no fixed length to anneal over).
 OPTIMIZER_FIELDS = tuple(dict.fromkeys(
-    p for n in names("optimizer") for p in choice("optimizer", n).params if p != "schedule"))
+    p for n in STEPPED_OPTIMIZERS for p in choice("optimizer", n).params if p != "schedule"))
 
 #: Every control field, in the order the page shows them.
 FIELDS = ("loss", "margin", "penalty", "alpha", "l1_ratio", "optimizer", *OPTIMIZER_FIELDS)

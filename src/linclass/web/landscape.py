@@ -27,7 +27,7 @@ def directions(center: np.ndarray, path: Sequence[np.ndarray], seed: int) -> np.
     basis: list[np.ndarray] = []
     if len(moves):
         _, s, vt = np.linalg.svd(moves, full_matrices=False)
-        basis = [v for v, sv in zip(vt, s) if sv > 1e-9 * max(s[0], 1e-300)][:2]
+        basis = [v for v, sv in zip(vt, s, strict=False) if sv > 1e-9 * max(s[0], 1e-300)][:2]
     while len(basis) < 2:
         v = rng.standard_normal(center.size)
         for u in basis:

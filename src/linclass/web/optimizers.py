@@ -15,11 +15,11 @@ import numpy as np
 
 from linclass.estimator_params import FACTORY_NAMES
 from linclass.model import Params
-from linclass.optim import GradientOptimizer, Optimizer, get_optimizer
-from linclass.options import choice, names
-from linclass.web.config import SEARCH_OPTIMIZERS
+from linclass.optim import GradientOptimizer, Optimizer, SearchOptimizer, get_optimizer
+from linclass.options import choice
+from linclass.web.config import SEARCH_OPTIMIZERS, STEPPED_OPTIMIZERS
 
-OPTIMIZERS = names("optimizer")
+OPTIMIZERS = STEPPED_OPTIMIZERS
 
 # Beyond this size a weight is treated as diverged, long before it overflows: the
 # hyperplanes and templates are meaningless by then, and the page should say so.
@@ -89,9 +89,17 @@ class GuardedSteps:
     """What both playground sessions do with an update: take it, or refuse it when it
     diverges and say so.
 
-    A session using it has ``_optimizer``, ``_opt_state``, ``params``, ``config`` (a dict of
-    controls), ``seed``, ``n_steps``, ``diverged`` and ``message``.
+    A session using it sets the attributes declared below.
     """
+
+    params: Params
+    config: dict[str, Any]  # the controls
+    seed: int
+    n_steps: int
+    diverged: bool
+    message: str | None
+    _optimizer: Optimizer
+    _opt_state: Any
 
     #: What the user can do after a refused step (the page's own words).
     RECOVERY = "Lower it, or start over."
@@ -114,6 +122,7 @@ class GuardedSteps:
     def _guarded_update(self, loss: float, grads: Params) -> bool:
         """Apply one gradient update unless it diverges; then keep the last finite weights,
         restart the optimizer from rest, set the message and return False."""
+        assert isinstance(self._optimizer, GradientOptimizer), "a search takes no gradient"
         new_params, new_state = tentative_step(self._optimizer, self.params, grads,
                                                self._opt_state)
         if is_diverged(loss, new_params):
@@ -132,6 +141,7 @@ class GuardedSteps:
         """One search update (a candidate, or a generation) on the loss function ``f``;
         return the best loss so far. Random local search keeps a step only if it beats
         the *current* weights, so their loss is the best so far before its first try."""
+        assert isinstance(self._optimizer, SearchOptimizer), "a gradient optimizer needs grads"
         if self.config["optimizer"] == "random_local_search" and \
                 not np.isfinite(self._opt_state.loss):
             self._opt_state = self._opt_state._replace(loss=float(f(self.params)))

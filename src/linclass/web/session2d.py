@@ -12,12 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from linclass.model import Params, predict, scores
 from linclass.objective import objective_value, value_and_grad
 from linclass.options import names
 from linclass.web.breakdown import loss_parts
-from linclass.web.config import ViewControls, loss_kwargs, updated
+from linclass.web.config import STEPPED_OPTIMIZERS, ViewControls, loss_kwargs, updated
 from linclass.web.landscape import loss_slice
 from linclass.web.optimizers import GuardedSteps, is_diverged, tried
 from linclass.web.presets import PRESETS, VIEW
@@ -29,14 +30,14 @@ MAX_STEPS_PER_CALL = 500
 HISTORY_LENGTH = 1000
 REGION_GRID = 400  # cells per side of the "winning class" picture: finer than a screen step
 ALL_FEATURES = feature_names(tuple(EXTRA_FEATURES))  # the widest W row
-MAX_TRIED = 30
+MAX_TRIED = 30  # candidates / individuals drawn as faint hyperplanes
 PATH_LENGTH = 300  # parameter vectors kept for the loss-landscape path
-LANDSCAPE_SIZES = (5, 61)  # grid points per side of the landscape  # candidates / individuals drawn as faint hyperplanes
+LANDSCAPE_SIZES = (5, 61)  # grid points per side of the landscape
 
 #: The 2-D view's controls: every loss and optimizer of the records; the CS231n demo's
 #: defaults; a batch as large as the point limit is the whole set (full-batch steps).
 CONTROLS = ViewControls(
-    losses=names("loss"), optimizers=names("optimizer"), max_batch=MAX_POINTS,
+    losses=names("loss"), optimizers=STEPPED_OPTIMIZERS, max_batch=MAX_POINTS,
     defaults={"loss": "svm", "alpha": 0.1, "optimizer": "sgd", "learning_rate": 0.1,
               "batch_size": MAX_POINTS, "search_scale": 1.0, "step_size": 0.2,
               "population_size": 20, "mutation_scale": 0.2, "mutation_rate": 0.3})
@@ -47,6 +48,8 @@ class Session2D(GuardedSteps):
 
     Not thread-safe by itself; the web app holds a lock per session around every call.
     """
+
+    preset: str  # the preset last reset to
 
     RECOVERY = "Lower it, or press reset."  # the 2-D page's button
 
@@ -89,7 +92,7 @@ class Session2D(GuardedSteps):
         self._start_optimizer(updated(CONTROLS, self.config, changes))
         self._tried = []
 
-    def set_points(self, X: np.ndarray, y: np.ndarray) -> None:
+    def set_points(self, X: ArrayLike, y: ArrayLike) -> None:
         """Replace all points (the page adds, moves and deletes by sending the new list).
 
         Args:
@@ -137,7 +140,7 @@ class Session2D(GuardedSteps):
         the boundary does not jump; the optimizer starts from rest.
         """
         extras_t = check_extras(extras)
-        old = dict(zip(feature_names(self.extras), self.params["W"].T))
+        old = dict(zip(feature_names(self.extras), self.params["W"].T, strict=True))
         zero = np.zeros(self.n_classes)
         W = np.column_stack([old.get(n, zero) for n in feature_names(extras_t)])
         self.extras, self.params = extras_t, {"W": W, "b": self.params["b"]}

@@ -18,12 +18,18 @@ from typing import Any
 import numpy as np
 
 from linclass.data import FASHION_MNIST_DIR, Dataset, load_dataset
+from linclass.data.dataset import Split
 from linclass.explain import EXPLAINED_LOSSES, explain_scores
 from linclass.features import FeaturePipeline
 from linclass.model import init_params, predict, scores
 from linclass.objective import objective_value, value_and_grad
-from linclass.options import names
-from linclass.web.config import MARGIN_LOSSES, ViewControls, loss_kwargs, updated
+from linclass.web.config import (
+    MARGIN_LOSSES,
+    STEPPED_OPTIMIZERS,
+    ViewControls,
+    loss_kwargs,
+    updated,
+)
 from linclass.web.optimizers import GuardedSteps
 
 MAX_STEPS_PER_CALL = 200
@@ -62,7 +68,7 @@ class ImageData:
     eval_test: np.ndarray
     X_eval_test: np.ndarray
 
-    def rows(self, split: str, idx: np.ndarray) -> np.ndarray:
+    def rows(self, split: Split, idx: np.ndarray) -> np.ndarray:
         """Feature rows of some images of ``split``: ndarray of shape (len(idx), D)."""
         return self.features.transform(self.dataset.images(split)[idx])
 
@@ -77,6 +83,7 @@ def load_image_data(name: str) -> ImageData:
     if name not in available_datasets():
         raise ValueError(f"unknown dataset {name!r}; choose one of {available_datasets()}")
     ds = load_dataset(name)  # digits: the same seeded 75/25 split as `linclass train`
+    assert isinstance(ds, Dataset)  # a registered name: images, never embeddings
     features = FeaturePipeline().fit(ds.X_train)
     rng = np.random.default_rng(0)
     eval_train = np.sort(rng.permutation(len(ds.y_train))[:EVAL_SIZE])
@@ -92,7 +99,7 @@ def load_image_data(name: str) -> ImageData:
 #: optimizer of the records. Full-batch ones (``gd``, the searches) see the evaluation
 #: subset of the training images (all of them for the digits), so a step stays quick.
 CONTROLS = ViewControls(
-    losses=tuple(EXPLAINED_LOSSES), optimizers=names("optimizer"), max_batch=MAX_BATCH,
+    losses=tuple(EXPLAINED_LOSSES), optimizers=STEPPED_OPTIMIZERS, max_batch=MAX_BATCH,
     defaults={"loss": "softmax", "alpha": 1e-3, "optimizer": "sgd", "learning_rate": 0.5,
               "batch_size": 64, "search_scale": 0.01, "step_size": 0.005,
               "mutation_scale": 0.005, "population_size": 20})

@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 from starlette.requests import Request
 
-
 MAX_BODY_BYTES = 256 * 1024  # 500 points or a 4 x 2 W are a few kB; this is generous
 
 

@@ -1,0 +1,124 @@
+"""Dask arrays (linclass.backends.dask) on a LocalCluster of two worker processes: lbfgs
+and gd take the in-process iterates, both workers compute, local SGD lands within 0.01
+accuracy of in-process SGD, and bad partitions are refused with their names."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from linclass import LinearClassifier
+from linclass.model import init_params
+from linclass.training import fit
+
+da = pytest.importorskip("dask.array")
+distributed = pytest.importorskip("distributed")
+
+@pytest.fixture(scope="module")
+def obj(softmax_objective):
+    return softmax_objective()
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(4000, 16))
+    y = np.argmax(X @ rng.normal(size=(4, 16)).T, axis=1)
+    return X, y, da.from_array(X, chunks=(1000, 16)), da.from_array(y, chunks=1000)
+
+
+def _coef(result):
+    return np.concatenate([result.params["W"].ravel(), result.params["b"]])
+
+
+def test_lbfgs_on_dask_equals_in_process_and_both_workers_work(client, data, obj):
+    X, y, Xd, yd = data
+    p = init_params(16, 4, random_state=0)
+    here = fit(p, X, y, optimizer="lbfgs", max_epochs=15, tol=None, progress=False, **obj)
+    with distributed.get_task_stream(client) as stream:
+        there = fit(p, Xd, yd, optimizer="lbfgs", max_epochs=15, tol=None, progress=False,
+                    **obj)
+    scale = np.abs(_coef(here)).max()
+    np.testing.assert_allclose(_coef(there), _coef(here), rtol=0, atol=1e-6 * scale)
+    assert there.n_iter == here.n_iter == 15
+    assert len({task["worker"] for task in stream.data}) == 2
+
+
+def test_gd_on_dask_equals_in_process(client, data, obj):
+    X, y, Xd, yd = data
+    p = init_params(16, 4, random_state=0)
+    here = fit(p, X, y, optimizer="gd", max_epochs=5, tol=None, progress=False, **obj)
+    there = fit(p, Xd, yd, optimizer="gd", max_epochs=5, tol=None, progress=False, **obj)
+    np.testing.assert_allclose(_coef(there), _coef(here), rtol=1e-5, atol=1e-6)
+    assert there.history.train_accuracy == pytest.approx(here.history.train_accuracy)
+
+
+def test_local_sgd_is_within_a_hundredth_of_sgd(client, data, obj):
+    X, y, Xd, yd = data
+    p = init_params(16, 4, random_state=0)
+    kw = dict(optimizer="momentum", batch_size=64, max_epochs=20, tol=None, progress=False,
+              **obj)
+    here = fit(p, X, y, **kw)
+    there = fit(p, Xd, yd, **kw)
+    assert abs(there.history.train_accuracy[-1] - here.history.train_accuracy[-1]) < 0.01
+    # the schedule ran its whole course: every partition's updates count (each partition
+    # rounds its last batch up, so up to one more update per partition and epoch)
+    assert here.state.count <= there.state.count <= here.state.count + 4 * 20
+
+
+def test_nan_in_one_partition_is_named(client, data, obj):
+    X, y, _, yd = data
+    X = X.copy()
+    X[2500, 1] = np.nan
+    Xd = da.from_array(X, chunks=(1000, 16))
+    for optimizer in ("lbfgs", "sgd"):
+        with pytest.raises(ValueError, match=r"partition 2 \(rows 2000:3000\) of X.*NaN"):
+            fit(init_params(16, 4), Xd, yd, optimizer=optimizer, max_epochs=2,
+                progress=False, **obj)
+
+
+def test_mismatched_partitions_are_refused_before_any_work(client, data, obj):
+    _, _, Xd, _ = data
+    y_other = da.from_array(data[1], chunks=1500)
+    with distributed.get_task_stream(client) as stream:
+        with pytest.raises(ValueError, match="same row partitions"):
+            fit(init_params(16, 4), Xd, y_other, optimizer="gd", max_epochs=2,
+                progress=False, **obj)
+        with pytest.raises(ValueError, match="split along rows only"):
+            fit(init_params(16, 4), Xd.rechunk((1000, 8)), data[3], optimizer="gd",
+                max_epochs=2, progress=False, **obj)
+    assert stream.data == []
+
+
+def test_search_optimizers_are_refused(client, data, obj):
+    with pytest.raises(ValueError, match="search optimizers do not run on Dask"):
+        fit(init_params(16, 4), data[2], data[3], optimizer="random_search", max_epochs=2,
+            progress=False, value=obj["value"])
+
+
+@pytest.mark.parametrize("scheduler", ["synchronous", "threads"])
+def test_local_schedulers(data, scheduler, obj):
+    import dask
+
+    X, y, Xd, yd = data
+    p = init_params(16, 4, random_state=0)
+    here = fit(p, X, y, optimizer="lbfgs", max_epochs=5, tol=None, progress=False, **obj)
+    with dask.config.set(scheduler=scheduler):
+        there = fit(p, Xd, yd, optimizer="lbfgs", max_epochs=5, tol=None, progress=False, **obj)
+    np.testing.assert_allclose(_coef(there), _coef(here), rtol=0, atol=1e-6)
+
+
+def test_estimator_fits_a_dask_array(client, data):
+    X, y, Xd, _ = data
+    on_dask = LinearClassifier(optimizer="lbfgs", tol=1e-6, random_state=0).fit(Xd, y)
+    here = LinearClassifier(optimizer="lbfgs", tol=1e-6, random_state=0).fit(X, y)
+    np.testing.assert_allclose(on_dask.coef_, here.coef_, atol=1e-4 * np.abs(here.coef_).max())
+    assert on_dask.score(X, y) > 0.95

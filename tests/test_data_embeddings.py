@@ -1,0 +1,117 @@
+"""A folder of embeddings (linclass.data.embeddings): opened without reading the rows
+(memory-mapped .npy or zarr), checked, found by load_dataset, trained by `linclass train`."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from linclass import load_dataset
+from linclass.data import DataError, Embeddings, load_embeddings
+
+zarr = pytest.importorskip("zarr")
+
+
+def _write(folder, dtype=np.float32, kind="npy", n=400, d=8, names=None):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n + 100, d))
+    y = np.argmax(X @ rng.normal(size=(3, d)).T, axis=1)
+    if dtype == np.uint8:
+        X = np.clip(X * 40 + 128, 0, 255)
+    parts = {"X_train": X[:n].astype(dtype), "y_train": y[:n], "X_test": X[n:].astype(dtype),
+             "y_test": y[n:]}
+    folder.mkdir(exist_ok=True)
+    for key, arr in parts.items():
+        if kind == "npy":
+            np.save(folder / f"{key}.npy", arr)
+        else:
+            z = zarr.create_array(store=str(folder / f"{key}.zarr"), shape=arr.shape,
+                                  chunks=(64, *arr.shape[1:]), dtype=arr.dtype)
+            z[:] = arr
+    if names:
+        (folder / "class_names.txt").write_text("\n".join(names) + "\n")
+    return parts
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.uint8])
+@pytest.mark.parametrize("kind", ["npy", "zarr"])
+def test_opens_without_reading(tmp_path, dtype, kind):
+    parts = _write(tmp_path / "emb", dtype, kind)
+    ds = load_dataset(tmp_path / "emb")
+    assert isinstance(ds, Embeddings) and ds.n_features == 8 and ds.n_classes == 3
+    assert not isinstance(ds.X_train, np.ndarray) or isinstance(ds.X_train, np.memmap)
+    assert np.array_equal(np.asarray(ds.X_train[:5]), parts["X_train"][:5])
+    assert ds.y_train.dtype == np.int64 and ds.class_names == ["0", "1", "2"]
+
+
+def test_class_names_file(tmp_path):
+    _write(tmp_path / "emb", names=["cat", "dog", "fox"])
+    assert load_embeddings(tmp_path / "emb").class_names == ["cat", "dog", "fox"]
+    (tmp_path / "emb" / "class_names.txt").write_text("cat\ndog\n")
+    with pytest.raises(DataError, match="label 2 has no name"):
+        load_embeddings(tmp_path / "emb")
+
+
+@pytest.mark.parametrize("key,bad,match", [
+    ("X_train", np.zeros((400, 8), np.int32), "float16, float32 or uint8"),
+    ("X_test", np.zeros((100, 7), np.float32), "X_test has 7 features"),
+    ("y_train", np.zeros(399, np.int64), r"y_train must have shape \(400,\)"),
+    ("y_test", np.zeros(100, np.float32), "integer labels"),
+    ("X_train", np.zeros((400, 8, 1), np.float32), "must be 2-D"),
+])
+def test_bad_folders_are_refused(tmp_path, key, bad, match):
+    _write(tmp_path / "emb")
+    np.save(tmp_path / "emb" / f"{key}.npy", bad)
+    with pytest.raises(DataError, match=match):
+        load_embeddings(tmp_path / "emb")
+
+
+def test_missing_file_is_named(tmp_path):
+    _write(tmp_path / "emb")
+    (tmp_path / "emb" / "y_test.npy").unlink()
+    with pytest.raises(DataError, match="missing y_test.npy"):
+        load_embeddings(tmp_path / "emb")
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "sgd"])
+def test_cli_trains_on_an_embeddings_folder(cli, tmp_path, optimizer):
+    _write(tmp_path / "emb", np.float16, "zarr")
+    result = cli(["train", "--quiet", "--dataset", str(tmp_path / "emb"), "--optimizer",
+                  optimizer, "--epochs", "20", "--out", tmp_path, "--name", "r"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    assert metrics["settings"]["optimizer"] == optimizer and metrics["n_features"] == 8
+    assert metrics["test_accuracy"] > 0.85 and (tmp_path / "r" / "model.safetensors").is_file()
+
+
+def test_cli_refuses_image_options_for_embeddings(cli, tmp_path):
+    _write(tmp_path / "emb")
+    result = cli(["train", "--quiet", "--dataset", str(tmp_path / "emb"), "--features", "hog",
+                  "--out", tmp_path])
+    assert result.exit_code == 1 and "not for a folder of embeddings" in result.output
+
+
+def test_cli_trains_on_a_dask_scheduler(cli, tmp_path):
+    """--scheduler ADDRESS: the rows of a memory-mapped .npy become partitions read by the
+    workers (an in-process cluster here, to start fast; --workers N starts processes)."""
+    distributed = pytest.importorskip("distributed")
+    _write(tmp_path / "emb", np.float32, "npy")
+    with distributed.LocalCluster(n_workers=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        result = cli(["train", "--quiet", "--dataset", str(tmp_path / "emb"), "--optimizer",
+                      "lbfgs", "--epochs", "30", "--scheduler", cluster.scheduler_address,
+                      "--out", tmp_path, "--name", "r"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    assert metrics["dask_workers"] == 1 and metrics["test_accuracy"] > 0.85
+
+
+def test_cli_refuses_workers_for_images_and_both_options(cli, tmp_path):
+    result = cli(["train", "--quiet", "--dataset", "digits", "--workers", "2", "--out", tmp_path])
+    assert result.exit_code == 1 and "folder of embeddings" in result.output
+    _write(tmp_path / "emb")
+    result = cli(["train", "--quiet", "--dataset", str(tmp_path / "emb"), "--workers", "2",
+                  "--scheduler", "tcp://nowhere:1", "--out", tmp_path])
+    assert result.exit_code == 2 and "not both" in result.output
