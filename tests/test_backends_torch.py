@@ -149,6 +149,7 @@ def test_backend_follows_the_device():
 
 
 @pytest.mark.parametrize("options,word", [({"optimizer": "random_search"}, "search"),
+                                          ({"optimizer": "lbfgs"}, "lbfgs.*backend='numpy'"),
                                           ({"gradient": "autodiff"}, "gradient='analytic'")])
 def test_what_stays_on_numpy_is_refused_by_name(options, word):
     with pytest.raises(ValueError, match=word):
