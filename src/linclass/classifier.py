@@ -21,6 +21,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from linclass import training as _train
+from linclass.backends import resolve_backend
 from linclass.estimator_files import (
     decode_classes,
     encode_classes,
@@ -105,6 +106,11 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         early_stopping: Hold out ``validation_fraction`` of the training rows and stop when
             the validation loss has not improved for ``patience`` epochs, keeping the best.
         validation_fraction: Size of that hold-out.
+        backend: ``"numpy"`` or ``"torch"`` (PyTorch, ``pip install linclass[torch]``; the
+            gradient optimizers with ``gradient="analytic"``); None: NumPy on the cpu,
+            torch on any other device. ``coef_`` and model files are the same either way.
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``; a device that is not
+            there is a ValueError naming those that are.
         random_state: Seed for initialization, shuffling, splits and the searches.
         verbose: Show a progress bar.
 
@@ -150,6 +156,8 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         patience: int = 20,
         early_stopping: bool = False,
         validation_fraction: float = 0.1,
+        backend: str | None = None,
+        device: str = "cpu",
         random_state: int | None = None,
         verbose: bool = False,
     ) -> None:
@@ -179,6 +187,8 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         self.patience = patience
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.backend = backend
+        self.device = device
         self.random_state = random_state
         self.verbose = verbose
 
@@ -195,6 +205,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         """Types and ranges (from the records), then: no option set for a choice that does
         not use it."""
         self._validate_params()
+        resolve_backend(self.backend, self.device)
         check_choice_params(self.get_params(), {"loss": self.loss, "penalty": self.penalty,
                                                 "gradient": self.gradient,
                                                 "optimizer": self.optimizer})
@@ -270,6 +281,8 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
             learning_rate=self._learning_rate(),
             optimizer_kwargs=self._optimizer_kwargs(),
             batch_size=self._batch_size(),
+            backend=self.backend,
+            device=self.device,
         )
 
     def fit(self, X: Any, y: Any, *, validation_data: tuple[Any, Any] | None = None

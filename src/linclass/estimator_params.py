@@ -25,7 +25,7 @@ ESTIMATOR_PARAMS = (
     "search_scale", "step_size",
     "population_size", "n_elite", "tournament_size", "crossover_rate", "mutation_rate",
     "mutation_scale", "max_epochs", "tol", "patience", "early_stopping",
-    "validation_fraction", "random_state", "verbose",
+    "validation_fraction", "backend", "device", "random_state", "verbose",
 )
 
 SEARCH_OPTIMIZERS = frozenset(names("optimizer", "search"))
@@ -39,7 +39,7 @@ FACTORY_NAMES = {"momentum": "mu", "search_scale": "scale"}
 def _constraint(p: Param) -> list[Any]:
     """scikit-learn's constraint list for one record."""
     if p.type is str:
-        out: list[Any] = [StrOptions(set(p.choices or ()))]
+        out: list[Any] = [StrOptions(set(p.choices)) if p.choices else str]
     elif p.type is bool:
         out = ["boolean"]
     else:

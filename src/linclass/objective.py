@@ -285,6 +285,11 @@ class Objective:
         self.penalty = get_penalty(penalty, l1_ratio=l1_ratio)
         self.alpha = alpha
         self.loss_kwargs = loss_kwargs
+        #: The choices by name, for a backend that has its own kernels (None for a callable).
+        named = isinstance(loss, str) and (penalty is None or isinstance(penalty, str))
+        self.spec: dict[str, Any] | None = (
+            dict(loss=loss, penalty=penalty or "none", alpha=alpha, l1_ratio=l1_ratio,
+                 loss_kwargs=loss_kwargs) if named else None)
         self.penalty(np.zeros((1, 1)), alpha)  # reject a bad alpha now, not at the first step
         kernel = LOSS_KERNELS.get(loss) if isinstance(loss, str) else None
         self.in_place = (None if kernel is None

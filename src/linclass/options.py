@@ -303,6 +303,11 @@ PARAMS: dict[str, Param] = {p.name: p for p in (
        "keep the best epoch."),
     _p("validation_fraction", float, 0.1, "Fraction of the training rows held out for "
        "validation.", low=0.0, high=1.0, low_open=True, high_open=True),
+    _p("backend", str, None, "Where the fit runs: numpy, or torch (PyTorch; needs "
+       "pip install linclass[torch]). Default: numpy on the cpu, torch on another device.",
+       choices=("numpy", "torch"), none_ok=True),
+    _p("device", str, "cpu", "Device of the fit: cpu, cuda, cuda:N or mps (not cpu means "
+       "the torch backend)."),
     _p("random_state", int, None, "Seed of initialization, batch order and splits.",
        low=0, high=2**32 - 1, none_ok=True),
     _p("verbose", bool, False, "Show a progress bar."),

@@ -30,7 +30,7 @@ TRAINING = (
     "numerical_method", "numerical_h", "learning_rate", "schedule", "batch_size", "momentum",
     "search_scale", "step_size",
     "population_size", "n_elite", "tournament_size", "crossover_rate", "mutation_rate",
-    "mutation_scale", "max_epochs", "tol", "patience", "early_stopping",
+    "mutation_scale", "max_epochs", "tol", "patience", "early_stopping", "backend", "device",
 )
 #: Feature parameters (``--features`` chooses the kinds).
 FEATURES = ("hist_bins", "hog_orientations", "hog_pixels_per_cell", "hog_cells_per_block")
@@ -97,7 +97,7 @@ def typer_parameter(name: str, *, default: Any = ..., cli_default: Any = ...) ->
     if p.type is bool:
         decls = [f"{p.cli_flag}/--no-{p.cli_flag[2:]}"]
         annotation: Any = bool
-    elif p.type is str:
+    elif p.type is str and p.choices:
         annotation = Literal[tuple(p.choices or ())]
         if value is None:
             annotation = annotation | None

@@ -24,7 +24,7 @@ from linclass.cli import common
 from linclass.cli.common import cli_errors
 from linclass.cli.options import TRAINING, check_owned, record_options
 from linclass.data.tabular import load_regression
-from linclass.regressor import LinearRegressor
+from linclass.regressor import REGRESSOR_PARAMS, LinearRegressor
 
 EPILOG = """\
 Examples:
@@ -37,8 +37,9 @@ A CSV has a header row and numbers only (target: --target, default the last colu
 .npz holds X (n_samples, n_features) and y (n_samples,).
 """
 
-#: The training options that a regressor has (its loss is always the squared error).
-REGRESSION = tuple(n for n in TRAINING if n not in ("loss", "margin"))
+#: The training options that a regressor has (its loss is always the squared error, and it
+#: runs on NumPy).
+REGRESSION = tuple(n for n in TRAINING if n in REGRESSOR_PARAMS)
 
 
 def standardizer(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

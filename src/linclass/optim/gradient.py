@@ -72,11 +72,18 @@ def _check_mu(mu: float) -> float:
     return float(mu)
 
 
+def _zeros_like(p: Any) -> Any:
+    """Zeros of ``p``'s shape and dtype, in ``p``'s kind of array: a NumPy array, or a
+    tensor on ``p``'s device (anything with ``new_zeros``, as torch tensors have)."""
+    new_zeros = getattr(p, "new_zeros", None)
+    return np.zeros_like(p) if new_zeros is None else new_zeros(p.shape)
+
+
 def _momentum_init(lr: Callable[[int], float]) -> Callable[[Params], MomentumState]:
     """The ``init`` shared by momentum and Nesterov: zero velocity, count 0."""
 
     def init(params: Params) -> MomentumState:
-        velocity = {name: np.zeros_like(p) for name, p in params.items()}
+        velocity = {name: _zeros_like(p) for name, p in params.items()}
         return MomentumState(count=0, learning_rate=float(lr(0)), velocity=velocity)
 
     return init

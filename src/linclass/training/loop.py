@@ -37,6 +37,7 @@ from typing import Any, cast
 
 import numpy as np
 
+from linclass.backends import resolve_backend, torch_backend
 from linclass.history import FitResult, History, PartialFitResult, TrainingDivergedError
 from linclass.model import Params
 from linclass.objective import fast_path
@@ -153,10 +154,6 @@ def _copy(params: Params) -> Params:
     return {k: np.array(v, copy=True) for k, v in params.items()}
 
 
-def _all_finite(params: Params) -> bool:
-    return all(np.isfinite(v).all() for v in params.values())
-
-
 def _match_dtype(params: Params, X: np.ndarray, transform: Transform | None) -> Params:
     """float32 features train float32 params: float64 params are cast, so that no step
     mixes precisions (BLAS would then convert every batch to float64)."""
@@ -208,30 +205,48 @@ class Runner:
             it has one and the labels suit it.
         params: The starting params (for shapes and dtypes).
         chunk_rows: Rows converted at a time in a pass over the whole set.
+        backend: ``"numpy"`` (:class:`~linclass.training.step.Step`) or ``"torch"``
+            (:mod:`linclass.backends.torch`): which step and sampler the loop drives.
+        device: The torch device (``backend="torch"`` only).
     """
 
     def __init__(self, X: np.ndarray, y: np.ndarray, optimizer: Optimizer,
                  value_and_grad: ValueAndGrad | None, value: ValueFn, batch_size: int | None,
                  transform: Transform | None, rng: np.random.Generator, *, fast: bool,
-                 params: Params, chunk_rows: int = CHUNK_ROWS) -> None:
+                 params: Params, chunk_rows: int = CHUNK_ROWS, backend: str = "numpy",
+                 device: str = "cpu") -> None:
         self.X, self.y, self.optimizer = X, y, optimizer
         self.search = isinstance(optimizer, SearchOptimizer)
-        n = y.shape[0]
-        self.sampler = (None if batch_size is None or batch_size >= n
-                        else BatchSampler(n, batch_size, rng))
         self.n_steps = self.n_loss_evals = self.n_samples = 0
+        if backend == "torch":  # the one backend hook: its own step and batch order
+            self.sampler, self.step = torch_backend().torch_parts(
+                X, y, value_and_grad, batch_size, transform, rng, params=params,
+                device=device, search=self.search)
+        else:
+            self.sampler, self.step = self._numpy_parts(value_and_grad, value, batch_size,
+                                                        transform, rng, fast, params,
+                                                        chunk_rows)
+
+    def _numpy_parts(self, value_and_grad: ValueAndGrad | None, value: ValueFn,
+                     batch_size: int | None, transform: Transform | None,
+                     rng: np.random.Generator, fast: bool, params: Params, chunk_rows: int
+                     ) -> tuple[BatchSampler | None, Step]:
+        X, y = self.X, self.y
+        n = y.shape[0]
+        sampler = (None if batch_size is None or batch_size >= n
+                   else BatchSampler(n, batch_size, rng))
         in_place = (None if self.search or not fast or value_and_grad is None
                     else fast_path(value_and_grad))
         if in_place is not None and not _labels_fit(y, params["W"].shape[0]):
             in_place = None  # regression targets or odd labels: the checked path says
         affine = None if in_place is None else affine_of(transform, X)
-        rows = max(self.sampler.batch_size if self.sampler else 0, min(n, chunk_rows))
-        self.work = Workspace(transform, affine, rows)
+        rows = max(sampler.batch_size if sampler else 0, min(n, chunk_rows))
+        work = Workspace(transform, affine, rows)
         if in_place is not None:
             W, b = params["W"], params["b"]
-            self.work.allocate(params, np.result_type(np.float32 if affine else X.dtype,
-                                                      W.dtype, b.dtype, 1.0))
-        self.step = Step(self.work, value_and_grad, value, in_place)
+            work.allocate(params, np.result_type(np.float32 if affine else X.dtype,
+                                                 W.dtype, b.dtype, 1.0))
+        return sampler, Step(work, value_and_grad, value, in_place)
 
     def _count(self, n_rows: int) -> None:
         self.n_loss_evals += 1
@@ -255,7 +270,7 @@ class Runner:
             else:
                 loss, grads = self.step.batch(params, self.X, self.y, rows)
         except ValueError:
-            if _all_finite(params):
+            if self.step.finite(params):
                 raise
             loss = math.nan  # the checked losses reject overflowed scores; that is divergence
         self._count(self.y.shape[0] if rows is None else rows.shape[0])
@@ -280,7 +295,7 @@ class Runner:
                 for rows in self.sampler.epoch():
                     loss, state = self._gradient_step(params, state, epoch, rows)
                     losses.append(loss)
-        if not _all_finite(params):
+        if not self.step.finite(params):
             raise self._diverged(math.nan, state, epoch)
         return state
 
@@ -362,6 +377,8 @@ def fit(
     callback: Callback | None = None,
     fast: bool = True,
     chunk_rows: int = CHUNK_ROWS,
+    backend: str | None = None,
+    device: str = "cpu",
 ) -> FitResult:
     """Train ``params`` on ``(X, y)`` with any optimizer; see the module docstring for what
     a step and an epoch are.
@@ -410,6 +427,11 @@ def fit(
             calls the checked objective on the features every step.
         chunk_rows: Rows converted at a time in a pass over the whole set (evaluation,
             ``gd``, the searches' loss): bounds the memory a transform needs.
+        backend: ``"numpy"``, ``"torch"`` or None (NumPy on the cpu, torch elsewhere;
+            :func:`linclass.backends.resolve_backend`). With torch, params and optimizer
+            state are tensors on ``device`` during the fit (``callback`` sees them so);
+            the result holds NumPy arrays.
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``.
 
     Returns:
         A :class:`FitResult`.
@@ -441,6 +463,9 @@ def fit(
     if y_val is not None:
         _check_labels(y_val, n_classes, "y_val")
     if isinstance(optimizer, str) and choice("optimizer", optimizer).has("solver"):
+        if resolve_backend(backend, device) != "numpy":
+            raise ValueError(f"optimizer={optimizer!r} runs on backend='numpy'; backend="
+                             "'torch' runs gd, sgd, momentum and nesterov")
         from linclass.training.solve import fit_solver  # a solver runs its own loop
 
         return fit_solver(optimizer, _match_dtype(_copy(params), X, transform), X, y,
@@ -460,9 +485,13 @@ def fit(
                                       schedule=schedule, steps=total_steps)
     value_and_grad, value = _check_objective(opt, value_and_grad, value)
     params = _match_dtype(_copy(params), X, transform)
-    runner = _runner_class(X)(X, y, opt, value_and_grad, value,
-                              None if full_batch else batch_size, transform, shuffle_rng,
-                              fast=fast, params=params, chunk_rows=chunk_rows)
+    backend = resolve_backend(backend, device)
+    runner_class = (_runner_class(X) if backend == "numpy"
+                    else functools.partial(Runner, backend=backend, device=device))
+    runner = runner_class(X, y, opt, value_and_grad, value, None if full_batch else batch_size,
+                          transform, shuffle_rng, fast=fast, params=params,
+                          chunk_rows=chunk_rows)
+    params = runner.step.put(params)
     state = opt.init(params)
 
     history = History()
@@ -499,7 +528,7 @@ def fit(
             if score < best_value:
                 best_value, best_epoch = score, epoch
                 if early_stopping:
-                    best_params = _copy(params)
+                    best_params = _copy(runner.step.host(params))
             if stop:
                 reason = "callback"
             elif stale >= patience and (early_stopping or tol is not None):
@@ -507,9 +536,8 @@ def fit(
             else:
                 continue
             break
-    if best_params is not None:
-        params = best_params
-    return FitResult(params, history, epoch, best_epoch, reason, state)
+    params = best_params if best_params is not None else runner.step.host(params)
+    return FitResult(params, history, epoch, best_epoch, reason, runner.step.host(state))
 
 
 def partial_fit(
@@ -527,6 +555,8 @@ def partial_fit(
     random_state: int | np.random.Generator | None = 0,
     transform: Transform | None = None,
     fast: bool = True,
+    backend: str | None = None,
+    device: str = "cpu",
 ) -> PartialFitResult:
     """One pass over a batch that has just arrived, continuing from an optimizer state.
 
@@ -539,8 +569,8 @@ def partial_fit(
         params: Current params (not modified).
         X: ndarray of shape (n_samples, n_features) (or what ``transform`` accepts).
         y: ndarray of shape (n_samples,).
-        value_and_grad, value, optimizer, learning_rate, optimizer_kwargs, transform, fast:
-            As in :func:`fit`.
+        value_and_grad, value, optimizer, learning_rate, optimizer_kwargs, transform, fast,
+            backend, device: As in :func:`fit`.
         state: The optimizer state from the previous call, or None.
         batch_size: Split the given batch into mini-batches of this size (shuffled by
             ``random_state``); None: one step on all of it.
@@ -559,12 +589,14 @@ def partial_fit(
     value_and_grad, value = _check_objective(opt, value_and_grad, value)
     params = _match_dtype(_copy(params), X, transform)
     runner = Runner(X, y, opt, value_and_grad, value, None if full_batch else batch_size,
-                     transform, shuffle_rng, fast=fast, params=params)
-    if state is None:
-        state = opt.init(params)
+                    transform, shuffle_rng, fast=fast, params=params,
+                    backend=resolve_backend(backend, device), device=device)
+    params = runner.step.put(params)
+    state = opt.init(params) if state is None else runner.step.put(state)
     losses: list[float] = []
     state = runner.run(params, state, losses, epoch=1)
-    return PartialFitResult(params, state, float(np.mean(losses)), len(losses))
+    return PartialFitResult(runner.step.host(params), runner.step.host(state),
+                            float(np.mean(losses)), len(losses))
 
 
 def evaluate(

@@ -9,6 +9,7 @@ into the :class:`~linclass.training.workspace.Workspace`'s buffers.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -48,6 +49,20 @@ class Step:
                  in_place: FastObjective | None) -> None:
         self.work, self.value_and_grad, self.value, self.in_place = (
             work, value_and_grad, value, in_place)
+
+    # --- where the params live: in host memory, as they are (a backend's step moves them) --
+
+    def put(self, tree: Any) -> Any:
+        """Params (or an optimizer state) as this backend holds them: unchanged."""
+        return tree
+
+    def host(self, tree: Any) -> Any:
+        """Params (or an optimizer state) as NumPy arrays: unchanged."""
+        return tree
+
+    def finite(self, params: Params) -> bool:
+        """True when every entry of the params is finite."""
+        return all(np.isfinite(v).all() for v in params.values())
 
     def block(self, params: Params, F: np.ndarray, y: np.ndarray) -> tuple[float, Params]:
         """``(J, grads)`` of one block of features (the grads may live in a reused buffer)."""

@@ -1,0 +1,412 @@
+"""The PyTorch backend: the fit loop's step and batch order on a torch device.
+
+:func:`linclass.training.fit` is the one loop; with ``backend="torch"`` its
+:class:`~linclass.training.loop.Runner` takes its *step* and *sampler* from here instead of
+from :mod:`linclass.training.step` and :mod:`linclass.training.sampler`. Everything else
+(optimizers, schedules, stopping, history) is the same code, because the gradient
+optimizers update with in-place operators only, which torch tensors have too.
+
+A step computes, on the device, for a block of stored rows ``X_B`` (a mini-batch or a
+chunk of a full pass)::
+
+    S = F W^T + b,   G = dL/dS,   dJ/dW = G^T F + dR/dW,   dJ/db = sum_i G_i
+
+with one *fused* function per loss (value and ``G`` together, :data:`LOSS_KERNELS`) and per
+penalty (:data:`PENALTY_KERNELS`). ``F`` is ``X_B`` cast to the compute dtype: the training
+and validation sets are moved to the device once (uint8 images stay uint8 there), and raw
+pixel preprocessing ``a * x + c`` is folded into W and b exactly as
+:mod:`linclass.objective` does on the CPU. Other feature transforms run once, on the host,
+before the move. Batch order is a ``torch.randperm`` on the device from a generator seeded
+by the run's NumPy generator, so one seed still fixes the whole run.
+
+**Determinism.** On the CPU the same seed gives bitwise the same fit (tests hold it). On
+CUDA the batch order and the initial W are the same for a seed, and the step's operations
+(``addmm``, ``matmul``, ``gather``/``scatter``, reductions) have no atomics-based
+nondeterminism by default, but cuBLAS picks its kernels (and split-K reductions) by GPU
+model, library version and workspace, so results agree across runs on one machine
+and differ in the last bits across GPUs or versions; for a strict guarantee set
+``CUBLAS_WORKSPACE_CONFIG=:4096:8`` and ``torch.use_deterministic_algorithms(True)``.
+CPU-vs-CUDA results agree to float32 rounding, not bitwise.
+
+Only the analytic objective with a named loss and penalty runs here; the derivative-free
+optimizers and the numerical/autodiff gradients stay on the NumPy backend.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any, cast
+
+import numpy as np
+import torch
+
+from linclass.model import Params
+from linclass.objective import Objective
+from linclass.training import loop
+from linclass.training.sampler import CHUNK_ROWS, chunk_slices
+from linclass.training.step import weighted_sum
+from linclass.training.workspace import Transform, affine_of
+
+Tensor = torch.Tensor
+TorchParams = dict[str, Tensor]
+
+#: Rows per chunk of a full pass on the device (evaluation, ``gd``): large, since a device
+#: has the memory and small chunks leave it idle.
+DEVICE_CHUNK_ROWS = 65536
+
+
+# --- devices --------------------------------------------------------------------------------
+
+
+def available_devices() -> list[str]:
+    """The device names this machine has: ``"cpu"``, ``"cuda"``/``"cuda:N"``, ``"mps"``."""
+    out = ["cpu"]
+    if torch.cuda.is_available():
+        out += ["cuda", *(f"cuda:{i}" for i in range(torch.cuda.device_count()))]
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        out.append("mps")
+    return out
+
+
+def resolve_device(device: str) -> torch.device:
+    """The ``torch.device`` named ``device``, checked to be present.
+
+    Raises:
+        ValueError: Naming the devices that are available (``torch.cuda.is_available()``,
+            the CUDA device count, MPS), when ``device`` is not a device name or not here.
+    """
+    available = available_devices()
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device={device!r} is not a device name; available: "
+                         f"{', '.join(available)}") from None
+    here = dev.type == "cpu" or (
+        dev.type == "cuda" and torch.cuda.is_available()
+        and (dev.index is None or dev.index < torch.cuda.device_count())
+    ) or (dev.type == "mps" and "mps" in available)
+    if not here:
+        raise ValueError(f"device={device!r} is not available on this machine "
+                         f"(torch.cuda.is_available() is {torch.cuda.is_available()}); "
+                         f"available: {', '.join(available)}")
+    return dev
+
+
+# --- fused losses: (S, y, T) -> (L, dL/dS), T the one-hot labels ----------------------------
+
+
+def _softmax(S: Tensor, y: Tensor, T: Tensor, **_: Any) -> tuple[Tensor, Tensor]:
+    """``L = -1/m sum_i log softmax(s_i)_{y_i}``, ``G = (softmax(S) - T) / m``."""
+    m = S.shape[0]
+    logp = torch.log_softmax(S, dim=1)
+    loss = -logp.gather(1, y[:, None]).sum() / m
+    return loss, logp.exp_().sub_(T).div_(m)
+
+
+def _svm(S: Tensor, y: Tensor, T: Tensor, margin: float = 1.0, **_: Any
+         ) -> tuple[Tensor, Tensor]:
+    """``L = 1/m sum_i sum_{j != y_i} max(0, s_j - s_{y_i} + margin)``; ``G_ij = 1[active]``
+    for ``j != y_i`` and minus the active count for ``j = y_i``, over m."""
+    m = S.shape[0]
+    margins = (S - S.gather(1, y[:, None]) + margin).clamp_(min=0).mul_(1 - T)
+    loss = margins.sum() / m
+    active = (margins > 0).to(S.dtype)
+    active -= T * active.sum(dim=1, keepdim=True)
+    return loss, active.div_(m)
+
+
+def _ova_hinge(S: Tensor, y: Tensor, T: Tensor, margin: float = 1.0, **_: Any
+               ) -> tuple[Tensor, Tensor]:
+    """``L = 1/m sum_ik max(0, margin - t_ik s_ik)``, ``t = 2T - 1``; ``G = -t 1[h > 0] / m``."""
+    m = S.shape[0]
+    t = 2 * T - 1
+    h = margin - t * S
+    active = (h > 0).to(S.dtype)
+    return (h * active).sum() / m, (-t * active).div_(m)
+
+
+def _ova_logistic(S: Tensor, y: Tensor, T: Tensor, **_: Any) -> tuple[Tensor, Tensor]:
+    """``L = 1/m sum_ik log(1 + exp(-t_ik s_ik))``; ``G = -t sigmoid(-t S) / m``."""
+    m = S.shape[0]
+    t = 2 * T - 1
+    z = -t * S
+    loss = torch.logaddexp(z, torch.zeros_like(z)).sum() / m
+    return loss, (-t * torch.sigmoid(z)).div_(m)
+
+
+def _squared(S: Tensor, y: Tensor, T: Tensor, **_: Any) -> tuple[Tensor, Tensor]:
+    """``L = 1/m sum_ik (s_ik - T_ik)^2``; ``G = 2 (S - T) / m``."""
+    m = S.shape[0]
+    r = S - T
+    return (r * r).sum() / m, r.mul_(2.0 / m)
+
+
+#: One fused function per loss of :data:`linclass.losses.LOSSES`.
+LOSS_KERNELS: dict[str, Callable[..., tuple[Tensor, Tensor]]] = {
+    "softmax": _softmax, "svm": _svm, "ova_hinge": _ova_hinge,
+    "ova_logistic": _ova_logistic, "squared": _squared,
+}
+
+
+# --- fused penalties: W -> (R, dR/dW or None) ------------------------------------------------
+
+
+def _elastic(W: Tensor, alpha: float, l1_ratio: float) -> tuple[Tensor, Tensor | None]:
+    """``R = alpha (r sum |W| + (1 - r) sum W^2)``, ``dR/dW = alpha (r sign W + 2 (1 - r) W)``;
+    ``r = 1`` is L1, ``r = 0`` is L2."""
+    a1, a2 = alpha * l1_ratio, alpha * (1.0 - l1_ratio)
+    value = a1 * W.abs().sum() + a2 * (W * W).sum()
+    return value, a1 * torch.sign(W) + (2 * a2) * W
+
+
+PENALTY_KERNELS: dict[str, Callable[[Tensor, float, float], tuple[Tensor, Tensor | None]]] = {
+    "l2": lambda W, alpha, r: _elastic(W, alpha, 0.0),
+    "l1": lambda W, alpha, r: _elastic(W, alpha, 1.0),
+    "elasticnet": _elastic,
+    "none": lambda W, alpha, r: (W.new_zeros(()), None),
+}
+
+
+# --- where arrays live ------------------------------------------------------------------------
+
+
+def _tree_map(tree: Any, fn: Callable[[Any], Any]) -> Any:
+    """``fn`` on every array of a params dict or an optimizer state (a NamedTuple)."""
+    if isinstance(tree, dict):
+        return {k: _tree_map(v, fn) for k, v in tree.items()}
+    if isinstance(tree, tuple) and hasattr(tree, "_fields"):
+        return type(tree)(*(_tree_map(v, fn) for v in tree))
+    if isinstance(tree, (np.ndarray, Tensor)):
+        return fn(tree)
+    return tree
+
+
+def _torch_dtype(dtype: np.dtype, device: torch.device) -> torch.dtype:
+    """The compute dtype: the params' float dtype (float32 on MPS, which has no float64)."""
+    out = torch.float64 if np.dtype(dtype) == np.float64 else torch.float32
+    return torch.float32 if device.type == "mps" else out
+
+
+class TorchBatchSampler:
+    """Mini-batch row indices on the device, a new ``torch.randperm`` every epoch.
+
+    Args:
+        n: Rows in the training set.
+        batch_size: Rows per batch (at most n).
+        rng: The run's generator of the batch order; it seeds the torch generator.
+        device: Where the indices live.
+    """
+
+    def __init__(self, n: int, batch_size: int, rng: np.random.Generator,
+                 device: torch.device) -> None:
+        self.n, self.batch_size, self.device = n, min(int(batch_size), n), device
+        self.generator = torch.Generator(device=device)
+        self.generator.manual_seed(int(rng.integers(2**63)))
+
+    @property
+    def batches_per_epoch(self) -> int:
+        """``ceil(n / batch_size)``."""
+        return -(-self.n // self.batch_size)
+
+    def epoch(self) -> Iterator[Tensor]:
+        """The batches of one epoch, a new permutation each call (on the CPU, small
+        batches run with :data:`~linclass.training.loop.SMALL_BATCH_BLAS_THREADS` torch
+        threads, as the NumPy backend's BLAS does)."""
+        order = torch.randperm(self.n, generator=self.generator, device=self.device)
+        with _small_batch_threads(self.device, self.batch_size):
+            for s in chunk_slices(self.n, self.batch_size):
+                yield order[s]
+
+
+@contextlib.contextmanager
+def _small_batch_threads(device: torch.device, batch_size: int) -> Iterator[None]:
+    """Torch's intra-op threads limited for an epoch of small CPU batches: a second thread
+    saves little on a (256, 784) product, and on a busy machine its spinning workers made
+    epochs 20x slower (3.7 s instead of 0.15 s per Fashion-MNIST epoch on 2 shared cores)."""
+    threads = loop.SMALL_BATCH_BLAS_THREADS
+    if device.type != "cpu" or threads is None or batch_size > CHUNK_ROWS:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+class TorchStep:
+    """The torch twin of :class:`linclass.training.step.Step`: ``(J, grads)`` and ``J`` of
+    blocks of stored rows, on the device, plus where params live (``put``/``host``).
+
+    Args:
+        objective: The analytic :class:`~linclass.objective.Objective` (its loss and
+            penalty names choose the fused kernels).
+        device: The torch device.
+        dtype: The compute dtype (that of the params).
+        transform: Stored rows -> features, or None.
+        affine: ``(a, c)`` when ``transform`` is folded into W and b, else None.
+        chunk_rows: Rows per chunk of a full pass.
+    """
+
+    def __init__(self, objective: Objective, device: torch.device, dtype: torch.dtype,
+                 transform: Transform | None, affine: tuple[np.ndarray, np.ndarray] | None,
+                 chunk_rows: int = DEVICE_CHUNK_ROWS) -> None:
+        self.device, self.dtype, self.transform, self.chunk_rows = (
+            device, dtype, transform, chunk_rows)
+        spec = objective.spec
+        if spec is None:
+            raise ValueError("the torch backend needs a loss and a penalty given by name")
+        self.loss_kernel = LOSS_KERNELS[spec["loss"]]
+        self.penalty_kernel = PENALTY_KERNELS[spec["penalty"]]
+        self.alpha, self.l1_ratio = float(spec["alpha"]), float(spec["l1_ratio"])
+        self.loss_kwargs = spec["loss_kwargs"]
+        self.affine = None if affine is None else tuple(self._tensor(v) for v in affine)
+        self.folded = affine is not None
+        self.grads: TorchParams | None = None
+        self._data: dict[int, tuple[Any, Tensor, Tensor]] = {}
+
+    # --- params and states between host and device ------------------------------------
+
+    def _tensor(self, v: np.ndarray) -> Tensor:
+        return torch.as_tensor(np.asarray(v)).to(device=self.device, dtype=self.dtype)
+
+    def put(self, tree: Any) -> Any:
+        """Params (or an optimizer state) as tensors on the device, copied."""
+        return _tree_map(tree, lambda v: (v if isinstance(v, Tensor) else
+                                          self._tensor(v)).clone())
+
+    def host(self, tree: Any) -> Any:
+        """Params (or an optimizer state) as NumPy arrays, copied to the host."""
+        return _tree_map(tree, lambda v: v.detach().cpu().numpy().copy()
+                         if isinstance(v, Tensor) else np.array(v, copy=True))
+
+    def finite(self, params: TorchParams) -> bool:
+        """True when every entry of the params is finite."""
+        return all(bool(torch.isfinite(v).all()) for v in params.values())
+
+    # --- data, moved once -----------------------------------------------------------------
+
+    def _on_device(self, X: np.ndarray, y: np.ndarray) -> tuple[Tensor, Tensor]:
+        """``(X, y)`` on the device, moved at the first call (kept for the fit's length).
+        uint8 images stay uint8 (when folded), float rows keep their dtype (float16 stays
+        float16); other transforms run here, once, on the host."""
+        key = id(X)
+        if key not in self._data:
+            if self.folded:
+                rows = np.ascontiguousarray(X).reshape(X.shape[0], -1)
+            elif self.transform is not None:
+                rows = np.concatenate([np.asarray(self.transform(X[s]), dtype=np.float32)
+                                       for s in chunk_slices(X.shape[0], 8192)])
+            else:
+                rows = np.ascontiguousarray(X)
+            self._data[key] = (X, torch.from_numpy(rows).to(self.device),
+                               torch.from_numpy(np.asarray(y, dtype=np.int64)).to(self.device))
+        return self._data[key][1], self._data[key][2]
+
+    # --- the step -------------------------------------------------------------------------
+
+    def _fold(self, params: TorchParams) -> tuple[Tensor, Tensor]:
+        """W and b as the stored rows see them: ``(W diag(a), b + W c)`` when folded."""
+        W, b = params["W"], params["b"]
+        if self.affine is None:
+            return W, b
+        a, c = self.affine
+        return W * a, b + W @ c
+
+    def _scores(self, params: TorchParams, F: Tensor) -> Tensor:
+        W_x, b_x = self._fold(params)
+        return torch.addmm(b_x, F.to(self.dtype), W_x.T)
+
+    def _data_loss(self, S: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        T = torch.zeros_like(S).scatter_(1, y[:, None], 1.0)
+        return self.loss_kernel(S, y, T, **self.loss_kwargs)
+
+    def block(self, params: TorchParams, F: Tensor, y: Tensor) -> tuple[float, TorchParams]:
+        """``(J, grads)`` of one block of stored rows (grads in a reused buffer)."""
+        if self.grads is None:
+            self.grads = {k: torch.empty_like(v) for k, v in params.items()}
+        F = F.to(self.dtype)
+        loss, G = self._data_loss(self._scores(params, F), y)
+        gW, gb = self.grads["W"], self.grads["b"]
+        torch.matmul(G.T, F, out=gW)
+        torch.sum(G, dim=0, out=gb)
+        if self.affine is not None:  # back through x' = a x + c
+            a, c = self.affine
+            gW.mul_(a).add_(torch.outer(gb, c))
+        reg, dR = self.penalty_kernel(params["W"], self.alpha, self.l1_ratio)
+        if dR is not None:
+            gW.add_(dR)
+        return float(loss + reg), self.grads
+
+    def batch(self, params: TorchParams, X: np.ndarray, y: np.ndarray, rows: Tensor
+              ) -> tuple[float, TorchParams]:
+        """``(J, grads)`` of the mini-batch ``rows`` (indices on the device)."""
+        Xd, yd = self._on_device(X, y)
+        return self.block(params, Xd[rows], yd[rows])
+
+    def full(self, params: TorchParams, X: np.ndarray, y: np.ndarray
+             ) -> tuple[float, TorchParams]:
+        """``(J, grads)`` of the whole set, a chunk at a time."""
+        Xd, yd = self._on_device(X, y)
+        n = yd.shape[0]
+        parts = ((*self.block(params, Xd[s], yd[s]), (s.stop - s.start) / n)
+                 for s in chunk_slices(n, self.chunk_rows))
+        return cast(tuple[float, TorchParams], weighted_sum(cast(Any, parts)))
+
+    def loss(self, params: TorchParams, X: np.ndarray, y: np.ndarray) -> float:
+        """``J`` of the whole set."""
+        return self.evaluate(params, X, y, accuracy=False)[0]
+
+    def evaluate(self, params: TorchParams, X: np.ndarray, y: np.ndarray, *,
+                 accuracy: bool = True, predictions: list[np.ndarray] | None = None
+                 ) -> tuple[float, float]:
+        """Objective and accuracy on a whole set, one product per chunk for both;
+        ``predictions``, when given, receives each chunk's predicted classes."""
+        Xd, yd = self._on_device(X, y)
+        n = yd.shape[0]
+        total = torch.zeros((), dtype=self.dtype, device=self.device)
+        correct = torch.zeros((), dtype=torch.int64, device=self.device)
+        for s in chunk_slices(n, self.chunk_rows):
+            S = self._scores(params, Xd[s])
+            pred = S.argmax(dim=1)
+            correct += (pred == yd[s]).sum()
+            if predictions is not None:
+                predictions.append(pred.cpu().numpy())
+            total += self._data_loss(S, yd[s])[0] * ((s.stop - s.start) / n)
+        reg = self.penalty_kernel(params["W"], self.alpha, self.l1_ratio)[0]
+        return float(total + reg), (int(correct) / n if accuracy and n else float("nan"))
+
+
+def torch_parts(X: np.ndarray, y: np.ndarray, value_and_grad: Any, batch_size: int | None,
+                transform: Transform | None, rng: np.random.Generator, *, params: Params,
+                device: str, search: bool) -> tuple[TorchBatchSampler | None, TorchStep]:
+    """The sampler and step of a torch run (the :class:`~linclass.training.loop.Runner`'s
+    hook).
+
+    Raises:
+        ValueError: For a device that is not here, a derivative-free optimizer, a gradient
+            other than the analytic one, or labels that are not class indices.
+    """
+    dev = resolve_device(device)
+    if search:
+        raise ValueError("backend='torch' runs the gradient optimizers (gd, sgd, momentum, "
+                         "nesterov); the search optimizers run on backend='numpy'")
+    if not isinstance(value_and_grad, Objective) or value_and_grad.spec is None:
+        raise ValueError("backend='torch' needs gradient='analytic' with a named loss and "
+                         "penalty (numerical and autodiff gradients run on backend='numpy')")
+    n_classes = params["W"].shape[0]
+    if not (np.issubdtype(y.dtype, np.integer) and 0 <= int(y.min()) and int(y.max()) < n_classes):
+        raise ValueError(f"backend='torch' trains on class indices in [0, {n_classes})")
+    dtype = _torch_dtype(np.result_type(params["W"].dtype, params["b"].dtype), dev)
+    step = TorchStep(value_and_grad, dev, dtype, transform, affine_of(transform, X))
+    n = y.shape[0]
+    sampler = (None if batch_size is None or batch_size >= n
+               else TorchBatchSampler(n, batch_size, rng, dev))
+    return sampler, step
+
+
+__all__ = ["DEVICE_CHUNK_ROWS", "LOSS_KERNELS", "PENALTY_KERNELS", "TorchBatchSampler",
+           "TorchStep", "available_devices", "resolve_device", "torch_parts"]
