@@ -28,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine_info, median  # noqa: E402
-from linclass.fileio import atomic_write_text  # noqa: E402
+from linclass.io.fileio import atomic_write_text  # noqa: E402
 
 HOG_PARAMS = (9, (4, 4), (2, 2))  # the FeatureExtractor defaults: orientations, cell, block
 GOALS = {"hog": 10.0, "cold": 2.0, "warm": 1.2}

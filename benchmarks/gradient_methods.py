@@ -31,7 +31,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 from linclass.grad import make_value_and_grad, max_relative_error, numerical_gradient  # noqa: E402
-from linclass.gradcheck import SCALE_FLOOR, check_point, compare_gradients  # noqa: E402
+from linclass.grad.compare import SCALE_FLOOR, check_point, compare_gradients  # noqa: E402
 from linclass.objective import objective_value  # noqa: E402
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -144,7 +144,7 @@ def main() -> None:
         "",
         f"Numerical errors are over {n_probed} sampled coordinates ({SAMPLES} of W, all of b);",
         "errors are `|a - n| / max(|a|, |n|, "
-        f"{SCALE_FLOOR:g} * max|analytic|)` (see `linclass.gradcheck.SCALE_FLOOR`).",
+        f"{SCALE_FLOOR:g} * max|analytic|)` (see `linclass.grad.compare.SCALE_FLOOR`).",
         "",
         "| loss | penalty | analytic ms | autodiff ms | numerical s (extrap.) "
         "| autodiff vs analytic | numerical vs analytic |",

@@ -30,6 +30,7 @@ from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
 
 from linclass.grad import make_value_and_grad
+from linclass.io.report import per_class_table, write_report
 from linclass.model import init_params, predict
 from linclass.objective import objective_value
 from linclass.plots import (
@@ -43,7 +44,6 @@ from linclass.plots import (
     plot_templates,
     save_figure,
 )
-from linclass.report import per_class_table, write_report
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 FASHION_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",

@@ -17,7 +17,7 @@ from numpy.testing import assert_allclose
 from linclass.grad import gradient_check, make_value_and_grad, max_relative_error
 from linclass.grad.autodiff import Tensor
 from linclass.grad.autodiff_objective import autodiff_value_and_grad
-from linclass.gradcheck import check_point
+from linclass.grad.compare import check_point
 from linclass.losses import LOSSES
 from linclass.objective import objective_value, value_and_grad
 from linclass.regularizers import PENALTIES

@@ -18,8 +18,8 @@ from linclass.backends.torch import (  # noqa: E402
     TorchStep,
     resolve_device,
 )
+from linclass.estimators.image import ImageClassifier  # noqa: E402
 from linclass.features import AffineTransform  # noqa: E402
-from linclass.image_classifier import ImageClassifier  # noqa: E402
 from linclass.objective import Objective  # noqa: E402
 from linclass.optim.gradient import momentum  # noqa: E402
 from linclass.options import names  # noqa: E402

@@ -11,7 +11,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from linclass import LinearClassifier
-from linclass.persist import ModelFileError
+from linclass.io.persist import ModelFileError
 
 # The one place where expected failures of scikit-learn's checks are listed, with reasons.
 EXPECTED_FAILED_CHECKS: dict[str, str] = {}
@@ -147,7 +147,7 @@ def test_model_file_round_trip_is_bit_identical(digits, tmp_path):
 
 
 def test_load_refuses_a_file_of_another_kind(tmp_path):
-    from linclass.persist import save_model
+    from linclass.io.persist import save_model
 
     path = tmp_path / "other.safetensors"
     save_model(path, {"W": np.zeros((2, 3)), "b": np.zeros(2)}, {"estimator": "Other"})

@@ -15,7 +15,7 @@ import safetensors
 
 from linclass.cli import rundir
 from linclass.cli.rundir import claim_run_dir
-from linclass.fileio import atomic_write_bytes
+from linclass.io.fileio import atomic_write_bytes
 
 TRAIN = ["train", "--dataset", "digits", "--epochs", "1", "--quiet"]
 

@@ -3,7 +3,7 @@
 import csv
 import json
 
-from linclass.image_classifier import ImageClassifier
+from linclass.estimators.image import ImageClassifier
 
 
 def test_grid_search_writes_table_heat_map_and_best_model(cli, tmp_path):

@@ -7,7 +7,7 @@ import pytest
 from sklearn.datasets import load_digits
 
 from linclass.explain_gradient import kink_example, numerical_walkthrough
-from linclass.gradcheck import DEFAULT_THRESHOLDS, compare_gradients
+from linclass.grad.compare import DEFAULT_THRESHOLDS, compare_gradients
 from linclass.model import init_params
 
 

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from linclass.fileio import atomic_open, atomic_write_bytes
+from linclass.io.fileio import atomic_open, atomic_write_bytes
 
 
 @pytest.mark.parametrize("durable", [True, False])

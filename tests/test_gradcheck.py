@@ -11,7 +11,7 @@ from sklearn.datasets import load_digits
 from typer.testing import CliRunner
 
 from linclass.cli.gradcheck import gradcheck
-from linclass.gradcheck import _HINGES, DEFAULT_THRESHOLDS, check_point, compare_gradients
+from linclass.grad.compare import _HINGES, DEFAULT_THRESHOLDS, check_point, compare_gradients
 from linclass.losses import LOSSES
 from linclass.regularizers import PENALTIES
 

@@ -6,9 +6,9 @@ from numpy.testing import assert_array_equal
 
 from linclass import LinearClassifier
 from linclass.data import load_dataset
+from linclass.estimators.image import ImageClassifier
 from linclass.features import FeatureExtractor, FeaturePipeline, Preprocessor
-from linclass.image_classifier import ImageClassifier
-from linclass.persist import ModelFileError
+from linclass.io.persist import ModelFileError
 
 
 @pytest.fixture(scope="module")

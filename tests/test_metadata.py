@@ -18,11 +18,11 @@ import safetensors.numpy
 from linclass import LinearClassifier
 from linclass.cli.common import class_names_of
 from linclass.data import load_dataset
+from linclass.estimators.image import ImageClassifier
 from linclass.features import FeatureExtractor, FeaturePipeline, Preprocessor
-from linclass.image_classifier import ImageClassifier
-from linclass.metadata import MAX_DEPTH, SchemaError, parse_json
-from linclass.persist import CHECKSUM_KEY, ModelFileError, load_model, tensors_checksum
-from linclass.strict_json import json_depth
+from linclass.io.metadata import MAX_DEPTH, SchemaError, parse_json
+from linclass.io.persist import CHECKSUM_KEY, ModelFileError, load_model, tensors_checksum
+from linclass.io.strict_json import json_depth
 
 
 @pytest.fixture(scope="module")

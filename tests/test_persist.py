@@ -8,8 +8,8 @@ import pytest
 import safetensors.numpy
 from numpy.testing import assert_array_equal
 
-from linclass.fileio import atomic_write_bytes
-from linclass.persist import FORMAT_VERSION, ModelFileError, load_model, save_model
+from linclass.io.fileio import atomic_write_bytes
+from linclass.io.persist import FORMAT_VERSION, ModelFileError, load_model, save_model
 
 
 @pytest.fixture
@@ -98,7 +98,7 @@ def _rewrite(path, tensors, meta):
 
 
 def test_nan_weights_are_refused_even_with_a_matching_checksum(tmp_path, params):
-    from linclass.persist import tensors_checksum
+    from linclass.io.persist import tensors_checksum
 
     params["W"][0, 0] = np.nan
     path = tmp_path / "nan.safetensors"
@@ -112,7 +112,7 @@ def test_nan_weights_are_refused_even_with_a_matching_checksum(tmp_path, params)
 
 
 def test_inconsistent_shapes_are_refused(tmp_path, params):
-    from linclass.persist import tensors_checksum
+    from linclass.io.persist import tensors_checksum
 
     params["b"] = np.zeros(4, dtype=np.float32)
     path = tmp_path / "shape.safetensors"

@@ -17,9 +17,9 @@ from sklearn.linear_model import ElasticNet, Lasso, LinearRegression, Ridge
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from linclass.estimators.regressor import LinearRegressor, sklearn_alpha
+from linclass.io.persist import ModelFileError
 from linclass.objective import objective_value
-from linclass.persist import ModelFileError
-from linclass.regressor import LinearRegressor, sklearn_alpha
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +118,7 @@ def test_model_file_round_trip(tmp_path, diabetes):
     back = LinearRegressor.load(path)
     assert_allclose(back.predict(X), reg.predict(X), rtol=0, atol=0)
     assert back.get_params() == reg.get_params()
-    from linclass.classifier import LinearClassifier
+    from linclass.estimators.classifier import LinearClassifier
 
     with pytest.raises(ModelFileError, match="not a LinearClassifier"):
         LinearClassifier.load(path)
@@ -142,7 +142,7 @@ def test_sklearn_estimator_checks(estimator, check):
 
 
 def test_same_defaults_as_the_classifier():
-    from linclass.classifier import LinearClassifier
+    from linclass.estimators.classifier import LinearClassifier
 
     theirs = LinearClassifier().get_params()
     del theirs["loss"], theirs["margin"], theirs["backend"], theirs["device"]

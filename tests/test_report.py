@@ -8,8 +8,8 @@ import re
 import numpy as np
 import pytest
 
+from linclass.io.report import format_value, per_class_table, write_report
 from linclass.plots import plot_confusion_matrix, plot_schedule, save_figure
-from linclass.report import format_value, per_class_table, write_report
 
 EVIL = "<script>alert('x')</script>"
 

@@ -12,14 +12,14 @@ from importlib import import_module
 _EXPORTS = {
     "DataError": "linclass.data",
     "Dataset": "linclass.data",
-    "ImageClassifier": "linclass.image_classifier",
-    "LinearClassifier": "linclass.classifier",
-    "LinearRegressor": "linclass.regressor",
-    "ModelFileError": "linclass.persist",
+    "ImageClassifier": "linclass.estimators.image",
+    "LinearClassifier": "linclass.estimators.classifier",
+    "LinearRegressor": "linclass.estimators.regressor",
+    "ModelFileError": "linclass.io.persist",
     "TrainingDivergedError": "linclass.training",
     "load_dataset": "linclass.data",
-    "load_model": "linclass.persist",
-    "save_model": "linclass.persist",
+    "load_model": "linclass.io.persist",
+    "save_model": "linclass.io.persist",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -122,7 +122,7 @@ def kink_example(h: float = SLIDE_H, margin: float = 1.0) -> dict[str, Any]:
         f"centered (L(s_1 + h) - L(s_1 - h)) / 2h = {ctr:.4f}   plain rel. error "
         f"{errors['centered']:.2f}",
         "the one-sided slopes differ, so no step h fixes it: gradient checks draw their "
-        "point away from kinks (linclass.gradcheck.check_point)",
+        "point away from kinks (linclass.grad.compare.check_point)",
     ]
     return {"scores": s[0].tolist(), "analytic": analytic, "forward": fwd, "backward": bwd,
             "centered": ctr, "plain_errors": errors, "lines": lines}

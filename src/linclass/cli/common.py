@@ -22,14 +22,14 @@ import click
 import numpy as np
 import typer
 
-from linclass.classifier import LinearClassifier
 from linclass.cli.options import FEATURES as FEATURE_PARAMS
 from linclass.cli.options import check_owned
 from linclass.data import DATASETS, DataError, Dataset, load_dataset, train_val_split
-from linclass.estimator_params import ESTIMATOR_PARAMS
+from linclass.estimators.classifier import LinearClassifier
+from linclass.estimators.image import ImageClassifier
+from linclass.estimators.params import ESTIMATOR_PARAMS
 from linclass.features import KINDS, FeatureExtractor, FeaturePipeline, Preprocessor, default_cache
-from linclass.image_classifier import ImageClassifier
-from linclass.persist import ModelFileError
+from linclass.io.persist import ModelFileError
 from linclass.training import TrainingDivergedError
 
 # --- the error boundary -------------------------------------------------------------------
@@ -362,7 +362,7 @@ def objective_kwargs(clf: LinearClassifier) -> dict[str, Any]:
 
 def write_json(path: Path, obj: Any, *, force: bool = False) -> Path:
     """Write JSON atomically; NaN and inf become null (they are not JSON)."""
-    from linclass.fileio import atomic_write_text
+    from linclass.io.fileio import atomic_write_text
 
     return atomic_write_text(path, json.dumps(json_safe(obj), indent=2) + "\n", force=force)
 
@@ -393,7 +393,7 @@ def check_image_shape(model: ImageClassifier, shape: Sequence[int], where: str) 
 
 def check_png_target(path: Path, *, force: bool) -> None:
     """Check a picture destination before the work that draws it."""
-    from linclass.fileio import check_writable
+    from linclass.io.fileio import check_writable
 
     if path.suffix.lower() != ".png":
         raise typer.BadParameter(f"{path} must end in .png", param_hint="--plot")

@@ -14,8 +14,8 @@ from rich.table import Table
 from linclass.cli import common
 from linclass.cli.common import cli_errors
 from linclass.cli.pictures import predicted_indices
+from linclass.io.report import per_class_table
 from linclass.plots import confusion_counts, plot_confusion_matrix, save_figure
-from linclass.report import per_class_table
 
 EPILOG = """\
 Examples:

@@ -10,7 +10,12 @@ from rich.console import Console
 from rich.table import Table
 
 from linclass.cli.common import positive
-from linclass.gradcheck import DEFAULT_THRESHOLDS, SCALE_FLOOR, GradcheckReport, compare_gradients
+from linclass.grad.compare import (
+    DEFAULT_THRESHOLDS,
+    SCALE_FLOOR,
+    GradcheckReport,
+    compare_gradients,
+)
 from linclass.losses import LOSSES
 from linclass.regularizers import PENALTIES
 

@@ -14,7 +14,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from linclass.cli.common import all_scores, class_names_of, objective_kwargs
-from linclass.image_classifier import ImageClassifier
+from linclass.estimators.image import ImageClassifier
+from linclass.io.report import per_class_table, write_report
 from linclass.objective import objective_value
 from linclass.plots import (
     plot_confusion_matrix,
@@ -23,7 +24,6 @@ from linclass.plots import (
     plot_templates,
     save_figure,
 )
-from linclass.report import per_class_table, write_report
 
 LANDSCAPE_ROWS = 1000  # the 1-D slice evaluates J 51 times; a subset keeps that quick
 

@@ -12,7 +12,7 @@ from linclass.cli import common
 from linclass.cli.common import cli_errors
 from linclass.data import DataError
 from linclass.data.folder import IMAGE_SUFFIXES, ColorMode, read_images
-from linclass.image_classifier import ImageClassifier
+from linclass.estimators.image import ImageClassifier
 from linclass.losses import softmax
 from linclass.options import choice
 

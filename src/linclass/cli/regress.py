@@ -1,4 +1,4 @@
-"""``linclass regress``: fit a :class:`~linclass.regressor.LinearRegressor` on a table.
+"""``linclass regress``: fit a :class:`~linclass.estimators.regressor.LinearRegressor` on a table.
 
 The features and the target are standardized for the fit (so the default step sizes
 apply), and the fitted line is then mapped back to the raw units, exactly:
@@ -24,7 +24,7 @@ from linclass.cli import common
 from linclass.cli.common import cli_errors
 from linclass.cli.options import TRAINING, check_owned, record_options
 from linclass.data.tabular import load_regression
-from linclass.regressor import REGRESSOR_PARAMS, LinearRegressor
+from linclass.estimators.regressor import REGRESSOR_PARAMS, LinearRegressor
 
 EPILOG = """\
 Examples:

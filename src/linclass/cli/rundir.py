@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from linclass.cli.common import json_safe
-from linclass.fileio import FileLock, atomic_write_text
+from linclass.io.fileio import FileLock, atomic_write_text
 
 MODEL_FILE = "model.safetensors"
 METRICS_FILE = "metrics.json"

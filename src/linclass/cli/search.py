@@ -23,16 +23,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from linclass.classifier import LinearClassifier
 from linclass.cli import common
 from linclass.cli.common import DataSpec, cli_errors
 from linclass.cli.options import FEATURES, TRAINING, record_options
 from linclass.cli.rundir import METRICS_FILE, claim_run_dir
-from linclass.fileio import atomic_write_text
-from linclass.image_classifier import ImageClassifier, data_checksum
+from linclass.estimators.classifier import LinearClassifier
+from linclass.estimators.image import ImageClassifier, data_checksum
+from linclass.io.fileio import atomic_write_text
+from linclass.io.report import write_report
 from linclass.options import choice
 from linclass.plots import plot_search_heatmap, save_figure
-from linclass.report import write_report
 from linclass.training import TrainingDivergedError
 
 DEFAULT_LR_GRID = "0.01,0.1,1"

@@ -22,7 +22,7 @@ from linclass.cli.rundir import (
 )
 from linclass.cli.train_embeddings import train_embeddings
 from linclass.data.embeddings import is_embeddings_folder
-from linclass.image_classifier import ImageClassifier
+from linclass.estimators.image import ImageClassifier
 from linclass.training import TrainingDivergedError
 
 EPILOG = """\

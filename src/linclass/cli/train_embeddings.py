@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 import typer
 
-from linclass.classifier import LinearClassifier
 from linclass.cli import common
 from linclass.cli.rundir import METRICS_FILE, MODEL_FILE, RunClaim, write_history
 from linclass.data.embeddings import load_embeddings
+from linclass.estimators.classifier import LinearClassifier
 from linclass.training.arrays import chunk_rows, float_rows
 
 

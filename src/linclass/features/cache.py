@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from linclass.fileio import atomic_open
+from linclass.io.fileio import atomic_open
 
 if TYPE_CHECKING:
     from linclass.features.extract import FeatureExtractor

@@ -14,7 +14,7 @@ from pathlib import Path
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from linclass.fileio import atomic_write_bytes
+from linclass.io.fileio import atomic_write_bytes
 
 DPI = 110  # sharp on a projector, small enough to embed a dozen in one HTML page
 

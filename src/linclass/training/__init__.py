@@ -1,7 +1,7 @@
 """Training: the one fit loop (:mod:`~linclass.training.loop`), which rows each step sees
 (:mod:`~linclass.training.sampler`), how stored rows become features in reused buffers
 (:mod:`~linclass.training.workspace`), and the objective of a step on either path
-(:mod:`~linclass.training.step`). The run's records live in :mod:`linclass.history`.
+(:mod:`~linclass.training.step`). The run's records live in :mod:`linclass.training.history`.
 
 Beyond memory (imported when used): arrays on disk (:mod:`~linclass.training.arrays`) are
 read a chunk at a time, their mini-batches from the chunk-ordered shuffle
@@ -11,7 +11,7 @@ StreamRunner`); optimizers that run their own loop (``lbfgs``,
 (:mod:`~linclass.training.full_pass`); Dask arrays in :mod:`linclass.backends.dask`.
 """
 
-from linclass.history import FitResult, History, PartialFitResult, TrainingDivergedError
+from linclass.training.history import FitResult, History, PartialFitResult, TrainingDivergedError
 from linclass.training.loop import (
     MONITORS,
     Runner,

@@ -38,7 +38,6 @@ from typing import Any, cast
 import numpy as np
 
 from linclass.backends import resolve_backend, torch_backend
-from linclass.history import FitResult, History, PartialFitResult, TrainingDivergedError
 from linclass.model import Params
 from linclass.objective import fast_path
 from linclass.optim import (
@@ -51,6 +50,7 @@ from linclass.optim import (
 )
 from linclass.options import DEFAULT_LEARNING_RATES, choice, names
 from linclass.training.arrays import float_rows, is_dask, is_out_of_core
+from linclass.training.history import FitResult, History, PartialFitResult, TrainingDivergedError
 from linclass.training.sampler import CHUNK_ROWS, BatchSampler
 from linclass.training.step import Step, ValueAndGrad, ValueFn, as_value
 from linclass.training.workspace import Transform, Workspace, affine_of

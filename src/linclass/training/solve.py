@@ -18,11 +18,11 @@ from typing import Any
 import numpy as np
 
 from linclass.grad import ValueAndGrad
-from linclass.history import FitResult, History, TrainingDivergedError
 from linclass.model import Params
 from linclass.optim.lbfgs import minimize_lbfgs
 from linclass.training.arrays import is_dask
 from linclass.training.full_pass import CHUNK_ROWS, FullPass, Transform, ValueFn
+from linclass.training.history import FitResult, History, TrainingDivergedError
 
 Callback = Callable[[int, History, Params], "bool | None"]
 
@@ -83,7 +83,7 @@ def fit_solver(
         chunk_rows: Rows per chunk.
 
     Returns:
-        A :class:`~linclass.history.FitResult` whose ``state`` is SciPy's
+        A :class:`~linclass.training.history.FitResult` whose ``state`` is SciPy's
         ``OptimizeResult`` and ``stopped_reason`` ``"converged"``, ``"max_epochs"`` or
         ``"callback"``.
 

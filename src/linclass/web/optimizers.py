@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from linclass.estimator_params import FACTORY_NAMES
+from linclass.estimators.params import FACTORY_NAMES
 from linclass.model import Params
 from linclass.optim import GradientOptimizer, Optimizer, SearchOptimizer, get_optimizer
 from linclass.options import choice

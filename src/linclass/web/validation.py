@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from starlette.requests import Request
 
-from linclass import strict_json
+from linclass.io import strict_json
 
 MAX_BODY_BYTES = 256 * 1024  # 500 points or a 4 x 2 W are a few kB; this is generous
 MAX_BODY_DEPTH = 8  # {"X": [[x, y], ...]} nests 3 deep

@@ -22,13 +22,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from linclass import training as _train
 from linclass.backends import resolve_backend
-from linclass.estimator_files import (
+from linclass.estimators.files import (
     decode_classes,
     encode_classes,
     load_estimator,
     save_estimator,
 )
-from linclass.estimator_params import (
+from linclass.estimators.params import (
     ESTIMATOR_PARAMS,
     FACTORY_NAMES,
     FULL_BATCH,
@@ -38,6 +38,7 @@ from linclass.estimator_params import (
     warn_if_still_improving,
 )
 from linclass.grad import make_value_and_grad
+from linclass.io.persist import ModelFileError
 from linclass.losses import log_softmax, softmax
 from linclass.model import init_params, scores
 from linclass.objective import objective_value
@@ -52,7 +53,6 @@ from linclass.options import (
     choice,
     resolved,
 )
-from linclass.persist import ModelFileError
 from linclass.training.arrays import float_rows, is_dask, is_out_of_core
 
 
@@ -310,7 +310,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         """Fit on feature rows, or on stored rows that ``transform`` turns into features
         one mini-batch at a time (``n_features``: their width).
 
-        The second form is :class:`~linclass.image_classifier.ImageClassifier`'s: uint8
+        The second form is :class:`~linclass.estimators.image.ImageClassifier`'s: uint8
         images stay as they are and the loop converts only each batch, so a float copy of
         the whole training set never exists; :meth:`predict` and friends then take
         ``transform(X)``. Validation rows go through the same transform.
@@ -508,7 +508,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
     @classmethod
     def load(cls, path: str | os.PathLike) -> LinearClassifier:
         """Rebuild a fitted estimator from :meth:`save`'s file (verified; see
-        :func:`linclass.persist.load_model`)."""
+        :func:`linclass.io.persist.load_model`)."""
         clf, _, _ = cls.load_with_meta(path)
         return clf
 

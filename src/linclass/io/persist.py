@@ -6,7 +6,7 @@ format version, the linclass version and what the model needs to rebuild its inp
 ``"linclass_sha256"``, a SHA-256 over the tensors *and* that JSON text, so a damaged or
 edited field is caught like a damaged weight. Nothing is ever unpickled: safetensors is a
 plain header + raw bytes format. Every field is checked against
-:mod:`linclass.metadata`'s schema, when writing and before anything is built from it when
+:mod:`linclass.io.metadata`'s schema, when writing and before anything is built from it when
 reading; any file gives a correct load or a :class:`ModelFileError`.
 
 Version 1 files (checksum over the tensors only, inside the JSON) are still read.
@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 import safetensors.numpy
 
-from linclass.fileio import atomic_write_bytes
-from linclass.metadata import MAX_JSON_BYTES, SchemaError, check_metadata, parse_json
+from linclass.io.fileio import atomic_write_bytes
+from linclass.io.metadata import MAX_JSON_BYTES, SchemaError, check_metadata, parse_json
 
 FORMAT = "linclass-model"
 FORMAT_VERSION = 2

@@ -15,9 +15,9 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from linclass.classifier import LinearClassifier
+from linclass.estimators.classifier import LinearClassifier
 from linclass.features import FeaturePipeline, array_sha256
-from linclass.persist import ModelFileError
+from linclass.io.persist import ModelFileError
 
 _FEATURE_PREFIX = "features."
 

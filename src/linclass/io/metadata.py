@@ -1,11 +1,11 @@
 """The schema of a model file's metadata, checked before anything is built from it.
 
-A model file's metadata is JSON that anyone can edit, so :func:`linclass.persist.load_model`
+A model file's metadata is JSON that anyone can edit, so :func:`linclass.io.persist.load_model`
 reads it in two steps, both here:
 
 1. :func:`parse_json` refuses text that is too long or nested too deeply *before* parsing
    it (no ``RecursionError``), and refuses ``NaN``, ``Infinity`` and numbers that overflow
-   (:mod:`linclass.strict_json`).
+   (:mod:`linclass.io.strict_json`).
 2. :func:`check_metadata` checks every field a linclass face reads: its type, its range,
    and its agreement with the tensors (``W`` has one row per class and one column per
    feature) and with the other fields (the feature spec's image shape and width). Sizes
@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from linclass import strict_json
 from linclass.features.extract import KINDS
 from linclass.features.pipeline import SPEC_FORMAT
+from linclass.io import strict_json
 
 MAX_JSON_BYTES = 4 * 2**20  # the whole safetensors header; real ones are a few kB
 MAX_DEPTH = 16  # real metadata nests 5 deep (input.features.extractor.hog_pixels_per_cell)
@@ -59,7 +59,7 @@ def parse_json(text: str | bytes, what: str) -> Any:
 
     Raises:
         SchemaError: Too long, too deep, not UTF-8, not JSON, or holding NaN, Infinity or
-            a number too large for a float (see :func:`linclass.strict_json.loads`).
+            a number too large for a float (see :func:`linclass.io.strict_json.loads`).
     """
     try:
         return strict_json.loads(text, what=what, max_bytes=MAX_JSON_BYTES, max_depth=MAX_DEPTH)

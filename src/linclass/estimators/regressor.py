@@ -22,8 +22,8 @@ with ``R(w) = alpha sum w^2`` (l2), ``alpha sum |w|`` (l1) or
 
 :func:`sklearn_alpha` does this mapping. The estimator is a thin face: every option comes
 from the records in :mod:`linclass.options` (through the same checks as
-:class:`~linclass.classifier.LinearClassifier`, which resolves the choices' defaults), and
-fitting is the one loop :func:`linclass.training.fit`.
+:class:`~linclass.estimators.classifier.LinearClassifier`, which resolves the choices'
+defaults), and fitting is the one loop :func:`linclass.training.fit`.
 """
 
 from __future__ import annotations
@@ -38,17 +38,17 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from linclass import training as _train
-from linclass.classifier import LinearClassifier
-from linclass.estimator_files import load_estimator, save_estimator
-from linclass.estimator_params import (
+from linclass.estimators.classifier import LinearClassifier
+from linclass.estimators.files import load_estimator, save_estimator
+from linclass.estimators.params import (
     ESTIMATOR_PARAMS,
     SEARCH_OPTIMIZERS,
     constraints,
     warn_if_still_improving,
 )
+from linclass.io.persist import ModelFileError
 from linclass.model import init_params, scores
 from linclass.options import PARAMS, resolved
-from linclass.persist import ModelFileError
 
 #: The loss of every regressor; the classifier's loss options (``loss``, ``margin``) are
 #: not parameters here.
@@ -92,7 +92,7 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
     """Linear regression ``f(x) = w . x + b`` fitted by minimizing the mean squared error
     plus a penalty, with any of linclass's optimizers and gradient methods.
 
-    The parameters are :class:`~linclass.classifier.LinearClassifier`'s less ``loss`` and
+    The parameters are :class:`~linclass.estimators.classifier.LinearClassifier`'s less ``loss`` and
     ``margin`` (the loss is always the squared error), with the same records, defaults and
     checks. Scale the features (and, for the default learning rates, the targets) first:
     gradient steps see the raw numbers. See the module docstring for the mapping of
@@ -220,7 +220,7 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
     @classmethod
     def load(cls, path: str | os.PathLike) -> LinearRegressor:
         """Rebuild a fitted regressor from :meth:`save`'s file (verified; see
-        :func:`linclass.persist.load_model`)."""
+        :func:`linclass.io.persist.load_model`)."""
         def restore(reg: LinearRegressor, meta: dict[str, Any]) -> None:
             reg.n_features_in_ = int(meta["n_features_in"])
             reg.n_iter_ = int(meta.get("n_iter", 0))

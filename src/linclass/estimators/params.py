@@ -18,7 +18,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from linclass.options import PARAMS, Param, names
 
-#: The parameters of :class:`~linclass.classifier.LinearClassifier`, in signature order.
+#: The parameters of :class:`~linclass.estimators.classifier.LinearClassifier`, in signature order.
 ESTIMATOR_PARAMS = (
     "loss", "penalty", "alpha", "l1_ratio", "margin", "optimizer", "gradient",
     "numerical_method", "numerical_h", "learning_rate", "schedule", "batch_size", "momentum",

@@ -1,5 +1,5 @@
 """Estimators to and from model files: the codec the estimators share, beside
-:mod:`linclass.persist` (which writes and verifies the file itself).
+:mod:`linclass.io.persist` (which writes and verifies the file itself).
 
 A fitted estimator is saved as its ``W`` and ``b``, its name, its ``get_params()`` and its
 fitted scalars; labels are stored as JSON with their kind (:func:`encode_classes`), so that
@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from linclass.persist import ModelFileError, load_model, save_model
+from linclass.io.persist import ModelFileError, load_model, save_model
 
 E = TypeVar("E")
 
@@ -62,7 +62,7 @@ def load_estimator(path: str | os.PathLike, cls: type[E], restore: Callable[[E, 
     """Rebuild an estimator of class ``cls`` from :func:`save_estimator`'s file.
 
     Args:
-        path: The model file (verified by :func:`linclass.persist.load_model`).
+        path: The model file (verified by :func:`linclass.io.persist.load_model`).
         cls: The estimator class the file must name.
         restore: ``restore(estimator, meta)`` sets the fitted attributes from the metadata
             (and checks them); a KeyError, TypeError or ValueError it raises becomes a

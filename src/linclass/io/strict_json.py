@@ -2,7 +2,7 @@
 
 Python's ``json`` parses ``NaN`` and ``Infinity``, turns ``1e999`` into ``inf``, raises
 ``RecursionError`` on a few thousand nested brackets, and ``ValueError`` on an integer of
-5,000 digits. Model-file metadata (:mod:`linclass.metadata`) and the playground's request
+5,000 digits. Model-file metadata (:mod:`linclass.io.metadata`) and the playground's request
 bodies (:mod:`linclass.web.validation`) both read JSON anyone can write; :func:`loads`
 gives them one behaviour: a value, or :class:`JSONLimitError` with a reason.
 """

@@ -22,7 +22,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from linclass.fileio import atomic_write_bytes
+from linclass.io.fileio import atomic_write_bytes
 from linclass.plots.io import figure_to_png
 
 FigureLike = Figure | Axes | str | os.PathLike
