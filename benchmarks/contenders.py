@@ -263,11 +263,13 @@ def _image_default(loss: str) -> Callable[[Data, int], Result]:
             lambda: ImageClassifier(classifier=LinearClassifier(loss=loss, random_state=0))
             .fit(images, data.y_train, progress=False), repeats)
         clf = model.classifier_
+        s = clf.settings_  # the defaults as resolved for this data
         return dict(fit_s=times, test_accuracy=float(model.score(test, data.y_test)),
                     epochs=clf.n_iter_, epoch_s=clf.history_.wall_time[-1] / clf.n_iter_,
                     notes=[f"ImageClassifier + LinearClassifier(loss={loss!r}) defaults on uint8 "
-                           f"images (batch {clf.batch_size}, {clf.max_epochs} epochs, lr "
-                           f"{clf.learning_rate} {clf.schedule}, evaluated every epoch)"])
+                           f"images (batch {s['batch_size']}, up to {s['max_epochs']} epochs, "
+                           f"lr {s['learning_rate']:g} {s['schedule']}, tol {s['tol']:g}, "
+                           "evaluated every epoch)"])
 
     return run
 
