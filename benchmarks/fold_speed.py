@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-import linclass.training.loop as loop
+import linclass.training.threads as threads_module
 from linclass.data import load_dataset
 from linclass.features import FeaturePipeline
 from linclass.grad import make_value_and_grad
@@ -40,7 +40,7 @@ def main() -> None:
     def one(transform, threads):
         params = init_params(784, 10, dtype=np.float32)
         # threads=None: BLAS's own threads in the loop (round 1), 1: the loop's limit.
-        loop.SMALL_BATCH_BLAS_THREADS = threads  # the loop's documented knob
+        threads_module.SMALL_BATCH_BLAS_THREADS = threads  # the loop's documented knob
         r = fit(params, X, y, value_and_grad=vg, optimizer="momentum", learning_rate=0.1,
                 optimizer_kwargs={"mu": 0.9}, batch_size=args.batch,
                 max_epochs=args.epochs, eval_every=args.epochs, transform=transform,

@@ -41,7 +41,8 @@ import numpy as np
 
 from linclass.model import Params
 from linclass.training.full_pass import CHUNK_ROWS, FullPass
-from linclass.training.loop import Runner, _check_data
+from linclass.training.loop import Runner
+from linclass.training.setup import check_data
 from linclass.training.step import Step
 from linclass.training.workspace import Workspace
 
@@ -173,7 +174,7 @@ def _local_epoch(params, state, X_p, y_p, i, rows, optimizer, value_and_grad, va
     params = {k: np.array(v, copy=True) for k, v in params.items()}
     losses: list[float] = []
     try:
-        X_p, y_p = _check_data(np.asarray(X_p), np.asarray(y_p), transform)  # as fit() does
+        X_p, y_p = check_data(np.asarray(X_p), np.asarray(y_p), transform)  # as fit() does
         stepper = Runner(X_p, y_p, optimizer, value_and_grad, value, batch_size, transform,
                          np.random.default_rng(seed), fast=fast, params=params)
         state = stepper.run(params, state, losses, epoch=epoch)

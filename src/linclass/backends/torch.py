@@ -43,7 +43,7 @@ import torch
 
 from linclass.model import Params
 from linclass.objective import Objective
-from linclass.training import loop
+from linclass.training import threads as blas_threads
 from linclass.training.sampler import CHUNK_ROWS, chunk_slices
 from linclass.training.step import weighted_sum
 from linclass.training.workspace import Transform, affine_of
@@ -212,7 +212,7 @@ class TorchBatchSampler:
 
     def epoch(self) -> Iterator[Tensor]:
         """The batches of one epoch, a new permutation each call (on the CPU, small
-        batches run with :data:`~linclass.training.loop.SMALL_BATCH_BLAS_THREADS` torch
+        batches run with :data:`~linclass.training.threads.SMALL_BATCH_BLAS_THREADS` torch
         threads, as the NumPy backend's BLAS does)."""
         order = torch.randperm(self.n, generator=self.generator, device=self.device)
         with _small_batch_threads(self.device, self.batch_size):
@@ -225,7 +225,7 @@ def _small_batch_threads(device: torch.device, batch_size: int) -> Iterator[None
     """Torch's intra-op threads limited for an epoch of small CPU batches: a second thread
     saves little on a (256, 784) product, and on a busy machine its spinning workers made
     epochs 20x slower (3.7 s instead of 0.15 s per Fashion-MNIST epoch on 2 shared cores)."""
-    threads = loop.SMALL_BATCH_BLAS_THREADS
+    threads = blas_threads.SMALL_BATCH_BLAS_THREADS
     if device.type != "cpu" or threads is None or batch_size > CHUNK_ROWS:
         yield
         return

@@ -18,11 +18,11 @@ from linclass.training.loop import (
     evaluate,
     fit,
     gradient_descent,
-    one_blas_thread,
     partial_fit,
 )
 from linclass.training.sampler import CHUNK_ROWS, BatchSampler, chunk_slices
 from linclass.training.step import Step, weighted_sum
+from linclass.training.threads import one_blas_thread
 from linclass.training.workspace import Foldable, Workspace, affine_of
 
 __all__ = [

@@ -30,9 +30,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
-import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 import numpy as np
@@ -41,151 +40,33 @@ from linclass.backends import resolve_backend, torch_backend
 from linclass.model import Params
 from linclass.objective import fast_path
 from linclass.optim import (
-    OPTIMIZERS,
     GradientOptimizer,
     LearningRate,
     Optimizer,
     SearchOptimizer,
-    schedule_for_run,
 )
-from linclass.options import DEFAULT_LEARNING_RATES, choice, names
+from linclass.options import choice
 from linclass.training.arrays import float_rows, is_dask, is_out_of_core
 from linclass.training.history import FitResult, History, PartialFitResult, TrainingDivergedError
+from linclass.training.progress import progress_bar
 from linclass.training.sampler import CHUNK_ROWS, BatchSampler
-from linclass.training.step import Step, ValueAndGrad, ValueFn, as_value
+from linclass.training.setup import (
+    check_data,
+    check_labels,
+    check_objective,
+    copy_params,
+    labels_fit,
+    make_optimizer,
+    match_dtype,
+    rngs,
+)
+from linclass.training.step import Step, ValueAndGrad, ValueFn
+from linclass.training.threads import one_blas_thread
 from linclass.training.workspace import Transform, Workspace, affine_of
 
 Callback = Callable[[int, "History", Params], "bool | None"]
 
 MONITORS = ("val_loss", "val_accuracy")
-
-
-# --- set-up, checked once ---------------------------------------------------------------
-
-
-def _rngs(random_state: int | np.random.Generator | None) -> tuple[np.random.Generator, ...]:
-    """Independent generators for batch order and for the optimizer, from one seed."""
-    rng = np.random.default_rng(random_state)
-    return tuple(np.random.default_rng(s) for s in rng.integers(2**63, size=2))
-
-
-def _make_optimizer(
-    optimizer: str | Optimizer,
-    learning_rate: LearningRate | None,
-    optimizer_kwargs: Mapping[str, Any] | None,
-    rng: np.random.Generator,
-    *,
-    schedule: str = "constant",
-    steps: Callable[[bool], int] | None = None,
-) -> tuple[Optimizer, bool]:
-    """The optimizer pair, and whether it takes full-batch steps.
-
-    ``steps(full_batch)`` gives the run's number of updates, for a named ``schedule``.
-    """
-    if not isinstance(optimizer, str):
-        if learning_rate is not None or optimizer_kwargs or schedule != "constant":
-            raise ValueError(
-                "optimizer is already built: give the learning rate and options to its factory"
-            )
-        return optimizer, isinstance(optimizer, SearchOptimizer)
-    record = choice("optimizer", optimizer)  # one record says what the optimizer takes
-    if record.has("solver"):  # fit() hands these to linclass.training.solve
-        raise ValueError(f"optimizer {optimizer!r} runs whole fits only, not partial_fit")
-    full_batch = record.has("full_batch")
-    factory = OPTIMIZERS[optimizer]
-    kwargs = dict(optimizer_kwargs or {})
-    if "learning_rate" not in record.params:
-        if learning_rate is not None or schedule != "constant":
-            takes = ", ".join(names("optimizer", "gradient"))
-            raise ValueError(f"optimizer {optimizer!r} takes no learning rate or schedule "
-                             f"(they are for the gradient optimizers: {takes})")
-    elif schedule != "constant":
-        if callable(learning_rate):
-            raise ValueError("give either a schedule name or a schedule callable, not both")
-        init = DEFAULT_LEARNING_RATES[optimizer] if learning_rate is None else learning_rate
-        total = steps(full_batch) if steps is not None else 1
-        kwargs["learning_rate"] = schedule_for_run(schedule, init, total)
-    else:
-        kwargs["learning_rate"] = (DEFAULT_LEARNING_RATES[optimizer] if learning_rate is None
-                                   else learning_rate)
-    if record.has("search"):
-        kwargs.setdefault("random_state", rng)
-    return factory(**kwargs), full_batch
-
-
-def _check_data(X: np.ndarray, y: np.ndarray, transform: Transform | None, name: str = "X"
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """Shapes, and finite values for float rows: what the checked objective would check
-    every step, checked once (a chunk at a time, so a memory-mapped X is not loaded).
-    A Dask array is checked where its partitions live (:mod:`linclass.backends.dask`)."""
-    X = np.asarray(X) if not hasattr(X, "dtype") else X
-    y = y if is_dask(y) else np.asarray(y)
-    if X.ndim < 2 or (transform is None and X.ndim != 2):
-        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {X.shape}")
-    if y.shape != (X.shape[0],):
-        raise ValueError(
-            f"y must have shape ({X.shape[0]},) to match {name} {X.shape}, got {y.shape}"
-        )
-    if X.shape[0] == 0:
-        raise ValueError(f"cannot train on 0 samples ({name} is empty)")
-    if X.dtype.kind == "f" and not is_dask(X):
-        rows = CHUNK_ROWS if is_out_of_core(X) else 8 * CHUNK_ROWS  # reads from disk: a chunk
-        for start in range(0, X.shape[0], rows):
-            if not np.isfinite(X[start : start + rows]).all():
-                raise ValueError(f"{name} contains NaN or inf")
-    return X, y
-
-
-def _labels_fit(y: np.ndarray, n_classes: int) -> bool:
-    """True for integer labels in ``[0, n_classes)`` (what the in-place kernels assume)."""
-    return (np.issubdtype(y.dtype, np.integer) and y.size > 0
-            and int(y.min()) >= 0 and int(y.max()) < n_classes)
-
-
-def _check_labels(y: np.ndarray, n_classes: int, name: str = "y") -> None:
-    if is_dask(y):  # checked on the workers, partition by partition
-        return
-    if np.issubdtype(y.dtype, np.integer) and y.size and not _labels_fit(y, n_classes):
-        raise ValueError(f"{name}: labels must lie in [0, {n_classes}), got labels from "
-                         f"{int(y.min())} to {int(y.max())}")
-
-
-def _copy(params: Params) -> Params:
-    return {k: np.array(v, copy=True) for k, v in params.items()}
-
-
-def _match_dtype(params: Params, X: np.ndarray, transform: Transform | None) -> Params:
-    """float32 features train float32 params: float64 params are cast, so that no step
-    mixes precisions (BLAS would then convert every batch to float64)."""
-    dtype = X.dtype if transform is None else np.asarray(transform(X[:1])).dtype
-    if dtype != np.float32:
-        return params
-    return {k: v.astype(np.float32) if v.dtype == np.float64 else v for k, v in params.items()}
-
-
-@functools.cache
-def _blas_controller() -> Any:
-    from threadpoolctl import ThreadpoolController  # a dependency of scikit-learn
-
-    return ThreadpoolController()  # scans the loaded libraries once (~0.3 ms)
-
-
-#: BLAS threads in a loop of small mini-batches (None: leave BLAS as it is). A documented
-#: knob, so a benchmark can compare thread counts without patching the loop.
-SMALL_BATCH_BLAS_THREADS: int | None = 1
-
-
-def one_blas_thread() -> contextlib.AbstractContextManager:
-    """BLAS limited to one thread, for a loop of mini-batches of at most ``CHUNK_ROWS``.
-
-    A batch's products are small (256 x 784 x 10: ~100 us on one core), so a second BLAS
-    thread saves little on a quiet machine, and on a busy one its spin-waiting workers
-    made whole epochs 10-30x slower (``benchmarks/fold_speed.py``). Full-set passes (evaluation,
-    ``gd``) keep every thread: their products are big enough to split.
-    """
-    if SMALL_BATCH_BLAS_THREADS is None:
-        return contextlib.nullcontext()
-    return _blas_controller().limit(limits=SMALL_BATCH_BLAS_THREADS, user_api="blas")
 
 
 class Runner:
@@ -237,7 +118,7 @@ class Runner:
                    else BatchSampler(n, batch_size, rng))
         in_place = (None if self.search or not fast or value_and_grad is None
                     else fast_path(value_and_grad))
-        if in_place is not None and not _labels_fit(y, params["W"].shape[0]):
+        if in_place is not None and not labels_fit(y, params["W"].shape[0]):
             in_place = None  # regression targets or odd labels: the checked path says
         affine = None if in_place is None else affine_of(transform, X)
         rows = max(sampler.batch_size if sampler else 0, min(n, chunk_rows))
@@ -317,35 +198,6 @@ def _runner_class(X: Any) -> type[Runner]:
 
         return StreamRunner
     return Runner
-
-
-def _check_objective(optimizer: Optimizer, value_and_grad: ValueAndGrad | None,
-                     value: ValueFn | None) -> tuple[ValueAndGrad | None, ValueFn]:
-    if value_and_grad is None and not isinstance(optimizer, SearchOptimizer):
-        raise ValueError("gradient optimizers need value_and_grad=")
-    if value is None:
-        if value_and_grad is None:
-            raise ValueError("give value_and_grad= or value=")
-        value = getattr(value_and_grad, "value", None) or as_value(value_and_grad)
-    return value_and_grad, value
-
-
-@contextlib.contextmanager
-def _progress_bar(progress: bool | None, total: int) -> Iterator[Callable[[int, str], None]]:
-    """``advance(epoch, text)``: a rich bar on stderr when it is a terminal (or when
-    ``progress=True``), nothing when ``progress=False`` or output is redirected."""
-    show = sys.stderr.isatty() if progress is None else progress
-    if not show:
-        yield lambda epoch, text: None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    columns = (TextColumn("epoch"), MofNCompleteColumn(), BarColumn(), TimeElapsedColumn(),
-               TextColumn("{task.description}"))
-    with Progress(*columns, console=Console(stderr=True)) as bar:
-        task = bar.add_task("", total=total)
-        yield lambda epoch, text: bar.update(task, completed=epoch, description=text)
 
 
 # --- the loop -----------------------------------------------------------------------------
@@ -442,12 +294,12 @@ def fit(
     """
     if transform is None and is_out_of_core(X):  # on disk: read a slice of rows at a time
         transform = float_rows
-    X, y = _check_data(X, y, transform)
+    X, y = check_data(X, y, transform)
     has_val = X_val is not None or y_val is not None
     if has_val:
         if X_val is None or y_val is None:
             raise ValueError("give both X_val and y_val, or neither")
-        X_val, y_val = _check_data(X_val, y_val, transform, name="X_val")
+        X_val, y_val = check_data(X_val, y_val, transform, name="X_val")
     if max_epochs < 1 or patience < 1 or eval_every < 1:
         raise ValueError("max_epochs, patience and eval_every must be >= 1")
     if batch_size is not None and batch_size < 1:
@@ -459,32 +311,32 @@ def fit(
     if monitor not in MONITORS:
         raise ValueError(f"monitor must be one of {MONITORS}, got {monitor!r}")
     n_classes = params["W"].shape[0]
-    _check_labels(y, n_classes)
+    check_labels(y, n_classes)
     if y_val is not None:
-        _check_labels(y_val, n_classes, "y_val")
+        check_labels(y_val, n_classes, "y_val")
     if isinstance(optimizer, str) and choice("optimizer", optimizer).has("solver"):
         if resolve_backend(backend, device) != "numpy":
             raise ValueError(f"optimizer={optimizer!r} runs on backend='numpy'; backend="
                              "'torch' runs gd, sgd, momentum and nesterov")
         from linclass.training.solve import fit_solver  # a solver runs its own loop
 
-        return fit_solver(optimizer, _match_dtype(_copy(params), X, transform), X, y,
+        return fit_solver(optimizer, match_dtype(copy_params(params), X, transform), X, y,
                           value_and_grad=value_and_grad, value=value,
                           learning_rate=learning_rate, schedule=schedule,
                           optimizer_kwargs=optimizer_kwargs, max_epochs=max_epochs, tol=tol,
                           X_val=X_val, y_val=y_val, early_stopping=early_stopping,
                           eval_every=eval_every, transform=transform, progress=progress,
                           callback=callback, chunk_rows=chunk_rows)
-    shuffle_rng, optimizer_rng = _rngs(random_state)
+    shuffle_rng, optimizer_rng = rngs(random_state)
     n = y.shape[0]
 
     def total_steps(full_batch: bool) -> int:
         return max_epochs * (1 if full_batch or batch_size is None else -(-n // batch_size))
 
-    opt, full_batch = _make_optimizer(optimizer, learning_rate, optimizer_kwargs, optimizer_rng,
+    opt, full_batch = make_optimizer(optimizer, learning_rate, optimizer_kwargs, optimizer_rng,
                                       schedule=schedule, steps=total_steps)
-    value_and_grad, value = _check_objective(opt, value_and_grad, value)
-    params = _match_dtype(_copy(params), X, transform)
+    value_and_grad, value = check_objective(opt, value_and_grad, value)
+    params = match_dtype(copy_params(params), X, transform)
     backend = resolve_backend(backend, device)
     runner_class = (_runner_class(X) if backend == "numpy"
                     else functools.partial(Runner, backend=backend, device=device))
@@ -500,7 +352,7 @@ def fit(
     min_delta = 0.0 if tol is None else float(tol)
     best_value, best_epoch, best_params, stale = math.inf, 0, None, 0
     seconds, reason = 0.0, "max_epochs"
-    with _progress_bar(progress, max_epochs) as advance:
+    with progress_bar(progress, max_epochs) as advance:
         for epoch in range(1, max_epochs + 1):
             start = time.perf_counter()
             state = runner.run(params, state, history.step_loss, epoch=epoch)
@@ -528,7 +380,7 @@ def fit(
             if score < best_value:
                 best_value, best_epoch = score, epoch
                 if early_stopping:
-                    best_params = _copy(runner.step.host(params))
+                    best_params = copy_params(runner.step.host(params))
             if stop:
                 reason = "callback"
             elif stale >= patience and (early_stopping or tol is not None):
@@ -582,12 +434,12 @@ def partial_fit(
     Raises:
         TrainingDivergedError: As in :func:`fit`.
     """
-    X, y = _check_data(X, y, transform)
-    _check_labels(y, params["W"].shape[0])
-    shuffle_rng, optimizer_rng = _rngs(random_state)
-    opt, full_batch = _make_optimizer(optimizer, learning_rate, optimizer_kwargs, optimizer_rng)
-    value_and_grad, value = _check_objective(opt, value_and_grad, value)
-    params = _match_dtype(_copy(params), X, transform)
+    X, y = check_data(X, y, transform)
+    check_labels(y, params["W"].shape[0])
+    shuffle_rng, optimizer_rng = rngs(random_state)
+    opt, full_batch = make_optimizer(optimizer, learning_rate, optimizer_kwargs, optimizer_rng)
+    value_and_grad, value = check_objective(opt, value_and_grad, value)
+    params = match_dtype(copy_params(params), X, transform)
     runner = Runner(X, y, opt, value_and_grad, value, None if full_batch else batch_size,
                     transform, shuffle_rng, fast=fast, params=params,
                     backend=resolve_backend(backend, device), device=device)
@@ -620,10 +472,10 @@ def evaluate(
     Returns:
         ``(loss, accuracy)``.
     """
-    X, y = _check_data(X, y, transform)
-    _check_labels(y, params["W"].shape[0])
+    X, y = check_data(X, y, transform)
+    check_labels(y, params["W"].shape[0])
     in_place = fast_path(objective) if fast else None
-    if in_place is not None and not _labels_fit(y, params["W"].shape[0]):
+    if in_place is not None and not labels_fit(y, params["W"].shape[0]):
         in_place = None
     # An Objective's checked value, or the objective itself when it is a plain J function.
     value = cast(ValueFn, getattr(objective, "value", objective))

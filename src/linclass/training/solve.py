@@ -94,7 +94,8 @@ def fit_solver(
     """
     # The loop's progress bar, and its one-BLAS-thread guard: a chunk's products are as
     # small as a mini-batch's, and spinning BLAS workers slow them down on a busy machine.
-    from linclass.training.loop import _progress_bar, one_blas_thread
+    from linclass.training.progress import progress_bar
+    from linclass.training.threads import one_blas_thread
 
     if name != "lbfgs":
         raise ValueError(f"optimizer {name!r} is not a solver; the solvers are: lbfgs")
@@ -139,7 +140,7 @@ def fit_solver(
             getattr(history, key).append(item)
         clock["since"] = time.perf_counter()
 
-    with _progress_bar(progress, max_epochs) as advance, one_blas_thread():
+    with progress_bar(progress, max_epochs) as advance, one_blas_thread():
         def each_iteration(iteration: int, loss: float, p: Params) -> bool:
             history.step_loss.append(loss)
             stop = callback is not None and bool(callback(iteration, history, p))

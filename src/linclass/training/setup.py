@@ -1,0 +1,132 @@
+"""What :func:`~linclass.training.loop.fit` sets up and checks once, before the first step:
+the generators from one seed, the optimizer from its record, the inputs (shapes, finite
+rows, labels in range), the parameters' dtype.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from linclass.model import Params
+from linclass.optim import OPTIMIZERS, LearningRate, Optimizer, SearchOptimizer, schedule_for_run
+from linclass.options import DEFAULT_LEARNING_RATES, choice, names
+from linclass.training.arrays import is_dask, is_out_of_core
+from linclass.training.sampler import CHUNK_ROWS
+from linclass.training.step import ValueAndGrad, ValueFn, as_value
+from linclass.training.workspace import Transform
+
+
+def rngs(random_state: int | np.random.Generator | None) -> tuple[np.random.Generator, ...]:
+    """Independent generators for batch order and for the optimizer, from one seed."""
+    rng = np.random.default_rng(random_state)
+    return tuple(np.random.default_rng(s) for s in rng.integers(2**63, size=2))
+
+
+def make_optimizer(
+    optimizer: str | Optimizer,
+    learning_rate: LearningRate | None,
+    optimizer_kwargs: Mapping[str, Any] | None,
+    rng: np.random.Generator,
+    *,
+    schedule: str = "constant",
+    steps: Callable[[bool], int] | None = None,
+) -> tuple[Optimizer, bool]:
+    """The optimizer pair, and whether it takes full-batch steps.
+
+    ``steps(full_batch)`` gives the run's number of updates, for a named ``schedule``.
+    """
+    if not isinstance(optimizer, str):
+        if learning_rate is not None or optimizer_kwargs or schedule != "constant":
+            raise ValueError(
+                "optimizer is already built: give the learning rate and options to its factory"
+            )
+        return optimizer, isinstance(optimizer, SearchOptimizer)
+    record = choice("optimizer", optimizer)  # one record says what the optimizer takes
+    if record.has("solver"):  # fit() hands these to linclass.training.solve
+        raise ValueError(f"optimizer {optimizer!r} runs whole fits only, not partial_fit")
+    full_batch = record.has("full_batch")
+    factory = OPTIMIZERS[optimizer]
+    kwargs = dict(optimizer_kwargs or {})
+    if "learning_rate" not in record.params:
+        if learning_rate is not None or schedule != "constant":
+            takes = ", ".join(names("optimizer", "gradient"))
+            raise ValueError(f"optimizer {optimizer!r} takes no learning rate or schedule "
+                             f"(they are for the gradient optimizers: {takes})")
+    elif schedule != "constant":
+        if callable(learning_rate):
+            raise ValueError("give either a schedule name or a schedule callable, not both")
+        init = DEFAULT_LEARNING_RATES[optimizer] if learning_rate is None else learning_rate
+        total = steps(full_batch) if steps is not None else 1
+        kwargs["learning_rate"] = schedule_for_run(schedule, init, total)
+    else:
+        kwargs["learning_rate"] = (DEFAULT_LEARNING_RATES[optimizer] if learning_rate is None
+                                   else learning_rate)
+    if record.has("search"):
+        kwargs.setdefault("random_state", rng)
+    return factory(**kwargs), full_batch
+
+
+def check_data(X: np.ndarray, y: np.ndarray, transform: Transform | None, name: str = "X"
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Shapes, and finite values for float rows: what the checked objective would check
+    every step, checked once (a chunk at a time, so a memory-mapped X is not loaded).
+    A Dask array is checked where its partitions live (:mod:`linclass.backends.dask`)."""
+    X = np.asarray(X) if not hasattr(X, "dtype") else X
+    y = y if is_dask(y) else np.asarray(y)
+    if X.ndim < 2 or (transform is None and X.ndim != 2):
+        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {X.shape}")
+    if y.shape != (X.shape[0],):
+        raise ValueError(
+            f"y must have shape ({X.shape[0]},) to match {name} {X.shape}, got {y.shape}"
+        )
+    if X.shape[0] == 0:
+        raise ValueError(f"cannot train on 0 samples ({name} is empty)")
+    if X.dtype.kind == "f" and not is_dask(X):
+        rows = CHUNK_ROWS if is_out_of_core(X) else 8 * CHUNK_ROWS  # reads from disk: a chunk
+        for start in range(0, X.shape[0], rows):
+            if not np.isfinite(X[start : start + rows]).all():
+                raise ValueError(f"{name} contains NaN or inf")
+    return X, y
+
+
+def labels_fit(y: np.ndarray, n_classes: int) -> bool:
+    """True for integer labels in ``[0, n_classes)`` (what the in-place kernels assume)."""
+    return (np.issubdtype(y.dtype, np.integer) and y.size > 0
+            and int(y.min()) >= 0 and int(y.max()) < n_classes)
+
+
+def check_labels(y: np.ndarray, n_classes: int, name: str = "y") -> None:
+    if is_dask(y):  # checked on the workers, partition by partition
+        return
+    if np.issubdtype(y.dtype, np.integer) and y.size and not labels_fit(y, n_classes):
+        raise ValueError(f"{name}: labels must lie in [0, {n_classes}), got labels from "
+                         f"{int(y.min())} to {int(y.max())}")
+
+
+def copy_params(params: Params) -> Params:
+    return {k: np.array(v, copy=True) for k, v in params.items()}
+
+
+def match_dtype(params: Params, X: np.ndarray, transform: Transform | None) -> Params:
+    """float32 features train float32 params: float64 params are cast, so that no step
+    mixes precisions (BLAS would then convert every batch to float64)."""
+    dtype = X.dtype if transform is None else np.asarray(transform(X[:1])).dtype
+    if dtype != np.float32:
+        return params
+    return {k: v.astype(np.float32) if v.dtype == np.float64 else v for k, v in params.items()}
+
+
+def check_objective(optimizer: Optimizer, value_and_grad: ValueAndGrad | None,
+                     value: ValueFn | None) -> tuple[ValueAndGrad | None, ValueFn]:
+    if value_and_grad is None and not isinstance(optimizer, SearchOptimizer):
+        raise ValueError("gradient optimizers need value_and_grad=")
+    if value is None:
+        if value_and_grad is None:
+            raise ValueError("give value_and_grad= or value=")
+        value = getattr(value_and_grad, "value", None) or as_value(value_and_grad)
+    return value_and_grad, value
+
+

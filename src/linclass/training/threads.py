@@ -1,0 +1,34 @@
+"""How many BLAS threads a loop of small mini-batches uses (one knob, documented)."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from typing import Any
+
+
+@functools.cache
+def _blas_controller() -> Any:
+    from threadpoolctl import ThreadpoolController  # a dependency of scikit-learn
+
+    return ThreadpoolController()  # scans the loaded libraries once (~0.3 ms)
+
+
+#: BLAS threads in a loop of small mini-batches (None: leave BLAS as it is). A documented
+#: knob, so a benchmark can compare thread counts without patching the loop.
+SMALL_BATCH_BLAS_THREADS: int | None = 1
+
+
+def one_blas_thread() -> contextlib.AbstractContextManager:
+    """BLAS limited to one thread, for a loop of mini-batches of at most ``CHUNK_ROWS``.
+
+    A batch's products are small (256 x 784 x 10: ~100 us on one core), so a second BLAS
+    thread saves little on a quiet machine, and on a busy one its spin-waiting workers
+    made whole epochs 10-30x slower (``benchmarks/fold_speed.py``). Full-set passes (evaluation,
+    ``gd``) keep every thread: their products are big enough to split.
+    """
+    if SMALL_BATCH_BLAS_THREADS is None:
+        return contextlib.nullcontext()
+    return _blas_controller().limit(limits=SMALL_BATCH_BLAS_THREADS, user_api="blas")
+
+
