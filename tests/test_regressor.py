@@ -145,5 +145,5 @@ def test_same_defaults_as_the_classifier():
     from linclass.estimators.classifier import LinearClassifier
 
     theirs = LinearClassifier().get_params()
-    del theirs["loss"], theirs["margin"], theirs["backend"], theirs["device"]
+    del theirs["loss"], theirs["margin"], theirs["backend"], theirs["device"], theirs["dtype"]
     assert LinearRegressor().get_params() == theirs

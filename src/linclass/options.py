@@ -308,6 +308,10 @@ PARAMS: dict[str, Param] = {p.name: p for p in (
        choices=("numpy", "torch"), none_ok=True),
     _p("device", str, "cpu", "Device of the fit: cpu, cuda, cuda:N or mps (not cpu means "
        "the torch backend)."),
+    _p("dtype", str, None, "Float type of the training rows: float32 halves the memory "
+       "traffic of float64 data (faster epochs, float32 precision); None keeps the data's "
+       "own (float32 stays float32, anything else becomes float64).",
+       choices=("float32", "float64"), none_ok=True),
     _p("random_state", int, None, "Seed of initialization, batch order and splits.",
        low=0, high=2**32 - 1, none_ok=True),
     _p("verbose", bool, False, "Show a progress bar."),

@@ -56,7 +56,7 @@ LOSS = "squared"
 #: The classifier's parameters less the loss's and the backend's (the torch backend
 #: trains on class indices; regression stays on NumPy).
 REGRESSOR_PARAMS = tuple(p for p in ESTIMATOR_PARAMS
-                         if p not in ("loss", "margin", "backend", "device"))
+                         if p not in ("loss", "margin", "backend", "device", "dtype"))
 #: The signature's defaults, read from the records so that they cannot drift.
 _DEFAULT = {name: PARAMS[name].default for name in REGRESSOR_PARAMS}
 
