@@ -29,7 +29,10 @@ few classes only (each local model then drifts toward its partition's optimum).
 **Failures** are refused before any work where possible: X and y with different row
 partitions, X split along its columns, or unknown partition sizes. NaN or inf in a
 partition raises ``ValueError`` naming the partition and its rows. A worker lost mid-fit is
-Dask's to handle: it reruns the lost tasks elsewhere and the fit goes on, or raises.
+Dask's to handle: it reruns the lost tasks elsewhere (every task is a pure function of the
+parameters and its partition, so the fit takes the same iterates), or, once a task has
+killed more workers than ``distributed.scheduler.allowed-failures`` allows, gives up; the
+fit then raises :class:`WorkerLostError` and leaves no partial model.
 """
 
 from __future__ import annotations
@@ -45,6 +48,29 @@ from linclass.training.loop import Runner
 from linclass.training.setup import check_data
 from linclass.training.step import Step
 from linclass.training.workspace import Workspace
+
+
+class WorkerLostError(RuntimeError):
+    """Dask gave up on a task whose workers kept dying; the fit stopped, nothing fitted."""
+
+
+def _compute(*tasks: Any) -> tuple[Any, ...]:
+    """``dask.compute(*tasks)``, with Dask giving up on a lost worker as
+    :class:`WorkerLostError` (the original chained)."""
+    import dask
+
+    try:
+        from distributed import KilledWorker
+    except ImportError:  # Dask's local schedulers lose no workers
+        return dask.compute(*tasks)
+    try:
+        return dask.compute(*tasks)
+    except KilledWorker as e:
+        raise WorkerLostError(
+            f"a Dask worker died while computing {e.task!r} (after {e.allowed_failures + 1} "
+            "attempt(s)); the fit stopped (no partial model). Check the workers' logs (out "
+            "of memory?), give them more memory, or allow more retries with the Dask "
+            "setting distributed.scheduler.allowed-failures") from e
 
 
 def check_partitions(X: Any, y: Any) -> tuple[Any, Any]:
@@ -148,7 +174,7 @@ class DaskPass:
         shared = dask.delayed(params, traverse=False)  # one key: sent once per worker
         parts = [dask.delayed(_partition_pass)(shared, X_p, y_p, i, rows, *self.fns, want)
                  for i, ((X_p, y_p), rows) in enumerate(zip(self.blocks, self.ranges, strict=True))]
-        return dask.delayed(_weighted)(parts, self.weights, want).compute()
+        return _compute(dask.delayed(_weighted)(parts, self.weights, want))[0]
 
     def __call__(self, params: Params) -> tuple[float, Params]:
         """``(J, {"W": dJ/dW, "b": dJ/db})`` on the whole array."""
@@ -253,7 +279,7 @@ class DaskRunner(Runner):
                                             self.fast)
                  for i, ((X_p, y_p), rows, seed) in enumerate(
                      zip(self.full.blocks, self.full.ranges, seeds, strict=True))]
-        results = dask.compute(*tasks)
+        results = _compute(*tasks)
         weights = self.full.weights
         averaged = _average([r.params for r in results], weights)
         for k in params:
