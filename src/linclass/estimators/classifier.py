@@ -412,6 +412,9 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
     def partial_fit(self, X: Any, y: Any, classes: Any = None) -> LinearClassifier:
         """One pass of the optimizer over a batch that has just arrived.
 
+        ``dask_ml.wrappers.Incremental(LinearClassifier(...))`` calls it once per block of
+        a Dask array.
+
         Args:
             X: array-like of shape (n_samples, n_features).
             y: array-like of shape (n_samples,).
