@@ -122,3 +122,14 @@ def test_estimator_fits_a_dask_array(client, data):
     here = LinearClassifier(optimizer="lbfgs", tol=1e-6, random_state=0).fit(X, y)
     np.testing.assert_allclose(on_dask.coef_, here.coef_, atol=1e-4 * np.abs(here.coef_).max())
     assert on_dask.score(X, y) > 0.95
+
+
+def test_local_sgd_is_reproducible_with_two_partitions_per_worker(client, data, obj):
+    # each worker holds one copy of the shared optimizer state for its partitions: a
+    # partition updating it in place would change where the next one starts
+    _, _, Xd, yd = data
+    p = init_params(16, 4, random_state=0)
+    kw = dict(optimizer="momentum", batch_size=64, max_epochs=3, tol=None, progress=False,
+              random_state=0, **obj)
+    first, second = fit(p, Xd, yd, **kw), fit(p, Xd, yd, **kw)
+    np.testing.assert_array_equal(_coef(first), _coef(second))

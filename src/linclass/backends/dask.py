@@ -37,6 +37,7 @@ fit then raises :class:`WorkerLostError` and leaves no partial model.
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any, NamedTuple
 
@@ -197,7 +198,10 @@ class _LocalEpoch(NamedTuple):
 def _local_epoch(params, state, X_p, y_p, i, rows, optimizer, value_and_grad, value,
                  batch_size, transform, seed, epoch, fast) -> _LocalEpoch:
     """On a worker: one epoch of the in-memory mini-batch loop on one partition."""
+    # copies: the shared parameters and optimizer state are one object per worker, which
+    # the optimizer updates in place, and the worker's other partitions start from them too
     params = {k: np.array(v, copy=True) for k, v in params.items()}
+    state = copy.deepcopy(state)
     losses: list[float] = []
     try:
         X_p, y_p = check_data(np.asarray(X_p), np.asarray(y_p), transform)  # as fit() does
