@@ -2,6 +2,7 @@
 
 import os
 
+import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
@@ -90,3 +91,24 @@ def softmax_objective():
                                             alpha=alpha))
 
     return make
+
+
+@pytest.fixture(scope="session")
+def dask_blobs():
+    """``make(n, d, k, chunk) -> (X, y, X_dask, y_dask)``: n Gaussian rows of d features,
+    labelled by the argmax of k random linear scores (separable), split into row
+    partitions of ``chunk`` rows (needs Dask)."""
+    import dask.array as da
+
+    def make(n: int, d: int, k: int, chunk: int) -> tuple:
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(n, d))
+        y = np.argmax(X @ rng.normal(size=(k, d)).T, axis=1)
+        return X, y, da.from_array(X, chunks=(chunk, d)), da.from_array(y, chunks=chunk)
+
+    return make
+
+
+def flat_params(result) -> np.ndarray:
+    """A fit result's W and b as one vector."""
+    return np.concatenate([result.params["W"].ravel(), result.params["b"]])

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from conftest import flat_params
 from linclass import LinearClassifier
 from linclass.model import init_params
 from linclass.training import fit
@@ -28,15 +29,8 @@ def client():
 
 
 @pytest.fixture(scope="module")
-def data():
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(4000, 16))
-    y = np.argmax(X @ rng.normal(size=(4, 16)).T, axis=1)
-    return X, y, da.from_array(X, chunks=(1000, 16)), da.from_array(y, chunks=1000)
-
-
-def _coef(result):
-    return np.concatenate([result.params["W"].ravel(), result.params["b"]])
+def data(dask_blobs):
+    return dask_blobs(4000, 16, 4, 1000)
 
 
 def test_lbfgs_on_dask_equals_in_process_and_both_workers_work(client, data, obj):
@@ -46,8 +40,8 @@ def test_lbfgs_on_dask_equals_in_process_and_both_workers_work(client, data, obj
     with distributed.get_task_stream(client) as stream:
         there = fit(p, Xd, yd, optimizer="lbfgs", max_epochs=15, tol=None, progress=False,
                     **obj)
-    scale = np.abs(_coef(here)).max()
-    np.testing.assert_allclose(_coef(there), _coef(here), rtol=0, atol=1e-6 * scale)
+    scale = np.abs(flat_params(here)).max()
+    np.testing.assert_allclose(flat_params(there), flat_params(here), rtol=0, atol=1e-6 * scale)
     assert there.n_iter == here.n_iter == 15
     assert len({task["worker"] for task in stream.data}) == 2
 
@@ -57,7 +51,7 @@ def test_gd_on_dask_equals_in_process(client, data, obj):
     p = init_params(16, 4, random_state=0)
     here = fit(p, X, y, optimizer="gd", max_epochs=5, tol=None, progress=False, **obj)
     there = fit(p, Xd, yd, optimizer="gd", max_epochs=5, tol=None, progress=False, **obj)
-    np.testing.assert_allclose(_coef(there), _coef(here), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(flat_params(there), flat_params(here), rtol=1e-5, atol=1e-6)
     assert there.history.train_accuracy == pytest.approx(here.history.train_accuracy)
 
 
@@ -113,7 +107,7 @@ def test_local_schedulers(data, scheduler, obj):
     here = fit(p, X, y, optimizer="lbfgs", max_epochs=5, tol=None, progress=False, **obj)
     with dask.config.set(scheduler=scheduler):
         there = fit(p, Xd, yd, optimizer="lbfgs", max_epochs=5, tol=None, progress=False, **obj)
-    np.testing.assert_allclose(_coef(there), _coef(here), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(flat_params(there), flat_params(here), rtol=0, atol=1e-6)
 
 
 def test_estimator_fits_a_dask_array(client, data):
@@ -132,4 +126,4 @@ def test_local_sgd_is_reproducible_with_two_partitions_per_worker(client, data, 
     kw = dict(optimizer="momentum", batch_size=64, max_epochs=3, tol=None, progress=False,
               random_state=0, **obj)
     first, second = fit(p, Xd, yd, **kw), fit(p, Xd, yd, **kw)
-    np.testing.assert_array_equal(_coef(first), _coef(second))
+    np.testing.assert_array_equal(flat_params(first), flat_params(second))

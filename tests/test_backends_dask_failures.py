@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import flat_params
 from linclass import LinearClassifier
 from linclass.model import init_params
 from linclass.training import fit
@@ -59,15 +60,8 @@ def _killing(value_and_grad, marker: Path, initial_W: np.ndarray):
 
 
 @pytest.fixture
-def data():
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(2000, 8))
-    y = np.argmax(X @ rng.normal(size=(3, 8)).T, axis=1)
-    return X, y, da.from_array(X, chunks=(500, 8)), da.from_array(y, chunks=500)
-
-
-def _coef(result):
-    return np.concatenate([result.params["W"].ravel(), result.params["b"]])
+def data(dask_blobs):
+    return dask_blobs(2000, 8, 3, 500)
 
 
 def _workers(client) -> set[str]:
@@ -90,8 +84,8 @@ def test_lbfgs_survives_a_worker_killed_mid_fit_with_the_in_process_coefficients
         after = _workers(client)
     assert marker.exists(), "no worker was killed"
     assert len(before & after) == 1 and len(after) == 2  # one died, its nanny restarted it
-    scale = np.abs(_coef(here)).max()
-    np.testing.assert_allclose(_coef(there), _coef(here), rtol=0, atol=1e-6 * scale)
+    scale = np.abs(flat_params(here)).max()
+    np.testing.assert_allclose(flat_params(there), flat_params(here), rtol=0, atol=1e-6 * scale)
     assert there.n_iter == here.n_iter == 10
 
 
@@ -116,7 +110,7 @@ def test_local_sgd_survives_a_worker_killed_mid_epoch_unchanged(data, softmax_ob
     assert len(before & after) == 1
     # the lost partition's epoch reran from the same parameters, state and seed
     assert killed.n_iter == calm.n_iter == 3
-    np.testing.assert_allclose(_coef(killed), _coef(calm), rtol=1e-12, atol=0)
+    np.testing.assert_allclose(flat_params(killed), flat_params(calm), rtol=1e-12, atol=0)
 
 
 def _die_on_a_worker(block):

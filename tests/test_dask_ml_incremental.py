@@ -16,11 +16,8 @@ wrappers = pytest.importorskip("dask_ml.wrappers")
 
 
 @pytest.fixture(scope="module")
-def data():
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(2000, 8))
-    y = np.argmax(X @ rng.normal(size=(3, 8)).T, axis=1)
-    return X, y, da.from_array(X, chunks=(500, 8)), da.from_array(y, chunks=500)
+def data(dask_blobs):
+    return dask_blobs(2000, 8, 3, 500)
 
 
 def _clf():
