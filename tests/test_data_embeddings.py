@@ -1,5 +1,6 @@
 """A folder of embeddings (linclass.data.embeddings): opened without reading the rows
-(memory-mapped .npy or zarr), checked, found by load_dataset, trained by `linclass train`."""
+(memory-mapped .npy or zarr), checked, found by load_dataset, trained by `linclass train`
+in process or on Dask (`--workers N`, `--scheduler ADDRESS`)."""
 
 from __future__ import annotations
 
@@ -115,3 +116,25 @@ def test_cli_refuses_workers_for_images_and_both_options(cli, tmp_path):
     result = cli(["train", "--quiet", "--dataset", str(tmp_path / "emb"), "--workers", "2",
                   "--scheduler", "tcp://nowhere:1", "--out", tmp_path])
     assert result.exit_code == 2 and "not both" in result.output
+
+
+def test_cli_workers_2_trains_on_a_local_cluster_of_two(cli, tmp_path):
+    """--workers N starts N worker processes for the run; the run says so and records it."""
+    pytest.importorskip("distributed")
+    _write(tmp_path / "emb", np.float32, "npy")
+    result = cli(["train", "--dataset", str(tmp_path / "emb"), "--workers", "2",
+                  "--out", tmp_path, "--name", "r"])
+    assert result.exit_code == 0, result.output
+    assert "training on 2 Dask workers" in result.stderr
+    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    assert metrics["dask_workers"] == 2 and metrics["test_accuracy"] > 0.85
+    assert f"test accuracy {metrics['test_accuracy']:.4f}" in result.stdout
+    assert (tmp_path / "r" / "model.safetensors").is_file()
+
+
+def test_cli_refuses_no_workers_before_any_run(cli, tmp_path):
+    _write(tmp_path / "emb")
+    result = cli(["train", "--dataset", str(tmp_path / "emb"), "--workers", "0",
+                  "--out", tmp_path / "runs"])
+    assert result.exit_code == 2 and "--workers" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "runs").exists()
