@@ -15,6 +15,7 @@ result in float64 (linclass's scaling), train/test accuracy.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import time
 from pathlib import Path
@@ -80,12 +81,17 @@ def main() -> None:
     parser.add_argument("--C", type=float, nargs="+", default=[1.0, 0.01])
     parser.add_argument("--out", type=Path, default=HERE / "LBFGS.md")
     args = parser.parse_args()
+    date = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    load_before = os.getloadavg()[0]
     data = load(args.limit)
     rows = [r for C in args.C for r in run(C, args.tol, data)]
+    load_after = os.getloadavg()[0]
     lines = [
         "# L-BFGS: linclass vs scikit-learn LogisticRegression (Fashion-MNIST)",
         "",
-        f"`python benchmarks/lbfgs.py` on {platform.machine()}, {len(data[1])} training rows "
+        f"`python benchmarks/lbfgs.py` on {date}, {platform.machine()}, {os.cpu_count()} "
+        f"cores shared with another engineer's jobs (load average (1 min) {load_before:.2f} "
+        f"before the run, {load_after:.2f} after), {len(data[1])} training rows "
         f"x 784 (pixels / 255, float32), 10k test, tol={args.tol:g}, one BLAS thread. "
         "Objective: mean cross-entropy + alpha |W|^2 in float64 with alpha = 1/(2 C N).",
         "",
