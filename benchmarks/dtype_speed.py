@@ -124,7 +124,7 @@ def main() -> None:
                      f"{diff} |")
     lines += ["", f"BLAS pass (two float32 products over the whole set, one thread): "
               f"{two:.4f} s.", ""]
-    atomic_write_text(args.out, "\n".join(lines) + "\n")
+    atomic_write_text(args.out, "\n".join(lines) + "\n", force=True)
     print("\n".join(lines))
 
 
