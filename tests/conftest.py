@@ -109,6 +109,23 @@ def dask_blobs():
     return make
 
 
+@pytest.fixture(scope="session")
+def obj(softmax_objective):
+    """The analytic softmax + L2 objective (alpha 1e-3), as fit() takes it."""
+    return softmax_objective()
+
+
+def two_worker_cluster(**config):
+    """A ``distributed.LocalCluster`` of two single-threaded worker processes (under
+    nannies, which restart a dead one), started with the Dask ``config`` settings."""
+    import dask
+    import distributed
+
+    with dask.config.set(config):
+        return distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                        dashboard_address=None)
+
+
 def flat_params(result) -> np.ndarray:
     """A fit result's W and b as one vector."""
     return np.concatenate([result.params["W"].ravel(), result.params["b"]])

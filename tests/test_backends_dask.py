@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import flat_params
+from conftest import flat_params, two_worker_cluster
 from linclass import LinearClassifier
 from linclass.model import init_params
 from linclass.training import fit
@@ -16,15 +16,8 @@ da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 
 @pytest.fixture(scope="module")
-def obj(softmax_objective):
-    return softmax_objective()
-
-
-@pytest.fixture(scope="module")
 def client():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as c:
+    with two_worker_cluster() as cluster, distributed.Client(cluster) as c:
         yield c
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import flat_params
+from conftest import flat_params, two_worker_cluster
 from linclass import LinearClassifier
 from linclass.model import init_params
 from linclass.training import fit
@@ -29,13 +29,6 @@ distributed = pytest.importorskip("distributed")
 dask = pytest.importorskip("dask")
 
 from linclass.backends.dask import WorkerLostError  # noqa: E402
-
-
-def _cluster(**config):
-    with dask.config.set(config):
-        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1,
-                                           processes=True, dashboard_address=None)
-    return cluster
 
 
 def _killing(value_and_grad, marker: Path, initial_W: np.ndarray):
@@ -68,6 +61,19 @@ def _workers(client) -> set[str]:
     return set(client.scheduler_info()["workers"])
 
 
+def _fit_killing_one_worker(client, obj, marker: Path, p, Xd, yd, **kw):
+    """``fit`` on the cluster with the objective that kills one worker once; checks that
+    it did, and that its nanny brought a new one."""
+    before = _workers(client)
+    result = fit(p, Xd, yd, **kw, value=obj["value"],
+                 value_and_grad=_killing(obj["value_and_grad"], marker, p["W"]))
+    client.wait_for_workers(2, timeout=30)
+    after = _workers(client)
+    assert marker.exists(), "no worker was killed"
+    assert len(before & after) == 1 and len(after) == 2  # one died, its nanny restarted it
+    return result
+
+
 def test_lbfgs_survives_a_worker_killed_mid_fit_with_the_in_process_coefficients(
         data, softmax_objective, tmp_path):
     obj = softmax_objective()
@@ -75,15 +81,8 @@ def test_lbfgs_survives_a_worker_killed_mid_fit_with_the_in_process_coefficients
     p = init_params(8, 3, random_state=0)
     kw = dict(optimizer="lbfgs", max_epochs=10, tol=None, progress=False)
     here = fit(p, X, y, **kw, **obj)
-    marker = tmp_path / "killed"
-    with _cluster() as cluster, distributed.Client(cluster) as client:
-        before = _workers(client)
-        there = fit(p, Xd, yd, **kw, value=obj["value"],
-                    value_and_grad=_killing(obj["value_and_grad"], marker, p["W"]))
-        client.wait_for_workers(2, timeout=30)
-        after = _workers(client)
-    assert marker.exists(), "no worker was killed"
-    assert len(before & after) == 1 and len(after) == 2  # one died, its nanny restarted it
+    with two_worker_cluster() as cluster, distributed.Client(cluster) as client:
+        there = _fit_killing_one_worker(client, obj, tmp_path / "killed", p, Xd, yd, **kw)
     scale = np.abs(flat_params(here)).max()
     np.testing.assert_allclose(flat_params(there), flat_params(here), rtol=0, atol=1e-6 * scale)
     assert there.n_iter == here.n_iter == 10
@@ -96,18 +95,12 @@ def test_local_sgd_survives_a_worker_killed_mid_epoch_unchanged(data, softmax_ob
     p = init_params(8, 3, random_state=0)
     kw = dict(optimizer="momentum", batch_size=64, max_epochs=3, tol=None, progress=False,
               random_state=0)
-    marker, disarmed = tmp_path / "killed", tmp_path / "disarmed"
+    disarmed = tmp_path / "disarmed"
     disarmed.touch()  # the same objective, which then kills nothing
-    with _cluster() as cluster, distributed.Client(cluster) as client:
+    with two_worker_cluster() as cluster, distributed.Client(cluster) as client:
         calm = fit(p, Xd, yd, **kw, value=obj["value"],
                    value_and_grad=_killing(obj["value_and_grad"], disarmed, p["W"]))
-        before = _workers(client)
-        killed = fit(p, Xd, yd, **kw, value=obj["value"],
-                     value_and_grad=_killing(obj["value_and_grad"], marker, p["W"]))
-        client.wait_for_workers(2, timeout=30)
-        after = _workers(client)
-    assert marker.exists(), "no worker was killed"
-    assert len(before & after) == 1
+        killed = _fit_killing_one_worker(client, obj, tmp_path / "killed", p, Xd, yd, **kw)
     # the lost partition's epoch reran from the same parameters, state and seed
     assert killed.n_iter == calm.n_iter == 3
     np.testing.assert_allclose(flat_params(killed), flat_params(calm), rtol=1e-12, atol=0)
@@ -127,7 +120,7 @@ def test_when_dask_gives_up_on_a_dead_worker_the_fit_raises_and_fits_nothing(
     _, _, Xd, yd = data
     p = init_params(8, 3, random_state=0)
     clf = LinearClassifier(optimizer="lbfgs", max_epochs=10, tol=None, random_state=0)
-    with _cluster(**{"distributed.scheduler.allowed-failures": 0}) as cluster, \
+    with two_worker_cluster(**{"distributed.scheduler.allowed-failures": 0}) as cluster, \
             distributed.Client(cluster) as client:
         with pytest.raises(WorkerLostError, match="allowed-failures") as info:
             fit(p, Xd, yd, optimizer="lbfgs", max_epochs=10, tol=None, progress=False,

@@ -18,11 +18,6 @@ from linclass.training.windows import chunk_windows
 zarr = pytest.importorskip("zarr")
 
 @pytest.fixture(scope="module")
-def obj(softmax_objective):
-    return softmax_objective()
-
-
-@pytest.fixture(scope="module")
 def data():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(3000, 16)).astype(np.float32)
