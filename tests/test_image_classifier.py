@@ -45,7 +45,7 @@ def test_per_batch_conversion_trains_exactly_like_materialized_features(digits):
     pipe = FeaturePipeline().fit(digits.X_train)
     X = pipe.transform(digits.X_train)
     a = LinearClassifier(random_state=0, max_epochs=3).fit(X, digits.y_train)
-    b = LinearClassifier(random_state=0, max_epochs=3)._fit(
+    b = LinearClassifier(random_state=0, max_epochs=3).fit_transformed(
         digits.X_train, digits.y_train, transform=pipe.transform, n_features=X.shape[1])
     assert a.coef_.dtype == b.coef_.dtype == np.float32
     np.testing.assert_allclose(b.coef_, a.coef_, rtol=1e-5, atol=1e-6)

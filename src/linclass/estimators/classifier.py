@@ -308,11 +308,12 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         Returns:
             self.
         """
-        return self._fit(X, y, validation_data=validation_data)
+        return self.fit_transformed(X, y, validation_data=validation_data)
 
-    def _fit(self, X: Any, y: Any, *, transform: Callable[..., np.ndarray] | None = None,
-             n_features: int | None = None,
-             validation_data: tuple[Any, Any] | None = None) -> LinearClassifier:
+    def fit_transformed(self, X: Any, y: Any, *,
+                        transform: Callable[..., np.ndarray] | None = None,
+                        n_features: int | None = None,
+                        validation_data: tuple[Any, Any] | None = None) -> LinearClassifier:
         """Fit on feature rows, or on stored rows that ``transform`` turns into features
         one mini-batch at a time (``n_features``: their width).
 
@@ -334,7 +335,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
             n_features, dtype = X.shape[1], X.dtype
         else:
             if n_features is None:
-                raise TypeError("_fit with a transform needs n_features")
+                raise TypeError("fit_transformed with a transform needs n_features")
             y = np.asarray(y)
             if y.ndim != 1 or y.shape[0] != X.shape[0]:
                 raise ValueError(f"y must have shape ({X.shape[0]},), got {y.shape}")

@@ -77,7 +77,7 @@ class ImageClassifier(ClassifierMixin, BaseEstimator):
             # Pixels are cheap to convert: keep the images as they are (uint8) and let the
             # fit loop convert one mini-batch at a time.
             features.fit(images, progress)
-            clf._fit(
+            clf.fit_transformed(
                 images, y, transform=features.batch_transform,
                 n_features=features.n_features_out, validation_data=validation_data,
             )
