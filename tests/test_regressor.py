@@ -136,7 +136,8 @@ def test_options_are_checked_by_the_records():
 
 
 @parametrize_with_checks([LinearRegressor(),
-                          LinearRegressor(penalty="l1", optimizer="gd", learning_rate=0.01)])
+                          LinearRegressor(penalty="l1", optimizer="gd", learning_rate=0.01),
+                          LinearRegressor(optimizer="lbfgs")])  # failed 30 checks before
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 

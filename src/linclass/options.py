@@ -312,6 +312,11 @@ PARAMS: dict[str, Param] = {p.name: p for p in (
        "traffic of float64 data (faster epochs, float32 precision); None keeps the data's "
        "own (float32 stays float32, anything else becomes float64).",
        choices=("float32", "float64"), none_ok=True),
+    _p("scaling", str, "auto", "Coordinates the optimizer moves in: auto trains an "
+       "in-memory feature matrix in standardized coordinates (W and b are rescaled; the "
+       "objective, penalty included, is unchanged), so unscaled columns learn as fast as "
+       "standardized ones; none steps on W and b as they are (the lecture's plain loop).",
+       choices=("auto", "none")),
     _p("random_state", int, None, "Seed of initialization, batch order and splits.",
        low=0, high=2**32 - 1, none_ok=True),
     _p("verbose", bool, False, "Show a progress bar."),
@@ -329,6 +334,15 @@ PARAMS: dict[str, Param] = {p.name: p for p in (
 #: lr / (1 - mu) = 10 lr, so the two move about as far per update.
 DEFAULT_LEARNING_RATES: dict[str, float] = {
     "gd": 1.0, "sgd": 1.0, "momentum": 0.1, "nesterov": 0.1,
+}
+
+#: An upper bound on the curvature of each loss per unit of ``|x|^2`` (the largest
+#: eigenvalue of the loss's Hessian in the scores): softmax 1/2, a sigmoid per class 1/4,
+#: squared error 2. The hinge losses have none (piecewise linear); 1 sizes their steps like
+#: the smooth losses'. A default step is one over the resulting Lipschitz constant
+#: (:func:`linclass.estimators.plan.step_size`).
+LOSS_CURVATURE: dict[str, float] = {
+    "softmax": 0.5, "svm": 1.0, "ova_hinge": 1.0, "ova_logistic": 0.25, "squared": 2.0,
 }
 
 #: Without ``max_epochs``, a run lasts about this many updates (at least
@@ -423,6 +437,7 @@ def to_json() -> dict[str, Any]:
 __all__ = [
     "DEFAULT_LEARNING_RATES",
     "FAMILIES",
+    "LOSS_CURVATURE",
     "MAX_AUTO_EPOCHS",
     "MIN_AUTO_EPOCHS",
     "OWNER_FAMILY",

@@ -57,8 +57,8 @@ def cli_errors() -> Iterator[contextlib.ExitStack]:
             yield scope
     except (click.exceptions.ClickException, click.exceptions.Exit, typer.Exit):
         raise
-    except TrainingDivergedError as exc:
-        raise fail(f"{exc} (--lr)") from None  # commands that know more say more first
+    except TrainingDivergedError as exc:  # commands that know more say more first
+        raise fail(diverged_message(exc)) from None
     except FileExistsError as exc:
         raise fail(f"{exc}" if "--force" in str(exc) else f"{exc}; pass --force to overwrite"
                    ) from None
@@ -66,6 +66,13 @@ def cli_errors() -> Iterator[contextlib.ExitStack]:
         raise fail(str(exc) or type(exc).__name__) from None
     except KeyboardInterrupt:
         raise fail("interrupted") from None
+
+
+def diverged_message(exc: TrainingDivergedError) -> str:
+    """The divergence message with the CLI's flags (``--lr``, ``--alpha``) for the options."""
+    from linclass.options import PARAMS
+
+    return exc.describe({name: p.cli_flag for name, p in PARAMS.items()})
 
 
 # --- option parsing -----------------------------------------------------------------------

@@ -104,8 +104,8 @@ def train(
                           validation_data=(splits.X_val, splits.y_val))
         except TrainingDivergedError as exc:
             started = f"--lr {lr:g}" if lr is not None else "the default --lr"
-            raise common.fail(f"{exc}; this run started at {started}, nothing was written"
-                              ) from None
+            raise common.fail(f"{common.diverged_message(exc)}; this run started at "
+                              f"{started}, nothing was written") from None
         clf = model.classifier_
         fit_seconds = time.perf_counter() - start
 

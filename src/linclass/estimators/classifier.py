@@ -7,7 +7,6 @@ The estimator is a thin face: it validates data the scikit-learn way, maps label
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -20,39 +19,21 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from linclass import training as _train
 from linclass.backends import resolve_backend
+from linclass.estimators import fitting
 from linclass.estimators.files import (
     decode_classes,
     encode_classes,
     load_estimator,
     save_estimator,
 )
-from linclass.estimators.params import (
-    ESTIMATOR_PARAMS,
-    FACTORY_NAMES,
-    FULL_BATCH,
-    MARGIN_LOSSES,
-    SEARCH_OPTIMIZERS,
-    constraints,
-    warn_if_still_improving,
-)
-from linclass.grad import make_value_and_grad
+from linclass.estimators.params import ESTIMATOR_PARAMS, constraints, warn_if_still_improving
+from linclass.estimators.plan import check as check_plan
+from linclass.estimators.plan import make_plan
 from linclass.io.persist import ModelFileError
 from linclass.losses import log_softmax, softmax
 from linclass.model import init_params, scores
-from linclass.objective import objective_value
-from linclass.options import (
-    DEFAULT_LEARNING_RATES,
-    MAX_AUTO_EPOCHS,
-    MIN_AUTO_EPOCHS,
-    OWNER_FAMILY,
-    SEARCH_AUTO_EPOCHS,
-    UPDATE_BUDGET,
-    check_choice_params,
-    choice,
-    resolved,
-)
+from linclass.options import choice
 from linclass.training.arrays import float_rows, is_dask, is_out_of_core
 
 
@@ -86,8 +67,10 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         numerical_method: ``"centered"`` or ``"forward"`` (one-sided) differences
             (``gradient="numerical"`` only; default ``"centered"``).
         numerical_h: The finite-difference step (``gradient="numerical"`` only; default 1e-5).
-        learning_rate: Initial step size (gradient optimizers; default per optimizer:
-            :data:`~linclass.options.DEFAULT_LEARNING_RATES`).
+        learning_rate: Initial step size (gradient optimizers). None: ``min(default, 1/L)``
+            with the optimizer's :data:`~linclass.options.DEFAULT_LEARNING_RATES` and
+            ``L`` the curvature bound of the objective on these data
+            (:func:`linclass.estimators.plan.step_size`); ``settings_`` records it.
         schedule: ``"constant"``, ``"step"``, ``"exponential"``, ``"inverse_time"`` or
             ``"cosine"`` (gradient optimizers; default ``"cosine"``).
         batch_size: Mini-batch size (``sgd``, ``momentum``, ``nesterov``; default 256).
@@ -106,6 +89,14 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         early_stopping: Hold out ``validation_fraction`` of the training rows and stop when
             the validation loss has not improved for ``patience`` epochs, keeping the best.
         validation_fraction: Size of that hold-out.
+        scaling: ``"auto"``: an in-memory feature matrix trains in standardized
+            coordinates (:mod:`linclass.training.reparam`): ``W`` and ``b`` are rescaled so
+            that the optimizer sees standardized columns, while the objective, penalty
+            included, stays exactly the one above; columns on scales orders of magnitude
+            apart then learn as well as standardized ones, with every optimizer.
+            ``"none"``: steps on ``W`` and ``b`` as they are (the lecture's plain loop).
+            Rows converted batch by batch (``ImageClassifier``, which has its own
+            preprocessing) or read from disk or a cluster always train in their own.
         backend: ``"numpy"`` or ``"torch"`` (PyTorch, ``pip install linclass[torch]``; the
             gradient optimizers with ``gradient="analytic"``); None: NumPy on the cpu,
             torch on any other device. ``coef_`` and model files are the same either way.
@@ -160,6 +151,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         patience: int = 20,
         early_stopping: bool = False,
         validation_fraction: float = 0.1,
+        scaling: str = "auto",
         backend: str | None = None,
         device: str = "cpu",
         dtype: str | None = None,
@@ -192,6 +184,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         self.patience = patience
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.scaling = scaling
         self.backend = backend
         self.device = device
         self.dtype = dtype
@@ -202,94 +195,14 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
 
     def objective_params(self) -> dict[str, Any]:
         """Loss, penalty and their arguments, as the objective and gradient functions take them."""
-        loss_kwargs = ({"margin": resolved("margin", self.margin)}
-                       if self.loss in MARGIN_LOSSES else {})
-        return dict(loss=self.loss, penalty=self.penalty, alpha=self.alpha,
-                    l1_ratio=resolved("l1_ratio", self.l1_ratio), **loss_kwargs)
+        return make_plan(self.get_params(), task="classification", n_samples=1).objective
 
     def _check_hyperparameters(self) -> None:
-        """Types and ranges (from the records), then: no option set for a choice that does
-        not use it."""
+        """Types and ranges (from the records), then the fit plan's checks across
+        parameters (no option set for a choice that does not use it, ...)."""
         self._validate_params()
         resolve_backend(self.backend, self.device)
-        check_choice_params(self.get_params(), {"loss": self.loss, "penalty": self.penalty,
-                                                "gradient": self.gradient,
-                                                "optimizer": self.optimizer})
-        if self.optimizer in SEARCH_OPTIMIZERS and self.gradient != "analytic":
-            raise ValueError(f"gradient={self.gradient!r} is for gradient optimizers; "
-                             f"optimizer={self.optimizer!r} uses loss values only")
-        n_elite, size = (resolved(k, getattr(self, k)) for k in ("n_elite", "population_size"))
-        if self.optimizer == "genetic" and n_elite >= size:
-            raise ValueError(f"n_elite must be < population_size ({size}), got {n_elite}")
-
-    def _gradient_kwargs(self) -> dict[str, Any]:
-        """The finite-difference step and formula, for ``gradient="numerical"``."""
-        if self.gradient != "numerical":
-            return {}
-        return {"h": resolved("numerical_h", self.numerical_h),
-                "fd_method": resolved("numerical_method", self.numerical_method)}
-
-    def _optimizer_kwargs(self) -> dict[str, Any]:
-        """The chosen optimizer's own parameters, defaults filled in, as its factory names
-        them."""
-        owned = choice("optimizer", self.optimizer).params
-        return {FACTORY_NAMES.get(k, k): resolved(k, getattr(self, k)) for k in owned
-                if k not in ("learning_rate", "schedule", "batch_size")}
-
-    def _learning_rate(self) -> float | None:
-        if "learning_rate" not in choice("optimizer", self.optimizer).params:
-            return None
-        return DEFAULT_LEARNING_RATES[self.optimizer] if self.learning_rate is None \
-            else self.learning_rate
-
-    def _epochs(self, n_rows: int) -> int:
-        """``max_epochs``, or the automatic budget for ``n_rows`` training rows."""
-        if self.max_epochs is not None:
-            return int(self.max_epochs)
-        if self.optimizer in SEARCH_OPTIMIZERS:
-            return SEARCH_AUTO_EPOCHS[self.optimizer]
-        batch_size = self._batch_size()  # None: full batch
-        per_epoch = 1 if batch_size is None else -(-n_rows // batch_size)
-        return min(max(-(-UPDATE_BUDGET // per_epoch), MIN_AUTO_EPOCHS), MAX_AUTO_EPOCHS)
-
-    def _settings(self, epochs: int) -> dict[str, Any]:
-        """The parameters that applied to this fit, choice defaults filled in."""
-        used = {p for fam, name in (("loss", self.loss), ("penalty", self.penalty),
-                                    ("gradient", self.gradient),
-                                    ("optimizer", self.optimizer))
-                for p in choice(fam, name).params}
-        out = {}
-        for key, value in self.get_params().items():
-            if key in OWNER_FAMILY and key not in used:
-                continue
-            out[key] = resolved(key, value) if key in OWNER_FAMILY else value
-        if self.optimizer in SEARCH_OPTIMIZERS:
-            out.pop("gradient", None)
-        elif "learning_rate" in choice("optimizer", self.optimizer).params:
-            out["learning_rate"] = self._learning_rate()
-        out["max_epochs"] = epochs
-        return out
-
-    def _batch_size(self) -> int | None:
-        if self.optimizer in FULL_BATCH:
-            return None
-        return int(resolved("batch_size", self.batch_size))
-
-    def _fit_arguments(self) -> dict[str, Any]:
-        """What :func:`linclass.training.fit` and :func:`~linclass.training.partial_fit` share."""
-        objective = self.objective_params()
-        search = self.optimizer in SEARCH_OPTIMIZERS
-        return dict(
-            value_and_grad=None if search else make_value_and_grad(
-                self.gradient, **objective, **self._gradient_kwargs()),
-            value=functools.partial(objective_value, **objective),
-            optimizer=self.optimizer,
-            learning_rate=self._learning_rate(),
-            optimizer_kwargs=self._optimizer_kwargs(),
-            batch_size=self._batch_size(),
-            backend=self.backend,
-            device=self.device,
-        )
+        check_plan(self.get_params(), task="classification")
 
     def fit(self, X: Any, y: Any, *, validation_data: tuple[Any, Any] | None = None
             ) -> LinearClassifier:
@@ -382,34 +295,39 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
 
     def _fit_encoded(self, X, y_enc, X_val, y_val, *, n_features: int, dtype: np.dtype,
                      transform: Callable[..., np.ndarray] | None = None) -> LinearClassifier:
-        """The part of fitting shared by :meth:`fit` and :meth:`fit_transformed`."""
+        """The part of fitting shared by :meth:`fit` and :meth:`fit_transformed`: the fit
+        plan (:mod:`linclass.estimators.plan`), carried out by
+        :mod:`linclass.estimators.fitting`."""
         rng = np.random.default_rng(self.random_state)
         if X_val is None and self.early_stopping:
             X, X_val, y_enc, y_val = train_test_split(
                 X, y_enc, test_size=self.validation_fraction, stratify=y_enc,
                 random_state=int(rng.integers(2**31)),
             )
-        params = init_params(n_features, len(self.classes_), random_state=rng, dtype=dtype)
-        search = self.optimizer in SEARCH_OPTIMIZERS
-        epochs = self._epochs(len(y_enc))
-        tol = None if search and not self.early_stopping else self.tol
-        result = _train.fit(
-            params, X, y_enc, **self._fit_arguments(),
-            schedule=(resolved("schedule", self.schedule)
-                      if "schedule" in choice("optimizer", self.optimizer).params else "constant"),
-            max_epochs=epochs, X_val=X_val, y_val=y_val, early_stopping=self.early_stopping,
-            patience=self.patience, tol=tol, random_state=rng,
-            progress=bool(self.verbose), transform=transform,
-        )
-        self._set_params(result.params)
+        in_memory = transform is None and isinstance(X, np.ndarray)
+        plan = make_plan(self.get_params(), task="classification", n_samples=len(y_enc),
+                         in_memory=in_memory)
+        prepared = fitting.prepare(plan, X, None, rng, transform)
+        fitted = fitting.run(prepared, X, y_enc, len(self.classes_), n_features, dtype=dtype,
+                             rng=rng, X_val=X_val, y_val=y_val, transform=transform,
+                             progress=bool(self.verbose))
+        result = fitted.result
+        self._set_params(fitted.params)
         self.n_iter_ = result.n_iter
         self.history_ = result.history
-        self.settings_ = self._settings(epochs)
+        self.settings_ = fitted.plan.settings
+        self._prepared: fitting.Prepared | None = prepared
         self._optimizer_state = result.state
-        if result.stopped_reason == "max_epochs" and tol is not None and not self.early_stopping:
-            warn_if_still_improving(self, result.history.train_loss, tol)
+        if (result.stopped_reason == "max_epochs" and fitted.tol is not None
+                and not self.early_stopping):
+            warn_if_still_improving(self, result.history.train_loss, fitted.tol)
         return self
 
+    def _incremental(self) -> bool:
+        """Whether the optimizer takes steps one batch at a time (a solver does not)."""
+        return not choice("optimizer", self.optimizer).has("solver")
+
+    @available_if(_incremental)
     def partial_fit(self, X: Any, y: Any, classes: Any = None) -> LinearClassifier:
         """One pass of the optimizer over a batch that has just arrived.
 
@@ -435,17 +353,24 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
             if len(self.classes_) < 2:
                 raise ValueError(f"classes must hold at least 2 labels, got "
                                  f"{self.classes_.tolist()}")
-            rng = np.random.default_rng(self.random_state)
-            self._set_params(init_params(X.shape[1], len(self.classes_), random_state=rng,
-                                         dtype=X.dtype))
+        rng = np.random.default_rng(self.random_state)
+        prepared = getattr(self, "_prepared", None)
+        if prepared is None:  # the first call, or a loaded model
+            # Coordinates and step size come from the first batch and then stay: the
+            # optimizer state lives in them.
+            plan = make_plan(self.get_params(), task="classification", n_samples=len(y))
+            prepared = self._prepared = fitting.prepare(plan, X, None, rng)
+            self.settings_ = prepared.plan.settings
+        if first:
+            theta = init_params(X.shape[1], len(self.classes_), random_state=rng, dtype=X.dtype)
+            reparam = prepared.reparam
+            self._set_params(theta if reparam is None
+                             else reparam.astype(X.dtype).to_model(theta))
             self._optimizer_state, self.n_iter_ = None, 0
         y_enc = self._encode(y)
-        result = _train.partial_fit(
-            self._params(), X, y_enc, **self._fit_arguments(), state=self._optimizer_state,
-            random_state=self.random_state,
-        )
-        self._set_params(result.params)
-        self._optimizer_state = result.state
+        params, self._optimizer_state = fitting.partial_step(
+            prepared, self._params(), X, y_enc, self._optimizer_state, self.random_state)
+        self._set_params(params)
         self.n_iter_ += 1
         return self
 
@@ -545,4 +470,5 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
             )
         clf._set_params(params)
         clf._optimizer_state = None
+        clf._prepared = None  # partial_fit takes coordinates and step from its first batch
         return clf, meta, arrays

@@ -25,7 +25,7 @@ ESTIMATOR_PARAMS = (
     "search_scale", "step_size",
     "population_size", "n_elite", "tournament_size", "crossover_rate", "mutation_rate",
     "mutation_scale", "max_epochs", "tol", "patience", "early_stopping",
-    "validation_fraction", "backend", "device", "dtype", "random_state", "verbose",
+    "validation_fraction", "scaling", "backend", "device", "dtype", "random_state", "verbose",
 )
 
 SEARCH_OPTIMIZERS = frozenset(names("optimizer", "search"))

@@ -21,9 +21,12 @@ with ``R(w) = alpha sum w^2`` (l2), ``alpha sum |w|`` (l1) or
   |w|^2``: times 2, J with ``alpha = a (1 + r)`` and ``l1_ratio = 2 r / (1 + r)``.
 
 :func:`sklearn_alpha` does this mapping. The estimator is a thin face: every option comes
-from the records in :mod:`linclass.options` (through the same checks as
-:class:`~linclass.estimators.classifier.LinearClassifier`, which resolves the choices'
-defaults), and fitting is the one loop :func:`linclass.training.fit`.
+from the records in :mod:`linclass.options`, is resolved by the same fit plan as the
+classifier's (:mod:`linclass.estimators.plan`) and trained by the same steps
+(:mod:`linclass.estimators.fitting`). By default (``scaling="auto"``) the features and the
+targets are standardized inside the fit, with ``coef_`` and ``intercept_`` mapped back, so
+raw columns and targets of any size need no scaling by the user, with any optimizer; the
+objective above is unchanged (:mod:`linclass.training.reparam`).
 """
 
 from __future__ import annotations
@@ -37,18 +40,14 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from linclass import training as _train
-from linclass.estimators.classifier import LinearClassifier
+from linclass.estimators import fitting
 from linclass.estimators.files import load_estimator, save_estimator
-from linclass.estimators.params import (
-    ESTIMATOR_PARAMS,
-    SEARCH_OPTIMIZERS,
-    constraints,
-    warn_if_still_improving,
-)
+from linclass.estimators.params import ESTIMATOR_PARAMS, constraints, warn_if_still_improving
+from linclass.estimators.plan import check as check_plan
+from linclass.estimators.plan import make_plan
 from linclass.io.persist import ModelFileError
-from linclass.model import init_params, scores
-from linclass.options import PARAMS, resolved
+from linclass.model import scores
+from linclass.options import PARAMS
 
 #: The loss of every regressor; the classifier's loss options (``loss``, ``margin``) are
 #: not parameters here.
@@ -94,9 +93,10 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
 
     The parameters are :class:`~linclass.estimators.classifier.LinearClassifier`'s less ``loss`` and
     ``margin`` (the loss is always the squared error), with the same records, defaults and
-    checks. Scale the features (and, for the default learning rates, the targets) first:
-    gradient steps see the raw numbers. See the module docstring for the mapping of
-    ``alpha`` to scikit-learn's Ridge, Lasso and ElasticNet.
+    checks. With ``scaling="auto"`` (the default) neither the features nor the targets need
+    scaling first (module docstring); ``scaling="none"`` steps on the raw numbers. For
+    regressors ``tol`` is measured on the loss of the standardized targets. See the module
+    docstring for the mapping of ``alpha`` to scikit-learn's Ridge, Lasso and ElasticNet.
 
     Attributes:
         coef_: ndarray of shape (n_features,), w.
@@ -137,20 +137,16 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         patience: int = _DEFAULT["patience"],
         early_stopping: bool = _DEFAULT["early_stopping"],
         validation_fraction: float = _DEFAULT["validation_fraction"],
+        scaling: str = _DEFAULT["scaling"],
         random_state: int | None = None,
         verbose: bool = _DEFAULT["verbose"],
     ) -> None:
         for name in REGRESSOR_PARAMS:
             setattr(self, name, locals()[name])
 
-    def _settings_view(self) -> LinearClassifier:
-        """The same options read by the classifier's own resolution of them (checks,
-        defaults per choice, epoch budget), with the regression loss: one set of rules."""
-        return LinearClassifier(loss=LOSS, **self.get_params())
-
     def objective_params(self) -> dict[str, Any]:
         """Loss, penalty and their arguments, as the objective and gradient functions take them."""
-        return self._settings_view().objective_params()
+        return make_plan(self.get_params(), task="regression", n_samples=1).objective
 
     def fit(self, X: Any, y: Any) -> LinearRegressor:
         """Fit w and b on ``(X, y)``.
@@ -162,34 +158,29 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         Returns:
             self.
         """
-        view = self._settings_view()
-        view._check_hyperparameters()
         self._validate_params()
+        check_plan(self.get_params(), task="regression")
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=True)
         y = np.asarray(y, dtype=X.dtype)
+        if not np.isfinite(y).all():
+            raise ValueError("y contains NaN or inf")
         rng = np.random.default_rng(self.random_state)
         X_val = y_val = None
         if self.early_stopping:
             X, X_val, y, y_val = train_test_split(
                 X, y, test_size=self.validation_fraction, random_state=int(rng.integers(2**31)))
-        params = init_params(X.shape[1], 1, random_state=rng, dtype=X.dtype)
-        search = view.optimizer in SEARCH_OPTIMIZERS
-        epochs = view._epochs(len(y))
-        tol = None if search and not self.early_stopping else self.tol
-        result = _train.fit(
-            params, X, y, **view._fit_arguments(),
-            schedule="constant" if search else resolved("schedule", self.schedule),
-            max_epochs=epochs, X_val=X_val, y_val=y_val, early_stopping=self.early_stopping,
-            patience=self.patience, tol=tol, random_state=rng, progress=bool(self.verbose),
-        )
-        self._set_params(result.params)
+        plan = make_plan(self.get_params(), task="regression", n_samples=len(y))
+        prepared = fitting.prepare(plan, X, y, rng)
+        fitted = fitting.run(prepared, X, y, 1, X.shape[1], dtype=X.dtype, rng=rng,
+                             X_val=X_val, y_val=y_val, progress=bool(self.verbose))
+        result = fitted.result
+        self._set_params(fitted.params)
         self.n_iter_ = result.n_iter
         self.history_ = result.history
-        settings = view._settings(epochs)
-        settings.pop("loss", None)
-        self.settings_ = settings
-        if result.stopped_reason == "max_epochs" and tol is not None and not self.early_stopping:
-            warn_if_still_improving(self, result.history.train_loss, tol)
+        self.settings_ = fitted.plan.settings
+        if (result.stopped_reason == "max_epochs" and fitted.tol is not None
+                and not self.early_stopping):
+            warn_if_still_improving(self, result.history.train_loss, fitted.tol)
         return self
 
     def _params(self) -> dict[str, np.ndarray]:

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
@@ -14,21 +15,39 @@ from linclass.model import Params
 
 
 class TrainingDivergedError(FloatingPointError):
-    """The loss or the parameters became NaN or inf: the learning rate is too large.
+    """The loss became NaN or inf, or climbed far above its start: the step is too large.
 
     Attributes:
-        loss: The non-finite loss (NaN when the parameters overflowed first).
-        learning_rate: Rate of the latest update (None for derivative-free optimizers).
+        loss: The loss that stopped the run (NaN when the parameters overflowed first).
+        learning_rate: Rate of the latest update (None for derivative-free optimizers and
+            solvers).
         epoch: 1-based epoch in which it happened.
         step: 0-based optimizer step (over the whole run) at which it was detected.
+        start_loss: The run's first loss, when the rise from it was the sign.
+        option: The parameter to lower, by its Python name (a face shows its own spelling:
+            :meth:`describe`).
     """
 
-    def __init__(self, loss: float, *, learning_rate: float | None, epoch: int, step: int):
+    def __init__(self, loss: float, *, learning_rate: float | None, epoch: int, step: int,
+                 start_loss: float | None = None, option: str = "learning_rate") -> None:
         self.loss, self.learning_rate, self.epoch, self.step = loss, learning_rate, epoch, step
-        super().__init__(
-            f"training diverged: the loss became {loss} at epoch {epoch}, step {step}, "
-            f"with learning_rate={learning_rate}; lower the learning rate"
-        )
+        self.start_loss, self.option = start_loss, option
+        super().__init__(self.describe())
+
+    def describe(self, spell: Mapping[str, str] | None = None) -> str:
+        """The message, naming the option as ``spell`` writes it (``{"learning_rate":
+        "--lr"}`` for the CLI); the Python name by default."""
+        option = (spell or {}).get(self.option, self.option)
+        finite = self.loss == self.loss and abs(self.loss) != float("inf")
+        what = (f"the loss rose to {self.loss:.4g} from {self.start_loss:.4g}"
+                if finite and self.start_loss is not None else f"the loss became {self.loss}")
+        if self.learning_rate is None:
+            advice = ("scale the features, or raise the regularization strength "
+                      f"{(spell or {}).get('alpha', 'alpha')}")
+        else:
+            advice = f"lower {option} (it was {self.learning_rate:.4g})"
+        return (f"training diverged: {what} at epoch {self.epoch}, step {self.step}; {advice}; "
+                "no model was kept")
 
 
 @dataclass

@@ -49,6 +49,7 @@ from linclass.options import choice
 from linclass.training.arrays import float_rows, is_dask, is_out_of_core
 from linclass.training.history import FitResult, History, PartialFitResult, TrainingDivergedError
 from linclass.training.progress import progress_bar
+from linclass.training.reparam import Reparam, ScaledStep
 from linclass.training.sampler import CHUNK_ROWS, BatchSampler
 from linclass.training.setup import (
     check_data,
@@ -67,6 +68,9 @@ from linclass.training.workspace import Transform, Workspace, affine_of
 Callback = Callable[[int, "History", Params], "bool | None"]
 
 MONITORS = ("val_loss", "val_accuracy")
+#: A training step whose loss exceeds this many times the first step's (or this many times
+#: 1, for a start below 1) has diverged: a safe step never climbs that far above its start.
+RISE_LIMIT = 100.0
 
 
 class Runner:
@@ -99,6 +103,7 @@ class Runner:
         self.X, self.y, self.optimizer = X, y, optimizer
         self.search = isinstance(optimizer, SearchOptimizer)
         self.n_steps = self.n_loss_evals = self.n_samples = 0
+        self.start_loss: float | None = None  # the first step's loss: the rise is measured from it
         if backend == "torch":  # the one backend hook: its own step and batch order
             self.sampler, self.step = torch_backend().torch_parts(
                 X, y, value_and_grad, batch_size, transform, rng, params=params,
@@ -155,7 +160,13 @@ class Runner:
                 raise
             loss = math.nan  # the checked losses reject overflowed scores; that is divergence
         self._count(self.y.shape[0] if rows is None else rows.shape[0])
-        if not math.isfinite(loss):  # inputs were checked: only divergence gets here
+        if self.start_loss is None:
+            self.start_loss = loss
+        # Inputs were checked: a non-finite loss, or one far above where the run started
+        # (a step size too large for the curvature grows the loss geometrically), is
+        # divergence. Stopping at the rise, not at inf, keeps a useless finite model from
+        # ending the fit as "not improving".
+        if not math.isfinite(loss) or loss > RISE_LIMIT * max(abs(self.start_loss), 1.0):
             raise self._diverged(loss, state, epoch)
         self.n_steps += 1
         assert isinstance(self.optimizer, GradientOptimizer)  # a search takes no step here
@@ -182,7 +193,23 @@ class Runner:
 
     def _diverged(self, loss: float, state: Any, epoch: int) -> TrainingDivergedError:
         rate = getattr(state, "learning_rate", None)  # search states have none
-        return TrainingDivergedError(loss, learning_rate=rate, epoch=epoch, step=self.n_steps)
+        return TrainingDivergedError(loss, learning_rate=None if rate is None else float(rate),
+                                     epoch=epoch, step=self.n_steps, start_loss=self.start_loss)
+
+
+#: The tolerance stop waits until a decaying schedule is down to this fraction of its start.
+ANNEALED = 0.1
+
+
+def annealed(rates: list[float], schedule: str) -> bool:
+    """Whether a plateau of the training loss may end the run: always for a constant rate
+    (or none), and for a decaying schedule only once it has come down to :data:`ANNEALED`
+    of its start. Mini-batch steps at a high rate reach a noise floor, not the minimum:
+    stopping there (digits: epoch 77 of 400 with the cosine rate still at 0.091) keeps the
+    noise, while the rest of the schedule would have averaged it out."""
+    if schedule == "constant" or not rates or not rates[0] > 0:
+        return True
+    return not rates[-1] > ANNEALED * rates[0]
 
 
 def _runner_class(X: Any) -> type[Runner]:
@@ -231,6 +258,7 @@ def fit(
     chunk_rows: int = CHUNK_ROWS,
     backend: str | None = None,
     device: str = "cpu",
+    reparam: Reparam | None = None,
 ) -> FitResult:
     """Train ``params`` on ``(X, y)`` with any optimizer; see the module docstring for what
     a step and an epoch are.
@@ -284,6 +312,10 @@ def fit(
             state are tensors on ``device`` during the fit (``callback`` sees them so);
             the result holds NumPy arrays.
         device: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``.
+        reparam: Train in standardized coordinates (:mod:`linclass.training.reparam`):
+            ``params``, the result's params and the optimizer state are then ``(W~, b~)``
+            (``reparam.to_model`` gives ``(W, b)``); the objective is unchanged. For
+            in-memory arrays only.
 
     Returns:
         A :class:`FitResult`.
@@ -314,19 +346,25 @@ def fit(
     check_labels(y, n_classes)
     if y_val is not None:
         check_labels(y_val, n_classes, "y_val")
+    if reparam is not None and (is_dask(X) or is_out_of_core(X)):
+        raise ValueError("reparam= is for in-memory arrays; rows on disk or on a cluster "
+                         "train in their own coordinates")
+    params = match_dtype(copy_params(params), X, transform)
+    if reparam is not None:
+        reparam = reparam.astype(params["W"].dtype)
     if isinstance(optimizer, str) and choice("optimizer", optimizer).has("solver"):
         if resolve_backend(backend, device) != "numpy":
             raise ValueError(f"optimizer={optimizer!r} runs on backend='numpy'; backend="
                              "'torch' runs gd, sgd, momentum and nesterov")
         from linclass.training.solve import fit_solver  # a solver runs its own loop
 
-        return fit_solver(optimizer, match_dtype(copy_params(params), X, transform), X, y,
+        return fit_solver(optimizer, params, X, y,
                           value_and_grad=value_and_grad, value=value,
                           learning_rate=learning_rate, schedule=schedule,
                           optimizer_kwargs=optimizer_kwargs, max_epochs=max_epochs, tol=tol,
                           X_val=X_val, y_val=y_val, early_stopping=early_stopping,
                           eval_every=eval_every, transform=transform, progress=progress,
-                          callback=callback, chunk_rows=chunk_rows)
+                          callback=callback, chunk_rows=chunk_rows, reparam=reparam)
     shuffle_rng, optimizer_rng = rngs(random_state)
     n = y.shape[0]
 
@@ -336,13 +374,14 @@ def fit(
     opt, full_batch = make_optimizer(optimizer, learning_rate, optimizer_kwargs, optimizer_rng,
                                       schedule=schedule, steps=total_steps)
     value_and_grad, value = check_objective(opt, value_and_grad, value)
-    params = match_dtype(copy_params(params), X, transform)
     backend = resolve_backend(backend, device)
     runner_class = (_runner_class(X) if backend == "numpy"
                     else functools.partial(Runner, backend=backend, device=device))
     runner = runner_class(X, y, opt, value_and_grad, value, None if full_batch else batch_size,
                           transform, shuffle_rng, fast=fast, params=params,
                           chunk_rows=chunk_rows)
+    if reparam is not None:
+        runner.step = ScaledStep(runner.step, reparam)
     params = runner.step.put(params)
     state = opt.init(params)
 
@@ -383,7 +422,8 @@ def fit(
                     best_params = copy_params(runner.step.host(params))
             if stop:
                 reason = "callback"
-            elif stale >= patience and (early_stopping or tol is not None):
+            elif stale >= patience and (early_stopping or (
+                    tol is not None and annealed(history.learning_rate, schedule))):
                 reason = "early_stopping" if early_stopping else "converged"
             else:
                 continue
@@ -409,6 +449,7 @@ def partial_fit(
     fast: bool = True,
     backend: str | None = None,
     device: str = "cpu",
+    reparam: Reparam | None = None,
 ) -> PartialFitResult:
     """One pass over a batch that has just arrived, continuing from an optimizer state.
 
@@ -422,7 +463,7 @@ def partial_fit(
         X: ndarray of shape (n_samples, n_features) (or what ``transform`` accepts).
         y: ndarray of shape (n_samples,).
         value_and_grad, value, optimizer, learning_rate, optimizer_kwargs, transform, fast,
-            backend, device: As in :func:`fit`.
+            backend, device, reparam: As in :func:`fit`.
         state: The optimizer state from the previous call, or None.
         batch_size: Split the given batch into mini-batches of this size (shuffled by
             ``random_state``); None: one step on all of it.
@@ -443,6 +484,8 @@ def partial_fit(
     runner = Runner(X, y, opt, value_and_grad, value, None if full_batch else batch_size,
                     transform, shuffle_rng, fast=fast, params=params,
                     backend=resolve_backend(backend, device), device=device)
+    if reparam is not None:
+        runner.step = ScaledStep(runner.step, reparam.astype(params["W"].dtype))
     params = runner.step.put(params)
     state = opt.init(params) if state is None else runner.step.put(state)
     losses: list[float] = []

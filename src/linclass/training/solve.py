@@ -23,6 +23,7 @@ from linclass.optim.lbfgs import minimize_lbfgs
 from linclass.training.arrays import is_dask
 from linclass.training.full_pass import CHUNK_ROWS, FullPass, Transform, ValueFn
 from linclass.training.history import FitResult, History, TrainingDivergedError
+from linclass.training.reparam import Reparam
 
 Callback = Callable[[int, History, Params], "bool | None"]
 
@@ -34,6 +35,26 @@ def _full_pass(X, y, value_and_grad, value, transform, chunk_rows):
 
         return DaskPass(X, y, value_and_grad, value, transform)
     return FullPass(X, y, value_and_grad, value, transform, chunk_rows)
+
+
+class ScaledPass:
+    """A whole-set pass in the coordinates of a :class:`~linclass.training.reparam.Reparam`:
+    the solver sees ``c J`` and its gradient in ``(W~, b~)``; :meth:`evaluate` reports the
+    model's own ``J``."""
+
+    def __init__(self, inner: Any, reparam: Reparam) -> None:
+        self.inner, self.reparam = inner, reparam
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.inner.n_samples)
+
+    def __call__(self, theta: Params) -> tuple[float, Params]:
+        loss, grads = self.inner(self.reparam.to_model(theta))
+        return self.reparam.loss_scale * loss, self.reparam.grads_to_theta(grads)
+
+    def evaluate(self, theta: Params) -> tuple[float, float]:
+        return self.inner.evaluate(self.reparam.to_model(theta))
 
 
 def fit_solver(
@@ -57,6 +78,7 @@ def fit_solver(
     progress: bool | None = None,
     callback: Callback | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    reparam: Reparam | None = None,
 ) -> FitResult:
     """Fit ``params`` by the solver ``name`` (``"lbfgs"``), a chunk of rows at a time.
 
@@ -81,6 +103,7 @@ def fit_solver(
         progress: Progress bar as in :func:`linclass.training.fit`.
         callback: ``callback(iteration, history, params)`` after each iteration; True stops.
         chunk_rows: Rows per chunk.
+        reparam: Solve in standardized coordinates (as :func:`linclass.training.fit`).
 
     Returns:
         A :class:`~linclass.training.history.FitResult` whose ``state`` is SciPy's
@@ -117,6 +140,8 @@ def fit_solver(
 
     train = _full_pass(X, y, value_and_grad, value, transform, chunk_rows)
     val = None if X_val is None else _full_pass(X_val, y_val, None, value, transform, chunk_rows)
+    if reparam is not None:
+        train, val = ScaledPass(train, reparam), val and ScaledPass(val, reparam)
     history = History()
     clock = {"solver": 0.0, "since": time.perf_counter(), "evals": 0}
 

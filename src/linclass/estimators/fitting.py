@@ -1,0 +1,134 @@
+"""Carry out a :class:`~linclass.estimators.plan.FitPlan` on the data: the coordinates, the
+default step size, the one call to :func:`linclass.training.fit`, and the model back in the
+user's coordinates. Shared by every estimator, so a classifier, a regressor and an image
+classifier train by the same rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from linclass import training as _train
+from linclass.estimators.plan import FitPlan, step_size, top_eigenvalue
+from linclass.model import Params, init_params
+from linclass.options import LOSS_CURVATURE
+from linclass.training.arrays import is_dask, is_out_of_core
+from linclass.training.reparam import Reparam, standardizing
+
+#: Rows drawn to estimate the curvature (a 2,048-row sample gives the top eigenvalue of a
+#: covariance to a few per cent, at the cost of a few mini-batch steps).
+CURVATURE_ROWS = 2048
+
+
+class Prepared(NamedTuple):
+    """A plan with its learning rate set, and the coordinates it trains in."""
+
+    plan: FitPlan
+    reparam: Reparam | None
+
+
+def prepare(plan: FitPlan, X: Any, targets: np.ndarray | None, rng: np.random.Generator,
+            transform: Callable[..., np.ndarray] | None = None) -> Prepared:
+    """Choose the coordinates (``plan.scaling``) and fill in the default learning rate.
+
+    Args:
+        plan: The fit's plan.
+        X: The training rows (features, or stored rows that ``transform`` converts).
+        targets: Regression targets (standardized with the features), None for classifiers.
+        rng: Draws the rows of the curvature sample.
+        transform: Stored rows -> features, or None.
+    """
+    reparam = None
+    if plan.scaling == "standardize":
+        alpha_2 = _l2_strength(plan)
+        curvature = LOSS_CURVATURE[plan.objective["loss"]]
+        # Any spread gives the same objective; the floor keeps the penalty's curvature in
+        # the new coordinates, 2 alpha / sigma^2, below the data's.
+        floor = float(np.sqrt(2.0 * alpha_2 / curvature)) if alpha_2 > 0 else 0.0
+        reparam = standardizing(X, targets, sigma_floor=floor)
+    if not plan.needs_learning_rate:
+        return Prepared(plan, reparam)
+    n = X.shape[0]
+    if is_out_of_core(X) or is_dask(X):  # one contiguous read, not rows from every chunk
+        sample = X[: min(n, CURVATURE_ROWS)]
+    else:
+        sample = X[np.sort(rng.choice(n, size=min(n, CURVATURE_ROWS), replace=False))]
+    Z = np.asarray(sample if transform is None else transform(sample), dtype=np.float64)
+    Z = Z.reshape(Z.shape[0], -1)
+    gain = 1.0
+    if reparam is not None:
+        Z = (Z - reparam.mu) * reparam.inv_sigma
+        gain = float(np.max(reparam.inv_sigma) ** 2)
+    return Prepared(plan.with_learning_rate(step_size(plan, top_eigenvalue(Z), gain)), reparam)
+
+
+def _l2_strength(plan: FitPlan) -> float:
+    penalty, alpha = plan.objective["penalty"], float(plan.objective["alpha"])
+    if penalty == "l2":
+        return alpha
+    if penalty == "elasticnet":
+        return alpha * (1.0 - float(plan.objective["l1_ratio"]))
+    return 0.0
+
+
+class Fitted(NamedTuple):
+    """What :func:`run` returns: the model's ``(W, b)`` and the training result."""
+
+    params: Params
+    result: _train.FitResult
+    plan: FitPlan
+    reparam: Reparam | None
+    tol: float | None
+
+
+def run(prepared: Prepared, X: Any, y: np.ndarray, n_outputs: int, n_features: int, *,
+        dtype: np.dtype, rng: np.random.Generator, X_val: Any = None, y_val: Any = None,
+        transform: Callable[..., np.ndarray] | None = None, progress: bool = False) -> Fitted:
+    """Initialize and train by the plan, and return the model in the user's coordinates.
+
+    Args:
+        prepared: :func:`prepare`'s result.
+        X: Training rows; y: labels in ``[0, n_outputs)`` or regression targets.
+        n_outputs: Rows of W (classes, or 1 for a regressor).
+        n_features: Columns of W.
+        dtype: The parameters' float type.
+        rng: The fit's generator (initialization, then batch order and the searches).
+        X_val, y_val: Validation rows, or None.
+        transform: Stored rows -> features, or None.
+        progress: Show the progress bar.
+    """
+    plan, reparam = prepared
+    params = init_params(n_features, n_outputs, random_state=rng, dtype=dtype)
+    tol = plan.tol
+    if reparam is not None and tol is not None and not plan.solver:
+        # tol is on the scale of the optimizer's loss (a regressor's on standardized
+        # targets); the history, which the tolerance stop reads, records the model's own
+        # J, 1/c times larger. (A solver's tol is its gradient tolerance, in its own
+        # coordinates already.)
+        tol = tol / reparam.loss_scale
+    result = _train.fit(
+        params, X, y, **plan.training_kwargs(), schedule=plan.schedule,
+        max_epochs=plan.max_epochs, X_val=X_val, y_val=y_val,
+        early_stopping=plan.early_stopping, patience=plan.patience, tol=tol,
+        random_state=rng, progress=progress, transform=transform, reparam=reparam)
+    model = result.params if reparam is None else reparam.astype(dtype).to_model(result.params)
+    return Fitted(model, result, plan, reparam, tol)
+
+
+def partial_step(prepared: Prepared, params: Params, X: Any, y: np.ndarray, state: Any,
+                 random_state: Any) -> tuple[Params, Any]:
+    """One :func:`linclass.training.partial_fit` pass from the model's ``params``; returns
+    the model's new params and the optimizer state (in the plan's coordinates)."""
+    plan, reparam = prepared
+    start = params if reparam is None else reparam.astype(params["W"].dtype).to_theta(params)
+    result = _train.partial_fit(start, X, y, **plan.training_kwargs(), state=state,
+                                random_state=random_state, reparam=reparam)
+    model = (result.params if reparam is None
+             else reparam.astype(params["W"].dtype).to_model(result.params))
+    return model, result.state
+
+
+__all__ = ["CURVATURE_ROWS", "Fitted", "Prepared", "partial_step", "prepare", "run"]

@@ -1,0 +1,183 @@
+"""Training in standardized coordinates: the same objective, a better-conditioned path.
+
+Gradient steps see the raw numbers: a column in metres next to one in millimetres, or
+pixels in 0..255, give a loss surface whose curvatures differ by orders of magnitude, and
+no single learning rate suits them all. Standardizing the features fixes that, but it
+changes the model a user asked for. Here the *parameters* are changed instead, which
+leaves the objective exactly as it is:
+
+    W = diag(s) W~ diag(1 / sigma),     b = t + s * b~ - W mu
+
+with ``mu``, ``sigma`` the features' column means and spreads and ``s``, ``t`` a target
+scale and shift (regression; 1 and 0 for classifiers). Then ``W x + b = s * (W~ x~ + b~)
++ t`` with ``x~ = (x - mu) / sigma``: the optimizer moves ``(W~, b~)``, which see
+standardized features and targets, while the loss and the penalty are still computed on
+``(W, b)`` and the raw data, unchanged. By the chain rule
+
+    dJ/dW~ = diag(s) (dJ/dW - dJ/db mu^T) diag(1 / sigma),     dJ/db~ = s * dJ/db,
+
+an O(C D) map per step next to the O(B C D) products of a batch. The optimizer is handed
+``c J`` with ``c = 1 / mean(s^2)`` so that a regression on targets of any size has a loss
+near 1 at the start (the minimizer is the same).
+
+:class:`ScaledStep` wraps any step (NumPy's, torch's) in this map; arrays are combined with
+``*``, ``-`` and ``@`` only, so tensors work as well.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from linclass.model import Params
+from linclass.training.sampler import chunk_slices
+
+
+@dataclass(frozen=True)
+class Reparam:
+    """The map between the optimizer's coordinates ``(W~, b~)`` and the model's ``(W, b)``.
+
+    Attributes:
+        mu: ndarray of shape (n_features,), the column means.
+        inv_sigma: ndarray of shape (n_features,), one over the column spreads (1 for
+            constant columns, whose weight the data cannot move).
+        out_scale: ndarray of shape (n_outputs,), ``s`` (the target spread of a regressor).
+        out_shift: ndarray of shape (n_outputs,), ``t`` (the target mean of a regressor).
+    """
+
+    mu: np.ndarray
+    inv_sigma: np.ndarray
+    out_scale: np.ndarray
+    out_shift: np.ndarray
+
+    @property
+    def loss_scale(self) -> float:
+        """``c``: what the optimizer's loss is multiplied by (1 for classifiers)."""
+        return float(1.0 / np.mean(self.out_scale.astype(np.float64) ** 2))
+
+    def astype(self, dtype: np.dtype) -> Reparam:
+        """The same map in ``dtype`` (the params' float type)."""
+        return Reparam(*(np.asarray(a, dtype=dtype) for a in (
+            self.mu, self.inv_sigma, self.out_scale, self.out_shift)))
+
+    def to_model(self, theta: Params, c: Params | None = None) -> Params:
+        """``(W, b)`` from ``(W~, b~)``. ``c``: this map's arrays as the caller holds them
+        (tensors on a device); the NumPy arrays by default."""
+        c = c or self.arrays()
+        W = (theta["W"] * c["out_scale"][:, None]) * c["inv_sigma"][None, :]
+        b = c["out_shift"] + c["out_scale"] * theta["b"] - W @ c["mu"]
+        return {"W": W, "b": b}
+
+    def to_theta(self, params: Params) -> Params:
+        """``(W~, b~)`` from ``(W, b)`` (a warm start, a ``partial_fit`` continuing)."""
+        W, b = params["W"], params["b"]
+        s = self.out_scale.astype(W.dtype)
+        theta_W = W / self.inv_sigma.astype(W.dtype)[None, :] / s[:, None]
+        theta_b = (b - self.out_shift.astype(W.dtype) + W @ self.mu.astype(W.dtype)) / s
+        return {"W": theta_W, "b": theta_b}
+
+    def grads_to_theta(self, grads: Params, c: Params | None = None) -> Params:
+        """``(dJ/dW~, dJ/db~)`` times ``c`` (:attr:`loss_scale`) from ``(dJ/dW, dJ/db)``."""
+        c = c or self.arrays()
+        k = self.loss_scale
+        gW = (grads["W"] - grads["b"][:, None] * c["mu"][None, :]) * c["inv_sigma"][None, :]
+        return {"W": gW * (c["out_scale"][:, None] * k), "b": grads["b"] * (c["out_scale"] * k)}
+
+    def arrays(self) -> Params:
+        """The map's arrays by name (what :meth:`to_model` combines)."""
+        return {"mu": self.mu, "inv_sigma": self.inv_sigma, "out_scale": self.out_scale,
+                "out_shift": self.out_shift}
+
+
+def column_stats(X: Any, *, chunk_rows: int = 65_536) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and standard deviations of ``X`` (n, D), in float64, a chunk of rows at
+    a time (shifted sums, so large means lose no precision).
+
+    Returns:
+        ``(mu, std)``, each ndarray of shape (D,).
+    """
+    n = X.shape[0]
+    first = np.asarray(X[: min(n, chunk_rows)], dtype=np.float64)
+    shift = first.mean(axis=0)
+    total = np.zeros_like(shift)
+    square = np.zeros_like(shift)
+    for s in chunk_slices(n, chunk_rows):
+        block = np.asarray(X[s], dtype=np.float64) - shift
+        total += block.sum(axis=0)
+        square += np.einsum("ij,ij->j", block, block)
+    mean_dev = total / n
+    var = np.maximum(square / n - mean_dev**2, 0.0)
+    return shift + mean_dev, np.sqrt(var)
+
+
+def standardizing(X: Any, targets: np.ndarray | None = None, *,
+                  sigma_floor: float = 0.0) -> Reparam:
+    """The :class:`Reparam` that standardizes the columns of ``X`` (and the regression
+    ``targets``, when given).
+
+    Args:
+        X: array-like of shape (n_samples, n_features).
+        targets: ndarray of shape (n_samples,) for a regressor, or None.
+        sigma_floor: Smallest spread used: a column that barely varies is scaled up no
+            more than this allows (any positive spread gives the same objective; a floor
+            keeps the penalty's curvature in the new coordinates bounded).
+    """
+    mu, std = column_stats(X)
+    sigma = np.where(std > 0, np.maximum(std, sigma_floor), 1.0)
+    if targets is None:
+        scale, shift = np.ones(1), np.zeros(1)
+    else:
+        t = np.asarray(targets, dtype=np.float64)
+        spread = float(t.std())
+        scale = np.array([spread if spread > 0 else 1.0])
+        shift = np.array([float(t.mean())])
+    return Reparam(mu, 1.0 / sigma, scale, shift)
+
+
+class ScaledStep:
+    """A step in ``(W~, b~)`` coordinates around a step in ``(W, b)`` (module docstring).
+
+    Args:
+        inner: The model-space step (:class:`~linclass.training.step.Step` or a backend's).
+        reparam: The map.
+    """
+
+    def __init__(self, inner: Any, reparam: Reparam) -> None:
+        self.inner, self.reparam = inner, reparam
+        self.c = inner.put(reparam.arrays())
+        self.loss_scale = reparam.loss_scale
+
+    def put(self, tree: Any) -> Any:
+        return self.inner.put(tree)
+
+    def host(self, tree: Any) -> Any:
+        return self.inner.host(tree)
+
+    def finite(self, params: Params) -> bool:
+        return bool(self.inner.finite(params))
+
+    def model(self, theta: Params) -> Params:
+        """``(W, b)`` of the optimizer's ``(W~, b~)``, as the inner step holds arrays."""
+        return self.reparam.to_model(theta, self.c)
+
+    def _scaled(self, out: tuple[float, Params]) -> tuple[float, Params]:
+        loss, grads = out
+        return self.loss_scale * loss, self.reparam.grads_to_theta(grads, self.c)
+
+    def batch(self, params: Params, X: Any, y: Any, rows: np.ndarray) -> tuple[float, Params]:
+        return self._scaled(self.inner.batch(self.model(params), X, y, rows))
+
+    def full(self, params: Params, X: Any, y: Any) -> tuple[float, Params]:
+        return self._scaled(self.inner.full(self.model(params), X, y))
+
+    def loss(self, params: Params, X: Any, y: Any) -> float:
+        return self.loss_scale * float(self.inner.loss(self.model(params), X, y))
+
+    def evaluate(self, params: Params, X: Any, y: Any, **kwargs: Any) -> tuple[float, float]:
+        """The model's objective (unscaled: the history reports the user's J) and accuracy."""
+        return self.inner.evaluate(self.model(params), X, y, **kwargs)
+
+
+__all__ = ["Reparam", "ScaledStep", "column_stats", "standardizing"]
