@@ -162,6 +162,25 @@ def test_pipeline_spec_roundtrip_rebuilds_identical_transform():
     assert spec["image_shape"] == [16, 16, 3] and spec["n_features"] == rebuilt.n_features_out
 
 
+def test_one_number_is_a_square_hog_cell_and_block():
+    # The CLI's --hog-pixels-per-cell takes one number; Python takes the same.
+    square = FeatureExtractor(kinds=("hog",), hog_pixels_per_cell=2, hog_cells_per_block=1)
+    pair = FeatureExtractor(kinds=("hog",), hog_pixels_per_cell=(2, 2),
+                            hog_cells_per_block=(1, 1))
+    assert_array_equal(square.fit(GREY).transform(GREY), pair.fit(GREY).transform(GREY))
+    assert square.get_params()["hog_pixels_per_cell"] == 2  # stored as given (scikit-learn)
+    # Written as pairs, as ever: model files and cache keys do not depend on the spelling.
+    pipe = FeaturePipeline(square).fit(GREY)
+    spec = pipe.get_spec()
+    assert spec["extractor"]["hog_pixels_per_cell"] == [2, 2]
+    assert spec["extractor"]["hog_cells_per_block"] == [1, 1]
+    assert spec == FeaturePipeline(pair).fit(GREY).get_spec()
+    rebuilt = FeaturePipeline.from_spec(spec, pipe.get_state())
+    assert_array_equal(rebuilt.transform(GREY), pipe.transform(GREY))
+    with pytest.raises(ValueError, match="pixels_per_cell must be"):
+        FeatureExtractor(kinds=("hog",), hog_pixels_per_cell=0).fit(GREY)
+
+
 @pytest.mark.parametrize(
     "edit, match",
     [

@@ -67,6 +67,7 @@ def test_second_fit_reuses_the_features_and_gets_the_same_numbers(cache):
 def test_the_key_is_the_images_and_the_spec_but_not_the_batch_size(cache):
     pipeline(cache).fit_transform(IMAGES)
     pipeline(cache, batch_size=7).fit_transform(IMAGES)
+    pipeline(cache, hog_pixels_per_cell=4).fit_transform(IMAGES)  # 4 is (4, 4): same features
     assert CountingExtractor.calls == 1
     changed = IMAGES.copy()
     changed[3, 5, 5] ^= 1  # one pixel, one bit

@@ -154,3 +154,9 @@ def test_a_header_length_starting_with_the_pickle_opcode_still_loads(tmp_path, p
     else:
         pytest.fail("no padding gave a header length with low byte 0x80")
     assert_array_equal(load_model(path)[0]["W"], params["W"])
+
+
+def test_saving_into_a_missing_folder_names_the_folder(tmp_path, params):
+    path = tmp_path / "missing_dir" / "m.safetensors"
+    with pytest.raises(FileNotFoundError, match=r"missing_dir does not exist \(the folder for "):
+        save_model(path, params)

@@ -177,17 +177,14 @@ def warnings_as_lines(quiet: bool) -> Iterator[None]:
 
 def make_pipeline(features: str, standardize: bool, **feature_options: int) -> FeaturePipeline:
     """The feature pipeline for ``--features``, its parameters and ``--standardize``,
-    mean-centred. Square HOG cells and blocks take one number (``--hog-pixels-per-cell 2``).
-    The user's feature cache (``linclass cache``) computes each image set's features once."""
-    options: dict[str, Any] = dict(feature_options)
-    for key in ("hog_pixels_per_cell", "hog_cells_per_block"):
-        if key in options:
-            options[key] = (options[key],) * 2
+    mean-centred. Square HOG cells and blocks take one number (``--hog-pixels-per-cell 2``),
+    as :class:`FeatureExtractor` does. The user's feature cache (``linclass cache``)
+    computes each image set's features once."""
     try:
         cache = default_cache()
     except ValueError as exc:  # a bad LINCLASS_CACHE_MAX_MB
         raise fail(str(exc)) from None
-    return FeaturePipeline(FeatureExtractor(kinds=parse_features(features), **options),
+    return FeaturePipeline(FeatureExtractor(kinds=parse_features(features), **feature_options),
                            Preprocessor(center="mean", standardize=standardize), cache=cache)
 
 

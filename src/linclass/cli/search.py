@@ -296,7 +296,7 @@ def search(
 
         run_dir = run.staging  # published below, in one step, once everything is written
         model = ImageClassifier.from_fitted(pipeline, best_clf, ds.class_names)
-        model.data_sha256 = data_checksum(splits.X_train, splits.y_train)
+        model.data_sha256_ = data_checksum(splits.X_train, splits.y_train)
         model.save(run_dir / "best.safetensors", force=force,
                    extra_meta={"dataset": spec.to_dict(), "run": run_dir.name})
         atomic_write_text(run_dir / "search.csv", _csv(rows), force=force)

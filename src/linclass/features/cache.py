@@ -122,8 +122,7 @@ class FeatureCache:
     def spec_of(extractor: FeatureExtractor) -> dict[str, Any]:
         """What the features depend on: the extractor's parameters except ``batch_size``,
         the image shape, and :data:`FEATURES_REVISION` (JSON-ready)."""
-        params = {k: list(v) if isinstance(v, tuple | list) else v
-                  for k, v in extractor.get_params().items() if k != "batch_size"}
+        params = {k: v for k, v in extractor.spec_params().items() if k != "batch_size"}
         return {"revision": FEATURES_REVISION, "extractor": params,
                 "image_shape": list(extractor.image_shape_)}
 

@@ -9,13 +9,14 @@ on big sets the batches run on every core (:mod:`~linclass.features.parallel`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from linclass.features.histograms import gray_histogram, hue_histogram
-from linclass.features.hog import hog_features, hog_grid
+from linclass.features.hog import Size, as_pair, hog_features, hog_grid
 from linclass.features.images import to_unit_float
 from linclass.features.parallel import n_threads, run_chunks
 from linclass.features.progress import Progress, report_progress
@@ -40,8 +41,10 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         kinds: Feature kinds to concatenate.
         hist_bins: Number of bins of each histogram.
         hog_orientations: Number of HOG orientation bins.
-        hog_pixels_per_cell: HOG cell size ``(rows, cols)``.
-        hog_cells_per_block: HOG block size in cells ``(rows, cols)``.
+        hog_pixels_per_cell: HOG cell size ``(rows, cols)``, or one number for a square
+            cell (``2`` is ``(2, 2)``, as the CLI's ``--hog-pixels-per-cell 2``).
+        hog_cells_per_block: HOG block size in cells ``(rows, cols)``, or one number for
+            a square block.
         batch_size: Images converted to float at a time (memory, not results); on big
             sets the batches run on every core.
 
@@ -56,8 +59,8 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         kinds: Sequence[str] = ("raw",),
         hist_bins: int = 16,
         hog_orientations: int = 9,
-        hog_pixels_per_cell: tuple[int, int] = (4, 4),
-        hog_cells_per_block: tuple[int, int] = (2, 2),
+        hog_pixels_per_cell: Size = (4, 4),
+        hog_cells_per_block: Size = (2, 2),
         batch_size: int = 1024,
     ) -> None:
         self.kinds = kinds
@@ -81,10 +84,21 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
             return gray_histogram(batch, int(self.hist_bins))
         if kind == "hue_hist":
             return hue_histogram(batch, int(self.hist_bins))
-        return hog_features(
-            batch, int(self.hog_orientations),
-            tuple(self.hog_pixels_per_cell), tuple(self.hog_cells_per_block), n_jobs=1,
-        )
+        return hog_features(batch, int(self.hog_orientations), self.hog_pixels_per_cell,
+                            self.hog_cells_per_block, n_jobs=1)
+
+    def spec_params(self) -> dict[str, Any]:
+        """``get_params()`` as JSON: tuples as lists, and the HOG cell and block sizes
+        always as ``[rows, cols]``.
+
+        ``2`` and ``(2, 2)`` give the same features, so model files and feature-cache keys
+        spell them one way: older readers of a model file expect pairs, and the cache finds
+        features computed under either spelling.
+        """
+        params = self.get_params()
+        for key in ("hog_pixels_per_cell", "hog_cells_per_block"):
+            params[key] = as_pair(params[key], key)
+        return {k: list(v) if isinstance(v, tuple | list) else v for k, v in params.items()}
 
     @staticmethod
     def _check_images(X: np.ndarray) -> np.ndarray:

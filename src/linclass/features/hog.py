@@ -47,15 +47,30 @@ def float_type(dtype: np.dtype) -> np.dtype:
     return np.dtype(np.float32 if np.dtype(dtype) in (np.float16, np.float32) else np.float64)
 
 
-def _pair(value: Sequence[int], name: str) -> tuple[int, int]:
-    pair = tuple(int(v) for v in value)
+#: A HOG cell or block size: ``(rows, cols)``, or one number for a square (``2``: 2x2).
+Size = int | Sequence[int]
+
+
+def as_pair(value: Size, name: str) -> tuple[int, int]:
+    """``(rows, cols)`` of a HOG cell or block size; one number means a square.
+
+    Raises:
+        ValueError: Unless the size is one or two positive integers, naming ``name``.
+    """
+    values = (value, value) if isinstance(value, int | np.integer) else value
+    if isinstance(values, str):  # a string is a sequence too, and "22" is not a size
+        values = ()
+    try:
+        pair = tuple(int(v) for v in values)
+    except (TypeError, ValueError):
+        pair = ()
     if len(pair) != 2 or min(pair) < 1:
-        raise ValueError(f"{name} must be two positive integers (rows, cols), got {value!r}")
+        raise ValueError(f"{name} must be a positive integer or two (rows, cols), got {value!r}")
     return pair[0], pair[1]
 
 
 def hog_grid(
-    image_shape: Sequence[int], pixels_per_cell: Sequence[int], cells_per_block: Sequence[int]
+    image_shape: Sequence[int], pixels_per_cell: Size, cells_per_block: Size
 ) -> tuple[int, int, int, int]:
     """Cells and blocks that fit an image: ``(n_cells_row, n_cells_col, n_blocks_row,
     n_blocks_col)``, with ``n_cells = size // cell`` and ``n_blocks = n_cells - block + 1``.
@@ -63,8 +78,8 @@ def hog_grid(
     Raises:
         ValueError: If not even one block fits, naming the smallest image that works.
     """
-    (c_row, c_col), (b_row, b_col) = (_pair(pixels_per_cell, "pixels_per_cell"),
-                                      _pair(cells_per_block, "cells_per_block"))
+    (c_row, c_col), (b_row, b_col) = (as_pair(pixels_per_cell, "pixels_per_cell"),
+                                      as_pair(cells_per_block, "cells_per_block"))
     rows, cols = int(image_shape[0]), int(image_shape[1])
     n_cells_row, n_cells_col = rows // c_row, cols // c_col
     if n_cells_row < b_row or n_cells_col < b_col:
@@ -77,13 +92,13 @@ def hog_grid(
 
 
 def hog_size(
-    image_shape: Sequence[int], orientations: int, pixels_per_cell: Sequence[int],
-    cells_per_block: Sequence[int],
+    image_shape: Sequence[int], orientations: int, pixels_per_cell: Size, cells_per_block: Size,
 ) -> int:
     """D, the length of one image's HOG: ``n_blocks_row · n_blocks_col · b_row · b_col ·
     orientations`` (see :func:`hog_grid`)."""
     *_, nb_row, nb_col = hog_grid(image_shape, pixels_per_cell, cells_per_block)
-    return nb_row * nb_col * int(np.prod(cells_per_block)) * int(orientations)
+    b_row, b_col = as_pair(cells_per_block, "cells_per_block")
+    return nb_row * nb_col * b_row * b_col * int(orientations)
 
 
 def _gradients(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -203,8 +218,8 @@ def _normalized_blocks(hist: np.ndarray, cells_per_block: tuple[int, int]) -> np
 def batch_hog(
     images: np.ndarray,
     orientations: int = 9,
-    pixels_per_cell: Sequence[int] = (8, 8),
-    cells_per_block: Sequence[int] = (3, 3),
+    pixels_per_cell: Size = (8, 8),
+    cells_per_block: Size = (3, 3),
     *,
     channel_axis: int | None = None,
 ) -> np.ndarray:
@@ -215,8 +230,8 @@ def batch_hog(
             real dtype (floats are used as they are, integers as float64, as in
             scikit-image).
         orientations: Number of orientation bins over [0°, 180°).
-        pixels_per_cell: Cell size ``(rows, cols)`` in pixels.
-        cells_per_block: Block size ``(rows, cols)`` in cells.
+        pixels_per_cell: Cell size ``(rows, cols)`` in pixels, or one number (square).
+        cells_per_block: Block size ``(rows, cols)`` in cells, or one number (square).
         channel_axis: None for grey images; -1 (or 3) for colour images, channels last.
 
     Returns:
@@ -243,7 +258,8 @@ def batch_hog(
     orientations = int(orientations)
     if images.dtype.kind == "f" and not np.isfinite(images).all():
         raise ValueError("images must be finite (no NaN or infinity) for HOG")
-    ppc, cpb = _pair(pixels_per_cell, "pixels_per_cell"), _pair(cells_per_block, "cells_per_block")
+    ppc = as_pair(pixels_per_cell, "pixels_per_cell")
+    cpb = as_pair(cells_per_block, "cells_per_block")
     n_row, n_col, _, _ = hog_grid(images.shape[1:3], ppc, cpb)
     work = float_type(images.dtype)
     out = np.empty((images.shape[0], hog_size(images.shape[1:3], orientations, ppc, cpb)), work)
@@ -258,8 +274,8 @@ def batch_hog(
 def hog_features(
     images: np.ndarray,
     orientations: int,
-    pixels_per_cell: Sequence[int],
-    cells_per_block: Sequence[int],
+    pixels_per_cell: Size,
+    cells_per_block: Size,
     *,
     n_jobs: int | None = None,
 ) -> np.ndarray:
@@ -272,8 +288,8 @@ def hog_features(
     Args:
         images: ndarray of shape (n, H, W) or (n, H, W, 3), floats in [0, 1].
         orientations: Number of orientation bins.
-        pixels_per_cell: Cell size ``(rows, cols)`` in pixels.
-        cells_per_block: Block size ``(rows, cols)`` in cells.
+        pixels_per_cell: Cell size ``(rows, cols)`` in pixels, or one number (square).
+        cells_per_block: Block size ``(rows, cols)`` in cells, or one number (square).
         n_jobs: Threads; None uses every core for big sets and one thread for small ones.
 
     Returns:

@@ -162,7 +162,7 @@ class FeaturePipeline(BaseEstimator):
         check_is_fitted(self.preprocessor, "mean_")
         return {
             "format": SPEC_FORMAT,
-            "extractor": _jsonable(self.extractor.get_params()),
+            "extractor": self.extractor.spec_params(),
             "preprocessor": _jsonable(self.preprocessor.get_params()),
             "image_shape": list(self.extractor.image_shape_),
             "n_features": self.extractor.n_features_out_,

@@ -29,6 +29,23 @@ def check_writable(path: str | os.PathLike, *, force: bool = False) -> Path:
     return path
 
 
+def check_folder(path: Path) -> None:
+    """Check that the folder ``path`` goes in exists, before a temporary file is made there.
+
+    Without this, a missing folder surfaces as ``mkstemp``'s error, which names the hidden
+    temporary file (``.x.safetensors.123.abc.tmp``) rather than the folder to create.
+
+    Raises:
+        FileNotFoundError: The folder does not exist.
+        NotADirectoryError: Something other than a folder has its name.
+    """
+    parent = path.parent
+    if not parent.exists():
+        raise FileNotFoundError(f"{parent} does not exist (the folder for {path})")
+    if not parent.is_dir():
+        raise NotADirectoryError(f"{parent} is not a folder (the folder for {path})")
+
+
 @contextmanager
 def atomic_open(
     path: str | os.PathLike, *, force: bool = False, durable: bool = True
@@ -50,8 +67,14 @@ def atomic_open(
 
     Yields:
         The open temporary file.
+
+    Raises:
+        FileExistsError: ``path`` exists and ``force`` is False.
+        FileNotFoundError: The folder of ``path`` does not exist.
+        NotADirectoryError: The folder of ``path`` is a file.
     """
     path = check_writable(path, force=force)
+    check_folder(path)
     remove_stale_temp_files(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.",
                                suffix=".tmp")
