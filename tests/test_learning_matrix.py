@@ -101,7 +101,7 @@ def reference_accuracy(problem: str, loss: str, penalty: str) -> float:
     the objectives differ in where the penalty applies)."""
     X_tr, X_te, y_tr, y_te = classification(problem)
     converged = _quiet(LinearClassifier(loss=loss, penalty=penalty, optimizer="lbfgs",
-                                        max_epochs=3000, tol=1e-8, random_state=0).fit,
+                                        max_epochs=1500, tol=1e-7, random_state=0).fit,
                        X_tr, y_tr)
     ours = converged.score(X_te, y_te)
     if loss != "softmax":
@@ -129,9 +129,14 @@ def reference_r2(problem: str, penalty: str) -> float:
 # --- classifiers: every loss x gradient optimizer on every problem -------------------------
 
 
-@pytest.mark.parametrize("problem", ["standardized", "raw16", "raw255", "mixed"])
+#: (loss, problem): every loss on the two hard problems (0..255 pixels, mixed scales), and
+#: the smooth extremes on the easy ones too (kept small: the suite's time budget).
+GRID = ([(loss, p) for loss in LOSSES for p in ("raw255", "mixed")]
+        + [(loss, p) for loss in ("softmax", "squared") for p in ("standardized", "raw16")])
+
+
 @pytest.mark.parametrize("optimizer", [*GRADIENT_OPTIMIZERS, "lbfgs"])
-@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("loss, problem", GRID)
 def test_every_loss_and_optimizer_learns_with_defaults(problem, optimizer, loss):
     X_tr, X_te, y_tr, y_te = classification(problem)
     clf = _quiet(LinearClassifier(loss=loss, optimizer=optimizer, random_state=0).fit,
@@ -143,7 +148,7 @@ def test_every_loss_and_optimizer_learns_with_defaults(problem, optimizer, loss)
 
 @pytest.mark.parametrize("penalty", [p for p in PENALTIES if p != "l2"])
 @pytest.mark.parametrize("optimizer", [*GRADIENT_OPTIMIZERS, "lbfgs"])
-@pytest.mark.parametrize("problem", ["raw16", "mixed"])
+@pytest.mark.parametrize("problem", ["mixed"])
 def test_every_penalty_learns_with_defaults(penalty, optimizer, problem):
     X_tr, X_te, y_tr, y_te = classification(problem)
     clf = _quiet(LinearClassifier(penalty=penalty, optimizer=optimizer, random_state=0).fit,
@@ -198,8 +203,7 @@ def small_problem(scale: float):
     return train_test_split(X, y, test_size=0.33, random_state=0, stratify=y)
 
 
-@pytest.mark.parametrize("scale", [1.0, 100.0])
-@pytest.mark.parametrize("loss", ["softmax", "svm", "squared"])
+@pytest.mark.parametrize("loss, scale", [("softmax", 1.0), ("svm", 100.0), ("squared", 100.0)])
 @pytest.mark.parametrize("optimizer", SEARCHES)
 def test_searches_are_well_above_chance(optimizer, loss, scale):
     X_tr, X_te, y_tr, y_te = small_problem(scale)
@@ -210,9 +214,10 @@ def test_searches_are_well_above_chance(optimizer, loss, scale):
 # --- regressors: every penalty x optimizer on raw targets ----------------------------------
 
 
-@pytest.mark.parametrize("problem", ["diabetes", "iris", "mixed"])
+@pytest.mark.parametrize("problem, penalty", [
+    *(("diabetes", p) for p in PENALTIES), ("mixed", "l2"), ("mixed", "elasticnet"),
+    ("iris", "none")])
 @pytest.mark.parametrize("optimizer", [*GRADIENT_OPTIMIZERS, "lbfgs"])
-@pytest.mark.parametrize("penalty", PENALTIES)
 def test_regressor_learns_raw_targets_with_defaults(problem, optimizer, penalty):
     X_tr, X_te, y_tr, y_te = regression(problem)
     reg = _quiet(LinearRegressor(penalty=penalty, optimizer=optimizer, random_state=0).fit,
@@ -240,20 +245,20 @@ def test_regressor_matches_least_squares_when_converged():
 # --- the torch backend (CPU) ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("optimizer", GRADIENT_OPTIMIZERS)
+@pytest.mark.parametrize("optimizer", ["gd", "momentum"])
 @pytest.mark.parametrize("loss", LOSSES)
 def test_torch_backend_learns_like_numpy(loss, optimizer):
     pytest.importorskip("torch")
-    X_tr, X_te, y_tr, y_te = classification("raw16")
+    X_tr, X_te, y_tr, y_te = classification("raw255")
     clf = _quiet(LinearClassifier(loss=loss, optimizer=optimizer, backend="torch",
                                   random_state=0).fit, X_tr, y_tr)
-    assert clf.score(X_te, y_te) >= reference_accuracy("raw16", loss, "l2") - ACCURACY_MARGIN
+    assert clf.score(X_te, y_te) >= reference_accuracy("raw255", loss, "l2") - ACCURACY_MARGIN
 
 
 # --- beyond the fixed problems: Hypothesis draws sizes, scales and label sets -------------
 
 
-@settings(max_examples=12, deadline=None, derandomize=True,
+@settings(max_examples=8, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow])
 @given(n_samples=st.integers(60, 400), n_features=st.integers(3, 30),
        n_classes=st.integers(2, 5), log_scale=st.floats(-1, 4), spread=st.floats(0, 3),
