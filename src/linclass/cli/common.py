@@ -23,7 +23,7 @@ import numpy as np
 import typer
 
 from linclass.cli.options import FEATURES as FEATURE_PARAMS
-from linclass.cli.options import check_owned
+from linclass.cli.options import check_owned, in_cli_words
 from linclass.data import (
     DATASETS,
     DataError,
@@ -69,7 +69,8 @@ def cli_errors() -> Iterator[contextlib.ExitStack]:
     except TrainingDivergedError as exc:
         raise fail(f"{exc} (--lr)") from None  # commands that know more say more first
     except FileExistsError as exc:
-        raise fail(f"{exc}" if "--force" in str(exc) else f"{exc}; pass --force to overwrite"
+        text = in_cli_words(str(exc))
+        raise fail(text if "--force" in text else f"{text}; pass --force to overwrite"
                    ) from None
     except USER_ERRORS as exc:
         raise fail(str(exc) or type(exc).__name__) from None
@@ -163,15 +164,24 @@ def build_model(options: dict[str, Any], features: str, standardize: bool, *, se
 @contextlib.contextmanager
 def warnings_as_lines(quiet: bool) -> Iterator[None]:
     """Show the library's warnings (a ConvergenceWarning, say) as one ``warning: ...`` line
-    each on stderr, once, instead of Python's two-line form with a source line."""
+    each on stderr, once, in the CLI's words (:func:`in_cli_words`), instead of Python's
+    two-line form with a source line.
+
+    The app wraps every command in one (``linclass.cli``); a command with ``--quiet``
+    wraps its work in another that drops them. Warnings of worker processes are sent to
+    the parent and warned again there (``linclass search``). Deprecation warnings are for
+    developers, not for users of the command line, and stay hidden.
+    """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
         yield
     if quiet:
         return
     seen: set[str] = set()
     for w in caught:
-        text = " ".join(str(w.message).split())
+        text = in_cli_words(" ".join(str(w.message).split()))
         if text not in seen:
             seen.add(text)
             typer.echo(f"warning: {text}", err=True)
@@ -249,10 +259,6 @@ class Splits:
 
 
 
-#: The library's words for its arguments, and the CLI's for the same thing.
-CLI_WORDS = {"data_dir=DIR": "--data DIR", "data_dir": "--data", "image_size": "--image-size"}
-
-
 def load_data(dataset: str, data_dir: str | os.PathLike | None = None,
               image_size: tuple[int, int] | None = None) -> Dataset:
     """:func:`linclass.data.load_dataset` with the CLI's ``--dataset`` / ``--data`` /
@@ -263,10 +269,7 @@ def load_data(dataset: str, data_dir: str | os.PathLike | None = None,
         data = load_dataset(dataset, None if data_dir is None else Path(data_dir),
                             image_size=image_size)
     except DataError as e:
-        problem = e.problem
-        for python, cli in CLI_WORDS.items():
-            problem = problem.replace(python, cli)
-        raise DataError(e.path, problem) from None
+        raise DataError(e.path, in_cli_words(e.problem)) from None
     if not isinstance(data, Dataset):  # a folder of embeddings: see load_splits
         raise DataError(dataset, "a folder of embeddings, not images: train a model on it "
                         "(linclass train), then evaluate or plot that run")
