@@ -101,8 +101,8 @@ def evaluate(
         counts = confusion_counts(y, y_pred, len(names))
         if plot is not None:
             ax = plot_confusion_matrix(y, y_pred, names)
-            ax.set_title(f"Confusion matrix, {ds.name} {split} set ({len(y)} {units(model)}, "
-                         f"accuracy {100 * accuracy:.1f}%)")
+            ax.set_title(f"Confusion matrix, {ds.name} {split} set\n({len(y)} "
+                         f"{units(model)}, accuracy {100 * accuracy:.1f}%)")
             save_figure(ax, plot, force=force)
     if as_json:
         typer.echo(json.dumps(common.json_safe({

@@ -76,7 +76,7 @@ def draw_pictures(
     figures["history"] = plot_history(history)
     y_true, y_pred = test_data
     ax = plot_confusion_matrix(y_true, y_pred, names)
-    ax.set_title(f"Confusion matrix, test set ({len(y_true)} {units(model)}, "
+    ax.set_title(f"Confusion matrix, test set\n({len(y_true)} {units(model)}, "
                  f"accuracy {100 * np.mean(y_true == y_pred):.1f}%)")
     figures["confusion"] = ax
     images, y = landscape_data
