@@ -209,3 +209,15 @@ def test_cli_plots_an_embeddings_run(cli, embeddings_run, tmp_path):
     assert result.exit_code == 0, result.output
     assert (run / "history.png").is_file() and (run / "confusion.png").is_file()
     assert "embedding vectors" in (run / "report.html").read_text()
+
+
+def test_cli_plot_refuses_an_embeddings_run_of_an_older_linclass(cli, embeddings_run, tmp_path,
+                                                                 one_line_error):
+    import shutil
+
+    run = tmp_path / "old"
+    shutil.copytree(embeddings_run[0], run)
+    metrics = json.loads((run / "metrics.json").read_text())
+    del metrics["val_accuracy"], metrics["n_val"]  # what train wrote before --val-fraction
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    one_line_error(cli(["plot", run, "--force"]), "train it again")

@@ -47,6 +47,9 @@ def plot(
         model = common.load_run_model(run_dir / MODEL_FILE)
         metrics = read_metrics(run_dir)
         history = read_history(run_dir)
+        if isinstance(model, common.ProbeModel) and "val_accuracy" not in metrics:
+            raise ValueError(f"{run_dir} was trained on embeddings by an older linclass, "
+                             "without a validation split; train it again to draw it")
         spec = DataSpec.from_dict(metrics.get("data") or {})
         splits = common.load_splits(spec)
         common.check_input(model, splits.data)
