@@ -45,3 +45,25 @@ def test_wrong_dataset_and_bad_arguments(cli, cli_run, one_line_error):
     one_line_error(cli(["evaluate", "--model", model, "--dataset", "nope"]), "nope")
     assert cli(["evaluate"]).exit_code == 2  # --model is required
     assert cli(["evaluate", "--model", model, "--split", "dev"]).exit_code == 2  # no such split
+
+
+def test_split_train_scores_only_the_rows_the_model_was_fitted_on(cli, cli_run):
+    """--split train is the run's training part, not its validation images too: the same
+    rows, count and accuracy as metrics.json's train numbers."""
+    metrics = json.loads((cli_run / "metrics.json").read_text())
+    result = cli(["evaluate", "--model", cli_run / "model.safetensors", "--split", "train",
+                  "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["n"] == metrics["n_train"]
+    assert report["accuracy"] == pytest.approx(metrics["train_accuracy"])
+    val = json.loads(cli(["evaluate", "--model", cli_run / "model.safetensors", "--split",
+                          "val", "--json"]).stdout)
+    assert val["n"] == metrics["n_val"] and val["accuracy"] == pytest.approx(
+        metrics["val_accuracy"])
+
+
+def test_split_train_needs_the_recorded_dataset(cli, cli_run):
+    result = cli(["evaluate", "--model", cli_run / "model.safetensors", "--split", "train",
+                  "--dataset", "fashion-mnist"])
+    assert result.exit_code == 2 and "own split" in result.output

@@ -140,3 +140,18 @@ def test_convergence_warning_is_one_line(cli, tmp_path):
     lines = [ln for ln in result.stderr.splitlines() if ln.startswith("warning:")]
     assert len(lines) == 1 and "budget of 2 epochs" in lines[0]
     assert "ConvergenceWarning" not in result.stderr
+
+
+@pytest.mark.parametrize("library,cli_words", [
+    ("raise max_epochs (or the learning rate), or set tol=None",
+     "raise --epochs (or the learning rate), or set --tol none"),
+    ("by more than tol=0.001 per epoch", "by more than --tol 0.001 per epoch"),
+    ("LinearClassifier stopped", "the fit stopped"),
+    ("for `patience` epochs; learning_rate, random_state", "for --patience epochs; --lr, --seed"),
+    ("the training loss; penalty l2; data_dir=DIR", "the training loss; penalty l2; --data DIR"),
+])
+def test_library_words_become_cli_flags(library, cli_words):
+    """Bare English words (loss, penalty) stay; Python names and name=value become flags."""
+    from linclass.cli.options import in_cli_words
+
+    assert in_cli_words(library) == cli_words

@@ -75,3 +75,26 @@ def test_regress_options_come_from_the_records(cli, tables):
     assert bad.exit_code == 2 and "--momentum applies to optimizer" in bad.output
     missing = cli(["regress", root / "nope.csv", "--quiet"])
     assert missing.exit_code == 1 and "file not found" in missing.output
+
+
+def test_regress_shows_no_accuracy(cli, tables):
+    """Regression has no accuracy: no "acc 0.000" progress line, the fit's loss instead."""
+    root, _, _ = tables
+    result = cli(["regress", root / "d.csv", "--epochs", "5"])
+    assert result.exit_code == 0, result.output
+    assert "acc " not in result.output and "fitted in 5 epochs" in result.stderr
+
+
+def test_regress_checks_out_before_any_work(cli, tables, tmp_path, monkeypatch, one_line_error):
+    from linclass.cli import regress
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the table was loaded before --out was checked")
+
+    monkeypatch.setattr(regress, "load_regression", no_work)
+    existing = tmp_path / "m.safetensors"
+    existing.write_bytes(b"")
+    one_line_error(cli(["regress", tables[0] / "d.csv", "--out", existing]),
+                   "already exists; pass --force")
+    one_line_error(cli(["regress", tables[0] / "d.csv", "--out", tmp_path / "no" / "m.st"]),
+                   "is not a folder")

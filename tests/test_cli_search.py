@@ -101,3 +101,18 @@ def test_workers_die_with_a_killed_search(tmp_path, sig):
         assert proc.returncode in (1, 130), err  # removed by the next run, see test_cli_rundir)
         assert err.strip().splitlines() == ["error: interrupted"], err
         assert not any(tmp_path.iterdir())
+
+
+def test_worker_warnings_are_one_line_in_the_cli_words(cli, tmp_path, capfd):
+    """Trials in worker processes that end on their epoch budget: one ``warning:`` line
+    naming --epochs and --tol none, not each worker's ConvergenceWarning with its source
+    line (those went to the terminal, past click's capture: capfd sees them)."""
+    result = cli(["search", "--lr", "0.01,0.1", "--alpha", "0", "--epochs", "2", "--limit",
+                  "300", "--jobs", "2", "--out", tmp_path, "--name", "r"])
+    assert result.exit_code == 0, result.output
+    terminal = capfd.readouterr().err
+    assert "ConvergenceWarning" not in terminal + result.output
+    warned = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warned) == 1, result.stderr
+    assert "raise --epochs" in warned[0] and "--tol none" in warned[0]
+    assert "max_epochs" not in result.output and "tol=None" not in result.output

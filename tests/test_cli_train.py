@@ -85,3 +85,33 @@ def test_help_shows_examples(cli):
         result = cli([command, "--help"])
         assert result.exit_code == 0 and "Examples" in result.output, command
         assert "linclass " + command in result.output, command
+
+
+def test_warnings_name_the_cli_flags(cli, tmp_path):
+    """A run that ends on its budget says so once, in flags: --epochs, --tol none."""
+    result = cli(["train", "--dataset", "digits", "--epochs", "2", "--out", tmp_path])
+    assert result.exit_code == 0, result.output
+    warned = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warned) == 1, result.stderr
+    assert "raise --epochs" in warned[0] and "set --tol none" in warned[0], warned[0]
+    assert "max_epochs" not in result.stderr and "LinearClassifier" not in result.stderr
+
+
+def test_a_warning_of_any_command_is_one_line(cli, cli_run, monkeypatch):
+    """Commands without a --quiet of their own (evaluate) get the app's: one line each,
+    once, in the CLI's words."""
+    import warnings
+
+    from linclass.cli import evaluate
+
+    table = evaluate.per_class_table
+
+    def warning_table(*args, **kwargs):
+        for _ in range(2):
+            warnings.warn("set tol=None or raise max_epochs", UserWarning, stacklevel=1)
+        return table(*args, **kwargs)
+
+    monkeypatch.setattr(evaluate, "per_class_table", warning_table)
+    result = cli(["evaluate", "--model", cli_run / "model.safetensors"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == ["warning: set --tol none or raise --epochs"]

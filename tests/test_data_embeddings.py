@@ -138,3 +138,86 @@ def test_cli_refuses_no_workers_before_any_run(cli, tmp_path):
                   "--out", tmp_path / "runs"])
     assert result.exit_code == 2 and "--workers" in result.output
     assert "Traceback" not in result.output and not (tmp_path / "runs").exists()
+
+
+@pytest.fixture(scope="module")
+def embeddings_run(tmp_path_factory):
+    """One linear probe run (npy rows, --val-fraction 0.2), shared by the tests below."""
+    from conftest import cli_invoke
+
+    tmp = tmp_path_factory.mktemp("emb-run")
+    _write(tmp / "emb", np.float32, "npy", names=["cat", "dog", "fox"])
+    result = cli_invoke(["train", "--quiet", "--dataset", tmp / "emb", "--val-fraction", "0.2",
+                         "--optimizer", "lbfgs", "--epochs", "20", "--out", tmp, "--name", "r"])
+    assert result.exit_code == 0, result.output
+    return tmp / "r", tmp / "emb"
+
+
+def test_cli_embeddings_run_honours_val_fraction(embeddings_run):
+    run, _ = embeddings_run
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["data"]["val_fraction"] == 0.2 and metrics["data"]["kind"] == "embeddings"
+    assert metrics["hyperparameters"]["validation_fraction"] == 0.2
+    assert (metrics["n_train"], metrics["n_val"], metrics["n_test"]) == (320, 80, 100)
+    assert 0.8 < metrics["val_accuracy"] <= 1
+
+
+def test_cli_embeddings_run_has_pictures_and_a_report(embeddings_run):
+    run, _ = embeddings_run
+    for name in ("history.png", "confusion.png", "landscape.png"):
+        assert (run / name).read_bytes().startswith(b"\x89PNG"), name
+    assert not (run / "templates.png").exists()
+    html = (run / "report.html").read_text()
+    assert "not drawn: the inputs are embedding vectors, not images" in html
+    assert "320 / 80 / 100" in html and "fox" in html
+
+
+def test_cli_evaluates_an_embeddings_run(cli, embeddings_run, tmp_path):
+    run, folder = embeddings_run
+    metrics = json.loads((run / "metrics.json").read_text())
+    model = run / "model.safetensors"
+    for split, n in (("test", 100), ("train", 320), ("val", 80)):
+        result = cli(["evaluate", "--model", model, "--split", split, "--json"])
+        assert result.exit_code == 0, result.output
+        report = json.loads(result.stdout)
+        assert report["n"] == n and sum(map(sum, report["confusion"])) == n
+        assert report["accuracy"] == pytest.approx(metrics[f"{split}_accuracy"])
+        assert report["class_names"] == ["cat", "dog", "fox"]
+    result = cli(["evaluate", "--model", model, "--dataset", folder, "--plot",
+                  tmp_path / "cm.png"])
+    assert result.exit_code == 0, result.output
+    assert "100 rows" in result.output and (tmp_path / "cm.png").is_file()
+
+
+def test_cli_evaluate_refuses_images_for_a_probe_and_rows_for_an_image_model(
+        cli, embeddings_run, cli_run, one_line_error):
+    run, folder = embeddings_run
+    one_line_error(cli(["evaluate", "--model", run / "model.safetensors", "--dataset",
+                        "digits"]), "trained on a folder of embeddings")
+    one_line_error(cli(["evaluate", "--model", cli_run / "model.safetensors", "--dataset",
+                        folder]), "a folder of embeddings, not images")
+
+
+def test_cli_plots_an_embeddings_run(cli, embeddings_run, tmp_path):
+    import shutil
+
+    run = tmp_path / "r"
+    shutil.copytree(embeddings_run[0], run)
+    for name in ("history.png", "confusion.png", "report.html"):
+        (run / name).unlink()
+    result = cli(["plot", run, "--force"])
+    assert result.exit_code == 0, result.output
+    assert (run / "history.png").is_file() and (run / "confusion.png").is_file()
+    assert "embedding vectors" in (run / "report.html").read_text()
+
+
+def test_cli_plot_refuses_an_embeddings_run_of_an_older_linclass(cli, embeddings_run, tmp_path,
+                                                                 one_line_error):
+    import shutil
+
+    run = tmp_path / "old"
+    shutil.copytree(embeddings_run[0], run)
+    metrics = json.loads((run / "metrics.json").read_text())
+    del metrics["val_accuracy"], metrics["n_val"]  # what train wrote before --val-fraction
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    one_line_error(cli(["plot", run, "--force"]), "train it again")

@@ -251,6 +251,14 @@ def _family_param(family: str, default: str, help_: str) -> Param:
               choices=tuple(FAMILIES[family]))
 
 
+#: Without ``max_epochs``, a run lasts about this many updates (at least
+#: :data:`MIN_AUTO_EPOCHS` epochs, at most :data:`MAX_AUTO_EPOCHS`), so small data gets
+#: enough steps and big data is not slowed down: 54,000 Fashion-MNIST rows in batches of
+#: 256 reach it in 10 epochs, 1,212 digits in about 400.
+UPDATE_BUDGET = 2000
+MIN_AUTO_EPOCHS = 10
+MAX_AUTO_EPOCHS = 2000
+
 #: Every parameter of the estimators and commands, by name.
 PARAMS: dict[str, Param] = {p.name: p for p in (
     _family_param("loss", "softmax", "Data loss."),
@@ -293,7 +301,8 @@ PARAMS: dict[str, Param] = {p.name: p for p in (
     _p("mutation_scale", float, 0.1, "Standard deviation of a mutation (genetic).",
        low=0.0, high=1e6, low_open=True, owned=True),
     _p("max_epochs", int, None, "Most passes over the data (default: enough for about "
-       "UPDATE_BUDGET updates, at least MIN_AUTO_EPOCHS).", low=1, high=1_000_000,
+       f"{UPDATE_BUDGET:,} updates, at least {MIN_AUTO_EPOCHS} and at most "
+       f"{MAX_AUTO_EPOCHS:,} epochs).", low=1, high=1_000_000,
        none_ok=True, flag="--epochs"),
     _p("tol", float, 1e-3, "Stop when the training loss improved by less than this for "
        "`patience` epochs (None: never).", low=0.0, high=1e6, none_ok=True),
@@ -345,13 +354,6 @@ LOSS_CURVATURE: dict[str, float] = {
     "softmax": 0.5, "svm": 1.0, "ova_hinge": 1.0, "ova_logistic": 0.25, "squared": 2.0,
 }
 
-#: Without ``max_epochs``, a run lasts about this many updates (at least
-#: :data:`MIN_AUTO_EPOCHS` epochs, at most :data:`MAX_AUTO_EPOCHS`), so small data gets
-#: enough steps and big data is not slowed down: 54,000 Fashion-MNIST rows in batches of
-#: 256 reach it in 10 epochs, 1,212 digits in about 400.
-UPDATE_BUDGET = 2000
-MIN_AUTO_EPOCHS = 10
-MAX_AUTO_EPOCHS = 2000
 #: Derivative-free optimizers try one candidate (or breed one generation) per epoch.
 SEARCH_AUTO_EPOCHS = {"random_search": 1000, "random_local_search": 1000, "genetic": 100}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from linclass.cli import cache, evaluate, explain, plot, predict, regress, search, train
+from linclass.cli.common import warnings_as_lines
 from linclass.cli.gradcheck import gradcheck
 from linclass.cli.playground import playground
 
@@ -18,8 +19,11 @@ app = typer.Typer(
 
 
 @app.callback()
-def _root() -> None:
+def _root(ctx: typer.Context) -> None:
     """Linear image classifiers, built the way the lecture builds them."""
+    # Every command's warnings, one line each in the CLI's words (a command with --quiet
+    # catches its own first and drops them).
+    ctx.with_resource(warnings_as_lines(quiet=False))
 
 
 # One module per command, each with an EPILOG of examples shown by --help.

@@ -23,8 +23,17 @@ import numpy as np
 import typer
 
 from linclass.cli.options import FEATURES as FEATURE_PARAMS
-from linclass.cli.options import check_owned
-from linclass.data import DATASETS, DataError, Dataset, load_dataset, train_val_split
+from linclass.cli.options import check_owned, in_cli_words
+from linclass.data import (
+    DATASETS,
+    DataError,
+    Dataset,
+    Embeddings,
+    load_dataset,
+    load_embeddings,
+    train_val_split,
+)
+from linclass.data.embeddings import is_embeddings_folder, split_rows
 from linclass.estimators.classifier import LinearClassifier
 from linclass.estimators.image import ImageClassifier
 from linclass.estimators.params import ESTIMATOR_PARAMS
@@ -60,7 +69,8 @@ def cli_errors() -> Iterator[contextlib.ExitStack]:
     except TrainingDivergedError as exc:  # commands that know more say more first
         raise fail(diverged_message(exc)) from None
     except FileExistsError as exc:
-        raise fail(f"{exc}" if "--force" in str(exc) else f"{exc}; pass --force to overwrite"
+        text = in_cli_words(str(exc))
+        raise fail(text if "--force" in text else f"{text}; pass --force to overwrite"
                    ) from None
     except USER_ERRORS as exc:
         raise fail(str(exc) or type(exc).__name__) from None
@@ -161,15 +171,24 @@ def build_model(options: dict[str, Any], features: str, standardize: bool, *, se
 @contextlib.contextmanager
 def warnings_as_lines(quiet: bool) -> Iterator[None]:
     """Show the library's warnings (a ConvergenceWarning, say) as one ``warning: ...`` line
-    each on stderr, once, instead of Python's two-line form with a source line."""
+    each on stderr, once, in the CLI's words (:func:`in_cli_words`), instead of Python's
+    two-line form with a source line.
+
+    The app wraps every command in one (``linclass.cli``); a command with ``--quiet``
+    wraps its work in another that drops them. Warnings of worker processes are sent to
+    the parent and warned again there (``linclass search``). Deprecation warnings are for
+    developers, not for users of the command line, and stay hidden.
+    """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
         yield
     if quiet:
         return
     seen: set[str] = set()
     for w in caught:
-        text = " ".join(str(w.message).split())
+        text = in_cli_words(" ".join(str(w.message).split()))
         if text not in seen:
             seen.add(text)
             typer.echo(f"warning: {text}", err=True)
@@ -229,17 +248,19 @@ class DataSpec:
 
 @dataclasses.dataclass(frozen=True)
 class Splits:
-    """Training, validation and test images with labels, and the dataset they came from."""
+    """Training, validation and test images with labels, and the dataset they came from.
 
-    data: Dataset
-    X_train: np.ndarray
+    For a folder of embeddings the rows stay on disk: ``X_train`` and ``X_val`` are
+    :class:`~linclass.data.embeddings.RowSubset`s of its training rows.
+    """
+
+    data: Dataset | Embeddings
+    X_train: Any
     y_train: np.ndarray
-    X_val: np.ndarray
+    X_val: Any
     y_val: np.ndarray
 
 
-#: The library's words for its arguments, and the CLI's for the same thing.
-CLI_WORDS = {"data_dir=DIR": "--data DIR", "data_dir": "--data", "image_size": "--image-size"}
 
 
 def load_data(dataset: str, data_dir: str | os.PathLike | None = None,
@@ -252,12 +273,10 @@ def load_data(dataset: str, data_dir: str | os.PathLike | None = None,
         data = load_dataset(dataset, None if data_dir is None else Path(data_dir),
                             image_size=image_size)
     except DataError as e:
-        problem = e.problem
-        for python, cli in CLI_WORDS.items():
-            problem = problem.replace(python, cli)
-        raise DataError(e.path, problem) from None
-    if not isinstance(data, Dataset):  # a folder of embeddings: only `linclass train` takes it
-        raise DataError(dataset, "a folder of embeddings is for linclass train, not images")
+        raise DataError(e.path, in_cli_words(e.problem)) from None
+    if not isinstance(data, Dataset):  # a folder of embeddings: see load_splits
+        raise DataError(dataset, "a folder of embeddings, not images: train a model on it "
+                        "(linclass train), then evaluate or plot that run")
     return data
 
 
@@ -283,9 +302,14 @@ def load_splits(spec: DataSpec) -> Splits:
     """Load the data, keep a stratified, seeded ``limit`` of the training images, hold out
     a validation set.
 
-    The validation set is a stratified, seeded ``val_fraction`` of the training images;
-    the test set is left alone.
+    The validation set is a stratified, seeded ``val_fraction`` of the training images
+    (or rows, for a folder of embeddings: the same split, rows left on disk); the test set
+    is left alone. Every command that needs a run's own split (``train``, ``plot``,
+    ``evaluate --split train/val``) gets it here.
     """
+    if is_embeddings_folder(Path(spec.dataset)):
+        ds = load_embeddings(spec.dataset)
+        return Splits(ds, *split_rows(ds, spec.val_fraction, spec.seed))
     data = load_data(spec.dataset, spec.data_dir, spec.image_size)
     X, y = data.X_train, data.y_train
     if spec.limit is not None and spec.limit < len(y):
@@ -333,7 +357,37 @@ def load_model(path: str | os.PathLike) -> ImageClassifier:
     return ImageClassifier.load(path)
 
 
-def class_names_of(model: ImageClassifier) -> list[str]:
+@dataclasses.dataclass(frozen=True)
+class ProbeModel:
+    """A run's classifier of embedding rows (a linear probe), with what the commands that
+    score and draw a run read from an :class:`ImageClassifier`: the fitted classifier, its
+    class names and the model file's metadata. Its features are the rows themselves."""
+
+    classifier_: LinearClassifier
+    class_names: list[str] | None
+    meta: dict[str, Any]
+
+    def transform(self, X: Any, progress: bool | None = None) -> np.ndarray:
+        """Rows as float features (``progress`` is ignored: there is nothing to extract)."""
+        from linclass.training.arrays import float_rows
+
+        return float_rows(X)
+
+
+#: A trained run's model: images in, or rows of embeddings in.
+RunModel = ImageClassifier | ProbeModel
+
+
+def load_run_model(path: str | os.PathLike) -> RunModel:
+    """The model of a ``linclass train`` run, on images or on a folder of embeddings."""
+    clf, meta, _ = LinearClassifier.load_with_meta(path)
+    if (meta.get("input") or {}).get("features") is not None:
+        return ImageClassifier.load(path)
+    names = meta.get("class_names")
+    return ProbeModel(clf, [str(n) for n in names] if isinstance(names, list) else None, meta)
+
+
+def class_names_of(model: RunModel) -> list[str]:
     """The name of each column of the model's scores, in ``classes_`` order."""
     classes = model.classifier_.classes_
     names = model.class_names
@@ -342,7 +396,7 @@ def class_names_of(model: ImageClassifier) -> list[str]:
     return [str(c) for c in classes]
 
 
-def all_scores(model: ImageClassifier, X: np.ndarray) -> np.ndarray:
+def all_scores(model: RunModel, X: np.ndarray) -> np.ndarray:
     """The full score matrix ``X W^T + b`` of feature rows, shape (n, n_classes).
 
     ``decision_function`` folds two classes into one column, as scikit-learn expects; the
@@ -386,6 +440,21 @@ def json_safe(obj: Any) -> Any:
     if isinstance(obj, (float, np.floating)):
         return float(obj) if math.isfinite(obj) else None
     return obj
+
+
+def check_input(model: RunModel, data: Dataset | Embeddings) -> None:
+    """Refuse data the model cannot score: images of another shape than it was trained
+    on, rows of another width, or images for a probe and rows for an image model."""
+    if isinstance(model, ProbeModel) != isinstance(data, Embeddings):
+        kind = "a folder of embeddings" if isinstance(data, Embeddings) else "images"
+        raise ValueError(f"{data.name} is {kind}, but the model was trained on "
+                         f"{'embeddings' if isinstance(model, ProbeModel) else 'images'}")
+    if isinstance(model, ProbeModel) and isinstance(data, Embeddings):
+        if data.n_features != model.classifier_.n_features_in_:
+            raise ValueError(f"{data.name} has rows of {data.n_features} features but the "
+                             f"model takes {model.classifier_.n_features_in_}")
+    elif isinstance(model, ImageClassifier) and isinstance(data, Dataset):
+        check_image_shape(model, data.image_shape, data.name)
 
 
 def check_image_shape(model: ImageClassifier, shape: Sequence[int], where: str) -> None:

@@ -131,7 +131,7 @@ def explain(
                                      "--scores: required; with --model: default the "
                                      "predicted class)."),
     loss: Literal["svm", "softmax", "ova_hinge", "ova_logistic"] | None = typer.Option(
-        None, help="Loss to explain [default: softmax, or the model's loss]."),
+        None, help="Loss to explain.", show_default="softmax, or the model's loss"),
     classes: str | None = typer.Option(None, help="Class names, comma-separated (with "
                                        "--scores)."),
     margin: float = typer.Option(1.0, help="SVM margin (the lecture's 1)."),

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
+import rich.markup
 import typer
 
 from linclass.options import FAMILIES, PARAMS, Param, check_choice_params, owners
@@ -39,15 +41,60 @@ FEATURES = ("hist_bins", "hog_orientations", "hog_pixels_per_cell", "hog_cells_p
 FLAGS: dict[str, str] = {name: p.cli_flag for name, p in PARAMS.items()}
 
 
+#: The library's words for its arguments, and the CLI's for the same thing, where the flag
+#: is not the parameter's ``cli_flag`` (:func:`in_cli_words` does those).
+CLI_WORDS = {"data_dir=DIR": "--data DIR", "data_dir": "--data", "image_size": "--image-size",
+             "random_state": "--seed", "validation_fraction": "--val-fraction",
+             "pass force=True (CLI: --force)": "pass --force"}
+
+_ESTIMATOR_NAME = re.compile(r"\b(?:Linear|Image)(?:Classifier|Regressor)\b")
+_PARAM_WORD = re.compile(r"`([a-z][a-z0-9_]*)`|\b([a-z][a-z0-9_]*)(?:=(None\b|[^\s,;:()]+))?")
+
+
+def in_cli_words(text: str) -> str:
+    """A message of the library in the command line's words, the one translation of them.
+
+    The library speaks Python: ``raise max_epochs``, ``set tol=None``, ``LinearClassifier
+    stopped``. A user of ``linclass`` types flags: ``raise --epochs``, ``set --tol none``,
+    ``the fit stopped``. Replaced are :data:`CLI_WORDS`, the estimators' class names, a
+    parameter given a value (``tol=0.001`` -> ``--tol 0.001``, any parameter of
+    :data:`linclass.options.PARAMS`) and a bare parameter name that cannot be an English
+    word (one with an underscore, or in backticks: ```patience``` -> ``--patience``).
+
+    Args:
+        text: The library's message.
+
+    Returns:
+        The message with the CLI's flags.
+    """
+    for python, cli in CLI_WORDS.items():
+        text = text.replace(python, cli)
+    text = _ESTIMATOR_NAME.sub("the fit", text)
+
+    def flag(match: re.Match[str]) -> str:
+        quoted, name, value = match.group(1), match.group(2), match.group(3)
+        if quoted is not None:
+            return PARAMS[quoted].cli_flag if quoted in PARAMS else match.group(0)
+        if name not in PARAMS or (value is None and "_" not in name):
+            return match.group(0)
+        if value is None:
+            return PARAMS[name].cli_flag
+        return f"{PARAMS[name].cli_flag} {'none' if value == 'None' else value}"
+
+    return _PARAM_WORD.sub(flag, text)
+
+
 def _help(p: Param) -> str:
-    text = p.help
+    """A record's help as ``--help`` shows it: in the CLI's words, range and owners added,
+    square brackets kept (rich would read ``linclass[torch]`` as a style tag)."""
+    text = in_cli_words(p.help)
     if p.type in (int, float):
         text += f" Must be {p.range_text()}."
     if p.owned:
         family = next((f for f in FAMILIES if owners(p.name, f)), None)
         if family is not None:
             text += f" For {family} {', '.join(owners(p.name, family))}."
-    return text
+    return rich.markup.escape(text)
 
 
 def _parse_optional_number(p: Param) -> Callable[[Any], Any]:
@@ -153,4 +200,5 @@ def check_owned(options: Mapping[str, Any], selected: Mapping[str, Any]) -> None
         raise typer.BadParameter(str(e)) from None
 
 
-__all__ = ["FEATURES", "FLAGS", "TRAINING", "check_owned", "record_options", "typer_parameter"]
+__all__ = ["CLI_WORDS", "FEATURES", "FLAGS", "TRAINING", "check_owned", "in_cli_words",
+           "record_options", "typer_parameter"]

@@ -13,7 +13,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from linclass.cli.common import all_scores, class_names_of, objective_kwargs
+from linclass.cli.common import ProbeModel, RunModel, all_scores, class_names_of, objective_kwargs
 from linclass.estimators.image import ImageClassifier
 from linclass.io.report import per_class_table, write_report
 from linclass.objective import objective_value
@@ -28,8 +28,11 @@ from linclass.plots import (
 LANDSCAPE_ROWS = 1000  # the 1-D slice evaluates J 51 times; a subset keeps that quick
 
 
-def templates_note(model: ImageClassifier) -> str | None:
+def templates_note(model: RunModel) -> str | None:
     """Why a run has no templates picture, or None when it has one."""
+    if isinstance(model, ProbeModel):
+        return ("not drawn: the inputs are embedding vectors, not images, so a row of W "
+                "weighs embedding dimensions and has no picture")
     kinds = tuple(model.features_.extractor.kinds)
     if kinds == ("raw",):
         return None
@@ -37,9 +40,14 @@ def templates_note(model: ImageClassifier) -> str | None:
             "is not an image (train with --features raw to see the templates)")
 
 
+def units(model: RunModel) -> str:
+    """What the model scores, in the plural: ``"images"`` or ``"rows"`` (embeddings)."""
+    return "rows" if isinstance(model, ProbeModel) else "images"
+
+
 def draw_pictures(
     run_dir: Path,
-    model: ImageClassifier,
+    model: RunModel,
     history: Any,
     landscape_data: tuple[np.ndarray, np.ndarray],
     test_data: tuple[np.ndarray, np.ndarray],
@@ -47,13 +55,13 @@ def draw_pictures(
     force: bool = False,
 ) -> dict[str, Path]:
     """Write ``templates.png`` (raw pixels only), ``history.png``, ``confusion.png`` and
-    ``landscape.png`` into ``run_dir``.
+    ``landscape.png`` into ``run_dir`` (no templates for embeddings: :func:`templates_note`).
 
     Args:
         run_dir: The run folder.
         model: The trained model.
         history: Its training history (a History or :func:`read_history`'s dict).
-        landscape_data: Training images and labels for the loss slice (the first
+        landscape_data: Training images (or rows) and labels for the loss slice (the first
             :data:`LANDSCAPE_ROWS` are used).
         test_data: True and predicted test labels (indices into ``classes_``).
         force: Overwrite existing pictures.
@@ -63,12 +71,12 @@ def draw_pictures(
     """
     clf, names = model.classifier_, class_names_of(model)
     figures: dict[str, Figure | Axes] = {}
-    if templates_note(model) is None:
+    if isinstance(model, ImageClassifier) and templates_note(model) is None:
         figures["templates"] = plot_templates(clf.coef_, model.image_shape, names)
     figures["history"] = plot_history(history)
     y_true, y_pred = test_data
     ax = plot_confusion_matrix(y_true, y_pred, names)
-    ax.set_title(f"Confusion matrix, test set ({len(y_true)} images, "
+    ax.set_title(f"Confusion matrix, test set\n({len(y_true)} {units(model)}, "
                  f"accuracy {100 * np.mean(y_true == y_pred):.1f}%)")
     figures["confusion"] = ax
     images, y = landscape_data
@@ -76,29 +84,30 @@ def draw_pictures(
     objective = objective_kwargs(clf)
     ax = plot_loss_landscape(lambda p: objective_value(p, X, y, **objective),
                              {"W": clf.coef_, "b": clf.intercept_})
-    ax.set_title(f"Loss along a random line through W ({len(y)} training images)")
+    ax.set_title(f"Loss along a random line through W ({len(y)} training {units(model)})")
     figures["landscape"] = ax
     return {name: save_figure(fig, run_dir / f"{name}.png", force=force)
             for name, fig in figures.items()}
 
 
-def predicted_indices(model: ImageClassifier, X: np.ndarray) -> np.ndarray:
+def predicted_indices(model: RunModel, X: np.ndarray) -> np.ndarray:
     """``argmax_k s_k`` of feature rows, as indices into ``classes_``."""
     return np.argmax(all_scores(model, X), axis=1)
 
 
 def evaluate_images(
-    model: ImageClassifier, images: np.ndarray, y: np.ndarray
+    model: RunModel, images: Any, y: np.ndarray
 ) -> tuple[float, np.ndarray]:
     """Objective and predicted class indices on raw images, through the fit loop's own
     :func:`linclass.training.evaluate` (a chunk at a time, so a 60k-image split never
     exists as float features all at once; raw pixels on its fast path). When the
     pipeline's feature cache holds the split's features (training put them there), they
-    are read once instead of being extracted again chunk by chunk.
+    are read once instead of being extracted again chunk by chunk. Embedding rows are
+    read from disk a chunk at a time the same way.
 
     Args:
         model: The trained model.
-        images: ndarray of shape (n, *image_shape).
+        images: ndarray of shape (n, *image_shape), or stored rows of embeddings.
         y: ndarray of shape (n,), indices into ``classes_``.
 
     Returns:
@@ -106,10 +115,14 @@ def evaluate_images(
     """
     from linclass.objective import Objective
     from linclass.training import evaluate
+    from linclass.training.arrays import float_rows
 
-    clf, features = model.classifier_, model.features_
+    clf = model.classifier_
     params = {"W": clf.coef_, "b": clf.intercept_}
-    if features.uses_cache:  # the split's features, read from the cache once
+    transform: Any
+    if isinstance(model, ProbeModel):
+        rows, transform = images, float_rows
+    elif (features := model.features_).uses_cache:  # the split's features, read from the cache once
         rows, transform = features.transform(images, progress=False), None
     elif features.is_cheap:
         rows, transform = images, features.batch_transform
@@ -136,7 +149,7 @@ def describe_optimizer(settings: dict[str, Any]) -> str:
 def write_run_report(
     run_dir: Path,
     metrics: dict[str, Any],
-    model: ImageClassifier,
+    model: RunModel,
     test_data: tuple[np.ndarray, np.ndarray],
     pictures: dict[str, Path],
     *,
@@ -146,10 +159,16 @@ def write_run_report(
     hp = metrics.get("settings") or metrics["hyperparameters"]  # runs written before 0.2
     summary: dict[str, Any] = {
         "dataset": metrics["data"]["dataset"],
-        "images (train / val / test)": f"{metrics['n_train']} / {metrics['n_val']} / "
-                                       f"{metrics['n_test']}",
-        "image shape": "x".join(str(s) for s in metrics["image_shape"]),
-        "features": metrics["features"] + (", standardized" if metrics["standardize"] else ""),
+        f"{units(model)} (train / val / test)": f"{metrics['n_train']} / {metrics['n_val']} "
+                                                f"/ {metrics['n_test']}",
+    }
+    if isinstance(model, ProbeModel):
+        summary["features"] = f"embeddings, {metrics['n_features']} per row (a linear probe)"
+    else:
+        summary["image shape"] = "x".join(str(s) for s in metrics["image_shape"])
+        summary["features"] = (metrics["features"]
+                               + (", standardized" if metrics["standardize"] else ""))
+    summary |= {
         "loss": hp["loss"],
         "penalty": f"{hp['penalty']}, alpha={hp['alpha']:g}",
         "optimizer": describe_optimizer(hp),

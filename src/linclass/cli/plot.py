@@ -17,8 +17,9 @@ Examples:
   linclass plot runs/run-001 --force
 
 Reads model.safetensors, history.jsonl and metrics.json; the data is loaded again from
-the dataset recorded in metrics.json (the same split, --limit and seed as in training)
-for the confusion matrix and the loss landscape.
+the dataset recorded in metrics.json (the same split, limit and seed as in training)
+for the confusion matrix and the loss landscape. A run on a folder of embeddings gets
+the same pictures but the templates (its inputs are not images; the report says so).
 """
 
 
@@ -27,7 +28,11 @@ def plot(
     force: bool = typer.Option(False, "--force", help="Overwrite the existing pictures and "
                                "report."),
 ) -> None:
-    """Re-draw a run's pictures (templates, history, confusion, landscape) and report."""
+    """Re-draw a run's pictures (templates, history, confusion, landscape) and report.
+
+    Runs on a folder of embeddings get every picture but the templates: a row of W
+    weighs embedding dimensions, it is not an image.
+    """
     with cli_errors():
         if not run_dir.is_dir():
             raise ValueError(f"{run_dir} is not a folder")
@@ -39,12 +44,15 @@ def plot(
             raise FileExistsError(f"{run_dir} already has {', '.join(existing[:2])}"
                                   f"{', ...' if len(existing) > 2 else ''}; pass --force to "
                                   "re-draw them")
-        model = common.load_model(run_dir / MODEL_FILE)
+        model = common.load_run_model(run_dir / MODEL_FILE)
         metrics = read_metrics(run_dir)
         history = read_history(run_dir)
+        if isinstance(model, common.ProbeModel) and "val_accuracy" not in metrics:
+            raise ValueError(f"{run_dir} was trained on embeddings by an older linclass, "
+                             "without a validation split; train it again to draw it")
         spec = DataSpec.from_dict(metrics.get("data") or {})
         splits = common.load_splits(spec)
-        common.check_image_shape(model, splits.data.image_shape, spec.dataset)
+        common.check_input(model, splits.data)
         _, y_pred = evaluate_images(model, splits.data.X_test, splits.data.y_test)
         test_data = (splits.data.y_test, y_pred)
         pictures = draw_pictures(run_dir, model, history, (splits.X_train, splits.y_train),

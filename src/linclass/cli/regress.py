@@ -25,6 +25,7 @@ from linclass.cli.common import cli_errors
 from linclass.cli.options import TRAINING, check_owned, record_options
 from linclass.data.tabular import load_regression
 from linclass.estimators.regressor import REGRESSOR_PARAMS, LinearRegressor
+from linclass.io.fileio import check_writable
 
 EPILOG = """\
 Examples:
@@ -59,12 +60,14 @@ def to_raw_units(coef: np.ndarray, intercept: float, x_stats: tuple[np.ndarray, 
 @record_options(*REGRESSION)
 def regress(
     data: Path = typer.Argument(..., help="A .csv or .npz regression table."),
-    target: str | None = typer.Option(None, help="CSV: the target column [default: last]."),
+    target: str | None = typer.Option(None, help="CSV: the target column.",
+                                      show_default="the last column"),
     test_fraction: float = typer.Option(0.2, min=0.0, max=0.9,
                                         help="Rows held out for the test score."),
-    seed: int = common.SEED_OPTION,
+    seed: int = typer.Option(0, min=0, max=2**32 - 1, help="Seed of the test split, "
+                             "initialization and batch order."),
     out: Path | None = typer.Option(None, help="Write the model to this .safetensors file."),
-    force: bool = common.FORCE_OPTION,
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing --out file."),
     quiet: bool = common.QUIET_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
     *,
@@ -75,15 +78,23 @@ def regress(
                           "gradient": options["gradient"]})
     settings = {k: v for k, v in options.items() if v is not None or k == "tol"}
     with cli_errors():
+        if out is not None:  # before any work, not after the fit
+            if not out.parent.is_dir():
+                raise ValueError(f"{out.parent} is not a folder (--out)")
+            check_writable(out, force=force)
         table = load_regression(data, target)
         X_train, X_test, y_train, y_test = (
             train_test_split(table.X, table.y, test_size=test_fraction, random_state=seed)
             if test_fraction > 0 else (table.X, table.X[:0], table.y, table.y[:0]))
         x_stats, (m, s) = standardizer(X_train), standardizer(y_train[:, None])
         y_stats = (float(m[0]), float(s[0]))
-        reg = LinearRegressor(**settings, random_state=seed, verbose=not quiet)
+        # No progress bar: the fit loop's shows a classifier's accuracy, always 0 here.
+        reg = LinearRegressor(**settings, random_state=seed, verbose=False)
         with common.warnings_as_lines(quiet):
             reg.fit((X_train - x_stats[0]) / x_stats[1], (y_train - y_stats[0]) / y_stats[1])
+        if not quiet:
+            typer.echo(f"fitted in {reg.n_iter_} epochs, training loss "
+                       f"{reg.history_.train_loss[-1]:.4g} (standardized units)", err=True)
         reg.coef_, reg.intercept_ = to_raw_units(reg.coef_, reg.intercept_, x_stats, y_stats)
         metrics: dict[str, Any] = {"data": str(data), "target": table.target_name,
                                    "n_train": len(y_train), "n_test": len(y_test),

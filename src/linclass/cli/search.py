@@ -15,6 +15,7 @@ import os
 import signal
 import threading
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -103,22 +104,40 @@ def _init_worker(parent: int, *data: np.ndarray) -> None:
     _hold_data(*data)
 
 
-def _run_trial(hyperparameters: dict[str, Any]) -> tuple[dict[str, Any], LinearClassifier | None]:
-    """Train one setting; return its result row and the fitted estimator (None if it
-    diverged)."""
+#: A trial's warnings, as ``(category, message)``: sent from a worker to the search, which
+#: warns them again (a worker's own would reach the terminal in Python's form).
+Caught = list[tuple[type[Warning], str]]
+
+
+def _run_trial(hyperparameters: dict[str, Any]
+               ) -> tuple[dict[str, Any], LinearClassifier | None, Caught]:
+    """Train one setting; return its result row, the fitted estimator (None if it
+    diverged) and the warnings the fit raised."""
     d = _WORKER_DATA
     clf = LinearClassifier(**hyperparameters)
     row = {"learning_rate": hyperparameters["learning_rate"], "alpha": hyperparameters["alpha"]}
     start = time.perf_counter()
-    try:
-        clf.fit(d["X"], d["y"])
-    except TrainingDivergedError:
+    diverged = False
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            clf.fit(d["X"], d["y"])
+        except TrainingDivergedError:
+            diverged = True
+    sent = [(w.category, str(w.message)) for w in caught]
+    if diverged:
         return {**row, "val_accuracy": math.nan, "train_accuracy": math.nan, "epochs": 0,
-                "seconds": time.perf_counter() - start, "status": "diverged"}, None
+                "seconds": time.perf_counter() - start, "status": "diverged"}, None, sent
     return {**row, "val_accuracy": float(clf.score(d["X_val"], d["y_val"])),
             "train_accuracy": float(clf.history_.train_accuracy[-1]),
             "epochs": int(clf.n_iter_), "seconds": time.perf_counter() - start,
-            "status": "ok"}, clf
+            "status": "ok"}, clf, sent
+
+
+def _warn_again(caught: Caught) -> None:
+    """Warn a trial's warnings in this process (the command shows them as lines)."""
+    for category, message in caught:
+        warnings.warn(message, category, stacklevel=2)
 
 
 def run_trials(
@@ -137,8 +156,10 @@ def run_trials(
         try:
             results = []
             for s in settings:
-                results.append(_run_trial(s))
-                on_done and on_done(results[-1][0])
+                row, clf, caught = _run_trial(s)
+                _warn_again(caught)
+                results.append((row, clf))
+                on_done and on_done(row)
             return results
         finally:
             _WORKER_DATA.pop("blas").restore_original_limits()
@@ -148,8 +169,10 @@ def run_trials(
     try:
         futures = [pool.submit(_run_trial, s) for s in settings]
         for future in concurrent.futures.as_completed(futures):
-            on_done and on_done(future.result()[0])
-        return [f.result() for f in futures]
+            row, _, caught = future.result()
+            _warn_again(caught)
+            on_done and on_done(row)
+        return [f.result()[:2] for f in futures]
     except BaseException:  # Ctrl-C, SIGTERM (see linclass.console), a failed trial
         stop_workers(pool)
         raise
@@ -282,8 +305,9 @@ def search(
         console.print(f"{len(settings)} settings on {ds.name} ({len(splits.y_train)} training, "
                       f"{len(splits.y_val)} validation images), {jobs} at a time")
         start = time.perf_counter()
-        results = run_trials(settings, (X, splits.y_train, X_val, splits.y_val), jobs,
-                             on_done=lambda r: console.print(_trial_line(r)))
+        with common.warnings_as_lines(quiet):
+            results = run_trials(settings, (X, splits.y_train, X_val, splits.y_val), jobs,
+                                 on_done=lambda r: console.print(_trial_line(r)))
         seconds = time.perf_counter() - start
         rows = [r for r, _ in results]
         finite = [i for i, r in enumerate(rows) if math.isfinite(r["val_accuracy"])]

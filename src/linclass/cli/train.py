@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import typer
@@ -21,6 +21,7 @@ from linclass.cli.rundir import (
     write_history,
 )
 from linclass.cli.train_embeddings import train_embeddings
+from linclass.data import Dataset
 from linclass.data.embeddings import is_embeddings_folder
 from linclass.estimators.image import ImageClassifier
 from linclass.training import TrainingDivergedError
@@ -75,6 +76,7 @@ def train(
     (--val-fraction); the test images are only used once, after training.
     """
     pipeline, clf = common.build_model(options, features, standardize, seed=seed, quiet=quiet)
+    clf.set_params(validation_fraction=val_fraction)  # what metrics.json's hyperparameters say
     lr = options["learning_rate"]
     with cli_errors() as scope:
         run = scope.enter_context(claim_run_dir(out, name, force=force))
@@ -84,8 +86,9 @@ def train(
                                   "for images, not for a folder of embeddings")
             say = (lambda msg: None) if quiet else (lambda msg: typer.echo(msg, err=True))
             with dask_client(scheduler, workers) as client:
-                return train_embeddings(Path(dataset), clf, run, force=force, say=say,
-                                        quiet=quiet, client=client)
+                return train_embeddings(Path(dataset), clf, run, val_fraction=val_fraction,
+                                        seed=seed, force=force, say=say, quiet=quiet,
+                                        client=client)
         if scheduler is not None or workers is not None:
             raise common.fail("--scheduler and --workers train on a folder of embeddings")
         spec = DataSpec(dataset, None if data is None else str(data), limit, val_fraction, seed,
@@ -93,7 +96,7 @@ def train(
         say = (lambda msg: None) if quiet else (lambda msg: typer.echo(msg, err=True))
         say(f"loading {dataset} ...")
         splits = common.load_splits(spec)
-        ds = splits.data
+        ds = cast(Dataset, splits.data)  # images: a folder of embeddings went above
         say(f"{ds.name}: {len(splits.y_train)} training, {len(splits.y_val)} validation, "
             f"{len(ds.y_test)} test images of shape {ds.image_shape}, {ds.n_classes} classes")
         model = ImageClassifier(pipeline, clf, ds.class_names)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from linclass.data.errors import DataError
+from linclass.data.split import stratified_split
 
 X_DTYPES = (np.float16, np.float32, np.uint8)
 SPLITS = ("X_train", "y_train", "X_test", "y_test")
@@ -55,6 +56,66 @@ class Embeddings:
     def n_features(self) -> int:
         """Width D of a row."""
         return int(self.X_train.shape[1])
+
+
+class RowSubset:
+    """Some rows of a stored array, read on demand: a validation split of rows on disk
+    without copying the rows that stay for training.
+
+    Slicing reads only the selected rows of the slice's range (a memory map gathers
+    them; a zarr array reads them as an orthogonal selection), so the training loop, which
+    reads stored rows a slice at a time (:mod:`linclass.training.arrays`), streams the
+    subset as it streams the whole array.
+
+    Args:
+        X: Array of shape (n, n_features), a memory map or a zarr array.
+        rows: Sorted int64 indices into ``X``'s rows.
+    """
+
+    def __init__(self, X: Any, rows: np.ndarray) -> None:
+        self.base = X
+        self.rows = np.asarray(rows, dtype=np.int64)
+        self.shape = (int(self.rows.shape[0]), *tuple(X.shape[1:]))
+        self.dtype = np.dtype(X.dtype)
+        self.ndim = len(self.shape)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        """``self[i]``, ``self[a:b]`` or ``self[a:b, cols]``: the selected rows, in memory."""
+        row_key, rest = (key[0], key[1:]) if isinstance(key, tuple) else (key, ())
+        rows = np.atleast_1d(self.rows[row_key])
+        oindex = getattr(self.base, "oindex", None)  # zarr: rows by index, orthogonally
+        picked = np.asarray(oindex[rows] if oindex is not None else self.base[rows])
+        if np.ndim(self.rows[row_key]) == 0:  # an integer: one row
+            picked = picked[0]
+        return picked[(slice(None), *rest)] if rest else picked
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        rows = self[:]
+        return rows if dtype is None else rows.astype(dtype)
+
+
+def split_rows(ds: Embeddings, val_fraction: float, seed: int
+               ) -> tuple[RowSubset, np.ndarray, RowSubset, np.ndarray]:
+    """Hold out a stratified, seeded validation split of the training rows, on disk.
+
+    The split is :func:`linclass.data.split.stratified_split`'s, the one image runs use
+    (``train_val_split``), so ``--val-fraction`` and ``--seed`` mean the same thing for
+    both.
+
+    Args:
+        ds: The embeddings.
+        val_fraction: Fraction of each class held out, in (0, 1).
+        seed: Seed of the split.
+
+    Returns:
+        ``(X_train, y_train, X_val, y_val)``; the rows stay on disk (:class:`RowSubset`).
+    """
+    train_idx, val_idx = stratified_split(ds.y_train, val_fraction, seed)
+    return (RowSubset(ds.X_train, train_idx), ds.y_train[train_idx],
+            RowSubset(ds.X_train, val_idx), ds.y_train[val_idx])
 
 
 def is_embeddings_folder(path: Path) -> bool:
