@@ -123,7 +123,7 @@ def test_cli_workers_2_trains_on_a_local_cluster_of_two(cli, tmp_path):
     pytest.importorskip("distributed")
     _write(tmp_path / "emb", np.float32, "npy")
     result = cli(["train", "--dataset", str(tmp_path / "emb"), "--workers", "2",
-                  "--out", tmp_path, "--name", "r"])
+                  "--epochs", "20", "--out", tmp_path, "--name", "r"])
     assert result.exit_code == 0, result.output
     assert "training on 2 Dask workers" in result.stderr
     metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())

@@ -53,10 +53,10 @@ def test_step_size_is_one_over_the_curvature_bound():
     Z = rng.standard_normal((500, 8))
     M = np.hstack([Z, np.ones((500, 1))])
     exact = np.linalg.eigvalsh(M.T @ M / 500)[-1]
-    assert top_eigenvalue(Z) == pytest.approx(exact, rel=1e-6)
+    assert top_eigenvalue(Z) == pytest.approx(exact, rel=1e-3)  # power iteration, from below
     plan = make_plan(LinearClassifier(loss="squared", optimizer="sgd", penalty="none"
                                       ).get_params(), task="classification", n_samples=500)
-    assert step_size(plan, exact) == pytest.approx(1 / (2 * exact))
+    assert step_size(plan, exact) == pytest.approx(1 / (2 * exact))  # 1 / L, L = 2 lambda
     mom = make_plan(LinearClassifier(loss="squared").get_params(), task="classification",
                     n_samples=500)
     assert step_size(mom, 100.0) == pytest.approx(0.1 * 2 / (2 * 100 + 2e-4))

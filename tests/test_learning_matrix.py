@@ -238,7 +238,7 @@ def test_regressor_matches_least_squares_when_converged():
     reg = LinearRegressor(penalty="none", optimizer="lbfgs", tol=1e-10, max_epochs=5000
                           ).fit(X_tr, y_tr)
     ref = LinearRegression().fit(X_tr, y_tr)
-    np.testing.assert_allclose(reg.coef_, ref.coef_, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(reg.coef_, ref.coef_, rtol=1e-4)  # s1..s6 are collinear
     assert reg.intercept_ == pytest.approx(ref.intercept_, rel=1e-7)
 
 
