@@ -27,7 +27,7 @@ def _metrics(run) -> dict:
     (["--features", "raw", "--hog-pixels-per-cell", "2"], "--hog-pixels-per-cell applies to "
      "features hog"),
     (["--optimizer", "genetic", "--population-size", "3", "--n-elite", "3"],
-     "n_elite must be < population_size"),
+     "--n-elite must be < --population-size"),
     (["--lr", "0"], "--lr"), (["--epochs", str(2**63)], "--epochs"),
     (["--batch-size", str(10**30)], "--batch-size"), (["--momentum", "1"], "--momentum"),
     (["--tol", "abc"], "--tol"),

@@ -23,7 +23,7 @@ import numpy as np
 import typer
 
 from linclass.cli.options import FEATURES as FEATURE_PARAMS
-from linclass.cli.options import check_owned, in_cli_words
+from linclass.cli.options import FLAGS, check_owned, in_cli_words
 from linclass.data import (
     DATASETS,
     DataError,
@@ -37,6 +37,7 @@ from linclass.data.embeddings import is_embeddings_folder, split_rows
 from linclass.estimators.classifier import LinearClassifier
 from linclass.estimators.image import ImageClassifier
 from linclass.estimators.params import ESTIMATOR_PARAMS
+from linclass.estimators.plan import check as check_plan
 from linclass.features import KINDS, FeatureExtractor, FeaturePipeline, Preprocessor, default_cache
 from linclass.io.persist import ModelFileError
 from linclass.training import TrainingDivergedError
@@ -80,9 +81,7 @@ def cli_errors() -> Iterator[contextlib.ExitStack]:
 
 def diverged_message(exc: TrainingDivergedError) -> str:
     """The divergence message with the CLI's flags (``--lr``, ``--alpha``) for the options."""
-    from linclass.options import PARAMS
-
-    return exc.describe({name: p.cli_flag for name, p in PARAMS.items()})
+    return exc.describe(FLAGS)
 
 
 # --- option parsing -----------------------------------------------------------------------
@@ -160,8 +159,8 @@ def build_model(options: dict[str, Any], features: str, standardize: bool, *, se
     if "tol" in options:  # None is a value here: --tol none turns the stop off
         clf_options["tol"] = options["tol"]
     clf = LinearClassifier(**clf_options, random_state=seed, verbose=not quiet)
-    try:
-        clf._check_hyperparameters()  # e.g. n_elite >= population_size, before any loading
+    try:  # e.g. n_elite >= population_size, before any loading, in the CLI's words
+        check_plan(clf.get_params(), spell=FLAGS)
     except ValueError as e:
         raise typer.BadParameter(" ".join(str(e).split())) from None
     feature_options = {k: options[k] for k in FEATURE_PARAMS if options.get(k) is not None}

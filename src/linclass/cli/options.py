@@ -32,7 +32,8 @@ TRAINING = (
     "numerical_method", "numerical_h", "learning_rate", "schedule", "batch_size", "momentum",
     "search_scale", "step_size",
     "population_size", "n_elite", "tournament_size", "crossover_rate", "mutation_rate",
-    "mutation_scale", "max_epochs", "tol", "patience", "early_stopping", "backend", "device",
+    "mutation_scale", "max_epochs", "tol", "patience", "early_stopping", "scaling", "backend",
+    "device",
 )
 #: Feature parameters (``--features`` chooses the kinds).
 FEATURES = ("hist_bins", "hog_orientations", "hog_pixels_per_cell", "hog_cells_per_block")

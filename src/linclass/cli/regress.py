@@ -1,12 +1,9 @@
 """``linclass regress``: fit a :class:`~linclass.estimators.regressor.LinearRegressor` on a table.
 
-The features and the target are standardized for the fit (so the default step sizes
-apply), and the fitted line is then mapped back to the raw units, exactly:
-
-    y = s (w . (x - mu) / sigma + b) + m  =  (s w / sigma) . x + s (b - w . mu / sigma) + m
-
-so the saved model predicts the raw target from raw features. ``--alpha`` penalizes the
-standardized weights (as scikit-learn's Ridge/Lasso do on standardized data).
+The table's raw features and target go to the estimator as they are: its fit plan trains
+in standardized coordinates (``--scaling auto``) and hands back the line in raw units, so
+``--alpha`` means what it means in Python (``LinearRegressor(alpha=...)``: the penalty on
+the raw weights) and the saved model predicts the raw target from raw features.
 """
 
 from __future__ import annotations
@@ -15,7 +12,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import typer
 from sklearn.metrics import mean_squared_error, r2_score
 from sklearn.model_selection import train_test_split
@@ -41,20 +37,6 @@ A CSV has a header row and numbers only (target: --target, default the last colu
 #: The training options that a regressor has (its loss is always the squared error, and it
 #: runs on NumPy).
 REGRESSION = tuple(n for n in TRAINING if n in REGRESSOR_PARAMS)
-
-
-def standardizer(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Column means and standard deviations (1 for a constant column)."""
-    mu, sd = values.mean(axis=0), values.std(axis=0)
-    return mu, np.where(sd > 0, sd, 1.0)
-
-
-def to_raw_units(coef: np.ndarray, intercept: float, x_stats: tuple[np.ndarray, np.ndarray],
-                 y_stats: tuple[float, float]) -> tuple[np.ndarray, float]:
-    """The line fitted on standardized data, in raw units (module docstring)."""
-    (mu, sd), (m, s) = x_stats, y_stats
-    w = s * coef / sd
-    return w, float(s * (intercept - coef @ (mu / sd)) + m)
 
 
 @record_options(*REGRESSION)
@@ -86,16 +68,14 @@ def regress(
         X_train, X_test, y_train, y_test = (
             train_test_split(table.X, table.y, test_size=test_fraction, random_state=seed)
             if test_fraction > 0 else (table.X, table.X[:0], table.y, table.y[:0]))
-        x_stats, (m, s) = standardizer(X_train), standardizer(y_train[:, None])
-        y_stats = (float(m[0]), float(s[0]))
         # No progress bar: the fit loop's shows a classifier's accuracy, always 0 here.
         reg = LinearRegressor(**settings, random_state=seed, verbose=False)
         with common.warnings_as_lines(quiet):
-            reg.fit((X_train - x_stats[0]) / x_stats[1], (y_train - y_stats[0]) / y_stats[1])
+            reg.fit(X_train, y_train)
         if not quiet:
-            typer.echo(f"fitted in {reg.n_iter_} epochs, training loss "
-                       f"{reg.history_.train_loss[-1]:.4g} (standardized units)", err=True)
-        reg.coef_, reg.intercept_ = to_raw_units(reg.coef_, reg.intercept_, x_stats, y_stats)
+            typer.echo(f"fitted in {reg.n_iter_} epochs, training objective "
+                       f"{reg.history_.train_loss[-1]:.4g} (mean squared error + penalty)",
+                       err=True)
         metrics: dict[str, Any] = {"data": str(data), "target": table.target_name,
                                    "n_train": len(y_train), "n_test": len(y_test),
                                    "settings": reg.settings_, "epochs_run": int(reg.n_iter_),
