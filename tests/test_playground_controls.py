@@ -55,7 +55,7 @@ def test_after_a_diverging_rate_a_refused_zero_does_not_blame_zero(client):
     sid, _ = new_2d(client)
     client.post(f"/api/2d/{sid}/config", json={"learning_rate": 1e6, "alpha": 10.0})
     st = client.post(f"/api/2d/{sid}/step", json={"steps": 5}).json()
-    assert st["diverged"] and "learning rate 1e+06" in st["message"]
+    assert st["diverged"] and "lower the learning rate (it was 1e+06)" in st["message"]
     r = client.post(f"/api/2d/{sid}/config", json={"learning_rate": 0})
     assert r.status_code == 422
     st = client.get(f"/api/2d/{sid}").json()

@@ -81,7 +81,7 @@ def cli_errors() -> Iterator[contextlib.ExitStack]:
 
 def diverged_message(exc: TrainingDivergedError) -> str:
     """The divergence message with the CLI's flags (``--lr``, ``--alpha``) for the options."""
-    return exc.describe(FLAGS)
+    return exc.describe(FLAGS) + "; no model was kept"
 
 
 # --- option parsing -----------------------------------------------------------------------

@@ -32,8 +32,6 @@ SEARCH_OPTIMIZERS = frozenset(names("optimizer", "search"))
 FULL_BATCH = frozenset(names("optimizer", "full_batch"))
 MARGIN_LOSSES = names("loss", "margin")
 
-#: Estimator names that the optimizer factories spell differently.
-FACTORY_NAMES = {"momentum": "mu", "search_scale": "scale"}
 
 
 def _constraint(p: Param) -> list[Any]:

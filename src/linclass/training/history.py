@@ -32,7 +32,7 @@ class TrainingDivergedError(FloatingPointError):
                  start_loss: float | None = None, option: str = "learning_rate") -> None:
         self.loss, self.learning_rate, self.epoch, self.step = loss, learning_rate, epoch, step
         self.start_loss, self.option = start_loss, option
-        super().__init__(self.describe())
+        super().__init__(self.describe() + "; no model was kept")
 
     def describe(self, spell: Mapping[str, str] | None = None) -> str:
         """The message, naming the option as ``spell`` writes it (``{"learning_rate":
@@ -46,8 +46,7 @@ class TrainingDivergedError(FloatingPointError):
                       f"{(spell or {}).get('alpha', 'alpha')}")
         else:
             advice = f"lower {option} (it was {self.learning_rate:.4g})"
-        return (f"training diverged: {what} at epoch {self.epoch}, step {self.step}; {advice}; "
-                "no model was kept")
+        return f"training diverged: {what} at epoch {self.epoch}, step {self.step}; {advice}"
 
 
 @dataclass

@@ -13,10 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from linclass.estimators.params import FACTORY_NAMES
+from linclass.estimators.plan import FACTORY_NAMES
 from linclass.model import Params
 from linclass.optim import GradientOptimizer, Optimizer, SearchOptimizer, get_optimizer
 from linclass.options import choice
+from linclass.training.history import TrainingDivergedError
+from linclass.training.loop import RISE_LIMIT
 from linclass.web.config import SEARCH_OPTIMIZERS, STEPPED_OPTIMIZERS
 
 OPTIMIZERS = STEPPED_OPTIMIZERS
@@ -100,6 +102,8 @@ class GuardedSteps:
     message: str | None
     _optimizer: Optimizer
     _opt_state: Any
+    #: The first step's loss since the last start: the rise is measured from it.
+    start_loss: float | None = None
 
     #: What the user can do after a refused step (the page's own words).
     RECOVERY = "Lower it, or start over."
@@ -125,13 +129,18 @@ class GuardedSteps:
         assert isinstance(self._optimizer, GradientOptimizer), "a search takes no gradient"
         new_params, new_state = tentative_step(self._optimizer, self.params, grads,
                                                self._opt_state)
-        if is_diverged(loss, new_params):
+        if self.n_steps == 0 or self.start_loss is None:
+            self.start_loss = float(loss)
+        rose = np.isfinite(loss) and loss > RISE_LIMIT * max(abs(self.start_loss), 1.0)
+        if rose or is_diverged(loss, new_params):
             self._opt_state = self._optimizer.init(self.params)
             self.diverged = True
-            self.message = (
-                f"Diverged at step {self.n_steps}: learning rate "
-                f"{self.config['learning_rate']:g} is too large for this loss; the weights "
-                f"were kept at their last finite values. {self.RECOVERY}")
+            # The fit's own message (the same rule and words as fit's), in the page's terms.
+            error = TrainingDivergedError(
+                float(loss), learning_rate=float(self.config["learning_rate"]), epoch=1,
+                step=self.n_steps, start_loss=self.start_loss if rose else None)
+            self.message = (f"{error.describe({'learning_rate': 'the learning rate'})}. The "
+                            f"weights were kept at their last finite values. {self.RECOVERY}")
             return False
         self.params, self._opt_state = new_params, new_state
         self.n_steps += 1
