@@ -146,7 +146,9 @@ class Choice:
         tags: Properties other code asks about: ``"gradient"`` / ``"search"`` (the kind of
             optimizer), ``"full_batch"`` (every step sees the whole training set),
             ``"solver"`` (runs its own loop, :mod:`linclass.training.solve`),
-            ``"probabilities"`` (the loss gives calibrated probabilities), ``"margin"``.
+            ``"probabilities"`` (the loss gives calibrated probabilities), ``"margin"``,
+            ``"lipschitz"`` (its gradient in the scores is bounded, so a large step makes it
+            oscillate, never grow geometrically).
         lecture: False for what goes beyond the lecture (marked so in the docs).
     """
 
@@ -178,11 +180,14 @@ def _choices(family: str, *rows: tuple) -> dict[str, Choice]:
 FAMILIES: dict[str, dict[str, Choice]] = {
     "loss": _choices(
         "loss",
-        ("softmax", "softmax + cross-entropy: -log p_y, p = softmax(s)", (), ("probabilities",)),
+        ("softmax", "softmax + cross-entropy: -log p_y, p = softmax(s)", (),
+         ("probabilities", "lipschitz")),
         ("svm", "multiclass SVM (hinge): sum_{j != y} max(0, s_j - s_y + margin)",
-         ("margin",), ("margin",)),
-        ("ova_hinge", "one-vs-all hinge: one binary SVM per class", ("margin",), ("margin",)),
-        ("ova_logistic", "one-vs-all logistic: one binary logistic regression per class"),
+         ("margin",), ("margin", "lipschitz")),
+        ("ova_hinge", "one-vs-all hinge: one binary SVM per class", ("margin",),
+         ("margin", "lipschitz")),
+        ("ova_logistic", "one-vs-all logistic: one binary logistic regression per class", (),
+         ("lipschitz",)),
         ("squared", "squared error on one-hot targets: sum_k (s_k - 1[k = y])^2"),
     ),
     "penalty": _choices(

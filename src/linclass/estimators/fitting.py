@@ -14,7 +14,7 @@ import numpy as np
 from linclass import training as _train
 from linclass.estimators.plan import FitPlan, step_size, top_eigenvalue
 from linclass.model import Params, init_params
-from linclass.options import LOSS_CURVATURE
+from linclass.options import DEFAULT_LEARNING_RATES, LOSS_CURVATURE, choice
 from linclass.training.arrays import is_dask, is_out_of_core
 from linclass.training.reparam import Reparam, standardizing
 
@@ -51,8 +51,17 @@ def prepare(plan: FitPlan, X: Any, targets: np.ndarray | None, rng: np.random.Ge
         reparam = standardizing(X, targets, sigma_floor=floor)
     if not plan.needs_learning_rate:
         return Prepared(plan, reparam)
+    stored = is_out_of_core(X) or is_dask(X)
+    if choice("loss", plan.objective["loss"]).has("lipschitz") and not stored:
+        # A loss with bounded gradients cannot blow up geometrically, and on standardized
+        # coordinates or the pipeline's own features the record's defaults are the tuned
+        # ones (the curvature bound, tight only for the worst case, would slow them:
+        # Fashion-MNIST softmax sgd 0.844 -> 0.827 in its 10 epochs). Rows on disk or on
+        # a cluster keep their own scale: they take the bound.
+        return Prepared(plan.with_learning_rate(DEFAULT_LEARNING_RATES[plan.optimizer]),
+                        reparam)
     n = X.shape[0]
-    if is_out_of_core(X) or is_dask(X):  # one contiguous read, not rows from every chunk
+    if stored:  # one contiguous read, not rows from every chunk
         sample = X[: min(n, CURVATURE_ROWS)]
     else:
         sample = X[np.sort(rng.choice(n, size=min(n, CURVATURE_ROWS), replace=False))]
