@@ -67,10 +67,11 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         numerical_method: ``"centered"`` or ``"forward"`` (one-sided) differences
             (``gradient="numerical"`` only; default ``"centered"``).
         numerical_h: The finite-difference step (``gradient="numerical"`` only; default 1e-5).
-        learning_rate: Initial step size (gradient optimizers). None: ``min(default, 1/L)``
-            with the optimizer's :data:`~linclass.options.DEFAULT_LEARNING_RATES` and
-            ``L`` the curvature bound of the objective on these data
-            (:func:`linclass.estimators.plan.step_size`); ``settings_`` records it.
+        learning_rate: Initial step size (gradient optimizers). None: the optimizer's
+            :data:`~linclass.options.DEFAULT_LEARNING_RATES`, capped at a safe
+            ``min(default, 1/L)`` (``L`` the curvature bound of the objective on these
+            data, :func:`linclass.estimators.plan.step_size`) for the squared error and
+            for rows on disk or a cluster; ``settings_`` records the rate used.
         schedule: ``"constant"``, ``"step"``, ``"exponential"``, ``"inverse_time"`` or
             ``"cosine"`` (gradient optimizers; default ``"cosine"``).
         batch_size: Mini-batch size (``sgd``, ``momentum``, ``nesterov``; default 256).
