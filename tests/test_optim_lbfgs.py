@@ -1,4 +1,4 @@
-"""L-BFGS (linclass.optim.lbfgs, linclass.training.solve): the optimum scikit-learn's
+"""L-BFGS (linclass.optim.lbfgs, run by linclass.training.runner): the optimum scikit-learn's
 LogisticRegression finds, the tolerance stop, float64 state over float32 data, chunking,
 and clear refusals."""
 
@@ -17,8 +17,7 @@ from linclass.model import init_params
 from linclass.objective import objective_value
 from linclass.optim.lbfgs import _layout, flatten, minimize_lbfgs, unflatten
 from linclass.options import choice
-from linclass.training import fit, partial_fit
-from linclass.training.full_pass import FullPass
+from linclass.training import Spec, fit, make_parts, partial_fit
 
 
 @pytest.fixture(scope="module")
@@ -92,9 +91,10 @@ def test_tolerance_stop_and_budget(digits, obj):
     budget = fit(params, X, y, optimizer="lbfgs", tol=None, max_epochs=5, **obj)
     assert loose.stopped_reason == tight.stopped_reason == "converged"
     assert loose.n_iter < tight.n_iter < 500
-    assert np.abs(np.concatenate([g.ravel() for g in FullPass(
-        X, y, obj["value_and_grad"], obj["value"])(tight.params)[1].values()
-    ])).max() <= 1e-6
+    step = make_parts(Spec(X, y, obj["value_and_grad"], obj["value"], None, None, None, True,
+                           tight.params), "numpy").step
+    grads = step.full(tight.params, X, y)[1]
+    assert np.abs(np.concatenate([g.ravel() for g in grads.values()])).max() <= 1e-6
     assert budget.stopped_reason == "max_epochs" and budget.n_iter == 5
     assert budget.history.epoch == [1, 2, 3, 4, 5]
     assert tight.history.train_loss[-1] < budget.history.train_loss[-1]
@@ -115,12 +115,9 @@ def test_chunked_pass_equals_one_pass(digits, obj):
     """Chunks of 7 rows give the same fit as one chunk (the weights sum the mean)."""
     X, y = digits
     params = init_params(64, 10, random_state=0)
-    from linclass.training.solve import fit_solver
-
-    one = fit_solver("lbfgs", params, X, y, **obj, max_epochs=20, tol=None,
-                     chunk_rows=len(y))
-    many = fit_solver("lbfgs", params, X, y, **obj, max_epochs=20, tol=None,
-                      chunk_rows=7)
+    one = fit(params, X, y, optimizer="lbfgs", **obj, max_epochs=20, tol=None,
+              chunk_rows=len(y))
+    many = fit(params, X, y, optimizer="lbfgs", **obj, max_epochs=20, tol=None, chunk_rows=7)
     np.testing.assert_allclose(many.params["W"], one.params["W"], rtol=1e-9, atol=1e-12)
 
 
@@ -134,13 +131,17 @@ def test_every_gradient_method_reaches_the_same_optimum(digits):
 
 
 def test_nan_in_a_chunk_is_named(digits, obj):
+    """Rows the loop did not check (a Dask partition's) go through the checked step,
+    whose error names the chunk."""
     X, y = digits[0].copy(), digits[1]
     X[300, 5] = np.nan
+    params = init_params(64, 10, random_state=0)
+    step = make_parts(Spec(X, y, obj["value_and_grad"], obj["value"], None, None, None, True,
+                           params, chunk_rows=128, checked=True), "numpy").step
     with pytest.raises(ValueError, match=r"rows 256:384 of X: X contains NaN"):
-        from linclass.training.solve import fit_solver
-
-        fit_solver("lbfgs", init_params(64, 10, random_state=0), X, y, **obj,
-                   max_epochs=3, tol=None, chunk_rows=128)
+        step.full(params, X, y)
+    with pytest.raises(ValueError, match=r"rows 256:384 of X: X contains NaN"):
+        step.evaluate(params, X, y)
 
 
 @pytest.mark.parametrize("kwargs,match", [

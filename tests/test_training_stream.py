@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from linclass import LinearClassifier
+from linclass.backends.numpy import WindowSource
 from linclass.model import init_params
 from linclass.training import fit
 from linclass.training.arrays import chunk_rows, float_rows, is_out_of_core
-from linclass.training.stream import StreamRunner
 from linclass.training.windows import chunk_windows
 
 zarr = pytest.importorskip("zarr")
@@ -122,9 +122,7 @@ def test_rows_are_read_as_chunk_slices_never_whole(data, obj):
 def test_window_bytes_bound_the_buffer(data, obj):
     X, y = data
     rows = _CountingRows(X, chunks=(100, 16))
-    stepper = StreamRunner(rows, y, None, obj["value_and_grad"], obj["value"], 32, float_rows,
-                           np.random.default_rng(0), fast=True,
-                           params=init_params(16, 4, random_state=0),
+    stepper = WindowSource(rows, y, 32, np.random.default_rng(0),
                            window_bytes=100 * 16 * 4 * 3)
     assert stepper.window == 3
     X_w, y_w = stepper._read([(0, 100), (500, 600), (2900, 3000)])

@@ -4,10 +4,11 @@ block by the fast (in-place) path and the checked path, which must agree."""
 import numpy as np
 import pytest
 
+from linclass.backends.numpy import NumpyStep as Step
 from linclass.grad import make_value_and_grad
 from linclass.model import init_params
 from linclass.objective import Objective, fast_path, value_and_grad
-from linclass.training import BatchSampler, Foldable, Step, Workspace, affine_of, chunk_slices
+from linclass.training import BatchSampler, Foldable, Workspace, affine_of, chunk_slices
 from linclass.training.workspace import accepts_out
 
 

@@ -1,50 +1,20 @@
-"""Where a fit runs: the NumPy backend (:mod:`linclass.training.step`, the default) or the
-PyTorch one (:mod:`linclass.backends.torch`, on a CPU, a CUDA GPU or Apple's MPS); and,
-for Dask arrays, :mod:`~linclass.backends.dask` (partitions on any Dask scheduler). Each is
-imported only when used.
+"""Where a fit runs. Each backend is one module, listed once in
+:mod:`~linclass.backends.registry` and imported only when a fit uses it:
 
-Both plug into the one fit loop through the same seam, a *step* (``batch``, ``full``,
-``loss``, ``evaluate`` of blocks of stored rows) and a *sampler* (the batch order), so
-there is one loop and one step implementation per backend. This module only decides which
-backend a ``(backend, device)`` pair means; it never imports torch.
+* :mod:`~linclass.backends.numpy`: NumPy on the CPU, the default (in-place kernels, raw
+  pixels folded into W and b, arrays on disk read a window of chunks at a time);
+* :mod:`~linclass.backends.torch`: PyTorch on a CPU, a CUDA GPU or Apple's MPS;
+* :mod:`~linclass.backends.dask`: Dask arrays, reduced where their partitions live.
+
+Every backend plugs into the one fit loop (:mod:`linclass.training`) through the same two
+parts, a *step* and a *batch source* (:mod:`linclass.training.parts`).
 """
 
 from __future__ import annotations
 
-import importlib
 from types import ModuleType
 
-BACKENDS = ("numpy", "torch")
-
-
-def resolve_backend(backend: str | None, device: str = "cpu") -> str:
-    """The backend a ``(backend, device)`` pair asks for.
-
-    ``backend=None`` means "decide from the device": NumPy on ``"cpu"``, PyTorch on any
-    other device (``"cuda"``, ``"cuda:N"``, ``"mps"``).
-
-    Args:
-        backend: ``"numpy"``, ``"torch"`` or None.
-        device: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``.
-
-    Returns:
-        ``"numpy"`` or ``"torch"``.
-
-    Raises:
-        ValueError: For an unknown backend, or ``backend="numpy"`` with a device other
-            than the CPU.
-    """
-    if backend is not None and backend not in BACKENDS:
-        raise ValueError(f"backend={backend!r} is not one of {', '.join(BACKENDS)}")
-    if not isinstance(device, str) or not device:
-        raise ValueError(f"device must be a name such as 'cpu', 'cuda', 'cuda:0' or 'mps', "
-                         f"got {device!r}")
-    if backend is None:
-        return "numpy" if device == "cpu" else "torch"
-    if backend == "numpy" and device != "cpu":
-        raise ValueError(f"backend='numpy' runs on the cpu only, got device={device!r} "
-                         "(use backend='torch' or leave backend unset)")
-    return backend
+from linclass.backends.registry import BACKENDS, REGISTRY, Entry, load, placed, resolve_backend
 
 
 def torch_backend() -> ModuleType:
@@ -53,12 +23,8 @@ def torch_backend() -> ModuleType:
     Raises:
         ImportError: Saying how to install PyTorch, when it is missing.
     """
-    try:
-        return importlib.import_module("linclass.backends.torch")
-    except ModuleNotFoundError as e:
-        if e.name != "torch":
-            raise
-        raise ImportError("backend='torch' needs PyTorch: pip install 'linclass[torch]'") from e
+    return load("torch")
 
 
-__all__ = ["BACKENDS", "resolve_backend", "torch_backend"]
+__all__ = ["BACKENDS", "REGISTRY", "Entry", "load", "placed", "resolve_backend",
+           "torch_backend"]

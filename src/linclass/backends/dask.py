@@ -10,14 +10,16 @@ so with partitions ``p`` of ``n_p`` rows
     J = sum_p (n_p / N) J_p,        dJ/dW = sum_p (n_p / N) dJ_p/dW
 
 Each iteration the parameters go to the workers as one shared key; every partition
-computes its ``(J_p, grads_p)`` there (a chunk of rows at a time,
-:class:`~linclass.training.full_pass.FullPass`), and only these C x D sums come back. The
+computes its ``(J_p, grads_p)`` there (a chunk of rows at a time, by the NumPy backend's
+checked step, :class:`~linclass.backends.numpy.NumpyStep`), and only these C x D sums come
+back. The
 data never moves to the client. ``lbfgs`` on Dask therefore takes the same iterates as in
 memory, up to the order of floating-point sums.
 
 **Mini-batch methods** (``sgd``, ``momentum``, ``nesterov``): *local SGD* (model
 averaging). Each epoch, every partition runs one epoch of the ordinary mini-batch loop on
-its own rows from the current parameters and optimizer state; the client then averages
+its own rows from the current parameters and optimizer state (the same
+:class:`~linclass.training.runner.Runner` over the NumPy backend's parts); the client then averages
 the resulting parameters and momentum buffers, weighted by ``n_p / N``. The schedule's
 step advances by the updates of all partitions, as if they had run one after another, so
 a decaying schedule ends where it would in memory. For a convex objective, averaging
@@ -43,12 +45,14 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from linclass.backends import numpy as numpy_backend
 from linclass.model import Params
-from linclass.training.full_pass import CHUNK_ROWS, FullPass
-from linclass.training.loop import Runner
+from linclass.options import names
+from linclass.training.arrays import float_rows
+from linclass.training.parts import Parts, Spec
+from linclass.training.runner import Runner
+from linclass.training.sampler import CHUNK_ROWS
 from linclass.training.setup import check_data
-from linclass.training.step import Step
-from linclass.training.workspace import Workspace
 
 
 class WorkerLostError(RuntimeError):
@@ -120,9 +124,14 @@ def _named(i: int, rows: tuple[int, int], error: ValueError) -> ValueError:
 def _partition_pass(params, X_p, y_p, i, rows, value_and_grad, value, transform, want):
     """On a worker: ``(J_p, grads_p)`` (``want="grad"``) or ``(J_p, accuracy_p)`` of one
     partition, a chunk of rows at a time."""
-    full = FullPass(X_p, y_p, value_and_grad, value, transform, CHUNK_ROWS)
     try:
-        return full(params) if want == "grad" else full.evaluate(params)
+        spec = Spec(X_p, np.asarray(y_p), value_and_grad, value, None,
+                    float_rows if transform is None else transform, None, True, params,
+                    chunk_rows=CHUNK_ROWS, checked=True)
+        step = numpy_backend.make_parts(spec).step
+        if want == "grad":
+            return step.full(params, spec.X, spec.y)
+        return step.evaluate(params, spec.X, spec.y)
     except ValueError as e:
         raise _named(i, rows, e) from None
 
@@ -202,16 +211,16 @@ def _local_epoch(params, state, X_p, y_p, i, rows, optimizer, value_and_grad, va
     # the optimizer updates in place, and the worker's other partitions start from them too
     params = {k: np.array(v, copy=True) for k, v in params.items()}
     state = copy.deepcopy(state)
-    losses: list[float] = []
     try:
         X_p, y_p = check_data(np.asarray(X_p), np.asarray(y_p), transform)  # as fit() does
-        stepper = Runner(X_p, y_p, optimizer, value_and_grad, value, batch_size, transform,
-                         np.random.default_rng(seed), fast=fast, params=params)
-        state = stepper.run(params, state, losses, epoch=epoch)
+        spec = Spec(X_p, y_p, value_and_grad, value, batch_size, transform,
+                    np.random.default_rng(seed), fast, params)
+        runner = Runner(numpy_backend.make_parts(spec), optimizer, X_p, y_p)
+        state = runner.run(params, state, epoch)
     except ValueError as e:
         raise _named(i, rows, e) from None
-    return _LocalEpoch(params, state, losses, stepper.n_steps, stepper.n_loss_evals,
-                       stepper.n_samples)
+    return _LocalEpoch(params, state, runner.losses, runner.n_steps, runner.n_loss_evals,
+                       runner.n_samples)
 
 
 def _average(values: list[Any], weights: list[float]) -> Any:
@@ -227,60 +236,78 @@ def _average(values: list[Any], weights: list[float]) -> Any:
     return first
 
 
-class _PartitionStep(Step):
-    """The :class:`~linclass.training.step.Step` of a Dask array: its full-set gradient
-    is the workers' reduction (:class:`DaskPass`); it takes no mini-batch steps here."""
+class DaskStep:
+    """The :class:`~linclass.training.parts.Step` of a Dask array: full-set passes are
+    the workers' reduction (:class:`DaskPass`); mini-batches run on the workers too
+    (:class:`LocalSGD`), never here.
 
-    def __init__(self, full: DaskPass, value: Any) -> None:
-        super().__init__(Workspace(None, None, 1), None, value, None)
-        self.dask_pass = full
+    Args:
+        full: The training set's pass.
+        given: The array the loop holds (what it will ask to evaluate).
+        value, transform: For evaluating other sets.
+    """
+
+    def __init__(self, full: DaskPass, given: Any, value: Any, transform: Any) -> None:
+        self.dask_pass, self.given, self.value, self.transform = full, given, value, transform
+
+    def put(self, tree: Any) -> Any:
+        return tree
+
+    def host(self, tree: Any) -> Any:
+        return tree
+
+    def finite(self, params: Params) -> bool:
+        return all(np.isfinite(v).all() for v in params.values())
+
+    def batch(self, params: Params, X: Any, y: Any, rows: Any) -> tuple[float, Params]:
+        raise TypeError("a Dask array's mini-batches run on its workers (LocalSGD)")
 
     def full(self, params: Params, X: Any, y: Any) -> tuple[float, Params]:
         return self.dask_pass(params)
 
+    def loss(self, params: Params, X: Any, y: Any) -> float:
+        return self.evaluate(params, X, y, accuracy=False)[0]
 
-class DaskRunner(Runner):
-    """The fit loop's :class:`~linclass.training.loop.Runner` for Dask arrays: full-set
-    passes reduced on the workers, mini-batch epochs as local SGD with averaging (module
-    docstring).
-
-    Args:
-        As :class:`~linclass.training.loop.Runner`.
-    """
-
-    def __init__(self, X, y, optimizer, value_and_grad, value, batch_size, transform, rng, *,
-                 fast: bool, params: Params, chunk_rows: int = CHUNK_ROWS) -> None:
-        self.given = X  # what fit() will ask to evaluate
-        self.full = DaskPass(X, y, value_and_grad, value, transform)  # checks X and y first
-        super().__init__(self.full.X, self.full.y, optimizer, value_and_grad, value,
-                         batch_size, transform, rng, fast=False, params=params,
-                         chunk_rows=chunk_rows)
-        if self.search:
-            raise ValueError("the search optimizers do not run on Dask arrays; use gd, "
-                             "lbfgs, sgd, momentum or nesterov")
-        self.step = _PartitionStep(self.full, value)
-        self.value_and_grad, self.value, self.transform = value_and_grad, value, transform
-        self.batch_size, self.rng, self.fast = batch_size, rng, fast
-
-    def evaluate(self, params: Params, X: Any, y: Any) -> tuple[float, float]:
-        if X is self.given:
-            return self.full.evaluate(params)
+    def evaluate(self, params: Params, X: Any, y: Any, *, accuracy: bool = True,
+                 predictions: list[np.ndarray] | None = None) -> tuple[float, float]:
+        if predictions is not None:
+            raise ValueError("predictions of a Dask array: use the estimator's predict")
+        if X is self.given or X is self.dask_pass.X:
+            return self.dask_pass.evaluate(params)
         if hasattr(X, "dask"):
             return DaskPass(X, y, None, self.value, self.transform, persist=False).evaluate(params)
-        return FullPass(X, y, None, self.value, self.transform).evaluate(params)
+        spec = Spec(X, np.asarray(y), None, self.value, None,
+                    float_rows if self.transform is None else self.transform, None, True, params,
+                    checked=True)
+        return numpy_backend.make_parts(spec).step.evaluate(params, X, spec.y)
 
-    def run(self, params: Params, state: Any, losses: list[float], *, epoch: int) -> Any:
-        if self.sampler is None:
-            return super().run(params, state, losses, epoch=epoch)
+
+class LocalSGD:
+    """The mini-batch epochs of a Dask array: every partition runs one local epoch from
+    the current params and state on its worker, the client averages them (module
+    docstring). The :class:`~linclass.training.parts.BatchSource` of this backend.
+
+    Args:
+        full: The training set's pass (its partitions and weights).
+        spec: The fit's spec (objective, batch size, transform, batch order).
+    """
+
+    def __init__(self, full: DaskPass, spec: Spec) -> None:
+        assert spec.batch_size is not None and spec.rng is not None
+        self.full, self.spec, self.batch_size = full, spec, int(spec.batch_size)
+
+    def run_epoch(self, runner: Runner, params: Params, state: Any, epoch: int) -> Any:
         import dask
 
+        spec = self.spec
+        assert spec.rng is not None
         shared_params = dask.delayed(params, traverse=False)
         shared_state = dask.delayed(state, traverse=False)
-        seeds = self.rng.integers(2**63, size=len(self.full.blocks))
+        seeds = spec.rng.integers(2**63, size=len(self.full.blocks))
         tasks = [dask.delayed(_local_epoch)(shared_params, shared_state, X_p, y_p, i, rows,
-                                            self.optimizer, self.value_and_grad, self.value,
-                                            self.batch_size, self.transform, int(seed), epoch,
-                                            self.fast)
+                                            runner.optimizer, spec.value_and_grad, spec.value,
+                                            self.batch_size, spec.transform, int(seed), epoch,
+                                            spec.fast)
                  for i, ((X_p, y_p), rows, seed) in enumerate(
                      zip(self.full.blocks, self.full.ranges, seeds, strict=True))]
         results = _compute(*tasks)
@@ -293,12 +320,30 @@ class DaskRunner(Runner):
         if hasattr(new_state, "count"):  # the schedule moves as if the partitions ran in turn
             new_state = new_state._replace(count=state.count + steps)
         # one loss per averaged epoch of each partition, weighted
-        losses.append(float(sum(w * np.mean(r.losses)
-                                for r, w in zip(results, weights, strict=True))))
-        self.n_steps += steps
-        self.n_loss_evals += sum(r.n_loss_evals for r in results)
-        self.n_samples += sum(r.n_samples for r in results)
+        runner.losses.append(float(sum(w * np.mean(r.losses)
+                                       for r, w in zip(results, weights, strict=True))))
+        runner.tally(steps, sum(r.n_loss_evals for r in results),
+                     sum(r.n_samples for r in results))
         return new_state
+
+
+def make_parts(spec: Spec) -> Parts:
+    """The step and batch source of a fit on a Dask array (the registry's hook); X and y
+    are checked before any work.
+
+    Raises:
+        ValueError: A derivative-free optimizer, or partitions that do not fit
+            (:func:`check_partitions`).
+    """
+    if spec.search:
+        runs = names("optimizer", "gradient") + names("optimizer", "solver")
+        raise ValueError(f"the search optimizers do not run on Dask arrays; use {', '.join(runs)}")
+    full = DaskPass(spec.X, spec.y, spec.value_and_grad, spec.value, spec.transform)
+    step = DaskStep(full, spec.X, spec.value, spec.transform)
+    n = int(spec.X.shape[0])
+    if spec.batch_size is None or spec.batch_size >= n:
+        return Parts(step, None)
+    return Parts(step, LocalSGD(full, spec.with_(X=full.X, y=full.y)))
 
 
 def _read_rows(path: str, start: int, stop: int) -> np.ndarray:

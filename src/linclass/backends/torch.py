@@ -1,8 +1,8 @@
 """The PyTorch backend: the fit loop's step and batch order on a torch device.
 
 :func:`linclass.training.fit` is the one loop; with ``backend="torch"`` its
-:class:`~linclass.training.loop.Runner` takes its *step* and *sampler* from here instead of
-from :mod:`linclass.training.step` and :mod:`linclass.training.sampler`. Everything else
+:class:`~linclass.training.runner.Runner` drives the *step* and *batch source* made here
+(``make_parts``, registered in :mod:`linclass.backends.registry`). Everything else
 (optimizers, schedules, stopping, history) is the same code, because the gradient
 optimizers update with in-place operators only, which torch tensors have too.
 
@@ -41,9 +41,11 @@ from typing import Any, cast
 import numpy as np
 import torch
 
-from linclass.model import Params
 from linclass.objective import Objective
+from linclass.options import names
 from linclass.training import threads as blas_threads
+from linclass.training.parts import Parts, Spec
+from linclass.training.runner import Runner
 from linclass.training.sampler import CHUNK_ROWS, chunk_slices
 from linclass.training.step import weighted_sum
 from linclass.training.workspace import Transform, affine_of
@@ -238,8 +240,8 @@ def _small_batch_threads(device: torch.device, batch_size: int) -> Iterator[None
 
 
 class TorchStep:
-    """The torch twin of :class:`linclass.training.step.Step`: ``(J, grads)`` and ``J`` of
-    blocks of stored rows, on the device, plus where params live (``put``/``host``).
+    """The :class:`~linclass.training.parts.Step` of this backend: ``(J, grads)`` and ``J``
+    of blocks of stored rows, on the device, plus where params live (``put``/``host``).
 
     Args:
         objective: The analytic :class:`~linclass.objective.Objective` (its loss and
@@ -380,33 +382,56 @@ class TorchStep:
         return float(total + reg), (int(correct) / n if accuracy and n else float("nan"))
 
 
-def torch_parts(X: np.ndarray, y: np.ndarray, value_and_grad: Any, batch_size: int | None,
-                transform: Transform | None, rng: np.random.Generator, *, params: Params,
-                device: str, search: bool) -> tuple[TorchBatchSampler | None, TorchStep]:
-    """The sampler and step of a torch run (the :class:`~linclass.training.loop.Runner`'s
-    hook).
+class TorchSource:
+    """The mini-batches of a torch run: :class:`TorchBatchSampler`'s indices into the
+    training set on the device (the :class:`~linclass.training.parts.BatchSource` of this
+    backend).
+
+    Args:
+        X: Stored rows (the step moves them to the device once).
+        y: Labels.
+        sampler: The batch order on the device.
+    """
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, sampler: TorchBatchSampler) -> None:
+        self.X, self.y, self.sampler = X, y, sampler
+        self.batch_size = sampler.batch_size
+
+    def run_epoch(self, runner: Runner, params: TorchParams, state: Any, epoch: int) -> Any:
+        """One pass of mini-batch steps on the device."""
+        for rows in self.sampler.epoch():
+            state = runner.take(params, state, self.X, self.y, rows, epoch)
+        return state
+
+
+def make_parts(spec: Spec) -> Parts:
+    """The step and batch source of a torch run (the registry's hook).
 
     Raises:
         ValueError: For a device that is not here, a derivative-free optimizer, a gradient
             other than the analytic one, or labels that are not class indices.
     """
-    dev = resolve_device(device)
-    if search:
-        raise ValueError("backend='torch' runs the gradient optimizers (gd, sgd, momentum, "
-                         "nesterov); the search optimizers run on backend='numpy'")
-    if not isinstance(value_and_grad, Objective) or value_and_grad.spec is None:
+    X, y, params = spec.X, spec.y, spec.params
+    dev = resolve_device(spec.device)
+    if spec.search:
+        raise ValueError(f"backend='torch' runs the gradient optimizers "
+                         f"({', '.join(names('optimizer', 'gradient'))}); the search "
+                         "optimizers run on backend='numpy'")
+    objective = spec.value_and_grad
+    if not isinstance(objective, Objective) or objective.spec is None:
         raise ValueError("backend='torch' needs gradient='analytic' with a named loss and "
                          "penalty (numerical and autodiff gradients run on backend='numpy')")
     n_classes = params["W"].shape[0]
     if not (np.issubdtype(y.dtype, np.integer) and 0 <= int(y.min()) and int(y.max()) < n_classes):
         raise ValueError(f"backend='torch' trains on class indices in [0, {n_classes})")
     dtype = _torch_dtype(np.result_type(params["W"].dtype, params["b"].dtype), dev)
-    step = TorchStep(value_and_grad, dev, dtype, transform, affine_of(transform, X))
+    step = TorchStep(objective, dev, dtype, spec.transform, affine_of(spec.transform, X))
     n = y.shape[0]
-    sampler = (None if batch_size is None or batch_size >= n
-               else TorchBatchSampler(n, batch_size, rng, dev))
-    return sampler, step
+    if spec.batch_size is None or spec.batch_size >= n:
+        return Parts(step, None)
+    assert spec.rng is not None
+    return Parts(step, TorchSource(X, y, TorchBatchSampler(n, spec.batch_size, spec.rng, dev)))
 
 
 __all__ = ["DEVICE_CHUNK_ROWS", "LOSS_KERNELS", "PENALTY_KERNELS", "TorchBatchSampler",
-           "TorchStep", "available_devices", "resolve_device", "torch_parts"]
+           "TorchSource", "TorchStep", "available_devices", "make_parts", "resolve_device"]

@@ -142,3 +142,20 @@ def minimize_lbfgs(
     converged = not stopped and res.status == 0 and tol is not None
     return LbfgsResult(unflatten(res.x, layout, dtype), int(res.nit), n_evals, converged,
                        stopped, res)
+
+
+class Lbfgs(NamedTuple):
+    """L-BFGS as an optimizer object the fit loop's runner drives
+    (:class:`linclass.training.runner.Solver`): it runs its own iterations.
+
+    Attributes:
+        memory: Correction pairs kept (SciPy's ``maxcor``).
+    """
+
+    memory: int = 10
+
+    def minimize(self, fun: FullObjectiveFn, params: Params, *, max_iter: int,
+                 tol: float | None, callback: IterationCallback | None = None) -> LbfgsResult:
+        """:func:`minimize_lbfgs` with this memory."""
+        return minimize_lbfgs(fun, params, max_iter=max_iter, tol=tol, memory=self.memory,
+                              callback=callback)

@@ -1,25 +1,19 @@
-"""Training: the one fit loop (:mod:`~linclass.training.loop`), which rows each step sees
-(:mod:`~linclass.training.sampler`), how stored rows become features in reused buffers
-(:mod:`~linclass.training.workspace`), and the objective of a step on either path
-(:mod:`~linclass.training.step`). The run's records live in :mod:`linclass.training.history`.
+"""Training: the one fit loop (:mod:`~linclass.training.loop`) and its runner
+(:mod:`~linclass.training.runner`), driven over the two seams every backend implements
+(:mod:`~linclass.training.parts`: a *step* and a *batch source*, made by the backend the
+registry :mod:`linclass.backends.registry` names). Which rows each step sees
+(:mod:`~linclass.training.sampler`, :mod:`~linclass.training.windows` for arrays on disk),
+how stored rows become features in reused buffers (:mod:`~linclass.training.workspace`),
+standardized coordinates (:mod:`~linclass.training.reparam`). The run's records live in
+:mod:`linclass.training.history`.
 
-Beyond memory (imported when used): arrays on disk (:mod:`~linclass.training.arrays`) are
-read a chunk at a time, their mini-batches from the chunk-ordered shuffle
-(:mod:`~linclass.training.windows`, run by :class:`~linclass.training.stream.
-StreamRunner`); optimizers that run their own loop (``lbfgs``,
-:mod:`~linclass.training.solve`) over the chunked whole-set objective
-(:mod:`~linclass.training.full_pass`); Dask arrays in :mod:`linclass.backends.dask`.
+This package imports no backend module (an import contract holds it).
 """
 
 from linclass.training.history import FitResult, History, PartialFitResult, TrainingDivergedError
-from linclass.training.loop import (
-    MONITORS,
-    Runner,
-    evaluate,
-    fit,
-    gradient_descent,
-    partial_fit,
-)
+from linclass.training.loop import MONITORS, evaluate, fit, gradient_descent, partial_fit
+from linclass.training.parts import BatchSource, Parts, Spec, make_parts
+from linclass.training.runner import RISE_LIMIT, Runner
 from linclass.training.sampler import CHUNK_ROWS, BatchSampler, chunk_slices
 from linclass.training.step import Step, weighted_sum
 from linclass.training.threads import one_blas_thread
@@ -28,12 +22,16 @@ from linclass.training.workspace import Foldable, Workspace, affine_of
 __all__ = [
     "CHUNK_ROWS",
     "MONITORS",
+    "RISE_LIMIT",
     "BatchSampler",
+    "BatchSource",
     "FitResult",
     "Foldable",
     "History",
     "PartialFitResult",
+    "Parts",
     "Runner",
+    "Spec",
     "Step",
     "TrainingDivergedError",
     "Workspace",
@@ -42,6 +40,7 @@ __all__ = [
     "evaluate",
     "fit",
     "gradient_descent",
+    "make_parts",
     "one_blas_thread",
     "partial_fit",
     "weighted_sum",

@@ -1,21 +1,24 @@
 """Training: one fit loop for every way to find W.
 
 The lecture's loop is: evaluate the loss at the current W, take a step, repeat. :func:`fit`
-runs it for every optimizer in :mod:`linclass.optim`:
+runs it for every optimizer in :mod:`linclass.optim`, through one
+:class:`~linclass.training.runner.Runner` over the parts a backend makes
+(:mod:`linclass.training.parts`: a step and a batch source):
 
 * gradient optimizers (``gd``, ``sgd``, ``momentum``, ``nesterov``): a step calls the
-  objective on a batch and hands the gradient to ``update``. ``gd`` uses the whole
-  training set as its batch; the others use mini-batches from a
-  :class:`~linclass.training.sampler.BatchSampler`;
+  objective on a batch and hands the gradient to ``update``. Full-batch ones use the whole
+  training set as their batch; the others use the source's mini-batches;
 * derivative-free optimizers (``random_search``, ``random_local_search``, ``genetic``): a
-  step calls ``update`` with ``f(params)``, the loss on the whole training set.
+  step calls ``update`` with ``f(params)``, the loss on the whole training set;
+* solvers (``lbfgs``): their own iterations over the full-set objective.
 
 **An epoch** is one pass of that loop over the training set: ``ceil(N / batch_size)`` steps
 for mini-batch methods and *one* step for full-batch ones (one gradient step for ``gd``,
-one candidate for the random searches, one generation for ``genetic``). Every
-``eval_every`` epochs (and at the last) the loop measures loss and accuracy on the full
-training set and the validation set; these measurements are not counted in ``wall_time``
-or ``n_loss_evals``, so that optimizers compare by the work they do.
+one candidate for the random searches, one generation for ``genetic``, one iteration for
+a solver). Every ``eval_every`` epochs (and at the last) the loop measures loss and
+accuracy on the full training set and the validation set and writes one history row
+(:class:`EpochEnd`, for every kind of optimizer); these measurements are not counted in
+``wall_time`` or ``n_loss_evals``, so that optimizers compare by the work they do.
 
 **The fast path** (``fast=True``, the default) is explicit: the inputs are checked once,
 here, and when the objective offers an in-place twin (:class:`linclass.objective.
@@ -23,179 +26,46 @@ HasInPlace`, as the analytic :class:`~linclass.objective.Objective` does) every 
 into buffers made once; raw-pixel preprocessing (:class:`~linclass.training.workspace.
 Foldable`) is folded into W and b so a batch is only cast. ``fast=False`` calls the checked
 objective on the features every step; both give the same numbers.
+
+This module imports no backend: :func:`~linclass.training.parts.make_parts` finds the one
+the data and ``(backend, device)`` ask for in :mod:`linclass.backends.registry`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import math
-import time
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 import numpy as np
 
-from linclass.backends import resolve_backend, torch_backend
 from linclass.model import Params
 from linclass.objective import fast_path
-from linclass.optim import (
-    GradientOptimizer,
-    LearningRate,
-    Optimizer,
-    SearchOptimizer,
-)
-from linclass.options import choice
+from linclass.optim import LearningRate, Optimizer, SearchOptimizer
+from linclass.options import choice, names
 from linclass.training.arrays import float_rows, is_dask, is_out_of_core
 from linclass.training.history import FitResult, History, PartialFitResult, TrainingDivergedError
+from linclass.training.parts import Spec, ValueAndGrad, ValueFn, backend_for, make_parts
 from linclass.training.progress import progress_bar
 from linclass.training.reparam import Reparam, ScaledStep
-from linclass.training.sampler import CHUNK_ROWS, BatchSampler
+from linclass.training.runner import RISE_LIMIT, Runner, Solver
+from linclass.training.sampler import CHUNK_ROWS
 from linclass.training.setup import (
     check_data,
     check_labels,
     check_objective,
     copy_params,
-    labels_fit,
     make_optimizer,
+    make_solver,
     match_dtype,
     rngs,
 )
-from linclass.training.step import Step, ValueAndGrad, ValueFn
 from linclass.training.threads import one_blas_thread
-from linclass.training.workspace import Transform, Workspace, affine_of
+from linclass.training.workspace import Transform
 
 Callback = Callable[[int, "History", Params], "bool | None"]
 
 MONITORS = ("val_loss", "val_accuracy")
-#: A training step whose loss exceeds this many times the first step's (or this many times
-#: 1, for a start below 1) has diverged: a safe step never climbs that far above its start.
-RISE_LIMIT = 100.0
-
-
-class Runner:
-    """One training set's steps: the optimizer, the objective, the batch order, the
-    counters. Shared by :func:`fit` and :func:`partial_fit`.
-
-    Args:
-        X: Stored rows, ndarray of shape (n, ...), checked.
-        y: Labels or targets, ndarray of shape (n,).
-        optimizer: The ``(init, update)`` pair.
-        value_and_grad: Checked objective (None for derivative-free optimizers).
-        value: Checked objective value.
-        batch_size: Rows per mini-batch, or None for full-batch steps.
-        transform: Stored rows -> features, or None.
-        rng: Generator of the batch order.
-        fast: Use the objective's in-place twin (and fold raw-pixel preprocessing) when
-            it has one and the labels suit it.
-        params: The starting params (for shapes and dtypes).
-        chunk_rows: Rows converted at a time in a pass over the whole set.
-        backend: ``"numpy"`` (:class:`~linclass.training.step.Step`) or ``"torch"``
-            (:mod:`linclass.backends.torch`): which step and sampler the loop drives.
-        device: The torch device (``backend="torch"`` only).
-    """
-
-    def __init__(self, X: np.ndarray, y: np.ndarray, optimizer: Optimizer,
-                 value_and_grad: ValueAndGrad | None, value: ValueFn, batch_size: int | None,
-                 transform: Transform | None, rng: np.random.Generator, *, fast: bool,
-                 params: Params, chunk_rows: int = CHUNK_ROWS, backend: str = "numpy",
-                 device: str = "cpu") -> None:
-        self.X, self.y, self.optimizer = X, y, optimizer
-        self.search = isinstance(optimizer, SearchOptimizer)
-        self.n_steps = self.n_loss_evals = self.n_samples = 0
-        self.start_loss: float | None = None  # the first step's loss: the rise is measured from it
-        if backend == "torch":  # the one backend hook: its own step and batch order
-            self.sampler, self.step = torch_backend().torch_parts(
-                X, y, value_and_grad, batch_size, transform, rng, params=params,
-                device=device, search=self.search)
-        else:
-            self.sampler, self.step = self._numpy_parts(value_and_grad, value, batch_size,
-                                                        transform, rng, fast, params,
-                                                        chunk_rows)
-
-    def _numpy_parts(self, value_and_grad: ValueAndGrad | None, value: ValueFn,
-                     batch_size: int | None, transform: Transform | None,
-                     rng: np.random.Generator, fast: bool, params: Params, chunk_rows: int
-                     ) -> tuple[BatchSampler | None, Step]:
-        X, y = self.X, self.y
-        n = y.shape[0]
-        sampler = (None if batch_size is None or batch_size >= n
-                   else BatchSampler(n, batch_size, rng))
-        in_place = (None if self.search or not fast or value_and_grad is None
-                    else fast_path(value_and_grad))
-        if in_place is not None and not labels_fit(y, params["W"].shape[0]):
-            in_place = None  # regression targets or odd labels: the checked path says
-        affine = None if in_place is None else affine_of(transform, X)
-        rows = max(sampler.batch_size if sampler else 0, min(n, chunk_rows))
-        work = Workspace(transform, affine, rows)
-        if in_place is not None:
-            W, b = params["W"], params["b"]
-            work.allocate(params, np.result_type(np.float32 if affine else X.dtype,
-                                                 W.dtype, b.dtype, 1.0))
-        return sampler, Step(work, value_and_grad, value, in_place)
-
-    def _count(self, n_rows: int) -> None:
-        self.n_loss_evals += 1
-        self.n_samples += n_rows
-
-    def _full_loss(self, params: Params) -> float:
-        """``f(params)``: the full-set loss value, as the search optimizers need it."""
-        self._count(self.y.shape[0])
-        return self.step.loss(params, self.X, self.y)
-
-    def evaluate(self, params: Params, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-        """Objective and accuracy of ``params`` on a whole set (training or validation)."""
-        return self.step.evaluate(params, X, y)
-
-    def _gradient_step(self, params: Params, state: Any, epoch: int,
-                       rows: np.ndarray | None = None) -> tuple[float, Any]:
-        """One step on the mini-batch ``rows``, or on the whole set when None."""
-        try:
-            if rows is None:
-                loss, grads = self.step.full(params, self.X, self.y)
-            else:
-                loss, grads = self.step.batch(params, self.X, self.y, rows)
-        except ValueError:
-            if self.step.finite(params):
-                raise
-            loss = math.nan  # the checked losses reject overflowed scores; that is divergence
-        self._count(self.y.shape[0] if rows is None else rows.shape[0])
-        if self.start_loss is None:
-            self.start_loss = loss
-        # Inputs were checked: a non-finite loss, or one far above where the run started
-        # (a step size too large for the curvature grows the loss geometrically), is
-        # divergence. Stopping at the rise, not at inf, keeps a useless finite model from
-        # ending the fit as "not improving".
-        if not math.isfinite(loss) or loss > RISE_LIMIT * max(abs(self.start_loss), 1.0):
-            raise self._diverged(loss, state, epoch)
-        self.n_steps += 1
-        assert isinstance(self.optimizer, GradientOptimizer)  # a search takes no step here
-        return loss, self.optimizer.update(params, grads, state)[1]
-
-    def run(self, params: Params, state: Any, losses: list[float], *, epoch: int) -> Any:
-        """One pass: update ``params`` in place, append step losses, return the new state."""
-        if isinstance(self.optimizer, SearchOptimizer):  # self.search
-            state = self.optimizer.update(params, self._full_loss, state)[1]
-            self.n_steps += 1
-            losses.append(float(state.loss))
-        elif self.sampler is None:
-            loss, state = self._gradient_step(params, state, epoch)
-            losses.append(loss)
-        else:
-            small = self.sampler.batch_size <= CHUNK_ROWS  # bigger batches are worth splitting
-            with one_blas_thread() if small else contextlib.nullcontext():
-                for rows in self.sampler.epoch():
-                    loss, state = self._gradient_step(params, state, epoch, rows)
-                    losses.append(loss)
-        if not self.step.finite(params):
-            raise self._diverged(math.nan, state, epoch)
-        return state
-
-    def _diverged(self, loss: float, state: Any, epoch: int) -> TrainingDivergedError:
-        rate = getattr(state, "learning_rate", None)  # search states have none
-        return TrainingDivergedError(loss, learning_rate=None if rate is None else float(rate),
-                                     epoch=epoch, step=self.n_steps, start_loss=self.start_loss)
-
 
 #: The tolerance stop waits until a decaying schedule is down to this fraction of its start.
 ANNEALED = 0.1
@@ -212,22 +82,94 @@ def annealed(rates: list[float], schedule: str) -> bool:
     return not rates[-1] > ANNEALED * rates[0]
 
 
-def _runner_class(X: Any) -> type[Runner]:
-    """:class:`Runner`, or for arrays on disk the one that reads windows of chunks
-    (:mod:`linclass.training.stream`), or for Dask arrays the one that works on the
-    partitions (:mod:`linclass.backends.dask`)."""
-    if is_dask(X):
-        from linclass.backends.dask import DaskRunner
+class EpochEnd:
+    """What the loop does after an epoch, for every kind of optimizer: the history row,
+    the progress bar, the user's callback and the stopping rules.
 
-        return DaskRunner
-    if is_out_of_core(X):
-        from linclass.training.stream import StreamRunner  # imports this module
+    Args:
+        runner: The run's runner (its counters, clock and evaluation).
+        history: The history the rows go to.
+        sets: ``((X, y), (X_val, y_val) or None)``, the sets each row measures.
+        max_epochs, eval_every, patience, early_stopping, monitor, callback: As in
+            :func:`fit`.
+        tol: Least improvement that counts (None: 0, and no plateau stop).
+        plateau: Whether a plateau of the training loss (by ``tol``) may stop the run
+            (not for a solver, whose ``tol`` is its own gradient tolerance).
+        schedule: The schedule's name (a decaying one must anneal before a plateau stop).
+        advance: The progress bar's ``advance(epoch, text)``.
+    """
 
-        return StreamRunner
-    return Runner
+    def __init__(self, runner: Runner, history: History, sets: tuple[Any, Any], *,
+                 max_epochs: int, eval_every: int, patience: int, early_stopping: bool,
+                 monitor: str, callback: Callback | None, tol: float | None, plateau: bool,
+                 schedule: str, advance: Callable[[int, str], None]) -> None:
+        self.runner, self.history, self.sets = runner, history, sets
+        self.max_epochs, self.eval_every, self.patience = max_epochs, eval_every, patience
+        self.early_stopping, self.callback, self.schedule = early_stopping, callback, schedule
+        self.plateau = plateau and tol is not None
+        self.watched = monitor if early_stopping else "train_loss"
+        self.sign = -1.0 if self.watched == "val_accuracy" else 1.0  # lower is better
+        self.min_delta = 0.0 if tol is None else float(tol)
+        self.advance = advance
+        self.best_value, self.best_epoch, self.stale = math.inf, 0, 0
+        self.best_params: Params | None = None
+        self.reason = "max_epochs"
+
+    def record(self, epoch: int, params: Any, state: Any) -> dict[str, float]:
+        """Measure the sets and append the epoch's history row."""
+        runner, (train, val) = self.runner, self.sets
+        train_loss, train_acc = runner.evaluate(params, *train)
+        val_loss, val_acc = (math.nan, math.nan) if val is None else runner.evaluate(params, *val)
+        rate = getattr(state, "learning_rate", math.nan)
+        row = dict(epoch=epoch, train_loss=train_loss, train_accuracy=train_acc,
+                   val_loss=val_loss, val_accuracy=val_acc,
+                   learning_rate=float(np.max(rate)) if state is not None else math.nan,
+                   wall_time=runner.seconds, n_loss_evals=runner.n_loss_evals,
+                   n_samples=runner.n_samples)
+        for key, item in row.items():
+            getattr(self.history, key).append(item)
+        text = f"loss {train_loss:.4g}"
+        if math.isfinite(train_acc):  # a regression has no accuracy
+            text += f"  acc {train_acc:.3f}"
+        if val is not None and math.isfinite(val_acc):
+            text += f"  val {val_acc:.3f}"
+        self.advance(epoch, text)
+        return row
+
+    def __call__(self, epoch: int, params: Any, state: Any) -> bool:
+        """After ``epoch``: True when the run should stop (:attr:`reason` says why)."""
+        history = self.history
+        stop = self.callback is not None and bool(self.callback(epoch, history, params))
+        if not (stop or epoch % self.eval_every == 0 or epoch == self.max_epochs):
+            self.advance(epoch, f"loss {history.step_loss[-1]:.4g}")
+            return False
+        row = self.record(epoch, params, state)
+        score = self.sign * row[self.watched]
+        self.stale = self.stale + 1 if score > self.best_value - self.min_delta else 0
+        if score < self.best_value:
+            self.best_value, self.best_epoch = score, epoch
+            if self.early_stopping:
+                self.best_params = copy_params(self.runner.step.host(params))
+        if stop:
+            self.reason = "callback"
+        elif self.stale >= self.patience and (self.early_stopping or (
+                self.plateau and annealed(history.learning_rate, self.schedule))):
+            self.reason = "early_stopping" if self.early_stopping else "converged"
+        else:
+            return False
+        return True
 
 
-# --- the loop -----------------------------------------------------------------------------
+def _optimizer(optimizer: str | Optimizer, learning_rate: LearningRate | None, schedule: str,
+               optimizer_kwargs: Mapping[str, Any] | None, rng: np.random.Generator,
+               early_stopping: bool, steps: Callable[[bool], int]
+               ) -> tuple[Optimizer | Solver, bool]:
+    """The optimizer of a fit and whether its steps are full-batch (solvers included)."""
+    if isinstance(optimizer, str) and choice("optimizer", optimizer).has("solver"):
+        return make_solver(optimizer, learning_rate, schedule, optimizer_kwargs,
+                           early_stopping), True
+    return make_optimizer(optimizer, learning_rate, optimizer_kwargs, rng, schedule=schedule,
+                          steps=steps)
 
 
 def fit(
@@ -352,84 +294,54 @@ def fit(
     params = match_dtype(copy_params(params), X, transform)
     if reparam is not None:
         reparam = reparam.astype(params["W"].dtype)
-    if isinstance(optimizer, str) and choice("optimizer", optimizer).has("solver"):
-        if resolve_backend(backend, device) != "numpy":
-            raise ValueError(f"optimizer={optimizer!r} runs on backend='numpy'; backend="
-                             "'torch' runs gd, sgd, momentum and nesterov")
-        from linclass.training.solve import fit_solver  # a solver runs its own loop
-
-        return fit_solver(optimizer, params, X, y,
-                          value_and_grad=value_and_grad, value=value,
-                          learning_rate=learning_rate, schedule=schedule,
-                          optimizer_kwargs=optimizer_kwargs, max_epochs=max_epochs, tol=tol,
-                          X_val=X_val, y_val=y_val, early_stopping=early_stopping,
-                          eval_every=eval_every, transform=transform, progress=progress,
-                          callback=callback, chunk_rows=chunk_rows, reparam=reparam)
     shuffle_rng, optimizer_rng = rngs(random_state)
     n = y.shape[0]
 
     def total_steps(full_batch: bool) -> int:
         return max_epochs * (1 if full_batch or batch_size is None else -(-n // batch_size))
 
-    opt, full_batch = make_optimizer(optimizer, learning_rate, optimizer_kwargs, optimizer_rng,
-                                      schedule=schedule, steps=total_steps)
-    value_and_grad, value = check_objective(opt, value_and_grad, value)
-    backend = resolve_backend(backend, device)
-    runner_class = (_runner_class(X) if backend == "numpy"
-                    else functools.partial(Runner, backend=backend, device=device))
-    runner = runner_class(X, y, opt, value_and_grad, value, None if full_batch else batch_size,
-                          transform, shuffle_rng, fast=fast, params=params,
-                          chunk_rows=chunk_rows)
+    opt, full_batch = _optimizer(optimizer, learning_rate, schedule, optimizer_kwargs,
+                                 optimizer_rng, early_stopping, total_steps)
+    where = backend_for(X, backend, device)
+    solver = isinstance(opt, Solver)
+    if solver and where not in (backend_for(X, None, "cpu"),):
+        raise ValueError(f"optimizer={optimizer!r} runs on backend='numpy'; backend="
+                         f"{where!r} runs {', '.join(names('optimizer', 'gradient'))}")
+    value_and_grad, value = check_objective(cast(Optimizer, opt), value_and_grad, value)
+    spec = Spec(X, y, value_and_grad, value, None if full_batch else batch_size, transform,
+                shuffle_rng, fast, params, search=isinstance(opt, SearchOptimizer),
+                chunk_rows=chunk_rows, device=device)
+    parts = make_parts(spec, where)
     if reparam is not None:
-        runner.step = ScaledStep(runner.step, reparam)
-    params = runner.step.put(params)
-    state = opt.init(params)
-
+        parts = parts._replace(step=ScaledStep(parts.step, reparam))
     history = History()
-    watched = monitor if early_stopping else "train_loss"
-    sign = -1.0 if watched == "val_accuracy" else 1.0  # so that lower is always better
-    min_delta = 0.0 if tol is None else float(tol)
-    best_value, best_epoch, best_params, stale = math.inf, 0, None, 0
-    seconds, reason = 0.0, "max_epochs"
+    runner = Runner(parts, opt, X, y, history.step_loss)
+    params = runner.step.put(params)
+    val = None if X_val is None else (X_val, y_val)
     with progress_bar(progress, max_epochs) as advance:
-        for epoch in range(1, max_epochs + 1):
-            start = time.perf_counter()
-            state = runner.run(params, state, history.step_loss, epoch=epoch)
-            seconds += time.perf_counter() - start
-            stop = callback is not None and bool(callback(epoch, history, params))
-            if not (stop or epoch % eval_every == 0 or epoch == max_epochs):
-                advance(epoch, f"loss {history.step_loss[-1]:.4g}")
-                continue
-            train_loss, train_acc = runner.evaluate(params, X, y)
-            val_loss, val_acc = (math.nan, math.nan)
-            if X_val is not None and y_val is not None:
-                val_loss, val_acc = runner.evaluate(params, X_val, y_val)
-            row = dict(epoch=epoch, train_loss=train_loss, train_accuracy=train_acc,
-                       val_loss=val_loss, val_accuracy=val_acc,
-                       learning_rate=float(getattr(state, "learning_rate", math.nan)),
-                       wall_time=seconds, n_loss_evals=runner.n_loss_evals,
-                       n_samples=runner.n_samples)
-            for key, item in row.items():
-                getattr(history, key).append(item)
-            advance(epoch, f"loss {train_loss:.4g}  acc {train_acc:.3f}"
-                    + (f"  val {val_acc:.3f}" if has_val else ""))
-
-            score = sign * row[watched]
-            stale = stale + 1 if score > best_value - min_delta else 0
-            if score < best_value:
-                best_value, best_epoch = score, epoch
-                if early_stopping:
-                    best_params = copy_params(runner.step.host(params))
-            if stop:
-                reason = "callback"
-            elif stale >= patience and (early_stopping or (
-                    tol is not None and annealed(history.learning_rate, schedule))):
-                reason = "early_stopping" if early_stopping else "converged"
-            else:
-                continue
-            break
-    params = best_params if best_params is not None else runner.step.host(params)
-    return FitResult(params, history, epoch, best_epoch, reason, runner.step.host(state))
+        end = EpochEnd(runner, history, ((X, y), val), max_epochs=max_epochs,
+                       eval_every=eval_every, patience=patience, early_stopping=early_stopping,
+                       monitor=monitor, callback=callback, tol=tol, plateau=not solver,
+                       schedule=schedule, advance=advance)
+        if solver:
+            # a chunk's products are as small as a mini-batch's: one BLAS thread
+            with one_blas_thread():
+                result = runner.solve(params, max_epochs, tol, end)
+            params, epoch, state = result.params, result.n_iter, result.scipy
+            if not history.epoch or history.epoch[-1] != epoch:
+                end.record(epoch, params, None)  # converged between evaluations
+            end.reason = ("callback" if result.stopped_by_callback else
+                          "max_epochs" if epoch >= max_epochs else "converged")
+            end.best_epoch = history.epoch[int(np.argmin(history.train_loss))]
+        else:
+            state = cast(Optimizer, opt).init(params)
+            for epoch in range(1, max_epochs + 1):
+                state = runner.run(params, state, epoch)
+                if end(epoch, params, state):
+                    break
+            state = runner.step.host(state)
+    params = end.best_params if end.best_params is not None else runner.step.host(params)
+    return FitResult(params, history, epoch, end.best_epoch, end.reason, state)
 
 
 def partial_fit(
@@ -481,17 +393,18 @@ def partial_fit(
     opt, full_batch = make_optimizer(optimizer, learning_rate, optimizer_kwargs, optimizer_rng)
     value_and_grad, value = check_objective(opt, value_and_grad, value)
     params = match_dtype(copy_params(params), X, transform)
-    runner = Runner(X, y, opt, value_and_grad, value, None if full_batch else batch_size,
-                    transform, shuffle_rng, fast=fast, params=params,
-                    backend=resolve_backend(backend, device), device=device)
+    spec = Spec(X, y, value_and_grad, value, None if full_batch else batch_size, transform,
+                shuffle_rng, fast, params, search=isinstance(opt, SearchOptimizer),
+                device=device)
+    parts = make_parts(spec, backend_for(X, backend, device))
     if reparam is not None:
-        runner.step = ScaledStep(runner.step, reparam.astype(params["W"].dtype))
+        parts = parts._replace(step=ScaledStep(parts.step, reparam.astype(params["W"].dtype)))
+    runner = Runner(parts, opt, X, y)
     params = runner.step.put(params)
     state = opt.init(params) if state is None else runner.step.put(state)
-    losses: list[float] = []
-    state = runner.run(params, state, losses, epoch=1)
+    state = runner.run(params, state, 1)
     return PartialFitResult(runner.step.host(params), runner.step.host(state),
-                            float(np.mean(losses)), len(losses))
+                            float(np.mean(runner.losses)), len(runner.losses))
 
 
 def evaluate(
@@ -517,17 +430,13 @@ def evaluate(
     """
     X, y = check_data(X, y, transform)
     check_labels(y, params["W"].shape[0])
-    in_place = fast_path(objective) if fast else None
-    if in_place is not None and not labels_fit(y, params["W"].shape[0]):
-        in_place = None
     # An Objective's checked value, or the objective itself when it is a plain J function.
     value = cast(ValueFn, getattr(objective, "value", objective))
-    affine = None if in_place is None else affine_of(transform, X)
-    work = Workspace(transform, affine, min(y.shape[0], chunk_rows))
-    if in_place is not None:
-        work.allocate(params, np.result_type(np.float32 if affine else X.dtype,
-                                             params["W"].dtype, 1.0))
-    return Step(work, None, value, in_place).evaluate(params, X, y, predictions=predictions)
+    in_place = fast and fast_path(objective) is not None
+    spec = Spec(X, y, cast(ValueAndGrad, objective) if in_place else None, value, None,
+                transform, None, fast, params, chunk_rows=chunk_rows)
+    step = make_parts(spec, backend_for(X, None, "cpu")).step
+    return step.evaluate(params, X, y, predictions=predictions)
 
 
 def gradient_descent(
@@ -571,13 +480,17 @@ def gradient_descent(
 
 
 __all__ = [
+    "ANNEALED",
     "CHUNK_ROWS",
     "MONITORS",
+    "RISE_LIMIT",
+    "EpochEnd",
     "FitResult",
     "History",
     "PartialFitResult",
     "Runner",
     "TrainingDivergedError",
+    "annealed",
     "evaluate",
     "fit",
     "gradient_descent",

@@ -130,3 +130,26 @@ def check_objective(optimizer: Optimizer, value_and_grad: ValueAndGrad | None,
     return value_and_grad, value
 
 
+
+
+def make_solver(name: str, learning_rate: Any, schedule: str,
+                optimizer_kwargs: Mapping[str, Any] | None, early_stopping: bool) -> Any:
+    """The solver object of a ``solver`` record (``lbfgs``), its options checked.
+
+    Raises:
+        ValueError: A learning rate, a schedule or early stopping (a solver searches its
+            own step and stops at its gradient tolerance), or an option it does not take.
+    """
+    from linclass.optim.lbfgs import Lbfgs
+
+    if learning_rate is not None or schedule != "constant":
+        raise ValueError(f"optimizer {name!r} takes no learning rate or schedule (it "
+                         "searches its own step)")
+    if early_stopping:
+        raise ValueError(f"early_stopping does not apply to optimizer {name!r}: it stops at "
+                         "its gradient tolerance tol")
+    kwargs = dict(optimizer_kwargs or {})
+    unknown = set(kwargs) - set(Lbfgs._fields)
+    if unknown:
+        raise ValueError(f"optimizer {name!r} takes no option(s) {sorted(unknown)}")
+    return Lbfgs(**kwargs)

@@ -1,0 +1,285 @@
+"""The NumPy backend: the fit loop's step and batch sources on the CPU.
+
+A step computes, for a block of stored rows (a mini-batch or a chunk of a full pass),
+
+    F = features(X_B),    J, dJ/dW, dJ/db = objective(params, F, y_B)
+
+through the objective's in-place twin (:class:`linclass.objective.FastObjective`, the fast
+path) into buffers made once, or through the checked objective. Raw-pixel preprocessing
+(:class:`~linclass.training.workspace.Foldable`) is folded into W and b, so a batch is
+only cast. Both paths compute the same numbers (tests compare them).
+
+A full pass is a weighted sum over chunks ``c`` of ``n_c`` rows, exact because ``J`` is a
+mean over rows plus a penalty:
+
+    J = sum_c (n_c / N) J_c,        dJ/dW = sum_c (n_c / N) dJ_c/dW
+
+accumulated in float64 (chunkings agree to rounding; SciPy's L-BFGS state is float64).
+
+Batch sources: :class:`MemorySource` (a shuffled index over rows in memory) and
+:class:`WindowSource` for arrays on disk (memory maps, zarr): each epoch it reads the
+windows of the chunk-ordered shuffle (:mod:`linclass.training.windows`) into one reused
+buffer and steps through each window's rows in a shuffled order, so memory holds one
+window (:data:`WINDOW_BYTES` of stored rows) plus one chunk of features, whatever N is.
+Full passes over an array on disk read it a chunk at a time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator
+from typing import Any, cast
+
+import numpy as np
+
+from linclass.model import Params, predict
+from linclass.objective import FastObjective, fast_path
+from linclass.training.arrays import chunk_rows, float_rows, is_out_of_core
+from linclass.training.parts import Parts, Spec, ValueAndGrad, ValueFn
+from linclass.training.runner import Runner
+from linclass.training.sampler import CHUNK_ROWS, BatchSampler
+from linclass.training.setup import labels_fit
+from linclass.training.threads import one_blas_thread
+from linclass.training.windows import chunk_windows
+from linclass.training.workspace import Workspace, affine_of
+
+#: Bytes of stored rows held in memory at a time, the window of the chunk-ordered shuffle.
+WINDOW_BYTES = 128 * 2**20
+
+
+class NumpyStep:
+    """``(J, grads)`` and ``J`` of blocks of stored rows, with NumPy (the
+    :class:`~linclass.training.parts.Step` of this backend).
+
+    Args:
+        work: Turns stored rows into features (and lends buffers).
+        value_and_grad: The checked ``(params, X, y) -> (J, grads)``, or None for
+            derivative-free optimizers.
+        value: The checked ``(params, X, y) -> J``.
+        in_place: The in-place twin of ``value_and_grad`` (None: always the checked one).
+        checked: The rows were not checked by the loop (a Dask partition): a chunk whose
+            fast loss is not finite runs the checked objective, whose error names the rows.
+    """
+
+    def __init__(self, work: Workspace, value_and_grad: ValueAndGrad | None, value: ValueFn,
+                 in_place: FastObjective | None, *, checked: bool = False) -> None:
+        self.work, self.value_and_grad, self.value, self.in_place = (
+            work, value_and_grad, value, in_place)
+        self.checked = checked
+
+    # --- where the params live: in host memory, as they are ---------------------------
+
+    def put(self, tree: Any) -> Any:
+        """Params (or an optimizer state) as this backend holds them: unchanged."""
+        return tree
+
+    def host(self, tree: Any) -> Any:
+        """Params (or an optimizer state) as NumPy arrays: unchanged."""
+        return tree
+
+    def finite(self, params: Params) -> bool:
+        """True when every entry of the params is finite."""
+        return all(np.isfinite(v).all() for v in params.values())
+
+    # --- blocks ---------------------------------------------------------------------------
+
+    def _buffers(self, params: Params, F: np.ndarray) -> Workspace:
+        """The workspace, with score and gradient buffers of the scores' dtype (made once)."""
+        w = self.work
+        dtype = np.result_type(F.dtype, params["W"].dtype, params["b"].dtype, 1.0)
+        if w.S is None or w.S.dtype != dtype:
+            w.allocate(params, dtype)
+        return w
+
+    def block(self, params: Params, F: np.ndarray, y: np.ndarray) -> tuple[float, Params]:
+        """``(J, grads)`` of one block of features (the grads may live in a reused buffer)."""
+        if self.in_place is None:
+            assert self.value_and_grad is not None  # a search takes no gradient
+            return self.value_and_grad(params, F, y)
+        w = self._buffers(params, F)
+        assert w.grads is not None and w.S is not None
+        loss = self.in_place(params, F, y, w.grads, w.S[: y.shape[0]], affine=w.affine)
+        return loss, w.grads
+
+    def _block_value(self, params: Params, F: np.ndarray, y: np.ndarray,
+                     pred: bool) -> tuple[float, np.ndarray | None]:
+        """``J`` of one block, and its predicted classes when ``pred`` (one product)."""
+        if self.in_place is None:  # the checked path: its workspace never folds
+            return self.value(params, F, y), (predict(params, F) if pred else None)
+        w = self._buffers(params, F)
+        assert w.S is not None
+        m = y.shape[0]
+        out = w.predictions[:m] if pred else None
+        return self.in_place.value(params, F, y, w.S[:m], w.affine, out), out
+
+    def _checked_block(self, rows: slice, params: Params, F: np.ndarray, y: np.ndarray
+                       ) -> tuple[float, Params]:
+        """:meth:`block` for rows the loop did not check: a loss that is not finite (NaN
+        in the rows, or divergence) is computed again by the checked objective, whose
+        error names the rows."""
+        if self.in_place is not None:
+            loss, grads = self.block(params, F, y)
+            if math.isfinite(loss):
+                return loss, grads
+        return cast(tuple[float, Params], self._named(rows, self.value_and_grad, params, F, y))
+
+    def _named(self, rows: slice, fn: Any, *args: Any) -> Any:
+        """``fn(*args)`` on the checked path, its ValueError naming the rows."""
+        try:
+            return fn(*args)
+        except ValueError as e:
+            raise ValueError(f"rows {rows.start}:{rows.stop} of X: {e}") from None
+
+    def _chunks(self, X: Any, y: np.ndarray) -> Iterator[tuple[slice, np.ndarray, np.ndarray,
+                                                                float]]:
+        """``(rows, features, labels, n_c / N)`` of each chunk, in row order."""
+        start = 0
+        for F, y_c, weight in self.work.walk(X, y):
+            stop = start + y_c.shape[0]
+            yield slice(start, stop), F, y_c, weight
+            start = stop
+
+    # --- the Step protocol ------------------------------------------------------------------
+
+    def batch(self, params: Params, X: np.ndarray, y: np.ndarray, rows: np.ndarray
+              ) -> tuple[float, Params]:
+        """``(J, grads)`` of the mini-batch ``rows``."""
+        return self.block(params, *self.work.take(X, y, rows))
+
+    def full(self, params: Params, X: Any, y: np.ndarray) -> tuple[float, Params]:
+        """``(J, grads)`` of the whole set, a chunk at a time, summed in float64; the grads
+        come back in the params' dtypes."""
+        total = 0.0
+        acc = {k: np.zeros(v.shape, np.float64) for k, v in params.items()}
+        for rows, F, y_c, weight in self._chunks(X, y):
+            if self.checked:
+                loss, grads = self._checked_block(rows, params, F, y_c)
+            else:
+                loss, grads = self.block(params, F, y_c)
+            total += weight * float(loss)
+            for k, g in grads.items():
+                acc[k] += weight * g
+        return total, {k: v.astype(params[k].dtype, copy=False) for k, v in acc.items()}
+
+    def loss(self, params: Params, X: Any, y: np.ndarray) -> float:
+        """``J`` of the whole set (what the search optimizers minimize)."""
+        return self.evaluate(params, X, y, accuracy=False)[0]
+
+    def evaluate(self, params: Params, X: Any, y: np.ndarray, *, accuracy: bool = True,
+                 predictions: list[np.ndarray] | None = None) -> tuple[float, float]:
+        """Objective and accuracy on a whole set; one product per chunk serves both on the
+        fast path. ``predictions``, when given, receives each chunk's predicted classes."""
+        total, correct, n = 0.0, 0, y.shape[0]
+        want = accuracy or predictions is not None
+        for rows, F, y_c, weight in self._chunks(X, y):
+            loss = math.nan
+            if self.in_place is not None or not self.checked:
+                loss, pred = self._block_value(params, F, y_c, want)
+            if self.checked and not math.isfinite(loss):  # NaN in the rows, or divergence
+                loss = self._named(rows, self.value, params, F, y_c)
+                pred = predict(params, F) if want else None
+            total += weight * float(loss)
+            if accuracy:
+                correct += int(np.count_nonzero(pred == y_c))
+            if predictions is not None:
+                predictions.append(np.array(pred, copy=True))
+        return total, (correct / n if accuracy and n else float("nan"))
+
+
+# --- batch sources -----------------------------------------------------------------------------
+
+
+class MemorySource:
+    """The mini-batches of rows in memory: a new shuffle of ``range(n)`` each epoch.
+
+    Args:
+        X: Stored rows, shape (n, ...).
+        y: Labels, shape (n,).
+        sampler: The batch order.
+    """
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, sampler: BatchSampler) -> None:
+        self.X, self.y, self.sampler = X, y, sampler
+        self.batch_size = sampler.batch_size
+
+    def run_epoch(self, runner: Runner, params: Params, state: Any, epoch: int) -> Any:
+        """One pass of mini-batch steps over the rows (small batches on one BLAS thread:
+        a second one saves little on a small product and spins on a busy machine)."""
+        small = self.batch_size <= CHUNK_ROWS
+        with one_blas_thread() if small else contextlib.nullcontext():
+            for rows in self.sampler.epoch():
+                state = runner.take(params, state, self.X, self.y, rows, epoch)
+        return state
+
+
+class WindowSource:
+    """The mini-batches of an array on disk, a window of whole chunks at a time (module
+    docstring).
+
+    Args:
+        X: A memory map or zarr array of shape (n, ...).
+        y: Labels, shape (n,), in memory.
+        batch_size: Rows per mini-batch.
+        rng: Generator of the window order and of the order within each window.
+        window_bytes: Stored bytes per window.
+    """
+
+    def __init__(self, X: Any, y: np.ndarray, batch_size: int, rng: np.random.Generator,
+                 window_bytes: int = WINDOW_BYTES) -> None:
+        self.X, self.y, self.batch_size, self.rng = X, y, int(batch_size), rng
+        self.chunk = chunk_rows(X)
+        row_bytes = int(np.prod(X.shape[1:], dtype=np.int64)) * np.dtype(X.dtype).itemsize
+        self.window = max(1, int(window_bytes) // max(1, self.chunk * row_bytes))
+        self.buffer: np.ndarray | None = None
+
+    def _read(self, ranges: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+        """The rows of ``ranges``, concatenated into the reused window buffer."""
+        if self.buffer is None:
+            rows = min(self.window * self.chunk, self.y.shape[0])
+            self.buffer = np.empty((rows, *self.X.shape[1:]), dtype=self.X.dtype)
+        at = 0
+        for start, stop in ranges:
+            self.buffer[at : at + stop - start] = self.X[start:stop]
+            at += stop - start
+        y = np.concatenate([self.y[start:stop] for start, stop in ranges])
+        return self.buffer[:at], y
+
+    def run_epoch(self, runner: Runner, params: Params, state: Any, epoch: int) -> Any:
+        """One epoch: the windows in a new order, each window's rows shuffled; a window
+        no larger than a batch is one step."""
+        for ranges in chunk_windows(self.y.shape[0], self.chunk, self.window, self.rng):
+            X_w, y_w = self._read(ranges)
+            n = y_w.shape[0]
+            if self.batch_size >= n:
+                state = runner.take(params, state, X_w, y_w, None, epoch)
+                continue
+            inner = MemorySource(X_w, y_w, BatchSampler(n, self.batch_size, self.rng))
+            state = inner.run_epoch(runner, params, state, epoch)
+        return state
+
+
+def make_parts(spec: Spec) -> Parts:
+    """The NumPy step and batch source of a fit (the registry's hook)."""
+    X, y, params = spec.X, spec.y, spec.params
+    n = y.shape[0]
+    in_place = (None if spec.search or not spec.fast or spec.value_and_grad is None
+                else fast_path(spec.value_and_grad))
+    if in_place is not None and not labels_fit(y, params["W"].shape[0]):
+        in_place = None  # regression targets or odd labels: the checked path says
+    transform = spec.transform
+    if transform is None and is_out_of_core(X):
+        transform = float_rows
+    affine = None if in_place is None else affine_of(transform, X)
+    batch = spec.batch_size if spec.batch_size is not None and spec.batch_size < n else None
+    work = Workspace(transform, affine, max(batch or 0, min(n, spec.chunk_rows)))
+    step = NumpyStep(work, spec.value_and_grad, spec.value, in_place, checked=spec.checked)
+    if batch is None:
+        return Parts(step, None)
+    assert spec.rng is not None, "mini-batches need the generator of their order"
+    if is_out_of_core(X):
+        return Parts(step, WindowSource(X, y, batch, spec.rng))
+    return Parts(step, MemorySource(X, y, BatchSampler(n, batch, spec.rng)))
+
+
+__all__ = ["WINDOW_BYTES", "MemorySource", "NumpyStep", "WindowSource", "make_parts"]
