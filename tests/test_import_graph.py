@@ -1,9 +1,8 @@
 """The package's import graph: no module imports itself back through others, and the fit
 loop finds its backends through the registry alone (issue: seams of the training core).
 
-Module-level imports only: an import inside a function runs when it is called, after every
-module involved has finished loading, so it cannot make a circle at import time. Imports
-under ``if TYPE_CHECKING:`` never run.
+Every import counts, lazy ones inside functions too: a circle through a lazy import is a
+layering knot even when it loads. Imports under ``if TYPE_CHECKING:`` never run.
 """
 
 from __future__ import annotations
@@ -28,15 +27,12 @@ def _modules() -> dict[str, Path]:
 
 
 def _runtime_imports(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
-    found: list[ast.Import | ast.ImportFrom] = []
-    for node in tree.body:
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            found.append(node)
-        elif isinstance(node, ast.If) and "TYPE_CHECKING" not in ast.unparse(node.test):
-            found += [n for n in node.body if isinstance(n, (ast.Import, ast.ImportFrom))]
-        elif isinstance(node, ast.Try):
-            found += [n for n in node.body if isinstance(n, (ast.Import, ast.ImportFrom))]
-    return found
+    """Every import that can run, at module level or inside a function (a lazy import
+    is a dependency too), except those under ``if TYPE_CHECKING:``."""
+    skipped = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
+               and "TYPE_CHECKING" in ast.unparse(node.test) for n in ast.walk(node)}
+    return [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))
+            and id(n) not in skipped]
 
 
 def _graph() -> dict[str, set[str]]:
