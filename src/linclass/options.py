@@ -145,7 +145,7 @@ class Choice:
         params: Names of the choice-owned parameters it uses (see :data:`PARAMS`).
         tags: Properties other code asks about: ``"gradient"`` / ``"search"`` (the kind of
             optimizer), ``"full_batch"`` (every step sees the whole training set),
-            ``"solver"`` (runs its own loop, :mod:`linclass.training.solve`),
+            ``"solver"`` (runs its own iterations, :meth:`linclass.training.runner.Runner.solve`),
             ``"probabilities"`` (the loss gives calibrated probabilities), ``"margin"``,
             ``"lipschitz"`` (its gradient in the scores is bounded, so a large step makes it
             oscillate, never grow geometrically).

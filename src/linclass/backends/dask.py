@@ -147,7 +147,7 @@ def _weighted(parts, weights, want):
 
 class DaskPass:
     """``(J, grads)`` and ``(J, accuracy)`` on a Dask array, reduced on the workers; the
-    interface of :class:`~linclass.training.full_pass.FullPass`.
+    interface of the NumPy backend's full pass.
 
     Args:
         X: Dask array of shape (n_samples, n_features) split along rows.

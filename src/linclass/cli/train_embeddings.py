@@ -1,7 +1,7 @@
 """``linclass train --dataset FOLDER`` for a folder of embeddings: a linear probe.
 
 The rows stay on disk (memory-mapped ``.npy`` or zarr, :mod:`linclass.data.embeddings`)
-and the classifier reads them a chunk at a time (:mod:`linclass.training.stream`). The
+and the classifier reads them a chunk at a time (:mod:`linclass.backends.numpy`). The
 validation rows are the seeded, stratified ``--val-fraction`` of the training rows, as for
 images (:func:`linclass.cli.common.load_splits`), also left on disk. The run folder is an
 image run's: model, ``metrics.json``, history, the history, confusion and landscape

@@ -212,7 +212,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         Args:
             X: array-like of shape (n_samples, n_features); a memory map
                 (``np.load(path, mmap_mode="r")``) or a zarr array is read a chunk of rows
-                at a time, never whole (:mod:`linclass.training.stream`); a Dask array is
+                at a time, never whole (:mod:`linclass.backends.numpy`); a Dask array is
                 trained where its partitions live (:mod:`linclass.backends.dask`).
             y: array-like of shape (n_samples,), any label type (strings, negative ints, ...).
             validation_data: Optional ``(X_val, y_val)`` held out by the caller: its loss

@@ -209,16 +209,18 @@ def fit(
         params: Starting ``{"W": (n_classes, n_features), "b": (n_classes,)}`` (not modified).
         X: ndarray of shape (n_samples, n_features), or any shape ``transform`` accepts
             (e.g. uint8 images of shape (n_samples, 28, 28)); a memory map or a zarr array
-            is read a slice of rows at a time (:mod:`linclass.training.stream`), a Dask
-            array where its partitions live (:mod:`linclass.backends.dask`).
+            is read a slice of rows at a time (:class:`linclass.backends.numpy.
+            WindowSource`), a Dask array where its partitions live
+            (:mod:`linclass.backends.dask`).
         y: ndarray of shape (n_samples,), integer labels.
         value_and_grad: ``(params, X, y) -> (loss, grads)``, any gradient method (see
             :func:`linclass.grad.make_value_and_grad`); required by gradient optimizers.
         value: ``(params, X, y) -> loss``; used by search optimizers and for evaluation.
             Defaults to ``value_and_grad``'s value (which wastes its gradient).
         optimizer: A name from :data:`linclass.optim.OPTIMIZERS` or a built pair, or a
-            solver (record tagged ``"solver"``: ``"lbfgs"``), which runs its own loop in
-            :func:`linclass.training.solve.fit_solver` (``tol``: its gradient tolerance).
+            solver (record tagged ``"solver"``: ``"lbfgs"``), which runs its own iterations
+            (:meth:`~linclass.training.runner.Runner.solve`; ``tol``: its gradient
+            tolerance, ``optimizer_kwargs``: its options, e.g. ``{"memory": 20}``).
         learning_rate: Number or schedule (its step counts updates); None keeps the
             factory's default. Only for gradient optimizers given by name.
         schedule: Name of a schedule (:data:`linclass.optim.SCHEDULES`) that starts at

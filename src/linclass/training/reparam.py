@@ -140,7 +140,7 @@ class ScaledStep:
     """A step in ``(W~, b~)`` coordinates around a step in ``(W, b)`` (module docstring).
 
     Args:
-        inner: The model-space step (:class:`~linclass.training.step.Step` or a backend's).
+        inner: The model-space step (any backend's :class:`~linclass.training.parts.Step`).
         reparam: The map.
     """
 

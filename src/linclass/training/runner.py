@@ -133,16 +133,27 @@ class Runner:
         assert isinstance(self.optimizer, GradientOptimizer)  # a search takes no step here
         return self.optimizer.update(params, grads, state)[1]
 
-    def run(self, params: Any, state: Any, epoch: int) -> Any:
-        """One epoch (see the module docstring); updates ``params`` in place and returns
-        the new optimizer state."""
-        start = time.perf_counter()
+    def update(self, params: Any, state: Any, X: Any = None, y: Any = None, rows: Any = None,
+               epoch: int = 1) -> Any:
+        """One update of whichever kind the optimizer is: a search's candidate (or
+        generation) on ``f(params)``, the full-set loss; or a gradient step on the batch
+        ``rows`` of ``(X, y)`` (default: the training set; ``rows=None``: all of it).
+        Updates ``params`` in place and returns the new state (what the playground calls
+        once per click)."""
         if isinstance(self.optimizer, SearchOptimizer):
             state = self.optimizer.update(params, self.full_loss, state)[1]
             self.n_steps += 1
             self.losses.append(float(state.loss))
-        elif self.source is None:
-            state = self.take(params, state, self.X, self.y, None, epoch)
+            return state
+        return self.take(params, state, self.X if X is None else X,
+                         self.y if y is None else y, rows, epoch)
+
+    def run(self, params: Any, state: Any, epoch: int) -> Any:
+        """One epoch (see the module docstring); updates ``params`` in place and returns
+        the new optimizer state."""
+        start = time.perf_counter()
+        if self.search or self.source is None:  # one update per epoch
+            state = self.update(params, state, epoch=epoch)
         else:
             state = self.source.run_epoch(self, params, state, epoch)
         self.seconds += time.perf_counter() - start

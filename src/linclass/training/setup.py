@@ -45,7 +45,7 @@ def make_optimizer(
             )
         return optimizer, isinstance(optimizer, SearchOptimizer)
     record = choice("optimizer", optimizer)  # one record says what the optimizer takes
-    if record.has("solver"):  # fit() hands these to linclass.training.solve
+    if record.has("solver"):  # fit() builds these with make_solver
         raise ValueError(f"optimizer {optimizer!r} runs whole fits only, not partial_fit")
     full_batch = record.has("full_batch")
     factory = OPTIMIZERS[optimizer]

@@ -23,7 +23,7 @@ from linclass.options import PARAMS, choice, names, to_json
 MARGIN_LOSSES = names("loss", "margin")
 SEARCH_OPTIMIZERS = frozenset(names("optimizer", "search"))
 #: The optimizers the playground steps: every ``(init, update)`` pair of the records, not
-#: the solvers (``lbfgs``), which run whole fits (:mod:`linclass.training.solve`).
+#: the solvers (``lbfgs``), which run whole fits (:meth:`linclass.training.runner.Runner.solve`).
 STEPPED_OPTIMIZERS = tuple(n for n in names("optimizer")
                            if not choice("optimizer", n).has("solver"))
 

@@ -8,18 +8,19 @@ is which comes from the records' ``"search"`` tag.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from linclass.estimators.plan import FACTORY_NAMES
 from linclass.model import Params
-from linclass.optim import GradientOptimizer, Optimizer, SearchOptimizer, get_optimizer
+from linclass.objective import Objective
+from linclass.optim import Optimizer, get_optimizer
 from linclass.options import choice
-from linclass.training.history import TrainingDivergedError
-from linclass.training.loop import RISE_LIMIT
-from linclass.web.config import SEARCH_OPTIMIZERS, STEPPED_OPTIMIZERS
+from linclass.training import Runner, Spec, TrainingDivergedError, make_parts
+from linclass.training.parts import backend_for
+from linclass.web.config import SEARCH_OPTIMIZERS, STEPPED_OPTIMIZERS, loss_kwargs
 
 OPTIMIZERS = STEPPED_OPTIMIZERS
 
@@ -43,19 +44,6 @@ def make_optimizer(config: Mapping[str, Any], seed: int = 0) -> Optimizer:
     if name in SEARCH_OPTIMIZERS:
         kwargs["random_state"] = seed
     return get_optimizer(name, **kwargs)
-
-
-def tentative_step(
-    optimizer: GradientOptimizer, params: Params, grads: Params, state: Any
-) -> tuple[Params, Any]:
-    """One update applied to a copy, so the caller can still refuse it if it diverged.
-
-    Returns:
-        ``(new_params, new_state)``; ``params`` is left as it was. The optimizer state may
-        have changed in place, so after refusing a step, start the optimizer again.
-    """
-    candidate = {k: v.copy() for k, v in params.items()}
-    return optimizer.update(candidate, grads, state)
 
 
 def is_diverged(loss: float, params: Params) -> bool:
@@ -123,37 +111,50 @@ class GuardedSteps:
         self._opt_state = optimizer.init(self.params)
         self.diverged, self.message = False, None
 
-    def _guarded_update(self, loss: float, grads: Params) -> bool:
-        """Apply one gradient update unless it diverges; then keep the last finite weights,
-        restart the optimizer from rest, set the message and return False."""
-        assert isinstance(self._optimizer, GradientOptimizer), "a search takes no gradient"
-        new_params, new_state = tentative_step(self._optimizer, self.params, grads,
-                                               self._opt_state)
-        if self.n_steps == 0 or self.start_loss is None:
-            self.start_loss = float(loss)
-        rose = np.isfinite(loss) and loss > RISE_LIMIT * max(abs(self.start_loss), 1.0)
-        if rose or is_diverged(loss, new_params):
-            self._opt_state = self._optimizer.init(self.params)
-            self.diverged = True
-            # The fit's own message (the same rule and words as fit's), in the page's terms.
-            error = TrainingDivergedError(
-                float(loss), learning_rate=float(self.config["learning_rate"]), epoch=1,
-                step=self.n_steps, start_loss=self.start_loss if rose else None)
-            self.message = (f"{error.describe({'learning_rate': 'the learning rate'})}. The "
-                            f"weights were kept at their last finite values. {self.RECOVERY}")
-            return False
-        self.params, self._opt_state = new_params, new_state
-        self.n_steps += 1
-        return True
+    def _runner(self, X: np.ndarray, y: np.ndarray) -> Runner:
+        """The fit loop's runner over ``(X, y)`` (what a search scores; gradient batches
+        may be other rows): the same step and update as :func:`linclass.training.fit`."""
+        c = self.config
+        objective = Objective(c["loss"], c["penalty"], c["alpha"], **loss_kwargs(c))
+        spec = Spec(X, y, objective, objective.value, None, None, None, True, self.params)
+        runner = Runner(make_parts(spec, backend_for(X, None, "cpu")), self._optimizer, X, y)
+        # the rise is measured from the first step since the session began
+        runner.start_loss = None if self.n_steps == 0 else self.start_loss
+        return runner
 
-    def _search_update(self, f: Callable[[Params], float]) -> float:
-        """One search update (a candidate, or a generation) on the loss function ``f``;
-        return the best loss so far. Random local search keeps a step only if it beats
-        the *current* weights, so their loss is the best so far before its first try."""
-        assert isinstance(self._optimizer, SearchOptimizer), "a gradient optimizer needs grads"
-        if self.config["optimizer"] == "random_local_search" and \
-                not np.isfinite(self._opt_state.loss):
-            self._opt_state = self._opt_state._replace(loss=float(f(self.params)))
-        self.params, self._opt_state = self._optimizer.update(self.params, f, self._opt_state)
-        self.n_steps += 1
-        return float(self._opt_state.loss)
+    def _guarded_step(self, runner: Runner, X: np.ndarray | None = None,
+                      y: np.ndarray | None = None, rows: np.ndarray | None = None) -> bool:
+        """One update through the fit loop's :meth:`Runner.update` (a search's candidate,
+        or a gradient step on the batch ``rows`` of ``(X, y)``), applied to a copy; when
+        it diverges (the fit's own rule, or weights beyond :data:`DIVERGENCE_LIMIT`) keep
+        the last finite weights, restart the optimizer from rest, set the message and
+        return False."""
+        if self.searching:
+            self._seed_local_search(runner)
+        candidate = {k: v.copy() for k, v in self.params.items()}
+        error: TrainingDivergedError | None = None
+        try:
+            state = runner.update(candidate, self._opt_state, X, y, rows)
+        except TrainingDivergedError as e:
+            error = e
+        self.start_loss = runner.start_loss
+        if error is None and not is_diverged(runner.losses[-1], candidate):
+            self.params, self._opt_state = candidate, state
+            self.n_steps += 1
+            return True
+        self._opt_state = self._optimizer.init(self.params)
+        self.diverged = True
+        if error is None:  # finite and not risen, but the weights ran away
+            error = TrainingDivergedError(float(runner.losses[-1]), learning_rate=float(
+                self.config["learning_rate"]), epoch=1, step=self.n_steps)
+        # The fit's own message (the same rule and words as fit's), in the page's terms.
+        self.message = (f"{error.describe({'learning_rate': 'the learning rate'})}. The "
+                        f"weights were kept at their last finite values. {self.RECOVERY}")
+        return False
+
+    def _seed_local_search(self, runner: Runner) -> None:
+        """Random local search keeps a step only if it beats the *current* weights, so
+        their loss is the best so far before its first try."""
+        state = self._opt_state
+        if self.config["optimizer"] == "random_local_search" and not np.isfinite(state.loss):
+            self._opt_state = state._replace(loss=float(runner.full_loss(self.params)))

@@ -16,7 +16,7 @@ from numpy.typing import ArrayLike
 
 from linclass.model import Params, predict, scores
 from linclass.objective import objective_value, value_and_grad
-from linclass.options import names
+from linclass.options import choice, names
 from linclass.web.breakdown import loss_parts
 from linclass.web.config import STEPPED_OPTIMIZERS, ViewControls, loss_kwargs, updated
 from linclass.web.landscape import loss_slice
@@ -160,17 +160,17 @@ class Session2D(GuardedSteps):
         if self.X.shape[0] == 0:
             self.message = "Add some points first: there is nothing to learn from."
             return
+        runner = self._runner(self.F, self.y)
         for _ in range(n):
             value = self._objective()
             if np.isfinite(value):  # the JSON must never carry a NaN
                 self._record(value)
             self._path.append(self._flat(self.params))
+            if not self._guarded_step(runner, rows=self._batch_rows()):
+                return
             if self.searching:
-                self._search_update(self._loss_of)
                 self._tried = tried(self.config["optimizer"], self._opt_state, self.params,
                                     MAX_TRIED)
-            elif not self._guarded_update(*self._batch_objective()):
-                return
         self._record(self._objective())
         del self.history[:-HISTORY_LENGTH]
         del self._path[:-PATH_LENGTH]
@@ -242,12 +242,15 @@ class Session2D(GuardedSteps):
     def _objective(self) -> float:
         return self._loss_of(self.params)
 
-    def _batch_objective(self) -> tuple[float, Params]:
+    def _batch_rows(self) -> np.ndarray | None:
+        """The points of the next gradient step: ``batch_size`` drawn without
+        replacement, or None for all of them (a full-batch optimizer, a batch at least as
+        large as the set, or a search, which scores all points)."""
         n, size = len(self.y), self.config["batch_size"]
-        if self.config["optimizer"] == "gd" or size >= n:
-            return self._gradient(self.F, self.y)
-        idx = self._rng.choice(n, size, replace=False)
-        return self._gradient(self.F[idx], self.y[idx])
+        if self.searching or choice("optimizer", self.config["optimizer"]).has("full_batch") \
+                or size >= n:
+            return None
+        return self._rng.choice(n, size, replace=False)
 
     def _record(self, value: float) -> None:
         # History entry t is the loss after t steps, so the curve ends where the counter

@@ -4,8 +4,9 @@ Training runs in small chunks, one chunk of ``k`` minibatch steps per request, s
 page can draw progress between chunks without the server holding a long job. Everything
 comes from the library: the images from :func:`linclass.data.load_dataset`, their feature
 rows (pixels scaled to [0, 1], the training mean image subtracted) from
-:class:`linclass.features.FeaturePipeline`, :func:`linclass.objective.value_and_grad` on
-each minibatch, the step from :mod:`linclass.optim`, scores from :mod:`linclass.model`, and
+:class:`linclass.features.FeaturePipeline`, each step by the fit loop's own runner
+(:class:`linclass.training.Runner`: the objective of a minibatch, the divergence rule, the
+update of :mod:`linclass.optim`), scores from :mod:`linclass.model`, and
 the click-to-explain breakdown from :func:`linclass.explain.explain_scores`.
 """
 
@@ -22,7 +23,8 @@ from linclass.data.dataset import Split
 from linclass.explain import EXPLAINED_LOSSES, explain_scores
 from linclass.features import FeaturePipeline
 from linclass.model import init_params, predict, scores
-from linclass.objective import objective_value, value_and_grad
+from linclass.objective import objective_value
+from linclass.options import choice
 from linclass.web.config import (
     MARGIN_LOSSES,
     STEPPED_OPTIMIZERS,
@@ -141,22 +143,18 @@ class ImageSession(GuardedSteps):
             raise ValueError(f"steps must lie in [1, {MAX_STEPS_PER_CALL}], got {k}")
         if self.diverged:
             return
-        c, d = self.config, self.data
+        d = self.data
+        full_batch = choice("optimizer", self.config["optimizer"]).has("full_batch")
+        runner = self._runner(d.X_eval_train, d.dataset.y_train[d.eval_train])
         batch_losses = []
         for _ in range(k):
-            if self.searching:
-                batch_losses.append(self._search_update(self._eval_loss))
-                continue
-            if c["optimizer"] == "gd":
-                X, y = d.X_eval_train, d.dataset.y_train[d.eval_train]
-            else:
+            X = y = None  # a search, or a full-batch step: the evaluation subset
+            if not (self.searching or full_batch):
                 idx = self._next_batch()
                 X, y = d.rows("train", idx), d.dataset.y_train[idx]
-            value, grads = value_and_grad(self.params, X, y, c["loss"], c["penalty"],
-                                          c["alpha"], **loss_kwargs(c))
-            if not self._guarded_update(value, grads):
+            if not self._guarded_step(runner, X, y):
                 break
-            batch_losses.append(value)
+            batch_losses.append(float(runner.losses[-1]))
         if batch_losses:
             self.history.append(self._evaluate(float(np.mean(batch_losses))))
             del self.history[:-HISTORY_LENGTH]
