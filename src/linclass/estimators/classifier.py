@@ -19,7 +19,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from linclass.backends import resolve_backend
+from linclass.backends.registry import resolve_backend
 from linclass.estimators import fitting
 from linclass.estimators.files import (
     decode_classes,

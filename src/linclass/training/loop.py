@@ -172,6 +172,23 @@ def _optimizer(optimizer: str | Optimizer, learning_rate: LearningRate | None, s
                           steps=steps)
 
 
+def _runner(backend: str, opt: Optimizer | Solver, full_batch: bool, X: Any, y: Any,
+            value_and_grad: ValueAndGrad | None, value: ValueFn | None, batch_size: int | None,
+            transform: Transform | None, rng: np.random.Generator, fast: bool, params: Params,
+            chunk_rows: int, device: str, reparam: Reparam | None, losses: list[float]
+            ) -> Runner:
+    """The runner of a fit or a partial fit: the objective checked against the optimizer,
+    the backend's parts (in standardized coordinates with ``reparam``)."""
+    value_and_grad, value = check_objective(cast(Optimizer, opt), value_and_grad, value)
+    spec = Spec(X, y, value_and_grad, value, None if full_batch else batch_size, transform,
+                rng, fast, params, search=isinstance(opt, SearchOptimizer),
+                chunk_rows=chunk_rows, device=device)
+    parts = make_parts(spec, backend)
+    if reparam is not None:
+        parts = parts._replace(step=ScaledStep(parts.step, reparam))
+    return Runner(parts, opt, X, y, losses)
+
+
 def fit(
     params: Params,
     X: np.ndarray,
@@ -309,15 +326,9 @@ def fit(
     if solver and where not in (backend_for(X, None, "cpu"),):
         raise ValueError(f"optimizer={optimizer!r} runs on backend='numpy'; backend="
                          f"{where!r} runs {', '.join(names('optimizer', 'gradient'))}")
-    value_and_grad, value = check_objective(cast(Optimizer, opt), value_and_grad, value)
-    spec = Spec(X, y, value_and_grad, value, None if full_batch else batch_size, transform,
-                shuffle_rng, fast, params, search=isinstance(opt, SearchOptimizer),
-                chunk_rows=chunk_rows, device=device)
-    parts = make_parts(spec, where)
-    if reparam is not None:
-        parts = parts._replace(step=ScaledStep(parts.step, reparam))
     history = History()
-    runner = Runner(parts, opt, X, y, history.step_loss)
+    runner = _runner(where, opt, full_batch, X, y, value_and_grad, value, batch_size, transform,
+                     shuffle_rng, fast, params, chunk_rows, device, reparam, history.step_loss)
     params = runner.step.put(params)
     val = None if X_val is None else (X_val, y_val)
     with progress_bar(progress, max_epochs) as advance:
@@ -393,15 +404,10 @@ def partial_fit(
     check_labels(y, params["W"].shape[0])
     shuffle_rng, optimizer_rng = rngs(random_state)
     opt, full_batch = make_optimizer(optimizer, learning_rate, optimizer_kwargs, optimizer_rng)
-    value_and_grad, value = check_objective(opt, value_and_grad, value)
     params = match_dtype(copy_params(params), X, transform)
-    spec = Spec(X, y, value_and_grad, value, None if full_batch else batch_size, transform,
-                shuffle_rng, fast, params, search=isinstance(opt, SearchOptimizer),
-                device=device)
-    parts = make_parts(spec, backend_for(X, backend, device))
-    if reparam is not None:
-        parts = parts._replace(step=ScaledStep(parts.step, reparam.astype(params["W"].dtype)))
-    runner = Runner(parts, opt, X, y)
+    runner = _runner(backend_for(X, backend, device), opt, full_batch, X, y, value_and_grad,
+                     value, batch_size, transform, shuffle_rng, fast, params, CHUNK_ROWS, device,
+                     None if reparam is None else reparam.astype(params["W"].dtype), [])
     params = runner.step.put(params)
     state = opt.init(params) if state is None else runner.step.put(state)
     state = runner.run(params, state, 1)
