@@ -49,7 +49,7 @@ from linclass.backends import numpy as numpy_backend
 from linclass.model import Params
 from linclass.options import names
 from linclass.training.arrays import float_rows
-from linclass.training.parts import Parts, Spec
+from linclass.training.parts import InHostMemory, Parts, Spec
 from linclass.training.runner import Runner
 from linclass.training.sampler import CHUNK_ROWS
 from linclass.training.setup import check_data
@@ -236,7 +236,7 @@ def _average(values: list[Any], weights: list[float]) -> Any:
     return first
 
 
-class DaskStep:
+class DaskStep(InHostMemory):
     """The :class:`~linclass.training.parts.Step` of a Dask array: full-set passes are
     the workers' reduction (:class:`DaskPass`); mini-batches run on the workers too
     (:class:`LocalSGD`), never here.
@@ -249,15 +249,6 @@ class DaskStep:
 
     def __init__(self, full: DaskPass, given: Any, value: Any, transform: Any) -> None:
         self.dask_pass, self.given, self.value, self.transform = full, given, value, transform
-
-    def put(self, tree: Any) -> Any:
-        return tree
-
-    def host(self, tree: Any) -> Any:
-        return tree
-
-    def finite(self, params: Params) -> bool:
-        return all(np.isfinite(v).all() for v in params.values())
 
     def batch(self, params: Params, X: Any, y: Any, rows: Any) -> tuple[float, Params]:
         raise TypeError("a Dask array's mini-batches run on its workers (LocalSGD)")

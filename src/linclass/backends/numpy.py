@@ -36,7 +36,7 @@ import numpy as np
 from linclass.model import Params, predict
 from linclass.objective import FastObjective, fast_path
 from linclass.training.arrays import chunk_rows, float_rows, is_out_of_core
-from linclass.training.parts import Parts, Spec, ValueAndGrad, ValueFn
+from linclass.training.parts import InHostMemory, Parts, Spec, ValueAndGrad, ValueFn
 from linclass.training.runner import Runner
 from linclass.training.sampler import CHUNK_ROWS, BatchSampler
 from linclass.training.setup import labels_fit
@@ -48,7 +48,7 @@ from linclass.training.workspace import Workspace, affine_of
 WINDOW_BYTES = 128 * 2**20
 
 
-class NumpyStep:
+class NumpyStep(InHostMemory):
     """``(J, grads)`` and ``J`` of blocks of stored rows, with NumPy (the
     :class:`~linclass.training.parts.Step` of this backend).
 
@@ -67,20 +67,6 @@ class NumpyStep:
         self.work, self.value_and_grad, self.value, self.in_place = (
             work, value_and_grad, value, in_place)
         self.checked = checked
-
-    # --- where the params live: in host memory, as they are ---------------------------
-
-    def put(self, tree: Any) -> Any:
-        """Params (or an optimizer state) as this backend holds them: unchanged."""
-        return tree
-
-    def host(self, tree: Any) -> Any:
-        """Params (or an optimizer state) as NumPy arrays: unchanged."""
-        return tree
-
-    def finite(self, params: Params) -> bool:
-        """True when every entry of the params is finite."""
-        return all(np.isfinite(v).all() for v in params.values())
 
     # --- blocks ---------------------------------------------------------------------------
 

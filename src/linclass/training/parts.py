@@ -99,6 +99,23 @@ class BatchSource(Protocol):
         ...
 
 
+class InHostMemory:
+    """The params part of a :class:`Step` whose params stay NumPy arrays in host memory
+    (the NumPy and Dask backends): ``put`` and ``host`` change nothing."""
+
+    def put(self, tree: Any) -> Any:
+        """Params (or an optimizer state) as this backend holds them: unchanged."""
+        return tree
+
+    def host(self, tree: Any) -> Any:
+        """Params (or an optimizer state) as NumPy arrays: unchanged."""
+        return tree
+
+    def finite(self, params: Params) -> bool:
+        """True when every entry of the params is finite."""
+        return all(np.isfinite(v).all() for v in params.values())
+
+
 class Parts(NamedTuple):
     """What a backend makes for a fit: its step, and its batch source (None for
     full-batch steps)."""
@@ -171,5 +188,5 @@ def make_parts(spec: Spec, backend: str) -> Parts:
     return load(backend).make_parts(spec)
 
 
-__all__ = ["BatchSource", "Parts", "Spec", "Step", "ValueAndGrad", "ValueFn", "backend_for",
-           "make_parts"]
+__all__ = ["BatchSource", "InHostMemory", "Parts", "Spec", "Step", "ValueAndGrad", "ValueFn",
+           "backend_for", "make_parts"]
