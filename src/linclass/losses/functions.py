@@ -552,6 +552,66 @@ def ova_logistic_loss_loop(scores: np.ndarray, y: np.ndarray) -> float:
             total += max(z, 0.0) + float(np.log1p(np.exp(-abs(z))))
     return total / scores.shape[0]
 
+
+# --- Crammer-Singer multiclass hinge: only the most violating wrong class -----------------
+
+
+def crammer_singer_loss(
+    scores: np.ndarray, y: np.ndarray, margin: float = 1.0
+) -> tuple[float, np.ndarray]:
+    """Crammer-Singer hinge ``L_i = max(0, margin + max_{j != y_i} s_j - s_{y_i})``, averaged.
+
+    Where the Weston-Watkins SVM (:func:`svm_loss`) sums a hinge per wrong class, this one
+    charges only the most violating wrong class. Subgradient: ``+1`` at the arg-max wrong
+    class and ``-1`` at the true class where the hinge is active (``L_i > 0``), 0 elsewhere
+    (0 at the kink, as :func:`svm_loss`).
+
+    Args:
+        scores: ndarray of shape (n_samples, n_classes).
+        y: ndarray of shape (n_samples,), integer labels in ``[0, n_classes)``.
+        margin: The desired gap between the correct score and the best wrong one.
+
+    Returns:
+        ``(L, dL/dscores)`` with dscores of shape (n_samples, n_classes).
+    """
+    scores, y = check_scores_labels(scores, y)
+    dscores = np.empty(scores.shape, dtype=_float_dtype(scores))
+    return crammer_singer_loss_into(scores, y, dscores, margin), dscores
+
+
+def crammer_singer_loss_into(
+    scores: np.ndarray, y: np.ndarray, out: np.ndarray, margin: float = 1.0
+) -> float:
+    """The kernel of :func:`crammer_singer_loss`: ``dL/dscores`` into ``out`` (may be
+    ``scores``), return ``L``. Unchecked.
+
+    With ``a_ij = s_ij + margin [j != y_i]`` the loss is ``L_i = max_j a_ij - s_{y_i}``: the
+    arg-max is a wrong class exactly when the hinge is active.
+    """
+    n = scores.shape[0]
+    rows = np.arange(n)
+    correct = scores[rows, y]  # a copy, taken before out (maybe scores) is overwritten
+    augmented = np.add(scores, margin, out=out)
+    augmented[rows, y] = correct
+    worst = np.argmax(augmented, axis=1)
+    per_example = augmented[rows, worst] - correct
+    active = (per_example > 0) * (1.0 / n)
+    out[...] = 0
+    out[rows, worst] += active
+    out[rows, y] -= active
+    return float(per_example.sum()) / n
+
+
+def crammer_singer_loss_loop(scores: np.ndarray, y: np.ndarray, margin: float = 1.0) -> float:
+    """Reference Crammer-Singer hinge, one example at a time:
+    ``1/N sum_i max(0, margin + max_{j != y_i} s_j - s_{y_i})``."""
+    scores, y = check_scores_labels(scores, y)
+    total = 0.0
+    for i in range(scores.shape[0]):
+        worst = max(float(scores[i, j]) for j in range(scores.shape[1]) if j != y[i])
+        total += max(0.0, margin + worst - float(scores[i, y[i]]))
+    return total / scores.shape[0]
+
 # --- the values once more, against an array namespace (autodiff, torch) -------------------
 #
 # ``xp`` offers sum, max (axis, keepdims), exp, log, relu and square; everything else is
@@ -591,6 +651,13 @@ def squared_value(xp: Any, S: Any, T: Any) -> Any:
     return xp.sum(xp.square(S - T)) / S.shape[0]
 
 
+
+def crammer_singer_value(xp: Any, S: Any, T: Any, margin: float = 1.0) -> Any:
+    """``1/N sum_i (max_j (s_ij + margin (1 - T_ij)) - s_{y_i})``: the hinge without a
+    ``max(0, .)``, since ``j = y_i`` contributes ``s_{y_i}`` itself."""
+    correct = xp.sum(S * T, axis=1)
+    return xp.sum(xp.max(S + margin * (1 - T), axis=1) - correct) / S.shape[0]
+
 # --- kinks: where finite differences are not valid (the gradient check avoids them) -------
 
 
@@ -605,7 +672,24 @@ def ova_hinge_kinks(S: np.ndarray, y: np.ndarray, margin: float = 1.0) -> np.nda
     return margin - ova_targets(S, y) * S
 
 
+def crammer_singer_kinks(S: np.ndarray, y: np.ndarray, margin: float = 1.0) -> np.ndarray:
+    """``margin + max_{j != y_i} s_j - s_{y_i}`` (the hinge) and the gap between the two
+    largest wrong scores (a tie moves the arg-max): 0 is a kink of the Crammer-Singer hinge."""
+    rows = np.arange(S.shape[0])
+    wrong = np.array(S, dtype=np.float64)
+    wrong[rows, y] = -np.inf
+    top = np.sort(wrong, axis=1)
+    hinge = margin + top[:, -1] - S[rows, y]
+    gap = top[:, -1] - top[:, -2] if S.shape[1] > 2 else np.full(S.shape[0], np.inf)
+    return np.concatenate([hinge, gap])
+
+
 __all__ = [
+    "crammer_singer_kinks",
+    "crammer_singer_loss",
+    "crammer_singer_loss_into",
+    "crammer_singer_loss_loop",
+    "crammer_singer_value",
     "CLASS_REDUCTIONS",
     "LossFn",
     "check_distribution",

@@ -189,9 +189,17 @@ SQUARED = Loss(
     "squared error on one-hot targets: sum_k (s_k - 1[k = y])^2",
     f.squared_loss, f.squared_value, f.squared_loss_loop, f.squared_loss_into,
     curvature=2.0, targets=frozenset({"labels", "real"}), torch_kernel="fused_squared")
+CRAMMER_SINGER = Loss(
+    "crammer_singer", "Crammer-Singer hinge",
+    "Crammer-Singer multiclass hinge: max(0, margin + max_{j != y} s_j - s_y) (beyond the "
+    "lecture: only the most violating wrong class)",
+    f.crammer_singer_loss, f.crammer_singer_value, f.crammer_singer_loss_loop,
+    f.crammer_singer_loss_into, params=("margin",), lipschitz=True, curvature=1.0,
+    kinks=f.crammer_singer_kinks, lecture=False)
 
 #: Every loss, in the order the faces list them.
-RECORDS: dict[str, Loss] = {r.name: r for r in (SOFTMAX, SVM, OVA_HINGE, OVA_LOGISTIC, SQUARED)}
+RECORDS: dict[str, Loss] = {r.name: r for r in (SOFTMAX, SVM, OVA_HINGE, OVA_LOGISTIC, SQUARED,
+                                                CRAMMER_SINGER)}
 
 #: The loss a user gets without choosing one, and the loss of every regressor.
 DEFAULT_LOSS = SOFTMAX.name
@@ -226,6 +234,7 @@ def get_loss(loss: str | LossFn) -> LossFn:
 
 
 __all__ = [
+    "CRAMMER_SINGER",
     "DEFAULT_LOSS",
     "LOSSES",
     "LOSS_CHECKS",
