@@ -181,7 +181,7 @@ def _generic_steps(s: np.ndarray, y: int, names: list[str], loss: str,
     value = float(record.loop(s[None, :], np.array([y]), **kwargs))
     grad = record.function(s[None, :], np.array([y]), **kwargs)[1][0]
     lines = [_scores_line(s, names), f"correct class {names[y]}: s_y = {s[y]:.2f}",
-             f"{record.label}: {record.help}"]
+             record.help]
     lines += [f"  {n}: dL_i/ds = {g:+.4f}" for n, g in zip(names, grad, strict=True)]
     terms = [{"class": k, "name": names[k], "gradient": float(grad[k]),
               "term": value if k == y else 0.0} for k in range(s.size)]
