@@ -108,8 +108,9 @@ class Loss:
         curvature: An upper bound on the largest eigenvalue of its Hessian in the scores
             per unit ``|x|^2`` (piecewise-linear losses have none: 1 sizes their steps like
             the smooth losses'); a default step is one over the resulting Lipschitz constant.
-        targets: The targets it takes besides labels: ``"probabilities"`` (rows of a
-            distribution, softmax) or ``"real"`` (real-valued regression targets).
+        targets: The targets it takes (:data:`TARGET_KINDS`): always ``"labels"`` (integer
+            class indices), and ``"probabilities"`` (rows of a distribution, softmax) or
+            ``"real"`` (real-valued regression targets, the squared error).
         torch_kernel: Name of a fused torch kernel in :mod:`linclass.backends.torch` (value
             and gradient in one pass), or None: torch.autograd on ``value``.
         kinks: ``kinks(S, y, **kw) -> distances``: signed distances of every kink from 0
