@@ -6,6 +6,7 @@ from numpy.testing import assert_allclose
 
 from linclass.explain import EXPLAINED_LOSSES, explain_scores
 from linclass.losses import LOSSES
+from linclass.options import names
 
 NAMES = ["cat", "car", "frog"]
 # The lecture's cat image: scores for cat, car, frog.
@@ -36,7 +37,7 @@ def test_softmax_cat_example_matches_the_slide():
 def test_total_is_the_library_loss(loss, label):
     rng = np.random.default_rng(label)
     s = rng.normal(size=4) * 3
-    kwargs = {"margin": 0.5} if loss in ("svm", "ova_hinge") else {}
+    kwargs = {"margin": 0.5} if loss in names("loss", "margin") else {}
     out = explain_scores(s, label, loss, margin=0.5)
     expected, _ = LOSSES[loss](s[None, :], np.array([label]), **kwargs)
     assert out["total"] == pytest.approx(expected)

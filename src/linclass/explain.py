@@ -14,9 +14,20 @@ from typing import Any
 
 import numpy as np
 
-from linclass.losses import LOSSES, log_softmax, softmax
+from linclass.losses import (
+    DEFAULT_LOSS,
+    OVA_HINGE,
+    OVA_LOGISTIC,
+    RECORDS,
+    SOFTMAX,
+    SVM,
+    log_softmax,
+    softmax,
+)
 
-EXPLAINED_LOSSES = ("svm", "softmax", "ova_hinge", "ova_logistic")
+#: Every loss of the records: those below with the slide's own breakdown, any other (a new
+#: loss, the squared error) with the generic one (:func:`_generic_steps`).
+EXPLAINED_LOSSES = tuple(RECORDS)
 
 # Below this, exp(s) is printed as the slide prints it; above, the max-shifted form
 # exp(s - max s), which gives the same probabilities without overflowing.
@@ -26,7 +37,7 @@ _RAW_EXP_LIMIT = 50.0
 def explain_scores(
     scores: np.ndarray,
     label: int,
-    loss: str = "softmax",
+    loss: str = DEFAULT_LOSS,
     class_names: list[str] | None = None,
     margin: float = 1.0,
 ) -> dict[str, Any]:
@@ -39,9 +50,9 @@ def explain_scores(
     Args:
         scores: ndarray of shape (n_classes,), the example's class scores ``f(x, W)``.
         label: The correct class index ``y`` in ``[0, n_classes)``.
-        loss: ``"svm"``, ``"softmax"``, ``"ova_hinge"`` or ``"ova_logistic"``.
+        loss: A loss name (:data:`EXPLAINED_LOSSES`, every record).
         class_names: Name of each class; defaults to ``"0"``, ``"1"``, ...
-        margin: The SVM / one-vs-all hinge margin (the lecture's 1); ignored otherwise.
+        margin: The margin of a loss that takes one (the lecture's 1); ignored otherwise.
 
     Returns:
         A dict with ``loss``, ``label``, ``label_name``, ``class_names``, ``scores``,
@@ -73,8 +84,9 @@ def explain_scores(
     if len(names) != n_classes:
         raise ValueError(f"got {len(names)} class names for {n_classes} scores")
 
-    kwargs = {"margin": float(margin)} if loss in ("svm", "ova_hinge") else {}
-    total, _ = LOSSES[loss](s[None, :], np.array([label]), **kwargs)
+    record = RECORDS[loss]
+    kwargs = {"margin": float(margin)} if "margin" in record.params else {}
+    total, _ = record.function(s[None, :], np.array([label]), **kwargs)
     out: dict[str, Any] = {
         "loss": loss,
         "label": label,
@@ -85,12 +97,13 @@ def explain_scores(
         "probabilities": softmax(s[None, :])[0].tolist(),
         "total": float(total),
     }
-    steps = {"svm": _svm_steps, "softmax": _softmax_steps,
-             "ova_hinge": _ova_hinge_steps, "ova_logistic": _ova_logistic_steps}[loss]
-    out.update(steps(s, label, names, float(margin)))
+    if loss in _STEPS:
+        out.update(_STEPS[loss](s, label, names, float(margin)))
+    else:
+        out.update(_generic_steps(s, label, names, record.name, kwargs))
     out["lines"].append(f"L_i = {out['total']:.4f}")
     # The breakdown is a second writing of the formula; hold it to the library's value.
-    parts = sum(t["term"] for t in out["terms"]) if loss != "softmax" else out["neg_log_p"]
+    parts = out["neg_log_p"] if "neg_log_p" in out else sum(t["term"] for t in out["terms"])
     if not np.isclose(parts, out["total"], rtol=1e-9, atol=1e-9):
         raise AssertionError(f"step-by-step {parts} disagrees with the library's {total}")
     return out
@@ -157,3 +170,25 @@ def _ova_logistic_steps(s: np.ndarray, y: int, names: list[str], margin: float) 
                       "term": term})
         lines.append(f"  {names[k]}: {formula} = {term:.4f}")
     return {"terms": terms, "lines": lines}
+
+
+def _generic_steps(s: np.ndarray, y: int, names: list[str], loss: str,
+                   kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Any loss without a breakdown of its own: the loss of the example from its record's
+    loop reference (the formula, one class at a time), and ``dL_i/ds_k`` per class from its
+    function, so the lines show which scores the loss pushes up or down."""
+    record = RECORDS[loss]
+    value = float(record.loop(s[None, :], np.array([y]), **kwargs))
+    grad = record.function(s[None, :], np.array([y]), **kwargs)[1][0]
+    lines = [_scores_line(s, names), f"correct class {names[y]}: s_y = {s[y]:.2f}",
+             record.help]
+    lines += [f"  {n}: dL_i/ds = {g:+.4f}" for n, g in zip(names, grad, strict=True)]
+    terms = [{"class": k, "name": names[k], "gradient": float(grad[k]),
+              "term": value if k == y else 0.0} for k in range(s.size)]
+    return {**({"margin": kwargs["margin"]} if "margin" in kwargs else {}),
+            "terms": terms, "lines": lines}
+
+
+#: The slide's own breakdown of a loss, by the record's name.
+_STEPS = {SVM.name: _svm_steps, SOFTMAX.name: _softmax_steps,
+          OVA_HINGE.name: _ova_hinge_steps, OVA_LOGISTIC.name: _ova_logistic_steps}

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from linclass.grad import numerical_gradient, relative_error
-from linclass.losses import svm_loss
+from linclass.losses import DEFAULT_LOSS, svm_loss
 from linclass.model import Params
 from linclass.objective import objective_value, value_and_grad
 
@@ -33,7 +33,7 @@ def numerical_walkthrough(
     X: np.ndarray,
     y: np.ndarray,
     *,
-    loss: str = "softmax",
+    loss: str = DEFAULT_LOSS,
     penalty: str | None = "none",
     alpha: float = 0.0,
     n_coords: int = 3,

@@ -32,7 +32,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from linclass.losses import LOSS_KERNELS, LossFn, get_loss
+from linclass.losses import DEFAULT_LOSS, LossFn, get_loss, get_record
 from linclass.model import Params, check_params, scores
 from linclass.regularizers import PenaltyFn, get_penalty
 
@@ -53,7 +53,7 @@ def objective_value(
     params: Params,
     X: np.ndarray,
     y: np.ndarray,
-    loss: str | LossFn = "softmax",
+    loss: str | LossFn = DEFAULT_LOSS,
     penalty: str | PenaltyFn | None = "l2",
     alpha: float = 0.0,
     *,
@@ -73,7 +73,7 @@ def value_and_grad(
     params: Params,
     X: np.ndarray,
     y: np.ndarray,
-    loss: str | LossFn = "softmax",
+    loss: str | LossFn = DEFAULT_LOSS,
     penalty: str | PenaltyFn | None = "l2",
     alpha: float = 0.0,
     *,
@@ -268,8 +268,8 @@ class Objective:
     """The analytic objective as an object: ``objective(params, X, y) -> (J, grads)`` is
     :func:`value_and_grad`, ``objective.value(params, X, y)`` is :func:`objective_value`,
     and ``objective.in_place`` the same computation into given arrays
-    (:class:`FastObjective`) when the loss has an in-place kernel
-    (:data:`linclass.losses.LOSS_KERNELS`), else None.
+    (:class:`FastObjective`) when the loss's record has an in-place kernel
+    (:attr:`linclass.losses.records.Loss.kernel`), else None.
 
     Args:
         loss: Loss name or callable ``loss(scores, y) -> (value, dscores)``.
@@ -279,7 +279,7 @@ class Objective:
         **loss_kwargs: Passed to the loss, e.g. ``margin`` for the SVM.
     """
 
-    def __init__(self, loss: str | LossFn = "softmax", penalty: str | PenaltyFn | None = "l2",
+    def __init__(self, loss: str | LossFn = DEFAULT_LOSS, penalty: str | PenaltyFn | None = "l2",
                  alpha: float = 0.0, *, l1_ratio: float = 0.5, **loss_kwargs: Any) -> None:
         self.loss = get_loss(loss)
         self.penalty = get_penalty(penalty, l1_ratio=l1_ratio)
@@ -291,7 +291,8 @@ class Objective:
             dict(loss=loss, penalty=penalty or "none", alpha=alpha, l1_ratio=l1_ratio,
                  loss_kwargs=loss_kwargs) if named else None)
         self.penalty(np.zeros((1, 1)), alpha)  # reject a bad alpha now, not at the first step
-        kernel = LOSS_KERNELS.get(loss) if isinstance(loss, str) else None
+        # A named loss's record says whether it has an in-place kernel.
+        kernel = get_record(loss).kernel if isinstance(loss, str) else None
         self.in_place = (None if kernel is None
                          else FastObjective(kernel, self.penalty, alpha, **loss_kwargs))
 

@@ -18,7 +18,12 @@ defaults to ``None``: "this choice's default". Set explicitly with a choice that
 use it, it is refused with a message that says which choices take it, instead of being
 silently ignored.
 
-This module is part of the core: it imports nothing but the standard library.
+The loss family is not written here: it is derived from the loss records
+(:mod:`linclass.losses.records`, one :class:`~linclass.losses.records.Loss` per loss), as
+is :data:`LOSS_CURVATURE`.
+
+This module is part of the core: it imports the standard library and, for the loss
+records, :mod:`linclass.losses` (NumPy-level core; it imports nothing from here).
 """
 
 from __future__ import annotations
@@ -27,6 +32,9 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from linclass.losses.records import DEFAULT_LOSS
+from linclass.losses.records import RECORDS as LOSS_RECORDS
 
 
 @dataclass(frozen=True)
@@ -169,6 +177,12 @@ class Choice:
                     tags=sorted(self.tags), lecture=self.lecture)
 
 
+def _loss_choices() -> dict[str, Choice]:
+    """The loss family, from the loss records (:data:`linclass.losses.records.RECORDS`)."""
+    return {n: Choice("loss", n, r.help, r.params, r.tags, r.lecture)
+            for n, r in LOSS_RECORDS.items()}
+
+
 def _choices(family: str, *rows: tuple) -> dict[str, Choice]:
     out = {}
     for row in rows:
@@ -178,18 +192,7 @@ def _choices(family: str, *rows: tuple) -> dict[str, Choice]:
 
 
 FAMILIES: dict[str, dict[str, Choice]] = {
-    "loss": _choices(
-        "loss",
-        ("softmax", "softmax + cross-entropy: -log p_y, p = softmax(s)", (),
-         ("probabilities", "lipschitz")),
-        ("svm", "multiclass SVM (hinge): sum_{j != y} max(0, s_j - s_y + margin)",
-         ("margin",), ("margin", "lipschitz")),
-        ("ova_hinge", "one-vs-all hinge: one binary SVM per class", ("margin",),
-         ("margin", "lipschitz")),
-        ("ova_logistic", "one-vs-all logistic: one binary logistic regression per class", (),
-         ("lipschitz",)),
-        ("squared", "squared error on one-hot targets: sum_k (s_k - 1[k = y])^2"),
-    ),
+    "loss": _loss_choices(),
     "penalty": _choices(
         "penalty",
         ("l2", "alpha * sum W^2 (weight decay)"),
@@ -266,7 +269,7 @@ MAX_AUTO_EPOCHS = 2000
 
 #: Every parameter of the estimators and commands, by name.
 PARAMS: dict[str, Param] = {p.name: p for p in (
-    _family_param("loss", "softmax", "Data loss."),
+    _family_param("loss", DEFAULT_LOSS, "Data loss."),
     _family_param("penalty", "l2", "Regularizer (the bias is never penalized)."),
     _p("alpha", float, 1e-4, "Regularization strength.", low=0.0, high=1e6),
     _p("l1_ratio", float, 0.5, "Elastic-net mix: 0 is L2, 1 is L1.", low=0.0, high=1.0,
@@ -351,13 +354,12 @@ DEFAULT_LEARNING_RATES: dict[str, float] = {
 }
 
 #: An upper bound on the curvature of each loss per unit of ``|x|^2`` (the largest
-#: eigenvalue of the loss's Hessian in the scores): softmax 1/2, a sigmoid per class 1/4,
+#: eigenvalue of the loss's Hessian in the scores), from its record
+#: (:attr:`linclass.losses.records.Loss.curvature`): softmax 1/2, a sigmoid per class 1/4,
 #: squared error 2. The hinge losses have none (piecewise linear); 1 sizes their steps like
 #: the smooth losses'. A default step is one over the resulting Lipschitz constant
 #: (:func:`linclass.estimators.plan.step_size`).
-LOSS_CURVATURE: dict[str, float] = {
-    "softmax": 0.5, "svm": 1.0, "ova_hinge": 1.0, "ova_logistic": 0.25, "squared": 2.0,
-}
+LOSS_CURVATURE: dict[str, float] = {n: r.curvature for n, r in LOSS_RECORDS.items()}
 
 #: Derivative-free optimizers try one candidate (or breed one generation) per epoch.
 SEARCH_AUTO_EPOCHS = {"random_search": 1000, "random_local_search": 1000, "genetic": 100}

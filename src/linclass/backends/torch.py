@@ -11,8 +11,9 @@ chunk of a full pass)::
 
     S = F W^T + b,   G = dL/dS,   dJ/dW = G^T F + dR/dW,   dJ/db = sum_i G_i
 
-with one *fused* function per loss (value and ``G`` together, :data:`LOSS_KERNELS`) and per
-penalty (:data:`PENALTY_KERNELS`). ``F`` is ``X_B`` cast to the compute dtype: the training
+with one function per loss (value and ``G`` together, :data:`LOSS_KERNELS`: the fused kernel
+its record names, else torch.autograd on the record's value) and per penalty
+(:data:`PENALTY_KERNELS`). ``F`` is ``X_B`` cast to the compute dtype: the training
 and validation sets are moved to the device once (uint8 images stay uint8 there), and raw
 pixel preprocessing ``a * x + c`` is folded into W and b exactly as
 :mod:`linclass.objective` does on the CPU. Other feature transforms run once, on the host,
@@ -41,6 +42,8 @@ from typing import Any, cast
 import numpy as np
 import torch
 
+from linclass.losses import RECORDS
+from linclass.losses.records import ArrayOps, Loss
 from linclass.objective import Objective
 from linclass.options import names
 from linclass.training import threads as blas_threads
@@ -145,11 +148,68 @@ def _squared(S: Tensor, y: Tensor, T: Tensor, **_: Any) -> tuple[Tensor, Tensor]
     return (r * r).sum() / m, r.mul_(2.0 / m)
 
 
-#: One fused function per loss of :data:`linclass.losses.LOSSES`.
-LOSS_KERNELS: dict[str, Callable[..., tuple[Tensor, Tensor]]] = {
-    "softmax": _softmax, "svm": _svm, "ova_hinge": _ova_hinge,
-    "ova_logistic": _ova_logistic, "squared": _squared,
+#: The fused kernels, by the name a loss record gives in ``torch_kernel``
+#: (:attr:`linclass.losses.records.Loss.torch_kernel`): value and gradient in one pass,
+#: faster than autograd on the record's value.
+FUSED_LOSS_KERNELS: dict[str, Callable[..., tuple[Tensor, Tensor]]] = {
+    "fused_softmax": _softmax, "fused_svm": _svm, "fused_ova_hinge": _ova_hinge,
+    "fused_ova_logistic": _ova_logistic, "fused_squared": _squared,
 }
+
+
+# --- losses without a fused kernel: torch.autograd on the record's value --------------------
+
+
+class _TorchOps:
+    """:class:`linclass.losses.records.ArrayOps` of torch tensors (``relu`` has the
+    subgradient 0 at 0; ``amax`` shares the gradient among ties, as the autodiff Tensor's
+    ``max`` does)."""
+
+    @staticmethod
+    def sum(x: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        return x.sum() if axis is None else x.sum(dim=axis, keepdim=keepdims)
+
+    @staticmethod
+    def max(x: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        return x.amax() if axis is None else torch.amax(x, dim=axis, keepdim=keepdims)
+
+    exp = staticmethod(torch.exp)
+    log = staticmethod(torch.log)
+    relu = staticmethod(torch.relu)
+    square = staticmethod(torch.square)
+
+
+TORCH_OPS: ArrayOps = _TorchOps()
+
+
+def autograd_kernel(record: Loss) -> Callable[..., tuple[Tensor, Tensor]]:
+    """``(S, y, T, **kwargs) -> (L, dL/dS)`` by torch.autograd on ``record.value``."""
+
+    def kernel(S: Tensor, y: Tensor, T: Tensor, **kwargs: Any) -> tuple[Tensor, Tensor]:
+        with torch.enable_grad():
+            S = S.detach().requires_grad_(True)
+            loss = record.value(TORCH_OPS, S, T, **kwargs)
+            (G,) = torch.autograd.grad(loss, S)
+        return loss.detach(), G
+
+    return kernel
+
+
+def loss_kernel(record: Loss) -> Callable[..., tuple[Tensor, Tensor]]:
+    """The torch version of a loss: the fused kernel its record names, else autograd."""
+    if record.torch_kernel is None:
+        return autograd_kernel(record)
+    try:
+        return FUSED_LOSS_KERNELS[record.torch_kernel]
+    except KeyError:
+        raise ValueError(f"loss {record.name!r} names the torch kernel "
+                         f"{record.torch_kernel!r}; there are {sorted(FUSED_LOSS_KERNELS)}"
+                         ) from None
+
+
+#: One torch version per loss record (:data:`linclass.losses.RECORDS`), derived.
+LOSS_KERNELS: dict[str, Callable[..., tuple[Tensor, Tensor]]] = {
+    n: loss_kernel(r) for n, r in RECORDS.items()}
 
 
 # --- fused penalties: W -> (R, dR/dW or None) ------------------------------------------------
@@ -433,5 +493,6 @@ def make_parts(spec: Spec) -> Parts:
     return Parts(step, TorchSource(X, y, TorchBatchSampler(n, spec.batch_size, spec.rng, dev)))
 
 
-__all__ = ["DEVICE_CHUNK_ROWS", "LOSS_KERNELS", "PENALTY_KERNELS", "TorchBatchSampler",
-           "TorchSource", "TorchStep", "available_devices", "make_parts", "resolve_device"]
+__all__ = ["DEVICE_CHUNK_ROWS", "FUSED_LOSS_KERNELS", "LOSS_KERNELS", "PENALTY_KERNELS",
+           "TORCH_OPS", "TorchBatchSampler", "TorchSource", "TorchStep", "autograd_kernel",
+           "available_devices", "loss_kernel", "make_parts", "resolve_device"]

@@ -21,9 +21,10 @@ from rich.table import Table
 from linclass.cli import common
 from linclass.cli.common import cli_errors
 from linclass.cli.predict import image_files, load_images
-from linclass.explain import explain_scores
+from linclass.explain import EXPLAINED_LOSSES, explain_scores
 from linclass.explain_gradient import SLIDE_H, SLIDE_METHOD, kink_example, numerical_walkthrough
 from linclass.explain_slides import kl_example, softmax_questions, svm_questions
+from linclass.losses import DEFAULT_LOSS, SOFTMAX, SVM
 from linclass.model import init_params
 from linclass.options import resolved
 
@@ -118,8 +119,9 @@ def slide_output(slide: str, loss: str | None, margin: float, h: float,
     digits = load_digits()
     X, y = digits.data[:WALKTHROUGH_ROWS] / 16.0, digits.target[:WALKTHROUGH_ROWS]
     params = init_params(X.shape[1], 10, scale=0.05, random_state=0)
-    out = numerical_walkthrough(params, X, y, loss=loss or "svm", h=h, method=fd_method)
-    out["lines"].insert(0, f"{loss or 'svm'} loss of a random W (seed 0) on the first "
+    loss = loss or SVM.name
+    out = numerical_walkthrough(params, X, y, loss=loss, h=h, method=fd_method)
+    out["lines"].insert(0, f"{loss} loss of a random W (seed 0) on the first "
                            f"{WALKTHROUGH_ROWS} digits images, 8x8 pixels in [0, 1]")
     return out
 
@@ -130,8 +132,9 @@ def explain(
     label: int | None = typer.Option(None, min=0, help="Correct class index y (with "
                                      "--scores: required; with --model: default the "
                                      "predicted class)."),
-    loss: Literal["svm", "softmax", "ova_hinge", "ova_logistic"] | None = typer.Option(
-        None, help="Loss to explain.", show_default="softmax, or the model's loss"),
+    loss: Literal[EXPLAINED_LOSSES] | None = typer.Option(  # type: ignore[valid-type]
+        None, help="Loss to explain (every loss of the records).",
+        show_default=f"{DEFAULT_LOSS}, or the model's loss"),
     classes: str | None = typer.Option(None, help="Class names, comma-separated (with "
                                        "--scores)."),
     margin: float = typer.Option(1.0, help="SVM margin (the lecture's 1)."),
@@ -181,7 +184,7 @@ def explain(
             if label >= len(s):
                 raise typer.BadParameter(f"must be below {len(s)}, the number of scores",
                                          param_hint="--label")
-            out = explain_scores(s, label, loss or "softmax", names, margin)
+            out = explain_scores(s, label, loss or DEFAULT_LOSS, names, margin)
             header = None
         else:
             if image is None:
@@ -208,4 +211,8 @@ def explain(
         return
     if header:
         console.print(header)
-    {"svm": _print_svm, "softmax": _print_softmax}.get(out["loss"], _print_lines)(out, console)
+    _PRINTERS.get(out["loss"], _print_lines)(out, console)
+
+
+#: The slide's own layout of a loss, by the record's name; any other loss prints its lines.
+_PRINTERS = {SVM.name: _print_svm, SOFTMAX.name: _print_softmax}

@@ -16,7 +16,7 @@ from linclass.grad.compare import (
     GradcheckReport,
     compare_gradients,
 )
-from linclass.losses import LOSSES
+from linclass.losses import DEFAULT_LOSS, RECORDS
 from linclass.regularizers import PENALTIES
 
 _DEFAULTS_TEXT = ", ".join(f"{k} {v:g}" for k, v in DEFAULT_THRESHOLDS.items())
@@ -62,7 +62,7 @@ def _print(report: GradcheckReport, console: Console) -> None:
 
 
 def gradcheck(
-    loss: str = typer.Option("softmax", help=f"One of {', '.join(LOSSES)}."),
+    loss: str = typer.Option(DEFAULT_LOSS, help=f"One of {', '.join(RECORDS)}."),
     penalty: str = typer.Option("l2", help=f"One of {', '.join(PENALTIES)}."),
     alpha: float = typer.Option(1e-3, help="Regularization strength."),
     l1_ratio: float = typer.Option(0.5, help="Elastic-net mix."),
@@ -82,8 +82,8 @@ def gradcheck(
                             help="Finite-difference step, in [1e-15, 1]."),
 ) -> None:
     """Compare numerical, analytic and autodiff gradients; exit 1 if any pair disagrees."""
-    if loss not in LOSSES:
-        raise typer.BadParameter(f"choose one of {sorted(LOSSES)}", param_hint="--loss")
+    if loss not in RECORDS:
+        raise typer.BadParameter(f"choose one of {sorted(RECORDS)}", param_hint="--loss")
     if penalty not in PENALTIES:
         raise typer.BadParameter(f"choose one of {sorted(PENALTIES)}", param_hint="--penalty")
     X, y, n_classes = _load(dataset, data)

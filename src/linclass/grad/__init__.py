@@ -16,6 +16,7 @@ import numpy as np
 
 from linclass.grad.check import gradient_check, max_relative_error, relative_error
 from linclass.grad.numerical import numerical_gradient, sample_coords
+from linclass.losses import DEFAULT_LOSS
 from linclass.objective import Objective, objective_value
 
 Params = dict[str, np.ndarray]
@@ -38,7 +39,7 @@ def _bound_value(params: Params, *, X: np.ndarray, y: np.ndarray, objective: dic
 def make_value_and_grad(
     method: str = "analytic",
     *,
-    loss: str = "softmax",
+    loss: str = DEFAULT_LOSS,
     penalty: str | None = "l2",
     alpha: float = 0.0,
     l1_ratio: float = 0.5,
@@ -50,7 +51,7 @@ def make_value_and_grad(
 
     Args:
         method: ``"analytic"``, ``"numerical"`` or ``"autodiff"``.
-        loss: Loss name (see :data:`linclass.losses.LOSSES`).
+        loss: Loss name (see :data:`linclass.losses.RECORDS`).
         penalty: Penalty name or None.
         alpha: Regularization strength.
         l1_ratio: Elastic-net mix.

@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 
 from linclass.grad.autodiff import Tensor
-from linclass.losses import LOSS_CHECKS, check_scores_labels, ova_targets
+from linclass.losses import DEFAULT_LOSS, RECORDS, check_scores_labels
+from linclass.losses.records import ArrayOps, Loss
 from linclass.model import Params, check_params
 from linclass.objective import check_inputs
 from linclass.regularizers import check_alpha, check_l1_ratio
@@ -43,65 +44,59 @@ def linear_scores(W: Tensor, b: Tensor, X: np.ndarray) -> Tensor:
     return X @ W.T + b
 
 
-# --- losses: L = 1/N sum_i L_i, from scores and labels only ------------------------------
+# --- losses: L = 1/N sum_i L_i, from scores and targets only ------------------------------
+#
+# Each loss's value is written once, in its record (``Loss.value(xp, S, T, **kwargs)``,
+# :mod:`linclass.losses.functions`), against an array namespace; here the namespace is the
+# Tensor's, so every loss, a new one included, gets its autodiff gradient from its record.
 
 
-def svm_loss(S: Tensor, y: np.ndarray, margin: float = 1.0) -> Tensor:
-    """Multiclass SVM ``L_i = sum_{j != y_i} max(0, s_j - s_{y_i} + margin)``, averaged."""
-    n = S.shape[0]
-    rows = np.arange(n)
-    correct = S[rows, y].reshape(n, 1)  # s_{y_i}, as a column to broadcast over j
-    others = np.ones(S.shape)
-    others[rows, y] = 0.0  # the sum skips j = y_i
-    return ((S - correct + margin).maximum(0.0) * others).sum() / n
+class _TensorOps:
+    """:class:`linclass.losses.records.ArrayOps` of :class:`Tensor` (``max(x, 0)`` has the
+    subgradient 0 at 0, as the analytic hinges use)."""
+
+    @staticmethod
+    def sum(x: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        return x.sum(axis=axis, keepdims=keepdims)
+
+    @staticmethod
+    def max(x: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        return x.max(axis=axis, keepdims=keepdims)
+
+    @staticmethod
+    def exp(x: Tensor) -> Tensor:
+        return x.exp()
+
+    @staticmethod
+    def log(x: Tensor) -> Tensor:
+        return x.log()
+
+    @staticmethod
+    def relu(x: Tensor) -> Tensor:
+        return x.maximum(0.0)
+
+    @staticmethod
+    def square(x: Tensor) -> Tensor:
+        return x.square()
 
 
-def log_softmax(S: Tensor) -> Tensor:
-    """``log P(Y=k|x) = s_k - log sum_j exp(s_j)``, shifted by the row max against overflow."""
-    shifted = S - S.max(axis=1, keepdims=True)
-    return shifted - shifted.exp().sum(axis=1, keepdims=True).log()
+AUTODIFF_OPS: ArrayOps = _TensorOps()
 
 
-def softmax_loss(S: Tensor, y: np.ndarray) -> Tensor:
-    """Softmax cross-entropy ``L_i = -log( exp(s_{y_i}) / sum_j exp(s_j) )``, averaged."""
-    n = S.shape[0]
-    return -log_softmax(S)[np.arange(n), y].sum() / n
+def _tensor_loss(record: Loss) -> TensorLoss:
+    """``loss(S, T, **kwargs) -> Tensor``: the record's value on Tensors."""
+
+    def loss(S: Tensor, T: np.ndarray, **kwargs: Any) -> Tensor:
+        return record.value(AUTODIFF_OPS, S, T, **kwargs)
+
+    loss.__name__ = f"{record.name}_loss"
+    loss.__doc__ = f"{record.help} (autodiff, from the record's value)"
+    return loss
 
 
-def ova_hinge_loss(S: Tensor, y: np.ndarray, margin: float = 1.0) -> Tensor:
-    """One-vs-all hinge ``L_i = sum_k max(0, margin - t_ik s_ik)``, ``t_ik = +-1``, averaged."""
-    t = ova_targets(S.data, y)
-    return (margin - t * S).maximum(0.0).sum() / S.shape[0]
-
-
-def ova_logistic_loss(S: Tensor, y: np.ndarray) -> Tensor:
-    """One-vs-all logistic ``L_i = sum_k log(1 + exp(-t_ik s_ik))``, averaged.
-
-    ``log(1 + e^z)`` is written as ``m + log(e^-m + e^(z - m))`` with ``m = max(z, 0)``: the
-    same shift as the softmax's, so ``exp`` never overflows, and its derivative through
-    ``m`` is exactly 0, so the choice of subgradient of ``max`` at ``z = 0`` cannot matter.
-    """
-    z = -ova_targets(S.data, y) * S
-    m = z.maximum(0.0)
-    return (m + ((-m).exp() + (z - m).exp()).log()).sum() / S.shape[0]
-
-
-def squared_loss(S: Tensor, T: np.ndarray) -> Tensor:
-    """Squared error ``L_i = sum_k (s_ik - t_ik)^2``, averaged.
-
-    ``T`` is what :func:`linclass.losses.check_scores_targets` makes of the targets: one-hot
-    rows for labels, the real targets (n_samples, n_outputs) for regression.
-    """
-    return (S - T).square().sum() / S.shape[0]
-
-
-LOSSES: dict[str, TensorLoss] = {
-    "softmax": softmax_loss,
-    "svm": svm_loss,
-    "ova_hinge": ova_hinge_loss,
-    "ova_logistic": ova_logistic_loss,
-    "squared": squared_loss,
-}
+#: The autodiff losses, ``loss(S, T, **kwargs) -> Tensor`` with ``T`` the target matrix
+#: (:meth:`linclass.losses.records.Loss.targets_of`), derived from the loss records.
+LOSSES: dict[str, TensorLoss] = {n: _tensor_loss(r) for n, r in RECORDS.items()}
 
 
 # --- penalties on W only; the bias is never penalised ------------------------------------
@@ -148,7 +143,7 @@ def autodiff_value_and_grad(
     params: Params,
     X: np.ndarray,
     y: np.ndarray,
-    loss: str | TensorLoss = "softmax",
+    loss: str | TensorLoss = DEFAULT_LOSS,
     penalty: str | TensorPenalty | None = "l2",
     alpha: float = 0.0,
     *,
@@ -165,8 +160,7 @@ def autodiff_value_and_grad(
         params: ``{"W": (n_classes, n_features), "b": (n_classes,)}``; left unchanged.
         X: ndarray of shape (n_samples, n_features).
         y: ndarray of shape (n_samples,), integer labels in ``[0, n_classes)``.
-        loss: ``"softmax"``, ``"svm"``, ``"ova_hinge"``, ``"ova_logistic"``, ``"squared"``
-            or a callable.
+        loss: A loss name (:data:`linclass.losses.RECORDS`) or a callable.
         penalty: ``"none"``, ``"l1"``, ``"l2"``, ``"elasticnet"``, None or a callable.
         alpha: Regularization strength, >= 0.
         l1_ratio: Elastic-net mix (only for ``penalty="elasticnet"``).
@@ -188,9 +182,10 @@ def autodiff_value_and_grad(
 
     W, b = Tensor(params["W"]), Tensor(params["b"])
     S = linear_scores(W, b, X)
-    check = LOSS_CHECKS.get(loss, check_scores_labels) if isinstance(loss, str) \
-        else check_scores_labels
-    _, y = check(S.data, y)  # the analytic loss's own checks; squared: labels -> one-hot
+    # The analytic loss's own checks; a named loss then gets its target matrix T (one-hot
+    # rows for labels), a callable the labels as they are.
+    _, y = (RECORDS[loss].targets_of(S.data, y) if isinstance(loss, str)
+            else check_scores_labels(S.data, y))
     J = loss_fn(S, y, **loss_kwargs) + penalty_fn(W, alpha, **penalty_kwargs)
     J.backward()
     assert W.grad is not None and b.grad is not None  # leaves of J: backward() set them

@@ -6,10 +6,11 @@ gradient is exact and fast but derived by hand, so it can be wrong; autodiff is 
 automatic. Analytic and autodiff are independent derivations, so they should agree to
 rounding (~1e-12); either against numerical agrees only to ~1e-7.
 
-The check point is random, but chosen where finite differences are valid: no hinge
-argument (SVM or one-vs-all hinge) and no weight (the ``|W|`` of L1) lies within reach of
-a step ``h`` of its kink, where the one-sided slopes differ and the centered difference
-lands between them. A drawn point that fails this is redrawn from the next seed.
+The check point is random, but chosen where finite differences are valid: no kink that
+a loss's record lists (:attr:`linclass.losses.records.Loss.kinks`: the SVM and one-vs-all
+hinges, ...) and no weight (the ``|W|`` of L1) lies within reach of a step ``h`` of it,
+where the one-sided slopes differ and the centered difference lands between them. A drawn
+point that fails this is redrawn from the next seed.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import numpy as np
 
 from linclass.grad import make_value_and_grad, max_relative_error, numerical_gradient, sample_coords
 from linclass.grad.check import TINY
-from linclass.losses import ova_targets
+from linclass.losses import DEFAULT_LOSS, RECORDS, get_record
 from linclass.model import Params
 from linclass.objective import objective_value
 
@@ -52,19 +53,9 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
 
 
 
-def _svm_hinges(S: np.ndarray, y: np.ndarray, margin: float = 1.0) -> np.ndarray:
-    """``s_j - s_{y_i} + margin`` for every ``j != y_i``: 0 is the SVM hinge's kink."""
-    hinge = S - S[np.arange(len(y)), y][:, None] + margin
-    return hinge[np.arange(S.shape[1]) != y[:, None]]
-
-
-def _ova_hinges(S: np.ndarray, y: np.ndarray, margin: float = 1.0) -> np.ndarray:
-    """``margin - t_ik s_ik``: 0 is the one-vs-all hinge's kink."""
-    return margin - ova_targets(S, y) * S
-
-
-# Signed distance of every hinge from its kink, for the losses that have hinges.
-_HINGES: dict[str, Callable[..., np.ndarray]] = {"svm": _svm_hinges, "ova_hinge": _ova_hinges}
+# Signed distance of every kink from 0, for the losses whose records list kinks.
+_HINGES: dict[str, Callable[..., np.ndarray]] = {
+    n: r.kinks for n, r in RECORDS.items() if r.kinks is not None}
 
 
 @dataclass(frozen=True)
@@ -182,7 +173,8 @@ def check_point(
         shape = (n_classes, X.shape[1])
         W = scale * rng.uniform(0.5, 1.5, shape) * rng.choice([-1.0, 1.0], shape)
         params = {"W": W, "b": 0.1 * rng.standard_normal(n_classes)}
-        hinges = _HINGES[loss](X @ W.T + params["b"], y, **loss_kwargs) if loss in _HINGES else None
+        kinks = get_record(loss).kinks  # where the loss's record says its kinks are
+        hinges = None if kinks is None else kinks(X @ W.T + params["b"], y, **loss_kwargs)
         if hinges is not None and np.abs(hinges).min(initial=np.inf) <= gap:
             continue
         if penalty in ("l1", "elasticnet") and np.abs(W).min() <= 10 * h:
@@ -206,7 +198,7 @@ def compare_gradients(
     X: np.ndarray,
     y: np.ndarray,
     *,
-    loss: str = "softmax",
+    loss: str = DEFAULT_LOSS,
     penalty: str | None = "l2",
     alpha: float = 0.0,
     l1_ratio: float = 0.5,

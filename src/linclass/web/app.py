@@ -43,6 +43,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from linclass.losses import RECORDS as LOSS_RECORDS
 from linclass.web import session2d as s2d
 from linclass.web import session_image as simg
 from linclass.web.config import FIELDS, options_json
@@ -55,8 +56,8 @@ STATIC = Path(__file__).parent / "static"
 MAX_2D_SESSIONS = 200
 MAX_IMAGE_SESSIONS = 16  # each holds a (10, D) W and an index permutation: small, but bounded
 
-LOSS_LABELS = {"svm": "multiclass SVM", "softmax": "softmax (cross-entropy)",
-               "ova_hinge": "one-vs-all hinge", "ova_logistic": "one-vs-all logistic"}
+#: The menus' words for each loss, from the loss records.
+LOSS_LABELS = {name: record.label for name, record in LOSS_RECORDS.items()}
 
 
 SESSION_IDLE_SECONDS = 600.0  # a session unused this long may make room for a new one

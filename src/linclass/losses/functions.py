@@ -13,12 +13,22 @@ out)``, which writes ``dL/dS`` into a given array (``scores`` itself is allowed)
 input checks. The public losses check their inputs and call the kernel; the fit loop calls
 the kernels directly (through :func:`linclass.objective.value_and_grad_into`) after checking
 once, so a training step allocates nothing and validates nothing.
+
+Each loss is also written a third time, as its *value* only, against an array namespace
+``xp`` (``*_value(xp, S, T, **kwargs)``, :class:`linclass.losses.records.ArrayOps`): the
+autodiff objective and the torch backend differentiate that writing, so a loss gets its
+autodiff gradient and its torch version from it. ``T`` is the target matrix: one-hot rows
+for labels, probability rows, or real targets (:meth:`linclass.losses.records.Loss.targets_of`).
+
+What a loss *is* (name, words, tags, which targets it takes, which of these functions are
+its) is its record in :mod:`linclass.losses.records`; this module is only the math.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -517,34 +527,200 @@ def ova_logistic_loss(scores: np.ndarray, y: np.ndarray) -> tuple[float, np.ndar
     return loss, (-t * sig / n).astype(scores.dtype)
 
 
-#: The in-place kernels, ``loss_into(scores, y, out, **kwargs) -> value``, by loss name.
-LOSS_KERNELS: dict[str, Callable[..., float]] = {
-    "softmax": softmax_loss_into,
-    "svm": svm_loss_into,
-    "squared": squared_loss_into,
-}
 
-LOSSES: dict[str, LossFn] = {
-    "softmax": softmax_loss,
-    "svm": svm_loss,
-    "ova_hinge": ova_hinge_loss,
-    "ova_logistic": ova_logistic_loss,
-    "squared": squared_loss,
-}
-
-#: How each loss checks its inputs, ``check(scores, y) -> (scores, y)`` (labels unless
-#: listed): the autodiff objective runs the same checks as the analytic one.
-LOSS_CHECKS: dict[str, Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]] = {
-    "squared": check_scores_targets,
-}
+def ova_hinge_loss_loop(scores: np.ndarray, y: np.ndarray, margin: float = 1.0) -> float:
+    """Reference one-vs-all hinge, one example and one class at a time:
+    ``1/N sum_i sum_k max(0, margin - t_ik s_ik)``, ``t_ik = +1`` if ``k = y_i`` else -1."""
+    scores, y = check_scores_labels(scores, y)
+    total = 0.0
+    for i in range(scores.shape[0]):
+        for k in range(scores.shape[1]):
+            t = 1.0 if k == y[i] else -1.0
+            total += max(0.0, margin - t * float(scores[i, k]))
+    return total / scores.shape[0]
 
 
-def get_loss(loss: str | LossFn) -> LossFn:
-    """Look a loss up by name (``"softmax"``, ``"svm"``, ``"ova_hinge"``, ``"ova_logistic"``,
-    ``"squared"``) or pass a callable through."""
-    if callable(loss):
-        return loss
-    try:
-        return LOSSES[loss]
-    except KeyError:
-        raise ValueError(f"unknown loss {loss!r}; choose one of {sorted(LOSSES)}") from None
+def ova_logistic_loss_loop(scores: np.ndarray, y: np.ndarray) -> float:
+    """Reference one-vs-all logistic, one example and one class at a time:
+    ``1/N sum_i sum_k log(1 + exp(-t_ik s_ik))`` (``log1p`` of ``exp(-|z|)`` plus the
+    positive part, so it stays finite at large scores)."""
+    scores, y = check_scores_labels(scores, y)
+    total = 0.0
+    for i in range(scores.shape[0]):
+        for k in range(scores.shape[1]):
+            z = -(1.0 if k == y[i] else -1.0) * float(scores[i, k])
+            total += max(z, 0.0) + float(np.log1p(np.exp(-abs(z))))
+    return total / scores.shape[0]
+
+
+# --- Crammer-Singer multiclass hinge: only the most violating wrong class -----------------
+
+
+def crammer_singer_loss(
+    scores: np.ndarray, y: np.ndarray, margin: float = 1.0
+) -> tuple[float, np.ndarray]:
+    """Crammer-Singer hinge ``L_i = max(0, margin + max_{j != y_i} s_j - s_{y_i})``, averaged.
+
+    Where the Weston-Watkins SVM (:func:`svm_loss`) sums a hinge per wrong class, this one
+    charges only the most violating wrong class. Subgradient: ``+1`` at the arg-max wrong
+    class and ``-1`` at the true class where the hinge is active (``L_i > 0``), 0 elsewhere
+    (0 at the kink, as :func:`svm_loss`).
+
+    Args:
+        scores: ndarray of shape (n_samples, n_classes).
+        y: ndarray of shape (n_samples,), integer labels in ``[0, n_classes)``.
+        margin: The desired gap between the correct score and the best wrong one.
+
+    Returns:
+        ``(L, dL/dscores)`` with dscores of shape (n_samples, n_classes).
+    """
+    scores, y = check_scores_labels(scores, y)
+    dscores = np.empty(scores.shape, dtype=_float_dtype(scores))
+    return crammer_singer_loss_into(scores, y, dscores, margin), dscores
+
+
+def crammer_singer_loss_into(
+    scores: np.ndarray, y: np.ndarray, out: np.ndarray, margin: float = 1.0
+) -> float:
+    """The kernel of :func:`crammer_singer_loss`: ``dL/dscores`` into ``out`` (may be
+    ``scores``), return ``L``. Unchecked.
+
+    With ``a_ij = s_ij + margin [j != y_i]`` the loss is ``L_i = max_j a_ij - s_{y_i}``: the
+    arg-max is a wrong class exactly when the hinge is active.
+    """
+    n = scores.shape[0]
+    rows = np.arange(n)
+    correct = scores[rows, y]  # a copy, taken before out (maybe scores) is overwritten
+    augmented = np.add(scores, margin, out=out)
+    augmented[rows, y] = correct
+    worst = np.argmax(augmented, axis=1)
+    per_example = augmented[rows, worst] - correct
+    active = (per_example > 0) * (1.0 / n)
+    out[...] = 0
+    out[rows, worst] += active
+    out[rows, y] -= active
+    return float(per_example.sum()) / n
+
+
+def crammer_singer_loss_loop(scores: np.ndarray, y: np.ndarray, margin: float = 1.0) -> float:
+    """Reference Crammer-Singer hinge, one example at a time:
+    ``1/N sum_i max(0, margin + max_{j != y_i} s_j - s_{y_i})``."""
+    scores, y = check_scores_labels(scores, y)
+    total = 0.0
+    for i in range(scores.shape[0]):
+        worst = max(float(scores[i, j]) for j in range(scores.shape[1]) if j != y[i])
+        total += max(0.0, margin + worst - float(scores[i, y[i]]))
+    return total / scores.shape[0]
+
+# --- the values once more, against an array namespace (autodiff, torch) -------------------
+#
+# ``xp`` offers sum, max (axis, keepdims), exp, log, relu and square; everything else is
+# arithmetic operators, which NumPy arrays, autodiff Tensors and torch tensors all have.
+# ``T`` (n_samples, n_classes) is the target matrix, so no loss needs to index by labels.
+
+
+def softmax_value(xp: Any, S: Any, T: Any) -> Any:
+    """``-1/N sum_ik T_ik log softmax(s_i)_k``, shifted by the row max against overflow."""
+    shifted = S - xp.max(S, axis=1, keepdims=True)
+    logq = shifted - xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
+    return -xp.sum(T * logq) / S.shape[0]
+
+
+def svm_value(xp: Any, S: Any, T: Any, margin: float = 1.0) -> Any:
+    """``1/N sum_i sum_{j != y_i} max(0, s_j - s_{y_i} + margin)``."""
+    correct = xp.sum(S * T, axis=1, keepdims=True)
+    return xp.sum(xp.relu(S - correct + margin) * (1 - T)) / S.shape[0]
+
+
+def ova_hinge_value(xp: Any, S: Any, T: Any, margin: float = 1.0) -> Any:
+    """``1/N sum_ik max(0, margin - t_ik s_ik)``, ``t = 2T - 1``."""
+    return xp.sum(xp.relu(margin - (2 * T - 1) * S)) / S.shape[0]
+
+
+def ova_logistic_value(xp: Any, S: Any, T: Any) -> Any:
+    """``1/N sum_ik log(1 + exp(z_ik))``, ``z = -t S``, written as ``m + log(e^-m + e^(z-m))``
+    with ``m = max(z, 0)``: ``exp`` never overflows, and the derivative through ``m`` is
+    exactly 0, so the subgradient of ``max`` at ``z = 0`` cannot matter."""
+    z = -(2 * T - 1) * S
+    m = xp.relu(z)
+    return xp.sum(m + xp.log(xp.exp(-m) + xp.exp(z - m))) / S.shape[0]
+
+
+def squared_value(xp: Any, S: Any, T: Any) -> Any:
+    """``1/N sum_ik (s_ik - t_ik)^2``."""
+    return xp.sum(xp.square(S - T)) / S.shape[0]
+
+
+
+def crammer_singer_value(xp: Any, S: Any, T: Any, margin: float = 1.0) -> Any:
+    """``1/N sum_i (max_j (s_ij + margin (1 - T_ij)) - s_{y_i})``: the hinge without a
+    ``max(0, .)``, since ``j = y_i`` contributes ``s_{y_i}`` itself."""
+    correct = xp.sum(S * T, axis=1)
+    return xp.sum(xp.max(S + margin * (1 - T), axis=1) - correct) / S.shape[0]
+
+# --- kinks: where finite differences are not valid (the gradient check avoids them) -------
+
+
+def svm_kinks(S: np.ndarray, y: np.ndarray, margin: float = 1.0) -> np.ndarray:
+    """``s_j - s_{y_i} + margin`` for every ``j != y_i``: 0 is the SVM hinge's kink."""
+    hinge = S - S[np.arange(len(y)), y][:, None] + margin
+    return hinge[np.arange(S.shape[1]) != y[:, None]]
+
+
+def ova_hinge_kinks(S: np.ndarray, y: np.ndarray, margin: float = 1.0) -> np.ndarray:
+    """``margin - t_ik s_ik``: 0 is the one-vs-all hinge's kink."""
+    return margin - ova_targets(S, y) * S
+
+
+def crammer_singer_kinks(S: np.ndarray, y: np.ndarray, margin: float = 1.0) -> np.ndarray:
+    """``margin + max_{j != y_i} s_j - s_{y_i}`` (the hinge) and the gap between the two
+    largest wrong scores (a tie moves the arg-max): 0 is a kink of the Crammer-Singer hinge."""
+    rows = np.arange(S.shape[0])
+    wrong = np.array(S, dtype=np.float64)
+    wrong[rows, y] = -np.inf
+    top = np.sort(wrong, axis=1)
+    hinge = margin + top[:, -1] - S[rows, y]
+    gap = top[:, -1] - top[:, -2] if S.shape[1] > 2 else np.full(S.shape[0], np.inf)
+    return np.concatenate([hinge, gap])
+
+
+__all__ = [
+    "crammer_singer_kinks",
+    "crammer_singer_loss",
+    "crammer_singer_loss_into",
+    "crammer_singer_loss_loop",
+    "crammer_singer_value",
+    "CLASS_REDUCTIONS",
+    "LossFn",
+    "check_distribution",
+    "check_scores_labels",
+    "check_scores_probabilities",
+    "check_scores_targets",
+    "cross_entropy",
+    "entropy",
+    "kl_divergence",
+    "log_softmax",
+    "one_hot",
+    "ova_hinge_kinks",
+    "ova_hinge_loss",
+    "ova_hinge_loss_loop",
+    "ova_hinge_value",
+    "ova_logistic_loss",
+    "ova_logistic_loss_loop",
+    "ova_logistic_value",
+    "ova_targets",
+    "softmax",
+    "softmax_loss",
+    "softmax_loss_into",
+    "softmax_loss_loop",
+    "softmax_value",
+    "squared_loss",
+    "squared_loss_into",
+    "squared_loss_loop",
+    "squared_value",
+    "svm_kinks",
+    "svm_loss",
+    "svm_loss_into",
+    "svm_loss_loop",
+    "svm_value",
+]
