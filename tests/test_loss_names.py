@@ -27,10 +27,6 @@ PENDING: dict[str, str] = {
                                 "linclass.losses.DEFAULT_LOSS (or PARAMS['loss'].default)",
     "estimators/plan.py": "REGRESSION_LOSS = 'squared': use linclass.losses.REGRESSION_LOSS",
     "estimators/regressor.py": "the regressor's loss 'squared': use REGRESSION_LOSS",
-    "web/breakdown.py": "config['loss'] != 'svm' for the per-class hinge breakdown: a record "
-                        "flag (or SVM.name) instead",
-    "web/session2d.py": "the 2-D view's default loss 'svm': SVM.name",
-    "web/session_image.py": "the image view's default loss 'softmax': DEFAULT_LOSS",
 }
 
 

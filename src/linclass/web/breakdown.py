@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from linclass.losses import LOSSES
+from linclass.losses.records import SVM
 from linclass.model import Params
 from linclass.regularizers import get_penalty
 from linclass.web.config import MARGIN_LOSSES, loss_kwargs
@@ -40,7 +41,7 @@ def point_margins(
 ) -> list[list[float]] | None:
     """``s_j - s_y + margin`` per point and class (0 at the correct class) for the multiclass
     SVM, whose loss sums their positive parts; None for other losses."""
-    if config["loss"] != "svm" or not len(S):
+    if config["loss"] != SVM.name or not len(S):
         return None
     M = S - S[np.arange(len(S)), y][:, None] + config["margin"]
     M[np.arange(len(S)), y] = 0.0

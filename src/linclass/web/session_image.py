@@ -22,6 +22,7 @@ from linclass.data import FASHION_MNIST_DIR, Dataset, load_dataset
 from linclass.data.dataset import Split
 from linclass.explain import EXPLAINED_LOSSES, explain_scores
 from linclass.features import FeaturePipeline
+from linclass.losses import DEFAULT_LOSS
 from linclass.model import init_params, predict, scores
 from linclass.objective import objective_value
 from linclass.options import choice
@@ -102,7 +103,7 @@ def load_image_data(name: str) -> ImageData:
 #: subset of the training images (all of them for the digits), so a step stays quick.
 CONTROLS = ViewControls(
     losses=tuple(EXPLAINED_LOSSES), optimizers=STEPPED_OPTIMIZERS, max_batch=MAX_BATCH,
-    defaults={"loss": "softmax", "alpha": 1e-3, "optimizer": "sgd", "learning_rate": 0.5,
+    defaults={"loss": DEFAULT_LOSS, "alpha": 1e-3, "optimizer": "sgd", "learning_rate": 0.5,
               "batch_size": 64, "search_scale": 0.01, "step_size": 0.005,
               "mutation_scale": 0.005, "population_size": 20})
 
