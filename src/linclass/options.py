@@ -33,6 +33,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from linclass.backends.registry import BACKENDS, backends_help
+
 from linclass.losses.records import DEFAULT_LOSS
 from linclass.losses.records import RECORDS as LOSS_RECORDS
 
@@ -320,9 +322,8 @@ PARAMS: dict[str, Param] = {p.name: p for p in (
        "keep the best epoch."),
     _p("validation_fraction", float, 0.1, "Fraction of the training rows held out for "
        "validation.", low=0.0, high=1.0, low_open=True, high_open=True),
-    _p("backend", str, None, "Where the fit runs: numpy, or torch (PyTorch; needs "
-       "pip install linclass[torch]). Default: numpy on the cpu, torch on another device.",
-       choices=("numpy", "torch"), none_ok=True),
+    _p("backend", str, None, f"Where the fit runs: {backends_help()}", choices=BACKENDS,
+       none_ok=True),
     _p("device", str, "cpu", "Device of the fit: cpu, cuda, cuda:N or mps (not cpu means "
        "the torch backend)."),
     _p("dtype", str, None, "Float type of the training rows: float32 halves the memory "

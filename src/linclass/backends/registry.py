@@ -55,6 +55,16 @@ REGISTRY: dict[str, Entry] = {e.name: e for e in (
 BACKENDS: tuple[str, ...] = tuple(n for n, e in REGISTRY.items() if e.devices)
 
 
+def backends_help() -> str:
+    """The compute backends in words, for ``--help`` and the docs, e.g. ``"numpy, torch
+    (pip install 'linclass[torch]'). Default: numpy on cpu, torch on cuda, mps."``"""
+    names = ", ".join(n + (f" (pip install 'linclass[{REGISTRY[n].needs}]')"
+                           if REGISTRY[n].needs else "") for n in BACKENDS)
+    defaults = "; ".join(f"{n} on {', '.join(REGISTRY[n].default_for)}" for n in BACKENDS
+                         if REGISTRY[n].default_for)
+    return f"{names}. Default: {defaults}."
+
+
 def _device_type(device: str) -> str:
     return device.split(":", 1)[0]
 
@@ -120,4 +130,5 @@ def load(name: str) -> ModuleType:
                           f"'linclass[{entry.needs}]'") from e
 
 
-__all__ = ["BACKENDS", "REGISTRY", "Entry", "load", "placed", "resolve_backend"]
+__all__ = ["BACKENDS", "REGISTRY", "Entry", "backends_help", "load", "placed",
+           "resolve_backend"]
