@@ -103,9 +103,10 @@ class Runner:
         return self.step.evaluate(params, X, y)
 
     def _value_and_grad(self, params: Any, X: Any, y: Any, rows: Any, epoch: int,
-                        state: Any) -> tuple[float, Params]:
+                        state: Any, *, limit: bool = True) -> tuple[float, Params]:
         """``(J, grads)`` of the batch ``rows`` (None: the whole set), checked for
-        divergence."""
+        divergence: a loss that is not finite, or (with ``limit``) one that rose
+        :data:`RISE_LIMIT` times above the start."""
         try:
             if rows is None:
                 loss, grads = self.step.full(params, X, y)
@@ -120,7 +121,7 @@ class Runner:
             self.start_loss = loss
         # Stopping at the rise, not at inf, keeps a useless finite model from ending the
         # fit as "not improving".
-        if rose(loss, self.start_loss):
+        if rose(loss, self.start_loss if limit else np.inf):
             raise self.diverged(loss, state, epoch)
         return loss, grads
 
@@ -172,9 +173,9 @@ class Runner:
         since = time.perf_counter()
 
         def objective(p: Params) -> tuple[float, Params]:
-            loss, grads = self._value_and_grad(p, self.X, self.y, None, len(self.losses) + 1,
-                                               None)
-            return loss, grads
+            # a line search tries far points on purpose: only a non-finite loss diverged
+            return self._value_and_grad(p, self.X, self.y, None, len(self.losses) + 1, None,
+                                        limit=False)
 
         def each_iteration(iteration: int, loss: float, p: Params) -> bool:
             nonlocal since
