@@ -43,18 +43,18 @@ def test_momentum_two_steps_by_hand():
     # f(x) = x^2 / 2, g = x, x0 = 1, lr = 0.1, mu = 0.9, v0 = 0
     # step 1: g = 1;   v = 0.9 * 0 - 0.1 * 1 = -0.1;               x = 1 - 0.1 = 0.9
     # step 2: g = 0.9; v = 0.9 * (-0.1) - 0.1 * 0.9 = -0.18;       x = 0.9 - 0.18 = 0.72
-    assert two_steps(momentum(0.1, mu=0.9)) == pytest.approx([0.9, 0.72], abs=1e-15)
+    assert two_steps(momentum(0.1, momentum=0.9)) == pytest.approx([0.9, 0.72], abs=1e-15)
 
 
 def test_nesterov_two_steps_by_hand():
     # x <- x - mu v_prev + (1 + mu) v, with v = mu v_prev - lr g, g taken at the stored x
     # step 1: g = 1;    v = -0.1;                   x = 1 - 0 + 1.9 * (-0.1) = 0.81
     # step 2: g = 0.81; v = -0.09 - 0.081 = -0.171; x = 0.81 + 0.09 + 1.9 * (-0.171) = 0.5751
-    assert two_steps(nesterov(0.1, mu=0.9)) == pytest.approx([0.81, 0.5751], abs=1e-15)
+    assert two_steps(nesterov(0.1, momentum=0.9)) == pytest.approx([0.81, 0.5751], abs=1e-15)
 
 
 def test_momentum_state_is_explicit():
-    init, update = momentum(0.1, mu=0.9)
+    init, update = momentum(0.1, momentum=0.9)
     params = scalar_params(1.0)
     state = init(params)
     assert isinstance(state, MomentumState) and state.count == 0
@@ -67,7 +67,7 @@ def test_momentum_state_is_explicit():
 
 @pytest.mark.parametrize("factory", [momentum, nesterov])
 def test_zero_momentum_is_plain_sgd(factory):
-    assert two_steps(factory(0.1, mu=0.0)) == pytest.approx(two_steps(sgd(0.1)), abs=1e-15)
+    assert two_steps(factory(0.1, momentum=0.0)) == pytest.approx(two_steps(sgd(0.1)), abs=1e-15)
 
 
 def test_learning_rate_schedule_is_read_at_the_update_count():
@@ -124,15 +124,15 @@ def test_momentum_beats_sgd_on_an_ill_conditioned_valley():
             params, state = update(params, {"W": a * params["W"], "b": np.zeros(1)}, state)
         return float(np.sum(a * params["W"] ** 2))
 
-    assert run(momentum(0.5, mu=0.9)) < run(sgd(0.5)) / 10
+    assert run(momentum(0.5, momentum=0.9)) < run(sgd(0.5)) / 10
 
 
 @pytest.mark.parametrize("mu", [-0.1, 1.0, 1.5])
 def test_momentum_outside_0_1_is_refused(mu):
     with pytest.raises(ValueError, match="mu"):
-        momentum(0.1, mu=mu)
+        momentum(0.1, momentum=mu)
     with pytest.raises(ValueError, match="mu"):
-        nesterov(0.1, mu=mu)
+        nesterov(0.1, momentum=mu)
 
 
 @pytest.mark.parametrize("lr", [0.0, -1.0, float("nan"), float("inf")])

@@ -8,6 +8,7 @@ import pytest
 from linclass.optim import (
     GeneticState,
     SearchState,
+    build,
     genetic,
     get_optimizer,
     random_local_search,
@@ -44,7 +45,7 @@ def run(optimizer, steps, f=None):
 
 
 def test_random_search_keeps_the_best_draw():
-    params, state, f = run(random_search(scale=0.5, random_state=0), 50)
+    params, state, f = run(random_search(search_scale=0.5, random_state=0), 50)
     assert isinstance(state, SearchState) and state.count == 50
     assert state.loss == min(f.values)
     assert f(params) == state.loss  # the params are the best draw
@@ -52,7 +53,7 @@ def test_random_search_keeps_the_best_draw():
 
 def test_first_candidate_is_always_kept_like_the_notes_loop():
     # bestloss = inf: even a draw worse than the starting point is taken.
-    init, update = random_search(scale=100.0, random_state=0)
+    init, update = random_search(search_scale=100.0, random_state=0)
     params = {k: v.copy() for k, v in TARGET.items()}  # the optimum itself
     params, state = update(params, Recorder(), init(params))
     assert state.loss > 1.0 and not np.allclose(params["W"], TARGET["W"])
@@ -68,7 +69,7 @@ def test_random_local_search_never_goes_uphill_and_descends():
 
 def test_local_search_beats_random_search_on_the_same_budget():
     _, local, _ = run(random_local_search(step_size=0.05, random_state=1), 300)
-    _, rand, _ = run(random_search(scale=0.5, random_state=1), 300)
+    _, rand, _ = run(random_search(search_scale=0.5, random_state=1), 300)
     assert local.loss < rand.loss
 
 
@@ -113,10 +114,12 @@ def test_search_keeps_float32():
 @pytest.mark.parametrize(
     "make",
     [
-        lambda: random_search(scale=0.0),
+        lambda: random_search(search_scale=0.0),
         lambda: random_local_search(step_size=-1.0),
         lambda: genetic(1),
-        lambda: genetic(10, n_elite=10),
+        lambda: genetic(10, n_elite=0),
+        lambda: build("genetic", {"population_size": 10, "n_elite": 10}),
+        lambda: build("genetic", {"population_size": 10, "tournament_size": 11}),
         lambda: genetic(10, tournament_size=0),
         lambda: genetic(10, mutation_rate=1.5),
         lambda: genetic(10, mutation_scale=0.0),

@@ -34,7 +34,7 @@ SETTINGS = {
     "sgd": dict(learning_rate=0.1, batch_size=8, max_epochs=5),
     "momentum": dict(learning_rate=0.05, batch_size=8, max_epochs=5),
     "nesterov": dict(learning_rate=0.05, batch_size=8, max_epochs=5),
-    "random_search": dict(optimizer_kwargs={"scale": 1.0}, max_epochs=100),
+    "random_search": dict(optimizer_kwargs={"search_scale": 1.0}, max_epochs=100),
     "random_local_search": dict(optimizer_kwargs={"step_size": 0.2}, max_epochs=60),
     "genetic": dict(optimizer_kwargs={"population_size": 10}, max_epochs=8),
 }
@@ -202,7 +202,7 @@ def test_folded_divergence_still_raises():
     pipe = FeaturePipeline().fit(images)
     with pytest.raises(TrainingDivergedError, match="learning_rate"):
         fit(init_params(16, 2, dtype=np.float32), images, y, value_and_grad=VG,
-            transform=pipe.batch_transform, learning_rate=1e30, batch_size=8, max_epochs=20,
+            transform=pipe.batch_transform, learning_rate=1e9, batch_size=8, max_epochs=20,
             progress=False)
 
 

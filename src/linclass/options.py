@@ -159,6 +159,8 @@ class Choice:
             ``"probabilities"`` (the loss gives calibrated probabilities), ``"margin"``,
             ``"lipschitz"`` (its gradient in the scores is bounded, so a large step makes it
             oscillate, never grow geometrically).
+            ``"local"`` (a search that steps from the current weights and keeps a step only
+            if it beats them, so the current weights' loss is its bar).
         lecture: False for what goes beyond the lecture (marked so in the docs).
     """
 
@@ -193,6 +195,162 @@ def _choices(family: str, *rows: tuple) -> dict[str, Choice]:
     return out
 
 
+# --- the optimizers ---------------------------------------------------------------------------
+
+#: Without ``max_epochs``, a run lasts about this many updates (at least
+#: :data:`MIN_AUTO_EPOCHS` epochs, at most :data:`MAX_AUTO_EPOCHS`), so small data gets
+#: enough steps and big data is not slowed down: 54,000 Fashion-MNIST rows in batches of
+#: 256 reach it in 10 epochs, 1,212 digits in about 400.
+UPDATE_BUDGET = 2000
+MIN_AUTO_EPOCHS = 10
+MAX_AUTO_EPOCHS = 2000
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How long a run of one optimizer lasts when ``max_epochs`` is None.
+
+    Attributes:
+        updates: About this many updates (gradient optimizers, solvers): the epochs they
+            take, clamped to ``[MIN_AUTO_EPOCHS, MAX_AUTO_EPOCHS]``.
+        epochs: This many epochs (the searches: one candidate, or one generation, each).
+    """
+
+    updates: int | None = None
+    epochs: int | None = None
+
+    def max_epochs(self, updates_per_epoch: int) -> int:
+        """The automatic epoch budget for a run of ``updates_per_epoch`` updates an epoch."""
+        if self.epochs is not None:
+            return self.epochs
+        assert self.updates is not None, "a budget sets updates or epochs"
+        per_epoch = max(int(updates_per_epoch), 1)
+        return min(max(-(-self.updates // per_epoch), MIN_AUTO_EPOCHS), MAX_AUTO_EPOCHS)
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(updates=self.updates, epochs=self.epochs)
+
+
+#: The comparisons a :class:`Rule` may make.
+_RULE_OPS = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule across two parameters of one choice: ``left op right``, e.g. genetic's
+    ``n_elite < population_size``. Every face checks it through :meth:`check` (the
+    estimators' fit plan, the CLI through it, the playground's controls), each with its
+    own spelling of the two parameters.
+
+    Attributes:
+        left, right: Parameter names (keys of :data:`PARAMS`).
+        op: ``"<"`` or ``"<="``.
+        why: Why it holds, for the docs.
+    """
+
+    left: str
+    op: str
+    right: str
+    why: str = ""
+
+    def check(self, values: Mapping[str, Any], spell: Mapping[str, str] | None = None
+              ) -> None:
+        """Raise ValueError unless the rule holds for ``values`` (None or missing: the
+        record's default): ``"n_elite must be < population_size (4), got 4"``.
+
+        Args:
+            values: Parameter values by name.
+            spell: How the face spells each parameter (``{"n_elite": "--n-elite"}``).
+        """
+        spell = spell or {}
+        a, b = (resolved(n, values.get(n)) for n in (self.left, self.right))
+        if not _RULE_OPS[self.op](a, b):
+            raise ValueError(f"{spell.get(self.left, self.left)} must be {self.op} "
+                             f"{spell.get(self.right, self.right)} ({b}), got {a}")
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(left=self.left, op=self.op, right=self.right, why=self.why)
+
+
+@dataclass(frozen=True)
+class OptimizerChoice(Choice):
+    """An optimizer's record: a :class:`Choice` of the ``"optimizer"`` family plus what
+    every face needs to build and run it (:func:`linclass.optim.build` reads it).
+
+    Attributes:
+        factory: Where its code is, ``"module:function"``: an ``(init, update)`` factory
+            (of ``learning_rate`` and its record's other parameters, by their record names,
+            and ``random_state`` for a search), or a solver's class (of its parameters).
+        learning_rate: Its starting rate when ``learning_rate`` is None (None: it takes
+            none). Plain SGD and GD take 10x momentum's rate: with mu = 0.9 momentum's
+            steady-state step is lr / (1 - mu) = 10 lr, so the two move about as far per
+            update.
+        budget: Its automatic run length (:class:`Budget`).
+        rules: What its parameters must satisfy together (:class:`Rule`).
+    """
+
+    factory: str = ""
+    learning_rate: float | None = None
+    budget: Budget = field(default_factory=lambda: Budget(updates=UPDATE_BUDGET))
+    rules: tuple[Rule, ...] = ()
+
+    def check_rules(self, values: Mapping[str, Any],
+                    spell: Mapping[str, str] | None = None) -> None:
+        """Every rule of the record, on ``values`` spelled as ``spell`` says."""
+        for rule in self.rules:
+            rule.check(values, spell)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**super().to_json(), "learning_rate": self.learning_rate,
+                "budget": self.budget.to_json(), "rules": [r.to_json() for r in self.rules]}
+
+
+def _optimizer(name: str, help_: str, params: tuple[str, ...], tags: tuple[str, ...],
+               factory: str, **kw: Any) -> OptimizerChoice:
+    return OptimizerChoice("optimizer", name, help_, params, frozenset(tags), factory=factory, **kw)
+
+
+_GRADIENT = "linclass.optim.gradient:"
+_SEARCH = "linclass.optim.search:"
+
+#: The optimizers by name (``FAMILIES["optimizer"]``).
+OPTIMIZERS: dict[str, OptimizerChoice] = {o.name: o for o in (
+    _optimizer("gd", "full-batch gradient descent: W -= lr * dL/dW on the whole training set",
+               ("learning_rate", "schedule"), ("gradient", "full_batch"), _GRADIENT + "sgd",
+               learning_rate=1.0),
+    _optimizer("sgd", "mini-batch stochastic gradient descent",
+               ("learning_rate", "schedule", "batch_size"), ("gradient",), _GRADIENT + "sgd",
+               learning_rate=1.0),
+    _optimizer("momentum", "SGD with momentum: v = mu v - lr g; W += v",
+               ("learning_rate", "schedule", "batch_size", "momentum"), ("gradient",),
+               _GRADIENT + "momentum", learning_rate=0.1),
+    _optimizer("nesterov", "SGD with Nesterov momentum (gradient at the look-ahead point)",
+               ("learning_rate", "schedule", "batch_size", "momentum"), ("gradient",),
+               _GRADIENT + "nesterov", learning_rate=0.1),
+    _optimizer("random_search", "random search: draw W ~ N(0, scale^2), keep the best (one "
+               "candidate per epoch)", ("search_scale",), ("search", "full_batch"),
+               _SEARCH + "random_search", budget=Budget(epochs=1000)),
+    _optimizer("random_local_search", "random local search: try W + step_size * N(0, 1), "
+               "keep it if the loss drops (one candidate per epoch)", ("step_size",),
+               ("search", "full_batch", "local"), _SEARCH + "random_local_search",
+               budget=Budget(epochs=1000)),
+    _optimizer("genetic", "genetic algorithm: tournament selection, uniform crossover, "
+               "Gaussian mutation, elitism (one generation per epoch)",
+               ("population_size", "n_elite", "tournament_size", "crossover_rate",
+                "mutation_rate", "mutation_scale"), ("search", "full_batch"),
+               "linclass.optim.genetic:genetic", budget=Budget(epochs=100),
+               rules=(Rule("n_elite", "<", "population_size",
+                           "at least one child is bred each generation"),
+                      Rule("tournament_size", "<=", "population_size",
+                           "a tournament draws its entrants from the population"))),
+    _optimizer("lbfgs", "full-batch L-BFGS (SciPy's L-BFGS-B): quasi-Newton steps with a "
+               "line search, no learning rate; max_epochs caps its iterations, tol is its "
+               "gradient tolerance max|g| <= tol (beyond the lecture: the linear-probe "
+               "solver)", ("memory",), ("full_batch", "solver"),
+               "linclass.optim.lbfgs:Lbfgs", lecture=False),
+)}
+
+
 FAMILIES: dict[str, dict[str, Choice]] = {
     "loss": _loss_choices(),
     "penalty": _choices(
@@ -202,29 +360,7 @@ FAMILIES: dict[str, dict[str, Choice]] = {
         ("elasticnet", "alpha * (l1_ratio |W| + (1 - l1_ratio) W^2)", ("l1_ratio",)),
         ("none", "no regularization"),
     ),
-    "optimizer": _choices(
-        "optimizer",
-        ("gd", "full-batch gradient descent: W -= lr * dL/dW on the whole training set",
-         ("learning_rate", "schedule"), ("gradient", "full_batch")),
-        ("sgd", "mini-batch stochastic gradient descent",
-         ("learning_rate", "schedule", "batch_size"), ("gradient",)),
-        ("momentum", "SGD with momentum: v = mu v - lr g; W += v",
-         ("learning_rate", "schedule", "batch_size", "momentum"), ("gradient",)),
-        ("nesterov", "SGD with Nesterov momentum (gradient at the look-ahead point)",
-         ("learning_rate", "schedule", "batch_size", "momentum"), ("gradient",)),
-        ("random_search", "random search: draw W ~ N(0, scale^2), keep the best (one "
-         "candidate per epoch)", ("search_scale",), ("search", "full_batch")),
-        ("random_local_search", "random local search: try W + step_size * N(0, 1), keep it "
-         "if the loss drops (one candidate per epoch)", ("step_size",), ("search", "full_batch")),
-        ("genetic", "genetic algorithm: tournament selection, uniform crossover, Gaussian "
-         "mutation, elitism (one generation per epoch)",
-         ("population_size", "n_elite", "tournament_size", "crossover_rate", "mutation_rate",
-          "mutation_scale"), ("search", "full_batch")),
-        ("lbfgs", "full-batch L-BFGS (SciPy's L-BFGS-B): quasi-Newton steps with a line "
-         "search, no learning rate; max_epochs caps its iterations, tol is its gradient "
-         "tolerance max|g| <= tol (beyond the lecture: the linear-probe solver)",
-         (), ("full_batch", "solver"), False),
-    ),
+    "optimizer": {**OPTIMIZERS},
     "schedule": _choices(
         "schedule",
         ("constant", "lr(t) = lr"),
@@ -256,18 +392,19 @@ def _p(name: str, type_: type, default: Any, help_: str, **kw: Any) -> Param:
     return Param(name, type_, default, help_, **kw)
 
 
+def _default_rates() -> str:
+    """``"1 for gd and sgd, 0.1 for momentum and nesterov"``, from the records."""
+    by_rate: dict[float, list[str]] = {}
+    for o in OPTIMIZERS.values():
+        if o.learning_rate is not None:
+            by_rate.setdefault(o.learning_rate, []).append(o.name)
+    return ", ".join(f"{_fmt(r)} for {' and '.join(n)}" for r, n in by_rate.items())
+
+
 def _family_param(family: str, default: str, help_: str) -> Param:
     return _p(family if family != "gradient" else "gradient", str, default, help_,
               choices=tuple(FAMILIES[family]))
 
-
-#: Without ``max_epochs``, a run lasts about this many updates (at least
-#: :data:`MIN_AUTO_EPOCHS` epochs, at most :data:`MAX_AUTO_EPOCHS`), so small data gets
-#: enough steps and big data is not slowed down: 54,000 Fashion-MNIST rows in batches of
-#: 256 reach it in 10 epochs, 1,212 digits in about 400.
-UPDATE_BUDGET = 2000
-MIN_AUTO_EPOCHS = 10
-MAX_AUTO_EPOCHS = 2000
 
 #: Every parameter of the estimators and commands, by name.
 PARAMS: dict[str, Param] = {p.name: p for p in (
@@ -285,8 +422,8 @@ PARAMS: dict[str, Param] = {p.name: p for p in (
        choices=("centered", "forward"), owned=True),
     _p("numerical_h", float, 1e-5, "Finite-difference step h (the lecture's is 0.0001).",
        low=0.0, high=1.0, low_open=True, owned=True),
-    _p("learning_rate", float, None, "Initial learning rate (default: 1 for gd and sgd, 0.1 "
-       "for momentum and nesterov).", low=0.0, high=1e9,
+    _p("learning_rate", float, None, f"Initial learning rate (default: {_default_rates()}).",
+       low=0.0, high=1e9,
        low_open=True, flag="--lr", owned=True),
     _p("schedule", str, "cosine", "Learning-rate schedule over the run.",
        choices=tuple(FAMILIES["schedule"]), owned=True),
@@ -310,6 +447,9 @@ PARAMS: dict[str, Param] = {p.name: p for p in (
        low=0.0, high=1.0, owned=True),
     _p("mutation_scale", float, 0.1, "Standard deviation of a mutation (genetic).",
        low=0.0, high=1e6, low_open=True, owned=True),
+    _p("memory", int, 10, "Correction pairs (s, y) L-BFGS keeps, SciPy's maxcor: more "
+       "approximate the curvature better, at O(memory * n_params) per iteration.", low=1,
+       high=1000, flag="--lbfgs-memory", owned=True),
     _p("max_epochs", int, None, "Most passes over the data (default: enough for about "
        f"{UPDATE_BUDGET:,} updates, at least {MIN_AUTO_EPOCHS} and at most "
        f"{MAX_AUTO_EPOCHS:,} epochs).", low=1, high=1_000_000,
@@ -347,13 +487,6 @@ PARAMS: dict[str, Param] = {p.name: p for p in (
        high=64, owned=True),
 )}
 
-#: The starting learning rate of each gradient optimizer when ``learning_rate`` is None.
-#: Plain SGD and GD take 10x momentum's rate: with mu = 0.9 momentum's steady-state step is
-#: lr / (1 - mu) = 10 lr, so the two move about as far per update.
-DEFAULT_LEARNING_RATES: dict[str, float] = {
-    "gd": 1.0, "sgd": 1.0, "momentum": 0.1, "nesterov": 0.1,
-}
-
 #: An upper bound on the curvature of each loss per unit of ``|x|^2`` (the largest
 #: eigenvalue of the loss's Hessian in the scores), from its record
 #: (:attr:`linclass.losses.records.Loss.curvature`): softmax 1/2, a sigmoid per class 1/4,
@@ -362,8 +495,14 @@ DEFAULT_LEARNING_RATES: dict[str, float] = {
 #: (:func:`linclass.estimators.plan.step_size`).
 LOSS_CURVATURE: dict[str, float] = {n: r.curvature for n, r in LOSS_RECORDS.items()}
 
-#: Derivative-free optimizers try one candidate (or breed one generation) per epoch.
-SEARCH_AUTO_EPOCHS = {"random_search": 1000, "random_local_search": 1000, "genetic": 100}
+#: The starting learning rate of each gradient optimizer when ``learning_rate`` is None
+#: (a view of the records' ``learning_rate``; :class:`OptimizerChoice` says why).
+DEFAULT_LEARNING_RATES: dict[str, float] = {
+    n: c.learning_rate for n, c in OPTIMIZERS.items() if c.learning_rate is not None}
+
+#: The derivative-free optimizers' automatic epochs (a view of the records' budgets).
+SEARCH_AUTO_EPOCHS: dict[str, int] = {
+    n: c.budget.epochs for n, c in OPTIMIZERS.items() if c.budget.epochs is not None}
 
 
 def choice(family: str, name: str) -> Choice:
@@ -430,6 +569,46 @@ def check_choice_params(
             f"not to {family} {shown!r}{takes_text}")
 
 
+def optimizer_record(name: str) -> OptimizerChoice:
+    """The record of optimizer ``name`` (:func:`choice`, typed); ValueError when unknown."""
+    record = choice("optimizer", name)
+    assert isinstance(record, OptimizerChoice)
+    return record
+
+
+#: Every optimizer's own parameters, in the order the records first name them (the
+#: estimators' signatures and the training commands list them so).
+OPTIMIZER_PARAMS: tuple[str, ...] = tuple(dict.fromkeys(
+    p for o in OPTIMIZERS.values() for p in o.params))
+
+
+def check_optimizer_values(name: str, values: Mapping[str, Any],
+                           spell: Mapping[str, str] | None = None) -> None:
+    """Refuse what optimizer ``name`` cannot take: an option that is none of the
+    optimizers' (``"optimizer 'lbfgs' takes no option(s) ['mu']"``), one of another
+    optimizer's (:func:`check_choice_params`), a value out of its record's range, or values
+    that break the record's :class:`Rule` s.
+
+    Args:
+        name: The optimizer's record name.
+        values: Its options by record name; None means "the record's default". A
+            ``learning_rate`` may be a schedule (a callable), which is not range-checked.
+        spell: How the face spells each parameter, for the messages.
+    """
+    record = optimizer_record(name)
+    spell = spell or {}
+    unknown = sorted(k for k in values if OWNER_FAMILY.get(k) != "optimizer")
+    if unknown:
+        takes = ", ".join(spell.get(p, p) for p in record.params) or "none"
+        raise ValueError(f"optimizer {name!r} takes no option(s) {unknown} (it takes "
+                         f"{takes})")
+    check_choice_params(values, {"optimizer": name}, spell)
+    for key, value in values.items():
+        if value is not None and not callable(value):
+            PARAMS[key].check(value, spell.get(key))
+    record.check_rules(values, spell)
+
+
 def resolved(name: str, value: Any) -> Any:
     """``value``, or the record's default when None (for owned parameters)."""
     return PARAMS[name].default if value is None else value
@@ -450,15 +629,22 @@ __all__ = [
     "LOSS_CURVATURE",
     "MAX_AUTO_EPOCHS",
     "MIN_AUTO_EPOCHS",
+    "OPTIMIZERS",
+    "OPTIMIZER_PARAMS",
     "OWNER_FAMILY",
     "PARAMS",
     "SEARCH_AUTO_EPOCHS",
     "UPDATE_BUDGET",
+    "Budget",
     "Choice",
+    "OptimizerChoice",
     "Param",
+    "Rule",
     "check_choice_params",
+    "check_optimizer_values",
     "choice",
     "names",
+    "optimizer_record",
     "owners",
     "resolved",
     "to_json",

@@ -23,15 +23,11 @@ from typing import Any
 import numpy as np
 
 from linclass.options import (
-    DEFAULT_LEARNING_RATES,
     LOSS_CURVATURE,
-    MAX_AUTO_EPOCHS,
-    MIN_AUTO_EPOCHS,
     OWNER_FAMILY,
-    SEARCH_AUTO_EPOCHS,
-    UPDATE_BUDGET,
     check_choice_params,
     choice,
+    optimizer_record,
     resolved,
 )
 
@@ -39,8 +35,6 @@ from linclass.options import (
 TASKS = ("classification", "regression")
 #: The loss of every regressor (the lecture's squared error).
 REGRESSION_LOSS = "squared"
-#: Factory arguments that the optimizer factories spell differently from the records.
-FACTORY_NAMES = {"momentum": "mu", "search_scale": "scale"}
 
 
 def _families(values: Mapping[str, Any], task: str) -> dict[str, str]:
@@ -61,8 +55,8 @@ def check(values: Mapping[str, Any], *, task: str = "classification",
 
     Raises:
         ValueError: An option set for a choice that does not use it, a gradient method for
-            a search optimizer, ``n_elite >= population_size``, or an optimizer that cannot
-            run on the chosen backend.
+            a search optimizer, or values that break the optimizer record's rules
+            (``n_elite >= population_size``).
     """
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
@@ -70,32 +64,25 @@ def check(values: Mapping[str, Any], *, task: str = "classification",
     word = lambda name: spell.get(name, name)  # noqa: E731
     selected = _families(values, task)
     check_choice_params(values, selected, spell)
-    optimizer = choice("optimizer", selected["optimizer"])
-    if optimizer.has("search") and selected["gradient"] != "analytic":
+    record = optimizer_record(selected["optimizer"])
+    if record.has("search") and selected["gradient"] != "analytic":
         raise ValueError(f"{word('gradient')}={selected['gradient']!r} is for gradient "
-                         f"optimizers; {word('optimizer')}={optimizer.name!r} uses loss "
+                         f"optimizers; {word('optimizer')}={record.name!r} uses loss "
                          "values only")
-    n_elite = resolved("n_elite", values.get("n_elite"))
-    size = resolved("population_size", values.get("population_size"))
-    if optimizer.name == "genetic" and n_elite >= size:
-        raise ValueError(f"{word('n_elite')} must be < {word('population_size')} ({size}), "
-                         f"got {n_elite}")
+    record.check_rules(values, spell)
 
 
 def epochs(values: Mapping[str, Any], n_samples: int) -> int:
-    """``max_epochs``, or the automatic budget for ``n_samples`` training rows: about
-    :data:`~linclass.options.UPDATE_BUDGET` updates for gradient optimizers (at least
-    ``MIN_AUTO_EPOCHS``), ``SEARCH_AUTO_EPOCHS`` for the searches."""
+    """``max_epochs``, or the optimizer record's automatic budget
+    (:class:`~linclass.options.Budget`) for ``n_samples`` training rows: about
+    :data:`~linclass.options.UPDATE_BUDGET` updates for gradient optimizers and solvers,
+    a fixed number of epochs for the searches."""
     if values.get("max_epochs") is not None:
         return int(values["max_epochs"])
-    name = values["optimizer"]
-    record = choice("optimizer", name)
-    if record.has("search"):
-        return SEARCH_AUTO_EPOCHS[name]
+    record = optimizer_record(values["optimizer"])
     batch = None if record.has("full_batch") else int(resolved("batch_size",
                                                                values.get("batch_size")))
-    per_epoch = 1 if batch is None else -(-n_samples // batch)
-    return min(max(-(-UPDATE_BUDGET // per_epoch), MIN_AUTO_EPOCHS), MAX_AUTO_EPOCHS)
+    return record.budget.max_epochs(1 if batch is None else -(-n_samples // batch))
 
 
 @dataclass(frozen=True)
@@ -109,7 +96,8 @@ class FitPlan:
         optimizer: The optimizer's record name.
         gradient: The gradient method (gradient optimizers and solvers).
         gradient_kwargs: ``h`` and ``fd_method`` for numerical gradients.
-        optimizer_kwargs: The optimizer's own options, named as its factory names them.
+        optimizer_kwargs: The optimizer's own options by their record names (not the
+            learning rate, schedule and batch size, which have their own fields).
         learning_rate: The user's starting rate, or None: derived from the data's curvature
             (:meth:`with_learning_rate`), or not used by this optimizer.
         schedule: The schedule (``"constant"`` for optimizers without a learning rate).
@@ -210,8 +198,8 @@ def make_plan(values: Mapping[str, Any], *, task: str, n_samples: int, in_memory
     """
     check(values, task=task, spell=spell)
     families = _families(values, task)
-    loss, optimizer = families["loss"], families["optimizer"]
-    record = choice("optimizer", optimizer)
+    loss, name = families["loss"], families["optimizer"]
+    record = optimizer_record(name)
     objective: dict[str, Any] = dict(loss=loss, penalty=values["penalty"],
                                      alpha=float(values["alpha"]),
                                      l1_ratio=resolved("l1_ratio", values.get("l1_ratio")))
@@ -221,8 +209,7 @@ def make_plan(values: Mapping[str, Any], *, task: str, n_samples: int, in_memory
                         "fd_method": resolved("numerical_method",
                                               values.get("numerical_method"))}
                        if values["gradient"] == "numerical" else {})
-    optimizer_kwargs = {FACTORY_NAMES.get(k, k): resolved(k, values.get(k))
-                        for k in record.params
+    optimizer_kwargs = {k: resolved(k, values.get(k)) for k in record.params
                         if k not in ("learning_rate", "schedule", "batch_size")}
     takes_rate = "learning_rate" in record.params
     schedule = resolved("schedule", values.get("schedule")) if takes_rate else "constant"
@@ -238,7 +225,7 @@ def make_plan(values: Mapping[str, Any], *, task: str, n_samples: int, in_memory
     rate = values.get("learning_rate") if takes_rate else None
     if rate is not None:
         settings["learning_rate"] = float(rate)
-    return FitPlan(task=task, objective=objective, optimizer=optimizer,
+    return FitPlan(task=task, objective=objective, optimizer=name,
                    gradient=values["gradient"], gradient_kwargs=gradient_kwargs,
                    optimizer_kwargs=optimizer_kwargs,
                    learning_rate=None if rate is None else float(rate), schedule=schedule,
@@ -323,13 +310,14 @@ def step_size(plan: FitPlan, eigenvalue: float, penalty_gain: float = 1.0) -> fl
         objective["penalty"], 0.0)
     lipschitz = (LOSS_CURVATURE[objective["loss"]] * eigenvalue
                  + 2.0 * float(objective["alpha"]) * ratio * penalty_gain)
-    default = DEFAULT_LEARNING_RATES[plan.optimizer]
+    default = optimizer_record(plan.optimizer).learning_rate
+    assert default is not None, "step_size is for optimizers that take a learning rate"
     if lipschitz <= 0:
         return default
-    mu = plan.optimizer_kwargs.get("mu")
+    mu = plan.optimizer_kwargs.get("momentum")
     safe = 1.0 / lipschitz if mu is None else (1.0 - float(mu)) * 2.0 / lipschitz
     return min(default, safe)
 
 
-__all__ = ["FACTORY_NAMES", "REGRESSION_LOSS", "TASKS", "FitPlan", "check", "epochs",
+__all__ = ["REGRESSION_LOSS", "TASKS", "FitPlan", "check", "epochs",
            "make_plan", "step_size", "top_eigenvalue"]

@@ -74,8 +74,11 @@ def genetic(
 
     Args:
         population_size: Individuals per generation, >= 2.
-        n_elite: Best individuals copied unchanged into the next generation, in
-            ``[1, population_size)``; >= 1 means the best loss never gets worse.
+        n_elite: Best individuals copied unchanged into the next generation, >= 1 (so the
+            best loss never gets worse) and below ``population_size``, so that children
+            are bred: the record's rule (:data:`linclass.options.OPTIMIZERS`), which
+            :func:`linclass.optim.build` checks, with ``tournament_size <=
+            population_size``.
         tournament_size: Entrants per selection tournament, >= 1 (1 is random selection).
         crossover_rate: Probability that a child mixes two parents, in [0, 1].
         mutation_rate: Probability that a gene mutates, in [0, 1].
@@ -86,8 +89,8 @@ def genetic(
     """
     if population_size < 2:
         raise ValueError(f"population_size must be >= 2, got {population_size}")
-    if not 1 <= n_elite < population_size:
-        raise ValueError(f"n_elite must lie in [1, {population_size - 1}], got {n_elite}")
+    if n_elite < 1:
+        raise ValueError(f"n_elite must be >= 1, got {n_elite}")
     if tournament_size < 1:
         raise ValueError(f"tournament_size must be >= 1, got {tournament_size}")
     for name, rate in (("crossover_rate", crossover_rate), ("mutation_rate", mutation_rate)):

@@ -1,18 +1,35 @@
-"""Gradient-based optimizers as ``(init, update)`` pairs with explicit state.
+"""Gradient-based optimizers as ``(init, update)`` pairs with explicit state, composed from
+shared pieces.
 
 Each factory returns a :class:`GradientOptimizer`::
 
-    init, update = momentum(learning_rate=0.05, mu=0.9)
+    init, update = momentum(learning_rate=0.05, momentum=0.9)
     state = init(params)
     for X_batch, y_batch in batches:
         loss, grads = value_and_grad(params, X_batch, y_batch)
         params, state = update(params, grads, state)
 
-``update`` changes the arrays of ``params`` (and the state's velocity) in place, so that a
+``update`` changes the arrays of ``params`` (and the state's buffers) in place, so that a
 step allocates almost nothing, and returns them for readability. The state is a NamedTuple
-holding everything the optimizer remembers; nothing hides in a per-parameter cache. The
-learning rate is a number or a schedule ``schedule(step) -> float`` (see
-:mod:`linclass.optim.schedules`) evaluated at ``state.count``, the number of updates done.
+holding everything the optimizer remembers; nothing hides in a per-parameter cache.
+
+As in optax, an optimizer is a composition (:func:`chain`) of two kinds of piece:
+
+* the *rate* (:func:`scale_by_schedule`): the learning rate of update ``count``, a number
+  or a schedule ``schedule(step) -> float`` (see :mod:`linclass.optim.schedules`); every
+  state records ``count`` and the ``learning_rate`` of the latest update;
+* the *rule* (:class:`UpdateRule`), the step on one array given its gradient and that rate, with
+  the buffers it keeps per array: :func:`descend` (``x -= lr g``, none) and
+  :func:`trace` (a velocity, with a Nesterov flag).
+
+So ``sgd = chain(rate, descend())``, ``momentum = chain(rate, trace(mu))`` and
+``nesterov = chain(rate, trace(mu, nesterov=True))``; a new rule (RMSProp, say: a buffer
+``cache`` and a decay) is one :class:`UpdateRule` and one factory here.
+
+The rules use in-place operators only (``*=``, ``-=``, ``+=``), which torch tensors have
+too, so the torch backend runs these same optimizers on its tensors. The rate is a Python
+float for a scalar schedule; a schedule may also return an array broadcastable against
+the params (one rate per stacked head), which the rules use as it is.
 """
 
 from __future__ import annotations
@@ -22,7 +39,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from linclass.optim.schedules import LearningRate, as_schedule
+from linclass.optim.schedules import LearningRate, Schedule, as_schedule
 
 Params = dict[str, np.ndarray]
 
@@ -66,10 +83,97 @@ class MomentumState(NamedTuple):
     velocity: Params
 
 
-def _check_mu(mu: float) -> float:
+# --- the pieces -----------------------------------------------------------------------------
+
+
+class Rate(NamedTuple):
+    """The rate piece: the learning rate of each update.
+
+    Attributes:
+        schedule: ``schedule(count)``, the rate of update ``count``.
+        scalar: True when the schedule gives one number (the update then takes it as a
+            Python float, which NumPy arrays and torch tensors both multiply by); False
+            for an array of rates broadcastable against the params.
+    """
+
+    schedule: Schedule
+    scalar: bool
+
+
+def scale_by_schedule(learning_rate: LearningRate) -> Rate:
+    """The rate piece of a number (constant) or a schedule ``schedule(step) -> rate``."""
+    schedule = as_schedule(learning_rate)
+    return Rate(schedule, np.ndim(schedule(0)) == 0)
+
+
+#: ``step(p, g, rate, *buffers)``: one array's update, in place (``p`` and its buffers).
+StepFn = Callable[..., None]
+
+
+class UpdateRule(NamedTuple):
+    """The rule piece: one array's step, and the buffers it keeps per array.
+
+    Attributes:
+        buffers: Names of the state fields it keeps, each a dict of arrays shaped like the
+            params (zero at init), passed to ``step`` in this order.
+        step: ``step(p, g, rate, *buffers)``, changing ``p`` and the buffers in place with
+            in-place operators only.
+    """
+
+    buffers: tuple[str, ...]
+    step: StepFn
+
+
+def descend() -> UpdateRule:
+    """``x <- x - rate g``: plain gradient descent, no buffer."""
+
+    def step(p: Any, g: Any, rate: Any) -> None:
+        p -= rate * g
+
+    return UpdateRule((), step)
+
+
+def _check_momentum(mu: float) -> float:
     if not 0.0 <= mu < 1.0:
-        raise ValueError(f"mu (momentum) must lie in [0, 1), got {mu}")
+        raise ValueError(f"momentum (mu) must lie in [0, 1), got {mu}")
     return float(mu)
+
+
+def trace(decay: float, *, nesterov: bool = False) -> UpdateRule:
+    """A velocity ``v`` per array in the CS231n notes' form, ``v <- mu v - rate g``.
+
+    Without ``nesterov``, ``x <- x + v``. With it, the notes' form that needs the gradient
+    only at the stored parameters::
+
+        v_prev = v
+        v <- mu v - rate g
+        x <- x - mu v_prev + (1 + mu) v
+
+    The stored ``x`` is then the "look-ahead" point ``x_true + mu v``, so the gradient fed
+    to the update is the gradient at the look-ahead, which is what makes it Nesterov.
+
+    Args:
+        decay: The momentum mu ("friction"), in [0, 1); 0 gives plain SGD.
+        nesterov: Take the Nesterov step.
+    """
+    mu = _check_momentum(decay)
+
+    if nesterov:
+        ahead = 1.0 + mu
+
+        def step(p: Any, g: Any, rate: Any, v: Any) -> None:
+            p -= mu * v  # undo the old look-ahead ...
+            v *= mu
+            v -= rate * g
+            p += ahead * v  # ... step, and look ahead along the new velocity
+    else:
+
+        def step(p: Any, g: Any, rate: Any, v: Any) -> None:
+            v *= mu
+            v -= rate * g
+            p += v
+
+    return UpdateRule(("velocity",), step)
 
 
 def _zeros_like(p: Any) -> Any:
@@ -79,14 +183,53 @@ def _zeros_like(p: Any) -> Any:
     return np.zeros_like(p) if new_zeros is None else new_zeros(p.shape)
 
 
-def _momentum_init(lr: Callable[[int], float]) -> Callable[[Params], MomentumState]:
-    """The ``init`` shared by momentum and Nesterov: zero velocity, count 0."""
+def chain(rate: Rate, rule: UpdateRule, state: type[Any]) -> GradientOptimizer:
+    """The optimizer that takes ``rule``'s step at ``rate``'s learning rate.
 
-    def init(params: Params) -> MomentumState:
-        velocity = {name: _zeros_like(p) for name, p in params.items()}
-        return MomentumState(count=0, learning_rate=float(lr(0)), velocity=velocity)
+    Args:
+        rate: :func:`scale_by_schedule`'s piece.
+        rule: The step (:func:`descend`, :func:`trace`, ...).
+        state: The state's NamedTuple, with fields ``count``, ``learning_rate`` and the
+            rule's buffers, in that order (what the rest of the code reads by name).
+    """
+    fields = ("count", "learning_rate", *rule.buffers)
+    if tuple(state._fields) != fields:
+        raise TypeError(f"{state.__name__} must have the fields {fields}, has {state._fields}")
+    schedule, scalar, step = rate.schedule, rate.scalar, rule.step
 
-    return init
+    def rate_of(count: int) -> Any:
+        return float(schedule(count)) if scalar else schedule(count)
+
+    def init(params: Params) -> Any:
+        buffers = [{k: _zeros_like(p) for k, p in params.items()} for _ in rule.buffers]
+        return state(0, rate_of(0), *buffers)
+
+    # One loop per number of buffers, so that a step pays no generic unpacking per array.
+    if not rule.buffers:
+        def update(params: Params, grads: Params, st: Any) -> tuple[Params, Any]:
+            r = float(schedule(st.count)) if scalar else schedule(st.count)
+            for k, p in params.items():
+                step(p, grads[k], r)
+            return params, state(st.count + 1, r)
+    elif len(rule.buffers) == 1:
+        def update(params: Params, grads: Params, st: Any) -> tuple[Params, Any]:
+            r = float(schedule(st.count)) if scalar else schedule(st.count)
+            buffer = st[2]
+            for k, p in params.items():
+                step(p, grads[k], r, buffer[k])
+            return params, state(st.count + 1, r, buffer)
+    else:
+        def update(params: Params, grads: Params, st: Any) -> tuple[Params, Any]:
+            r = float(schedule(st.count)) if scalar else schedule(st.count)
+            buffers = st[2:]
+            for k, p in params.items():
+                step(p, grads[k], r, *[b[k] for b in buffers])
+            return params, state(st.count + 1, r, *buffers)
+
+    return GradientOptimizer(init, update)
+
+
+# --- the optimizers -------------------------------------------------------------------------
 
 
 def sgd(learning_rate: LearningRate = 0.1) -> GradientOptimizer:
@@ -98,21 +241,10 @@ def sgd(learning_rate: LearningRate = 0.1) -> GradientOptimizer:
     Args:
         learning_rate: Step size, a number or a schedule ``schedule(step) -> float``.
     """
-    lr = as_schedule(learning_rate)
-
-    def init(params: Params) -> SGDState:
-        return SGDState(count=0, learning_rate=float(lr(0)))
-
-    def update(params: Params, grads: Params, state: SGDState) -> tuple[Params, SGDState]:
-        rate = float(lr(state.count))
-        for name, p in params.items():
-            p -= rate * grads[name]
-        return params, SGDState(state.count + 1, rate)
-
-    return GradientOptimizer(init, update)
+    return chain(scale_by_schedule(learning_rate), descend(), SGDState)
 
 
-def momentum(learning_rate: LearningRate = 0.05, mu: float = 0.9) -> GradientOptimizer:
+def momentum(learning_rate: LearningRate = 0.05, momentum: float = 0.9) -> GradientOptimizer:
     """SGD with momentum (CS231n notes): ``v <- mu v - lr(t) g``, then ``x <- x + v``.
 
     The velocity ``v`` integrates past gradients, so steps grow along directions where
@@ -120,53 +252,18 @@ def momentum(learning_rate: LearningRate = 0.05, mu: float = 0.9) -> GradientOpt
 
     Args:
         learning_rate: Step size, a number or a schedule.
-        mu: Momentum ("friction"), in [0, 1); 0 gives plain SGD.
+        momentum: mu ("friction"), in [0, 1); 0 gives plain SGD.
     """
-    lr = as_schedule(learning_rate)
-    mu = _check_mu(mu)
-
-    init = _momentum_init(lr)
-
-    def update(params: Params, grads: Params, state: MomentumState) -> tuple[Params, MomentumState]:
-        rate = float(lr(state.count))
-        for name, p in params.items():
-            v = state.velocity[name]
-            v *= mu
-            v -= rate * grads[name]
-            p += v
-        return params, MomentumState(state.count + 1, rate, state.velocity)
-
-    return GradientOptimizer(init, update)
+    return chain(scale_by_schedule(learning_rate), trace(momentum), MomentumState)
 
 
-def nesterov(learning_rate: LearningRate = 0.05, mu: float = 0.9) -> GradientOptimizer:
-    """Nesterov momentum in the CS231n notes' form, which needs the gradient only at the
-    stored parameters::
-
-        v_prev = v
-        v <- mu v - lr(t) g
-        x <- x - mu v_prev + (1 + mu) v
-
-    The stored ``x`` is the "look-ahead" point ``x_true + mu v``, so the gradient fed to
-    ``update`` is the gradient at the look-ahead, which is what makes it Nesterov.
+def nesterov(learning_rate: LearningRate = 0.05, momentum: float = 0.9) -> GradientOptimizer:
+    """Nesterov momentum in the CS231n notes' form (:func:`trace` with ``nesterov=True``),
+    which needs the gradient only at the stored (look-ahead) parameters.
 
     Args:
         learning_rate: Step size, a number or a schedule.
-        mu: Momentum, in [0, 1).
+        momentum: mu, in [0, 1).
     """
-    lr = as_schedule(learning_rate)
-    mu = _check_mu(mu)
-
-    init = _momentum_init(lr)
-
-    def update(params: Params, grads: Params, state: MomentumState) -> tuple[Params, MomentumState]:
-        rate = float(lr(state.count))
-        for name, p in params.items():
-            v = state.velocity[name]
-            p -= mu * v  # undo the old look-ahead ...
-            v *= mu
-            v -= rate * grads[name]
-            p += (1.0 + mu) * v  # ... step, and look ahead along the new velocity
-        return params, MomentumState(state.count + 1, rate, state.velocity)
-
-    return GradientOptimizer(init, update)
+    return chain(scale_by_schedule(learning_rate), trace(momentum, nesterov=True),
+                 MomentumState)

@@ -91,24 +91,25 @@ def _fill_normal(out: np.ndarray, rng: np.random.Generator, scale: float) -> Non
 
 
 def random_search(
-    scale: float = 0.1, random_state: int | np.random.Generator | None = 0
+    search_scale: float = 0.1, random_state: int | np.random.Generator | None = 0
 ) -> SearchOptimizer:
-    """Random search: try ``W, b ~ N(0, scale^2)`` independently each step, keep the best.
+    """Random search: try ``W, b ~ N(0, search_scale^2)`` independently each step, keep the
+    best.
 
     The starting params are only a template for shapes and dtype: like the notes' loop
     (``bestloss = inf``), the first draw is always kept.
 
     Args:
-        scale: Standard deviation of the sampled weights and biases; pick it so that the
-            scores ``W x`` are of order 1 on your features.
+        search_scale: Standard deviation of the sampled weights and biases; pick it so that
+            the scores ``W x`` are of order 1 on your features.
         random_state: Seed or generator.
     """
-    if not scale > 0:
-        raise ValueError(f"scale must be > 0, got {scale}")
+    if not search_scale > 0:
+        raise ValueError(f"search_scale must be > 0, got {search_scale}")
 
     def propose(params: Params, candidate: Params, rng: np.random.Generator) -> None:
         for c in candidate.values():
-            _fill_normal(c, rng, scale)
+            _fill_normal(c, rng, search_scale)
 
     return _search(propose, random_state)
 

@@ -6,13 +6,13 @@ rows, labels in range), the parameters' dtype.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from linclass.model import Params
-from linclass.optim import OPTIMIZERS, LearningRate, Optimizer, SearchOptimizer, schedule_for_run
-from linclass.options import DEFAULT_LEARNING_RATES, choice, names
+from linclass.optim import LearningRate, Optimizer, SearchOptimizer, build
+from linclass.options import choice, names
 from linclass.training.arrays import is_dask, is_out_of_core
 from linclass.training.sampler import CHUNK_ROWS
 from linclass.training.step import ValueAndGrad, ValueFn, as_value
@@ -34,7 +34,8 @@ def make_optimizer(
     schedule: str = "constant",
     steps: Callable[[bool], int] | None = None,
 ) -> tuple[Optimizer, bool]:
-    """The optimizer pair, and whether it takes full-batch steps.
+    """The optimizer pair (:func:`linclass.optim.build`, for a name), and whether it takes
+    full-batch steps.
 
     ``steps(full_batch)`` gives the run's number of updates, for a named ``schedule``.
     """
@@ -47,26 +48,16 @@ def make_optimizer(
     record = choice("optimizer", optimizer)  # one record says what the optimizer takes
     if record.has("solver"):  # fit() builds these with make_solver
         raise ValueError(f"optimizer {optimizer!r} runs whole fits only, not partial_fit")
+    values = dict(optimizer_kwargs or {})
+    if "learning_rate" in record.params:
+        values.update(learning_rate=learning_rate, schedule=schedule)
+    elif learning_rate is not None or schedule != "constant":
+        takes = ", ".join(names("optimizer", "gradient"))
+        raise ValueError(f"optimizer {optimizer!r} takes no learning rate or schedule "
+                         f"(they are for the gradient optimizers: {takes})")
     full_batch = record.has("full_batch")
-    factory = OPTIMIZERS[optimizer]
-    kwargs = dict(optimizer_kwargs or {})
-    if "learning_rate" not in record.params:
-        if learning_rate is not None or schedule != "constant":
-            takes = ", ".join(names("optimizer", "gradient"))
-            raise ValueError(f"optimizer {optimizer!r} takes no learning rate or schedule "
-                             f"(they are for the gradient optimizers: {takes})")
-    elif schedule != "constant":
-        if callable(learning_rate):
-            raise ValueError("give either a schedule name or a schedule callable, not both")
-        init = DEFAULT_LEARNING_RATES[optimizer] if learning_rate is None else learning_rate
-        total = steps(full_batch) if steps is not None else 1
-        kwargs["learning_rate"] = schedule_for_run(schedule, init, total)
-    else:
-        kwargs["learning_rate"] = (DEFAULT_LEARNING_RATES[optimizer] if learning_rate is None
-                                   else learning_rate)
-    if record.has("search"):
-        kwargs.setdefault("random_state", rng)
-    return factory(**kwargs), full_batch
+    total = steps(full_batch) if steps is not None else 1
+    return cast(Optimizer, build(optimizer, values, rng, total_steps=total)), full_batch
 
 
 def check_data(X: np.ndarray, y: np.ndarray, transform: Transform | None, name: str = "X"
@@ -130,8 +121,6 @@ def check_objective(optimizer: Optimizer, value_and_grad: ValueAndGrad | None,
     return value_and_grad, value
 
 
-
-
 def make_solver(name: str, learning_rate: Any, schedule: str,
                 optimizer_kwargs: Mapping[str, Any] | None, early_stopping: bool) -> Any:
     """The solver object of a ``solver`` record (``lbfgs``), its options checked.
@@ -140,16 +129,10 @@ def make_solver(name: str, learning_rate: Any, schedule: str,
         ValueError: A learning rate, a schedule or early stopping (a solver searches its
             own step and stops at its gradient tolerance), or an option it does not take.
     """
-    from linclass.optim.lbfgs import Lbfgs
-
     if learning_rate is not None or schedule != "constant":
         raise ValueError(f"optimizer {name!r} takes no learning rate or schedule (it "
                          "searches its own step)")
     if early_stopping:
         raise ValueError(f"early_stopping does not apply to optimizer {name!r}: it stops at "
                          "its gradient tolerance tol")
-    kwargs = dict(optimizer_kwargs or {})
-    unknown = set(kwargs) - set(Lbfgs._fields)
-    if unknown:
-        raise ValueError(f"optimizer {name!r} takes no option(s) {sorted(unknown)}")
-    return Lbfgs(**kwargs)
+    return build(name, optimizer_kwargs)  # the record's options (memory), checked

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from linclass.options import PARAMS, choice, names, to_json
+from linclass.options import PARAMS, choice, names, optimizer_record, to_json
 
 #: The losses with a margin, and the derivative-free optimizers (from the records' tags).
 MARGIN_LOSSES = names("loss", "margin")
@@ -95,7 +95,9 @@ def check_field(view: ViewControls, name: str, value: Any) -> Any:
 
 def updated(view: ViewControls, current: Mapping[str, Any],
             changes: Mapping[str, Any]) -> dict[str, Any]:
-    """The controls with ``changes`` applied, every change and their combination checked.
+    """The controls with ``changes`` applied, every change and their combination checked
+    (the rules of every optimizer the view offers, :meth:`~linclass.options.
+    OptimizerChoice.check_rules`, since the controls keep each one's settings).
 
     Raises:
         ValueError: On any bad field; ``current`` is never modified.
@@ -103,9 +105,8 @@ def updated(view: ViewControls, current: Mapping[str, Any],
     out = dict(current)
     for name, value in changes.items():
         out[name] = check_field(view, name, value)
-    if out["n_elite"] >= out["population_size"]:
-        raise ValueError(f"n_elite must be < population_size ({out['population_size']}), "
-                         f"got {out['n_elite']}")
+    for name in view.optimizers:  # the controls hold every offered optimizer's fields
+        optimizer_record(name).check_rules(out)
     return out
 
 

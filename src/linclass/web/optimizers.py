@@ -9,14 +9,13 @@ is which comes from the records' ``"search"`` tag.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
-from linclass.estimators.plan import FACTORY_NAMES
 from linclass.model import Params
 from linclass.objective import Objective
-from linclass.optim import Optimizer, get_optimizer
+from linclass.optim import Optimizer, build
 from linclass.options import choice
 from linclass.training import Runner, Spec, TrainingDivergedError, make_parts
 from linclass.training.parts import backend_for
@@ -28,22 +27,20 @@ OPTIMIZERS = STEPPED_OPTIMIZERS
 # hyperplanes and templates are meaningless by then, and the page should say so.
 DIVERGENCE_LIMIT = 1e6
 
-#: Owned parameters that are not arguments of an optimizer factory.
-_NOT_FACTORY_ARGS = ("schedule", "batch_size")
-
 
 def make_optimizer(config: Mapping[str, Any], seed: int = 0) -> Optimizer:
-    """``(init, update)`` from :func:`linclass.optim.get_optimizer` for ``config["optimizer"]``
-    with the parameters its record owns (a search never sees the learning rate).
+    """``(init, update)`` for ``config["optimizer"]`` from :func:`linclass.optim.build`,
+    with the options its record owns (a search never sees the learning rate).
 
-    ``update`` changes the params it is given in place. Searches are seeded with ``seed``.
+    ``update`` changes the params it is given in place. Searches are seeded with
+    ``seed``. A playground run has no fixed length, so its schedule is constant.
     """
     name = config["optimizer"]
     owned = choice("optimizer", name).params
-    kwargs = {FACTORY_NAMES.get(k, k): config[k] for k in owned if k not in _NOT_FACTORY_ARGS}
-    if name in SEARCH_OPTIMIZERS:
-        kwargs["random_state"] = seed
-    return get_optimizer(name, **kwargs)
+    values = {k: config[k] for k in owned if k in config}
+    if "schedule" in owned:
+        values["schedule"] = "constant"
+    return cast(Optimizer, build(name, values, seed))  # the playground offers no solver
 
 
 def is_diverged(loss: float, params: Params) -> bool:
@@ -156,5 +153,6 @@ class GuardedSteps:
         """Random local search keeps a step only if it beats the *current* weights, so
         their loss is the best so far before its first try."""
         state = self._opt_state
-        if self.config["optimizer"] == "random_local_search" and not np.isfinite(state.loss):
+        if choice("optimizer", self.config["optimizer"]).has("local") and \
+                not np.isfinite(state.loss):
             self._opt_state = state._replace(loss=float(runner.full_loss(self.params)))
