@@ -23,17 +23,23 @@ from typing import Any, Literal
 import rich.markup
 import typer
 
-from linclass.options import FAMILIES, PARAMS, Param, check_choice_params, owners
+from linclass.options import (
+    FAMILIES,
+    OPTIMIZER_PARAMS,
+    PARAMS,
+    Param,
+    check_choice_params,
+    owners,
+)
 
 #: Options of the estimator a training command offers (``random_state`` and ``verbose``
 #: come from ``--seed`` and ``--quiet``).
+#: The optimizers' own options are every optimizer record's (:data:`linclass.options.
+#: OPTIMIZER_PARAMS`), so a new one (``--lbfgs-memory``) reaches every training command.
 TRAINING = (
     "loss", "penalty", "alpha", "l1_ratio", "margin", "optimizer", "gradient",
-    "numerical_method", "numerical_h", "learning_rate", "schedule", "batch_size", "momentum",
-    "search_scale", "step_size",
-    "population_size", "n_elite", "tournament_size", "crossover_rate", "mutation_rate",
-    "mutation_scale", "max_epochs", "tol", "patience", "early_stopping", "scaling", "backend",
-    "device",
+    "numerical_method", "numerical_h", *OPTIMIZER_PARAMS, "max_epochs", "tol", "patience",
+    "early_stopping", "scaling", "backend", "device",
 )
 #: Feature parameters (``--features`` chooses the kinds).
 FEATURES = ("hist_bins", "hog_orientations", "hog_pixels_per_cell", "hog_cells_per_block")

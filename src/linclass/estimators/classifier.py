@@ -33,7 +33,7 @@ from linclass.estimators.plan import make_plan
 from linclass.io.persist import ModelFileError
 from linclass.losses import log_softmax, softmax
 from linclass.model import init_params, scores
-from linclass.options import choice
+from linclass.options import PARAMS, choice
 from linclass.training.arrays import float_rows, is_dask, is_out_of_core
 
 
@@ -67,8 +67,8 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         numerical_method: ``"centered"`` or ``"forward"`` (one-sided) differences
             (``gradient="numerical"`` only; default ``"centered"``).
         numerical_h: The finite-difference step (``gradient="numerical"`` only; default 1e-5).
-        learning_rate: Initial step size (gradient optimizers). None: the optimizer's
-            :data:`~linclass.options.DEFAULT_LEARNING_RATES`, capped at a safe
+        learning_rate: Initial step size (gradient optimizers). None: the optimizer
+            record's rate (:data:`~linclass.options.OPTIMIZERS`), capped at a safe
             ``min(default, 1/L)`` (``L`` the curvature bound of the objective on these
             data, :func:`linclass.estimators.plan.step_size`) for the squared error and
             for rows on disk or a cluster; ``settings_`` records the rate used.
@@ -80,6 +80,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         step_size: Standard deviation of ``random_local_search``'s steps (default 0.05).
         population_size, n_elite, tournament_size, crossover_rate, mutation_rate,
             mutation_scale: The ``genetic`` algorithm's (see :func:`linclass.optim.genetic`).
+        memory: Correction pairs ``lbfgs`` keeps (SciPy's ``maxcor``; default 10).
         max_epochs: Most passes over the data; None: about ``UPDATE_BUDGET`` updates for
             gradient optimizers, :data:`~linclass.options.SEARCH_AUTO_EPOCHS` candidates or
             generations for the searches.
@@ -131,7 +132,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         alpha: float = 1e-4,
         l1_ratio: float | None = None,
         margin: float | None = None,
-        optimizer: str = "momentum",
+        optimizer: str = PARAMS["optimizer"].default,
         gradient: str = "analytic",
         numerical_method: str | None = None,
         numerical_h: float | None = None,
@@ -147,6 +148,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         crossover_rate: float | None = None,
         mutation_rate: float | None = None,
         mutation_scale: float | None = None,
+        memory: int | None = None,
         max_epochs: int | None = None,
         tol: float | None = 1e-3,
         patience: int = 20,
@@ -180,6 +182,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         self.crossover_rate = crossover_rate
         self.mutation_rate = mutation_rate
         self.mutation_scale = mutation_scale
+        self.memory = memory
         self.max_epochs = max_epochs
         self.tol = tol
         self.patience = patience

@@ -16,16 +16,15 @@ from typing import Any
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from linclass.options import PARAMS, Param, names
+from linclass.options import OPTIMIZER_PARAMS, PARAMS, Param, names
 
 #: The parameters of :class:`~linclass.estimators.classifier.LinearClassifier`, in signature order.
+#: The optimizers' own parameters are every optimizer record's, in the records' order.
 ESTIMATOR_PARAMS = (
     "loss", "penalty", "alpha", "l1_ratio", "margin", "optimizer", "gradient",
-    "numerical_method", "numerical_h", "learning_rate", "schedule", "batch_size", "momentum",
-    "search_scale", "step_size",
-    "population_size", "n_elite", "tournament_size", "crossover_rate", "mutation_rate",
-    "mutation_scale", "max_epochs", "tol", "patience", "early_stopping",
-    "validation_fraction", "scaling", "backend", "device", "dtype", "random_state", "verbose",
+    "numerical_method", "numerical_h", *OPTIMIZER_PARAMS, "max_epochs", "tol", "patience",
+    "early_stopping", "validation_fraction", "scaling", "backend", "device", "dtype",
+    "random_state", "verbose",
 )
 
 SEARCH_OPTIMIZERS = frozenset(names("optimizer", "search"))

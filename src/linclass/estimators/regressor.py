@@ -132,6 +132,7 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         crossover_rate: float | None = None,
         mutation_rate: float | None = None,
         mutation_scale: float | None = None,
+        memory: int | None = None,
         max_epochs: int | None = None,
         tol: float | None = _DEFAULT["tol"],
         patience: int = _DEFAULT["patience"],
