@@ -37,6 +37,7 @@ import functools  # noqa: E402
 import platform  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 import matplotlib  # noqa: E402
 
@@ -49,7 +50,9 @@ from sklearn.model_selection import train_test_split  # noqa: E402
 from linclass.grad import make_value_and_grad  # noqa: E402
 from linclass.model import init_params, predict  # noqa: E402
 from linclass.objective import objective_value  # noqa: E402
+from linclass.optim import get_optimizer  # noqa: E402
 from linclass.training import FitResult, TrainingDivergedError, fit  # noqa: E402
+from linclass.training.setup import rngs  # noqa: E402
 
 OBJECTIVE = dict(loss="softmax", penalty="l2", alpha=1e-4)
 BATCH_SIZE = 32
@@ -61,9 +64,9 @@ N_ELITE = 2
 METHODS: dict[str, tuple[str, list[float], dict]] = {
     "gd": ("learning_rate", [3.0, 10.0, 30.0, 100.0], {}),
     "sgd": ("learning_rate", [0.1, 0.3, 1.0, 3.0], {}),
-    "momentum": ("learning_rate", [0.01, 0.03, 0.1, 0.3], {"mu": 0.9}),
-    "nesterov": ("learning_rate", [0.01, 0.03, 0.1, 0.3], {"mu": 0.9}),
-    "random_search": ("scale", [0.03, 0.1, 0.3, 1.0], {}),
+    "momentum": ("learning_rate", [0.01, 0.03, 0.1, 0.3], {"momentum": 0.9}),
+    "nesterov": ("learning_rate", [0.01, 0.03, 0.1, 0.3], {"momentum": 0.9}),
+    "random_search": ("search_scale", [0.03, 0.1, 0.3, 1.0], {}),
     "random_local_search": ("step_size", [0.01, 0.03, 0.1, 0.3], {}),
     "genetic": ("mutation_scale", [0.03, 0.1, 0.3, 1.0],
                 {"population_size": POPULATION, "n_elite": N_ELITE}),
@@ -97,12 +100,17 @@ def run(name: str, knob: str, setting: float, fixed: dict, budget: int, data) ->
         if knob == "mutation_scale":
             options["init_scale"] = setting  # start the population as spread as it mutates
     epochs = epochs_for(name, budget)
+    optimizer: Any = name
+    if "init_scale" in options:  # a factory option beyond the records: build the pair here,
+        # seeded as fit(random_state=0) seeds a search
+        optimizer = get_optimizer(name, **options, random_state=rngs(0)[1])
+        options = {}
     return fit(
         init_params(X_tr.shape[1], 10, random_state=0), X_tr, y_tr,
         value_and_grad=make_value_and_grad("analytic", **OBJECTIVE),
         value=functools.partial(objective_value, **OBJECTIVE),
-        optimizer=name, optimizer_kwargs=options, batch_size=BATCH_SIZE, max_epochs=epochs,
-        random_state=0, progress=False, **kwargs,
+        optimizer=optimizer, optimizer_kwargs=options, batch_size=BATCH_SIZE,
+        max_epochs=epochs, random_state=0, progress=False, **kwargs,
     )
 
 

@@ -209,7 +209,8 @@ def _linclass(loss: str, optimizer: str = "momentum") -> Callable[[Data, int], R
             params = init_params(data.X_train.shape[1], data.n_classes, dtype=np.float32)
             settings = (dict(learning_rate=0.5) if gd else
                         dict(learning_rate=cfg["learning_rate"], schedule=cfg["schedule"],
-                             optimizer_kwargs={"mu": cfg["mu"]}, batch_size=cfg["batch_size"]))
+                             optimizer_kwargs={"momentum": cfg["mu"]},
+                             batch_size=cfg["batch_size"]))
             return transform, fit(params, as_images(data.X_train), data.y_train, value_and_grad=vg,
                                   optimizer=optimizer, max_epochs=epochs, eval_every=epochs,
                                   transform=transform, progress=False, **settings)

@@ -42,7 +42,7 @@ def main() -> None:
         # threads=None: BLAS's own threads in the loop (round 1), 1: the loop's limit.
         threads_module.SMALL_BATCH_BLAS_THREADS = threads  # the loop's documented knob
         r = fit(params, X, y, value_and_grad=vg, optimizer="momentum", learning_rate=0.1,
-                optimizer_kwargs={"mu": 0.9}, batch_size=args.batch,
+                optimizer_kwargs={"momentum": 0.9}, batch_size=args.batch,
                 max_epochs=args.epochs, eval_every=args.epochs, transform=transform,
                 progress=False)
         return r.history.wall_time[-1] / args.epochs

@@ -33,7 +33,7 @@ def main() -> None:
             pipe = FeaturePipeline().fit(X)
             r = fit(init_params(784, 10, dtype=np.float32), X, y, value_and_grad=vg,
                     optimizer="momentum", learning_rate=lr, schedule="cosine",
-                    optimizer_kwargs={"mu": 0.9}, batch_size=batch, max_epochs=epochs,
+                    optimizer_kwargs={"momentum": 0.9}, batch_size=batch, max_epochs=epochs,
                     eval_every=epochs, transform=pipe.batch_transform, progress=False)
             seconds = time.perf_counter() - start
             acc = float(np.mean(predict(r.params, pipe.transform(X_test)) == y_test))
