@@ -4,7 +4,8 @@
 Fashion-MNIST classifier), median of 5 repeats, for sgd, momentum and nesterov at a
 constant rate; ``--old REV`` times the same factories of ``src/linclass/optim/gradient.py``
 at git revision REV side by side (interleaved, the order alternating, so machine load hits
-both alike; the minima are printed too, the least disturbed runs on a shared machine).
+both alike; the minima are printed too). Times are the thread's CPU time, so that other
+processes on a shared machine do not count.
 
     python benchmarks/optim_step_speed.py --old d1c3f7a
 """
@@ -51,10 +52,10 @@ def seconds(optimizer: Any, steps: int) -> float:
              for k, v in params.items()}
     init, update = optimizer
     state = init(params)
-    start = time.perf_counter()
-    for _ in range(steps):
+    start = time.thread_time()  # CPU time: what other processes on the machine take is not
+    for _ in range(steps):      # counted (their cache and memory traffic still is)
         params, state = update(params, grads, state)
-    return time.perf_counter() - start
+    return time.thread_time() - start
 
 
 def main() -> None:

@@ -338,15 +338,19 @@ def test_a_new_rule_is_one_piece_composed_with_the_same_rate():
         m: dict
         v: dict
 
-    def rms_step(p, g, rate, cache, decay=0.9, eps=1e-8):
-        cache *= decay
-        cache += (1.0 - decay) * g * g
-        p -= rate * g / (cache ** 0.5 + eps)
+    def rms_step(params, grads, rate, cache, decay=0.9, eps=1e-8):
+        for k, p in params.items():
+            c, g = cache[k], grads[k]
+            c *= decay
+            c += (1.0 - decay) * g * g
+            p -= rate * g / (c ** 0.5 + eps)
 
-    def two_step(p, g, rate, m, v):
-        m += g
-        v += g * g
-        p -= rate * m / (v ** 0.5 + 1.0)
+    def two_step(params, grads, rate, m, v):
+        for k, p in params.items():
+            g = grads[k]
+            m[k] += g
+            v[k] += g * g
+            p -= rate * m[k] / (v[k] ** 0.5 + 1.0)
 
     from linclass.optim import UpdateRule
 

@@ -18,8 +18,8 @@ As in optax, an optimizer is a composition (:func:`chain`) of two kinds of piece
 * the *rate* (:func:`scale_by_schedule`): the learning rate of update ``count``, a number
   or a schedule ``schedule(step) -> float`` (see :mod:`linclass.optim.schedules`); every
   state records ``count`` and the ``learning_rate`` of the latest update;
-* the *rule* (:class:`UpdateRule`), the step on one array given its gradient and that rate, with
-  the buffers it keeps per array: :func:`descend` (``x -= lr g``, none) and
+* the *rule* (:class:`UpdateRule`), the step on the arrays given their gradients and that
+  rate, with the buffers it keeps per array: :func:`descend` (``x -= lr g``, none) and
   :func:`trace` (a velocity, with a Nesterov flag).
 
 So ``sgd = chain(rate, descend())``, ``momentum = chain(rate, trace(mu))`` and
@@ -106,18 +106,21 @@ def scale_by_schedule(learning_rate: LearningRate) -> Rate:
     return Rate(schedule, np.ndim(schedule(0)) == 0)
 
 
-#: ``step(p, g, rate, *buffers)``: one array's update, in place (``p`` and its buffers).
+#: ``step(params, grads, rate, *buffers)``: the update of every array, in place.
 StepFn = Callable[..., None]
 
 
 class UpdateRule(NamedTuple):
-    """The rule piece: one array's step, and the buffers it keeps per array.
+    """The rule piece: the step on the params given their gradients and the rate, and the
+    buffers it keeps per array.
 
     Attributes:
         buffers: Names of the state fields it keeps, each a dict of arrays shaped like the
             params (zero at init), passed to ``step`` in this order.
-        step: ``step(p, g, rate, *buffers)``, changing ``p`` and the buffers in place with
-            in-place operators only.
+        step: ``step(params, grads, rate, *buffers)``, changing the params' arrays and the
+            buffers' in place with in-place operators only. It loops over the arrays
+            itself: one Python call per update, not one per array, keeps a step as cheap
+            as the hand-written loops it replaced.
     """
 
     buffers: tuple[str, ...]
@@ -127,8 +130,9 @@ class UpdateRule(NamedTuple):
 def descend() -> UpdateRule:
     """``x <- x - rate g``: plain gradient descent, no buffer."""
 
-    def step(p: Any, g: Any, rate: Any) -> None:
-        p -= rate * g
+    def step(params: Params, grads: Params, rate: Any) -> None:
+        for k, p in params.items():
+            p -= rate * grads[k]
 
     return UpdateRule((), step)
 
@@ -161,17 +165,21 @@ def trace(decay: float, *, nesterov: bool = False) -> UpdateRule:
     if nesterov:
         ahead = 1.0 + mu
 
-        def step(p: Any, g: Any, rate: Any, v: Any) -> None:
-            p -= mu * v  # undo the old look-ahead ...
-            v *= mu
-            v -= rate * g
-            p += ahead * v  # ... step, and look ahead along the new velocity
+        def step(params: Params, grads: Params, rate: Any, velocity: Params) -> None:
+            for k, p in params.items():
+                v = velocity[k]
+                p -= mu * v  # undo the old look-ahead ...
+                v *= mu
+                v -= rate * grads[k]
+                p += ahead * v  # ... step, and look ahead along the new velocity
     else:
 
-        def step(p: Any, g: Any, rate: Any, v: Any) -> None:
-            v *= mu
-            v -= rate * g
-            p += v
+        def step(params: Params, grads: Params, rate: Any, velocity: Params) -> None:
+            for k, p in params.items():
+                v = velocity[k]
+                v *= mu
+                v -= rate * grads[k]
+                p += v
 
     return UpdateRule(("velocity",), step)
 
@@ -204,26 +212,24 @@ def chain(rate: Rate, rule: UpdateRule, state: type[Any]) -> GradientOptimizer:
         buffers = [{k: _zeros_like(p) for k, p in params.items()} for _ in rule.buffers]
         return state(0, rate_of(0), *buffers)
 
-    # One loop per number of buffers, so that a step pays no generic unpacking per array.
+    # The common cases without generic unpacking: a step pays one call of the rule over
+    # the hand-written loops of before, no more.
     if not rule.buffers:
         def update(params: Params, grads: Params, st: Any) -> tuple[Params, Any]:
             r = float(schedule(st.count)) if scalar else schedule(st.count)
-            for k, p in params.items():
-                step(p, grads[k], r)
+            step(params, grads, r)
             return params, state(st.count + 1, r)
     elif len(rule.buffers) == 1:
         def update(params: Params, grads: Params, st: Any) -> tuple[Params, Any]:
             r = float(schedule(st.count)) if scalar else schedule(st.count)
             buffer = st[2]
-            for k, p in params.items():
-                step(p, grads[k], r, buffer[k])
+            step(params, grads, r, buffer)
             return params, state(st.count + 1, r, buffer)
     else:
         def update(params: Params, grads: Params, st: Any) -> tuple[Params, Any]:
             r = float(schedule(st.count)) if scalar else schedule(st.count)
             buffers = st[2:]
-            for k, p in params.items():
-                step(p, grads[k], r, *[b[k] for b in buffers])
+            step(params, grads, r, *buffers)
             return params, state(st.count + 1, r, *buffers)
 
     return GradientOptimizer(init, update)
