@@ -79,7 +79,7 @@ def test_k_heads_train_in_one_pass_and_match_their_own_fits(digits):
     shuffle_rng, _ = rngs(3)  # the batch order fit() draws from random_state=3
     source = MemorySource(X, y, BatchSampler(len(y), 64, shuffle_rng))
     heads = {"W": np.stack([start["W"]] * K), "b": np.stack([start["b"]] * K)}
-    optimizer = momentum(learning_rate=1.0, mu=0.9)
+    optimizer = momentum(learning_rate=1.0, momentum=0.9)
     runner = Runner(Parts(step, source), optimizer, X, y)
     state = optimizer.init(heads)
     epochs = 4
