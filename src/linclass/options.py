@@ -18,6 +18,12 @@ defaults to ``None``: "this choice's default". Set explicitly with a choice that
 use it, it is refused with a message that says which choices take it, instead of being
 silently ignored.
 
+The optimizers' records (:data:`OPTIMIZERS`, :class:`OptimizerChoice`) also carry their
+default learning rate, their automatic budget (:class:`Budget`), the rules their
+parameters obey together (:class:`Rule`: genetic's ``n_elite < population_size``) and
+where their code is; :func:`linclass.optim.build` builds any of them from them, for every
+face.
+
 The loss family is not written here: it is derived from the loss records
 (:mod:`linclass.losses.records`, one :class:`~linclass.losses.records.Loss` per loss), as
 is :data:`LOSS_CURVATURE`.
