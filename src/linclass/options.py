@@ -40,7 +40,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from linclass.backends.registry import BACKENDS, backends_help
-
 from linclass.losses.records import DEFAULT_LOSS
 from linclass.losses.records import RECORDS as LOSS_RECORDS
 
