@@ -23,12 +23,6 @@ RECORDS = "options.py"
 #: Files with names still written out, kept here until their owners move them to the
 #: records (each line says what replaces it). The lead empties this.
 PENDING: dict[str, str] = {
-    "training/loop.py": "fit() and partial_fit() default to optimizer='sgd', descend() "
-                        "passes optimizer='gd': PARAMS['optimizer'].default (or a record "
-                        "looked up by its tags) instead",
-    "web/session2d.py": "the 2-D view's default optimizer 'sgd': a view default, "
-                        "PARAMS['optimizer'].default or a tag lookup instead",
-    "web/session_image.py": "the image view's default optimizer 'sgd': as for session2d.py",
 }
 
 NAMES = frozenset(names("optimizer"))

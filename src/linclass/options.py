@@ -502,6 +502,12 @@ LOSS_CURVATURE: dict[str, float] = {n: r.curvature for n, r in LOSS_RECORDS.item
 
 #: The starting learning rate of each gradient optimizer when ``learning_rate`` is None
 #: (a view of the records' ``learning_rate``; :class:`OptimizerChoice` says why).
+#: The lecture's two plain loops, by their records: mini-batch SGD (the default of
+#: :func:`linclass.training.fit` and of the playground's views) and full-batch gradient
+#: descent (:func:`linclass.training.gradient_descent`).
+PLAIN_SGD = OPTIMIZERS["sgd"].name
+FULL_BATCH_GD = OPTIMIZERS["gd"].name
+
 DEFAULT_LEARNING_RATES: dict[str, float] = {
     n: c.learning_rate for n, c in OPTIMIZERS.items() if c.learning_rate is not None}
 
@@ -629,6 +635,8 @@ def to_json() -> dict[str, Any]:
 
 
 __all__ = [
+    "FULL_BATCH_GD",
+    "PLAIN_SGD",
     "DEFAULT_LEARNING_RATES",
     "FAMILIES",
     "LOSS_CURVATURE",

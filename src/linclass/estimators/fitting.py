@@ -14,7 +14,7 @@ import numpy as np
 from linclass import training as _train
 from linclass.estimators.plan import FitPlan, step_size, top_eigenvalue
 from linclass.model import Params, init_params
-from linclass.options import DEFAULT_LEARNING_RATES, LOSS_CURVATURE, choice
+from linclass.options import LOSS_CURVATURE, choice, optimizer_record
 from linclass.training.arrays import is_dask, is_out_of_core
 from linclass.training.reparam import Reparam, standardizing
 
@@ -58,7 +58,7 @@ def prepare(plan: FitPlan, X: Any, targets: np.ndarray | None, rng: np.random.Ge
         # ones (the curvature bound, tight only for the worst case, would slow them:
         # Fashion-MNIST softmax sgd 0.844 -> 0.827 in its 10 epochs). Rows on disk or on
         # a cluster keep their own scale: they take the bound.
-        return Prepared(plan.with_learning_rate(DEFAULT_LEARNING_RATES[plan.optimizer]),
+        return Prepared(plan.with_learning_rate(optimizer_record(plan.optimizer).learning_rate),
                         reparam)
     n = X.shape[0]
     if stored:  # one contiguous read, not rows from every chunk

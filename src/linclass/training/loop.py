@@ -42,7 +42,7 @@ import numpy as np
 from linclass.model import Params
 from linclass.objective import fast_path
 from linclass.optim import LearningRate, Optimizer, SearchOptimizer
-from linclass.options import choice, names
+from linclass.options import FULL_BATCH_GD, PLAIN_SGD, choice, names
 from linclass.training.arrays import float_rows, is_dask, is_out_of_core
 from linclass.training.history import FitResult, History, PartialFitResult, TrainingDivergedError
 from linclass.training.parts import Spec, ValueAndGrad, ValueFn, backend_for, make_parts
@@ -196,7 +196,7 @@ def fit(
     *,
     value_and_grad: ValueAndGrad | None = None,
     value: ValueFn | None = None,
-    optimizer: str | Optimizer = "sgd",
+    optimizer: str | Optimizer = PLAIN_SGD,
     learning_rate: LearningRate | None = None,
     schedule: str = "constant",
     optimizer_kwargs: Mapping[str, Any] | None = None,
@@ -243,7 +243,8 @@ def fit(
         schedule: Name of a schedule (:data:`linclass.optim.SCHEDULES`) that starts at
             ``learning_rate`` and whose decay is fitted to ``max_epochs`` (see
             :func:`linclass.optim.schedule_for_run`); for a number ``learning_rate`` only.
-        optimizer_kwargs: Other factory arguments by name, e.g. ``{"mu": 0.95}``.
+        optimizer_kwargs: Other factory arguments by their record names, e.g.
+            ``{"momentum": 0.95}``.
         batch_size: Rows per mini-batch; None (or >= n_samples) means full batch. Ignored
             by ``gd`` and the search methods, which always use the whole set.
         max_epochs: Most epochs to run.
@@ -364,7 +365,7 @@ def partial_fit(
     *,
     value_and_grad: ValueAndGrad | None = None,
     value: ValueFn | None = None,
-    optimizer: str | Optimizer = "sgd",
+    optimizer: str | Optimizer = PLAIN_SGD,
     learning_rate: LearningRate | None = None,
     optimizer_kwargs: Mapping[str, Any] | None = None,
     state: Any = None,
@@ -481,7 +482,7 @@ def gradient_descent(
         if callback is not None:
             callback(epoch - 1, history.step_loss[-1], p)
 
-    result = fit(params, X, y, value_and_grad=value_and_grad, optimizer="gd",
+    result = fit(params, X, y, value_and_grad=value_and_grad, optimizer=FULL_BATCH_GD,
                  learning_rate=learning_rate, max_epochs=n_steps, eval_every=n_steps,
                  progress=False, callback=each_step)
     return result.params, result.history.step_loss

@@ -17,7 +17,7 @@ from numpy.typing import ArrayLike
 from linclass.losses.records import SVM
 from linclass.model import Params, predict, scores
 from linclass.objective import objective_value, value_and_grad
-from linclass.options import choice, names
+from linclass.options import PLAIN_SGD, choice, names
 from linclass.web.breakdown import loss_parts
 from linclass.web.config import STEPPED_OPTIMIZERS, ViewControls, loss_kwargs, updated
 from linclass.web.landscape import loss_slice
@@ -39,7 +39,7 @@ LANDSCAPE_SIZES = (5, 61)  # grid points per side of the landscape
 #: defaults; a batch as large as the point limit is the whole set (full-batch steps).
 CONTROLS = ViewControls(
     losses=names("loss"), optimizers=STEPPED_OPTIMIZERS, max_batch=MAX_POINTS,
-    defaults={"loss": SVM.name, "alpha": 0.1, "optimizer": "sgd", "learning_rate": 0.1,
+    defaults={"loss": SVM.name, "alpha": 0.1, "optimizer": PLAIN_SGD, "learning_rate": 0.1,
               "batch_size": MAX_POINTS, "search_scale": 1.0, "step_size": 0.2,
               "population_size": 20, "mutation_scale": 0.2, "mutation_rate": 0.3})
 

@@ -25,7 +25,7 @@ from linclass.features import FeaturePipeline
 from linclass.losses import DEFAULT_LOSS
 from linclass.model import init_params, predict, scores
 from linclass.objective import objective_value
-from linclass.options import choice
+from linclass.options import PLAIN_SGD, choice
 from linclass.web.config import (
     MARGIN_LOSSES,
     STEPPED_OPTIMIZERS,
@@ -103,7 +103,7 @@ def load_image_data(name: str) -> ImageData:
 #: subset of the training images (all of them for the digits), so a step stays quick.
 CONTROLS = ViewControls(
     losses=tuple(EXPLAINED_LOSSES), optimizers=STEPPED_OPTIMIZERS, max_batch=MAX_BATCH,
-    defaults={"loss": DEFAULT_LOSS, "alpha": 1e-3, "optimizer": "sgd", "learning_rate": 0.5,
+    defaults={"loss": DEFAULT_LOSS, "alpha": 1e-3, "optimizer": PLAIN_SGD, "learning_rate": 0.5,
               "batch_size": 64, "search_scale": 0.01, "step_size": 0.005,
               "mutation_scale": 0.005, "population_size": 20})
 
