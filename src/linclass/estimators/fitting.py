@@ -58,8 +58,9 @@ def prepare(plan: FitPlan, X: Any, targets: np.ndarray | None, rng: np.random.Ge
         # ones (the curvature bound, tight only for the worst case, would slow them:
         # Fashion-MNIST softmax sgd 0.844 -> 0.827 in its 10 epochs). Rows on disk or on
         # a cluster keep their own scale: they take the bound.
-        return Prepared(plan.with_learning_rate(optimizer_record(plan.optimizer).learning_rate),
-                        reparam)
+        default = optimizer_record(plan.optimizer).learning_rate
+        assert default is not None  # the plan needs a rate only for an optimizer that has one
+        return Prepared(plan.with_learning_rate(default), reparam)
     n = X.shape[0]
     if stored:  # one contiguous read, not rows from every chunk
         sample = X[: min(n, CURVATURE_ROWS)]
