@@ -203,3 +203,20 @@ def test_nan_written_after_the_check_is_reported_as_changed_data(cli, one_line_e
 
     with pytest.raises(DataError, match="changed during the run"):
         check_unchanged(tmp_path / "emb")
+
+
+def test_an_embeddings_run_without_a_real_stderr_still_trains(cli, tmp_path, monkeypatch):
+    """The SIGBUS report (faulthandler) needs a real stderr; without one (an in-process
+    runner outside pytest, a pythonw) the run goes on without the report."""
+    import faulthandler
+    import io
+
+    def no_fileno(*args, **kwargs):
+        raise io.UnsupportedOperation("fileno")
+
+    monkeypatch.setattr(faulthandler, "is_enabled", lambda: False)
+    monkeypatch.setattr(faulthandler, "enable", no_fileno)
+    _folder(tmp_path / "emb")
+    result = cli(["train", "--quiet", "--dataset", tmp_path / "emb", "--epochs", "2",
+                  "--out", tmp_path / "runs"])
+    assert result.exit_code == 0, result.output

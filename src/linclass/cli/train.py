@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
+import sys
 import time
 from pathlib import Path
 from typing import Any, cast
@@ -87,7 +89,8 @@ def train(
                                   "for images, not for a folder of embeddings")
             say = (lambda msg: None) if quiet else (lambda msg: typer.echo(msg, err=True))
             if not faulthandler.is_enabled():  # a file truncated under its memory map: SIGBUS
-                faulthandler.enable()  # then at least says where (data.embeddings)
+                with contextlib.suppress(Exception):  # then at least says where
+                    faulthandler.enable(cast(Any, sys.__stderr__))  # (none: no report)
             try:
                 with dask_client(scheduler, workers) as client:
                     return train_embeddings(Path(dataset), clf, run, val_fraction=val_fraction,

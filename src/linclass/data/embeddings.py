@@ -25,11 +25,10 @@ found again by :func:`check_unchanged` when the fit fails.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import os
 
 import numpy as np
 

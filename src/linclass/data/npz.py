@@ -88,7 +88,7 @@ def _labels(
         if len(names) < 2:
             raise DataError(path, f"needs at least 2 class names, found {names}")
         check_class_count(len(names), path, "'class_names'")
-        for y, key in zip(ys, keys, strict=True):
+        for y in ys:
             if y.dtype.kind not in "iu":
                 problem = f"labels must be integers in 0..{len(names) - 1} (class_names)"
                 raise DataError(path, problem)

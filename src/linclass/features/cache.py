@@ -254,7 +254,9 @@ class FeatureCache:
         if not stat.S_ISDIR(os.lstat(self.entry_folder).st_mode):
             raise OSError(f"{self.entry_folder} is not a folder (a symlink?), so it is not the "
                           "cache's to write in")
-        if any(True for _ in os.scandir(self.entry_folder)):
+        with os.scandir(self.entry_folder) as scan:
+            taken = next(scan, None) is not None
+        if taken:
             raise OSError(f"{self.entry_folder} exists without linclass's {MARKER} marker, "
                           "so it is not the cache's to write in")
         with atomic_open(self.entry_folder / MARKER, force=True, durable=False) as f:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import glob
+import io
 import os
 import stat
 import tempfile
@@ -48,7 +49,8 @@ def check_folder(path: Path) -> None:
         raise NotADirectoryError(f"{parent} is not a folder (the folder for {path})")
 
 
-def open_regular(path: str | os.PathLike, *, max_bytes: int | None = None) -> BinaryIO:
+def open_regular(path: str | os.PathLike, *, max_bytes: int | None = None
+                 ) -> io.BufferedReader:
     """Open an existing file for reading only if it is a plain file, of at most ``max_bytes``.
 
     The one safe-open for files a program wrote for itself and reads back (the feature
