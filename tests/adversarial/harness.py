@@ -22,7 +22,7 @@ from pathlib import Path
 
 Case = Callable[[Path], tuple[bool, str]]
 SRC = Path(__file__).resolve().parents[2] / "src"
-if str(SRC) not in sys.path:  # run from a checkout: python tests/adversarial/x.py
+if "PYTHONPATH" not in os.environ:  # this checkout's linclass; PYTHONPATH=... picks another
     sys.path.insert(0, str(SRC))
 
 
