@@ -277,8 +277,9 @@ def load_embeddings(folder: str | Path) -> Embeddings:
         The :class:`Embeddings`.
 
     Raises:
-        DataError: A missing or unreadable file, a dtype other than float16/float32/uint8,
-            mismatched widths or lengths, non-integer or out-of-range labels.
+        DataError: A missing or unreadable file, a zarr array with a chunk not stored, a
+            dtype other than float16/float32/uint8, no rows, mismatched widths or
+            lengths, labels that :func:`~linclass.data.labels.check_labels` refuses.
     """
     folder = Path(folder)
     X_train, X_test = _open(folder, "X_train"), _open(folder, "X_test")
