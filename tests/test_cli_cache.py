@@ -31,7 +31,7 @@ def counted(monkeypatch, tmp_path):
 
 
 def cached_entries(tmp_path):
-    return sorted(p.name for p in (tmp_path / "cache").glob("*.npy"))
+    return sorted(p.name for p in (tmp_path / "cache" / "linclass-feature-cache").glob("*.npy"))
 
 
 def test_a_second_train_reuses_the_features_and_clear_forgets_them(cli, counted, tmp_path):

@@ -163,7 +163,7 @@ def test_wrong_keys(tmp_path):
         (np.zeros((2, 3000), np.uint8), [0, 1], r"shape \(n, 3072\)"),
         (np.zeros((2, 3072), np.float64), [0, 1], "uint8"),
         (np.zeros((2, 3072), np.uint8), [0, 1, 2], "must be 2 integers"),
-        (np.zeros((2, 3072), np.uint8), [0, 10], "outside 0..9"),
+        (np.zeros((2, 3072), np.uint8), [0, 10], "label 10 at index 1 is out of range 0..9"),
         (np.zeros((2, 3072), np.uint8), ["a", "b"], "integers"),
     ],
 )

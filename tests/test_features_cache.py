@@ -47,7 +47,7 @@ def pipeline(cache, standardize=False, **extractor):
 
 def entry_files(cache):
     (key,) = [e.key for e in cache.entries()]
-    return cache.directory / f"{key}.npy", cache.directory / f"{key}.json"
+    return cache.entry_folder / f"{key}.npy", cache.entry_folder / f"{key}.json"
 
 
 def test_second_fit_reuses_the_features_and_gets_the_same_numbers(cache):
@@ -134,7 +134,7 @@ def test_a_foreign_matrix_with_its_own_valid_sidecar_is_not_used(cache):
     pipeline(cache).fit_transform(other)
     key_b = next(e.key for e in cache.entries() if e.key != key_a)
     for ext in ("npy", "json"):  # entry B's files put where entry A's were
-        os.replace(cache.directory / f"{key_b}.{ext}", cache.directory / f"{key_a}.{ext}")
+        os.replace(cache.entry_folder / f"{key_b}.{ext}", cache.entry_folder / f"{key_a}.{ext}")
     assert_array_equal(pipeline(cache).fit_transform(IMAGES), pipeline(None).fit_transform(IMAGES))
     assert CountingExtractor.calls == 3
 
@@ -147,7 +147,7 @@ def test_size_cap_removes_the_least_recently_used(cache):
     for images in sets[1:]:
         pipeline(cache).fit_transform(images)
         for age, e in enumerate(cache.entries()):  # distinct times, not one clock tick
-            os.utime(cache.directory / f"{e.key}.json", (1000 + age, 1000 + age))
+            os.utime(cache.entry_folder / f"{e.key}.json", (1000 + age, 1000 + age))
     assert len(cache.entries()) == 2
     assert sum(e.nbytes for e in cache.entries()) <= cache.max_bytes
     CountingExtractor.calls = 0
@@ -161,7 +161,7 @@ def test_size_cap_removes_the_least_recently_used(cache):
 def test_a_hit_makes_an_entry_the_most_recently_used(cache):
     pipeline(cache).fit_transform(IMAGES)
     (entry,) = cache.entries()
-    os.utime(cache.directory / f"{entry.key}.json", (1000, 1000))
+    os.utime(cache.entry_folder / f"{entry.key}.json", (1000, 1000))
     pipeline(cache).fit_transform(IMAGES)
     assert cache.entries()[0].last_used > 1000
 
@@ -196,13 +196,16 @@ def test_an_unwritable_cache_warns_and_the_features_still_come(tmp_path):
 def test_clear_removes_entries_and_leftovers_but_nothing_else(cache):
     pipeline(cache).fit_transform(IMAGES)
     pipeline(cache).fit_transform(IMAGES[::-1].copy())
-    (cache.directory / f".{'a' * 64}.npy.x1y2.tmp").write_bytes(b"\0" * 10)  # a dead write
-    keep = [cache.directory / "notes.txt", cache.directory / "b.npy"]
+    (cache.entry_folder / f".{'a' * 64}.npy.x1y2.tmp").write_bytes(b"\0" * 10)  # a dead write
+    keep = [cache.entry_folder / "notes.txt", cache.entry_folder / "b.npy",
+            cache.directory / f"{'c' * 64}.json"]  # outside the cache's own folder
     for path in keep:
         path.write_text("mine")
     total = sum(e.nbytes for e in cache.entries())
     assert cache.clear() == (3, total)
-    assert sorted(p.name for p in cache.directory.iterdir()) == ["b.npy", "notes.txt"]
+    assert sorted(p.name for p in cache.entry_folder.iterdir()) == [
+        "CACHEDIR.TAG", "b.npy", "notes.txt"]
+    assert keep[2].read_text() == "mine"
     assert cache.clear() == (0, 0)
 
 

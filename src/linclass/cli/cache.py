@@ -47,7 +47,8 @@ def info() -> None:
     with cli_errors():
         cache = default_cache()
         entries = cache.entries()
-    typer.echo(f"folder: {cache.directory}")
+    typer.echo(f"folder: {cache.directory} (entries in {cache.entry_folder.name}/, the only "
+               "files linclass removes there)")
     typer.echo(f"entries: {len(entries)}, {_megabytes(sum(e.nbytes for e in entries))} "
                f"of {_megabytes(cache.max_bytes)}"
                + ("" if cache.max_bytes else " (caching is off: LINCLASS_CACHE_MAX_MB=0)"))

@@ -33,7 +33,7 @@ from linclass.data import (
     load_embeddings,
     train_val_split,
 )
-from linclass.data.embeddings import is_embeddings_folder, split_rows
+from linclass.data.embeddings import check_test_rows, is_embeddings_folder, split_rows
 from linclass.estimators.classifier import LinearClassifier
 from linclass.estimators.image import ImageClassifier
 from linclass.estimators.params import ESTIMATOR_PARAMS
@@ -308,6 +308,7 @@ def load_splits(spec: DataSpec) -> Splits:
     """
     if is_embeddings_folder(Path(spec.dataset)):
         ds = load_embeddings(spec.dataset)
+        check_test_rows(ds)  # NaN in the test rows: before the fit, not after it
         return Splits(ds, *split_rows(ds, spec.val_fraction, spec.seed))
     data = load_data(spec.dataset, spec.data_dir, spec.image_size)
     X, y = data.X_train, data.y_train

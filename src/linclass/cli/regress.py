@@ -19,6 +19,7 @@ from sklearn.model_selection import train_test_split
 from linclass.cli import common
 from linclass.cli.common import cli_errors
 from linclass.cli.options import TRAINING, check_owned, record_options
+from linclass.data.errors import DataError
 from linclass.data.tabular import load_regression
 from linclass.estimators.regressor import REGRESSOR_PARAMS, LinearRegressor
 from linclass.io.fileio import check_writable
@@ -68,6 +69,11 @@ def regress(
         X_train, X_test, y_train, y_test = (
             train_test_split(table.X, table.y, test_size=test_fraction, random_state=seed)
             if test_fraction > 0 else (table.X, table.X[:0], table.y, table.y[:0]))
+        if len(y_train) < 2 or (test_fraction > 0 and len(y_test) < 2):
+            raise DataError(data, f"{len(table.y)} rows are too few: --test-fraction "
+                            f"{test_fraction:g} leaves {len(y_train)} to fit and {len(y_test)} "
+                            "to test, and R^2 needs at least 2 of each; add rows or pass "
+                            "--test-fraction 0")
         # No progress bar: the fit loop's shows a classifier's accuracy, always 0 here.
         reg = LinearRegressor(**settings, random_state=seed, verbose=False)
         with common.warnings_as_lines(quiet):

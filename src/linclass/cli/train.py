@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import faulthandler
+import sys
 import time
 from pathlib import Path
 from typing import Any, cast
@@ -22,7 +25,7 @@ from linclass.cli.rundir import (
 )
 from linclass.cli.train_embeddings import train_embeddings
 from linclass.data import Dataset
-from linclass.data.embeddings import is_embeddings_folder
+from linclass.data.embeddings import check_unchanged, is_embeddings_folder
 from linclass.estimators.image import ImageClassifier
 from linclass.training import TrainingDivergedError
 
@@ -85,10 +88,17 @@ def train(
                 raise common.fail("--features, --standardize, --limit and --image-size are "
                                   "for images, not for a folder of embeddings")
             say = (lambda msg: None) if quiet else (lambda msg: typer.echo(msg, err=True))
-            with dask_client(scheduler, workers) as client:
-                return train_embeddings(Path(dataset), clf, run, val_fraction=val_fraction,
-                                        seed=seed, force=force, say=say, quiet=quiet,
-                                        client=client)
+            if not faulthandler.is_enabled():  # a file truncated under its memory map: SIGBUS
+                with contextlib.suppress(Exception):  # then at least says where
+                    faulthandler.enable(cast(Any, sys.__stderr__))  # (none: no report)
+            try:
+                with dask_client(scheduler, workers) as client:
+                    return train_embeddings(Path(dataset), clf, run, val_fraction=val_fraction,
+                                            seed=seed, force=force, say=say, quiet=quiet,
+                                            client=client)
+            except TrainingDivergedError:
+                check_unchanged(dataset)  # NaN written after the up-front check: say so
+                raise
         if scheduler is not None or workers is not None:
             raise common.fail("--scheduler and --workers train on a folder of embeddings")
         spec = DataSpec(dataset, None if data is None else str(data), limit, val_fraction, seed,

@@ -29,6 +29,7 @@ import numpy as np
 
 from linclass.data.dataset import Dataset
 from linclass.data.errors import DataError
+from linclass.data.labels import check_labels
 
 SIDE, CHANNELS = 32, 3
 ROW = SIDE * SIDE * CHANNELS  # 3072 bytes per image
@@ -223,9 +224,7 @@ def _to_labels(labels: Any, n: int, n_classes: int, path: Path, key: str) -> np.
     y = np.asarray(labels)
     if y.dtype.kind not in "iu" or y.shape != (n,):
         raise DataError(path, f"{key!r} must be {n} integers, got {y.dtype} of shape {y.shape}")
-    if n and (y.min() < 0 or y.max() >= n_classes):
-        raise DataError(path, f"{key!r} has labels outside 0..{n_classes - 1}")
-    return y.astype(np.int64)
+    return check_labels(y, path, repr(key), n_classes=n_classes, n=n)
 
 
 def _names(meta: dict[str, Any], key: str, n: int, path: Path) -> list[str]:

@@ -32,6 +32,7 @@ from PIL import Image, UnidentifiedImageError
 
 from linclass.data.dataset import Dataset
 from linclass.data.errors import DataError
+from linclass.data.labels import check_class_count, check_labels
 
 ColorMode = Literal["L", "RGB"]
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -69,6 +70,7 @@ def scan_image_folder(root: str | Path) -> tuple[list[str], list[tuple[Path, int
             raise DataError(root, f"class folder {ascii(name)} has a name that is not valid "
                             "UTF-8; rename it (class names go into model files and "
                             "reports)") from None
+    check_class_count(len(classes), root, "the class folders")
     if len(classes) < 2:
         raise DataError(
             root, f"found {len(classes)} class folder(s) {classes}; need at least 2, "
@@ -256,12 +258,14 @@ def load_image_folder(
             raise DataError(root / "test", f"classes {test_names} differ from train's {names}")
         X = read_images([p for p, _ in train + test], image_size=size, color_mode=color_mode,
                         max_pixels=max_pixels, max_total_bytes=max_total_bytes)
-        y = np.array([label for _, label in train + test], np.int64)
+        y = check_labels(np.array([label for _, label in train + test], np.int64), root,
+                         "labels", n_classes=len(names))
         n = len(train)
         return Dataset(root.name, X[:n], y[:n], X[n:], y[n:], names, X.shape[1:], str(root))
     names, files = scan_image_folder(root)
     X = read_images([p for p, _ in files], image_size=size, color_mode=color_mode,
                     max_pixels=max_pixels, max_total_bytes=max_total_bytes)
-    y = np.array([label for _, label in files], np.int64)
+    y = check_labels(np.array([label for _, label in files], np.int64), root, "labels",
+                     n_classes=len(names))
     return Dataset.from_unsplit(root.name, X, y, names, test_size=test_size,
                                 random_state=random_state, source=str(root))

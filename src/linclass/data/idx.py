@@ -19,6 +19,7 @@ import numpy as np
 
 from linclass.data.dataset import Dataset
 from linclass.data.errors import DataError
+from linclass.data.labels import check_labels
 
 # Type code -> big-endian dtype, from the format's description (Y. LeCun's MNIST page).
 IDX_DTYPES: dict[int, np.dtype] = {
@@ -157,12 +158,7 @@ def load_idx_labels(path: str | Path, n_classes: int) -> np.ndarray:
         raise DataError(path, f"labels must be unsigned bytes (type 0x08), got {y.dtype}")
     if y.ndim != 1:
         raise DataError(path, f"labels need 1 dimension, got {y.ndim}: {y.shape}")
-    if y.size and y.max() >= n_classes:
-        bad = int(np.flatnonzero(y >= n_classes)[0])
-        raise DataError(
-            path, f"label {int(y[bad])} at index {bad} is out of range 0..{n_classes - 1}"
-        )
-    return y.astype(np.int64)
+    return check_labels(y, path, "labels", n_classes=n_classes)
 
 
 def load_idx_pair(

@@ -22,6 +22,7 @@ import numpy as np
 from linclass.data.dataset import Dataset
 from linclass.data.errors import DataError
 from linclass.data.idx import MAX_DEFLATE_RATIO
+from linclass.data.labels import check_class_count, check_labels
 
 
 def _check_members(path: Path) -> None:
@@ -75,7 +76,8 @@ def _images(X: np.ndarray, path: Path, key: str) -> np.ndarray:
 
 
 def _labels(
-    ys: list[np.ndarray], names: list[str] | None, path: Path
+    ys: list[np.ndarray], names: list[str] | None, path: Path,
+    keys: tuple[str, ...] = ("y_train", "y_test"),
 ) -> tuple[list[np.ndarray], list[str]]:
     """Turn label arrays into int64 indices 0..C-1 and return the class names."""
     for y in ys:
@@ -85,12 +87,25 @@ def _labels(
     if names is not None:
         if len(names) < 2:
             raise DataError(path, f"needs at least 2 class names, found {names}")
+        check_class_count(len(names), path, "'class_names'")
         for y in ys:
-            if y.dtype.kind not in "iu" or (y.size and (y.min() < 0 or y.max() >= len(names))):
+            if y.dtype.kind not in "iu":
                 problem = f"labels must be integers in 0..{len(names) - 1} (class_names)"
                 raise DataError(path, problem)
-        return [y.astype(np.int64) for y in ys], names
-    classes = np.unique(np.concatenate(ys))
+        return [check_labels(y, path, key, n_classes=len(names))
+                for y, key in zip(ys, keys, strict=True)], names
+    if all(y.dtype.kind in "iu" for y in ys):  # exact, whatever the mix of int64 and uint64
+        classes = np.array(sorted(set().union(*(np.unique(y).tolist() for y in ys))),
+                           dtype=object)
+        check_class_count(len(classes), path, "the distinct label values")
+        if classes.size and not -(2**63) <= classes[0] <= classes[-1] < 2**63:
+            raise DataError(path, f"label {classes[-1] if classes[-1] >= 2**63 else classes[0]}"
+                            " does not fit in a 64-bit integer")
+        classes = classes.astype(np.int64)
+        ys = [y.astype(np.int64) for y in ys]
+    else:
+        classes = np.unique(np.concatenate(ys))
+        check_class_count(len(classes), path, "the distinct label values")
     if len(classes) < 2:
         raise DataError(path, f"needs at least 2 classes, found {classes.tolist()}")
     return [np.searchsorted(classes, y).astype(np.int64) for y in ys], [
@@ -157,7 +172,7 @@ def load_npz(
         )
     if all(k in arrays for k in pool_keys):
         X = _images(arrays["x"], path, "X")
-        (y,), names = _labels([arrays["y"]], names, path)
+        (y,), names = _labels([arrays["y"]], names, path, ("y",))
         if X.shape[0] != y.shape[0]:
             raise DataError(path, f"X has {X.shape[0]} images but y has {y.shape[0]} labels")
         return Dataset.from_unsplit(path.stem, X, y, names, test_size=test_size,

@@ -3,8 +3,11 @@ an exclusive claim when several processes might write the same place."""
 
 from __future__ import annotations
 
+import errno
 import glob
+import io
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,6 +47,38 @@ def check_folder(path: Path) -> None:
         raise FileNotFoundError(f"{parent} does not exist (the folder for {path})")
     if not parent.is_dir():
         raise NotADirectoryError(f"{parent} is not a folder (the folder for {path})")
+
+
+def open_regular(path: str | os.PathLike, *, max_bytes: int | None = None
+                 ) -> io.BufferedReader:
+    """Open an existing file for reading only if it is a plain file, of at most ``max_bytes``.
+
+    The one safe-open for files a program wrote for itself and reads back (the feature
+    cache's entries): the name is opened with ``O_NOFOLLOW | O_NONBLOCK``, so a symlink
+    (to ``/dev/zero``, say) is refused instead of followed and a FIFO cannot block the
+    open, and the open file's own ``fstat`` must say "regular file" (not a folder, FIFO or
+    device) no bigger than ``max_bytes``. Read it with a bound too (``f.read(n + 1)``): a
+    file can grow after the check.
+
+    Raises:
+        OSError: The file is missing or unreadable (the usual errors), a symlink
+            (``ELOOP``), not a regular file (``EINVAL``) or too big (``EFBIG``).
+    """
+    flags = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+             | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+    fd = os.open(path, flags)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", os.fspath(path))
+        if max_bytes is not None and info.st_size > max_bytes:
+            raise OSError(errno.EFBIG, f"larger than {max_bytes} bytes", os.fspath(path))
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 @contextmanager

@@ -93,18 +93,40 @@ class Reparam:
 
 def column_stats(X: Any, *, chunk_rows: int = 65_536) -> tuple[np.ndarray, np.ndarray]:
     """Column means and standard deviations of ``X`` (n, D), in float64, a chunk of rows at
-    a time (shifted sums, so large means lose no precision).
+    a time (shifted sums, so large means lose no precision). Columns whose sums overflow
+    (values near 1e308, whose squares are inf) are computed again scaled by their largest
+    magnitude, so a huge column gets its true spread instead of inf (and a zero weight).
 
     Returns:
         ``(mu, std)``, each ndarray of shape (D,).
     """
+    with np.errstate(over="ignore", invalid="ignore"):
+        mu, std = _shifted_stats(X, chunk_rows, None)
+        bad = ~(np.isfinite(mu) & np.isfinite(std))
+        if bad.any():
+            scale = np.zeros(mu.shape)
+            for s in chunk_slices(X.shape[0], chunk_rows):
+                block = np.abs(np.asarray(X[s], dtype=np.float64))
+                scale = np.maximum(scale, block.max(axis=0, initial=0.0))
+            scale = np.where(bad & np.isfinite(scale) & (scale > 0), scale, 1.0)
+            mu_s, std_s = _shifted_stats(X, chunk_rows, scale)
+            mu, std = np.where(bad, mu_s * scale, mu), np.where(bad, std_s * scale, std)
+    return mu, std
+
+
+def _shifted_stats(X: Any, chunk_rows: int, scale: np.ndarray | None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and spread of ``X / scale`` (``X`` when ``scale`` is None), shifted sums."""
     n = X.shape[0]
     first = np.asarray(X[: min(n, chunk_rows)], dtype=np.float64)
+    if scale is not None:
+        first = first / scale
     shift = first.mean(axis=0)
     total = np.zeros_like(shift)
     square = np.zeros_like(shift)
     for s in chunk_slices(n, chunk_rows):
-        block = np.asarray(X[s], dtype=np.float64) - shift
+        block = np.asarray(X[s], dtype=np.float64)
+        block = (block if scale is None else block / scale) - shift
         total += block.sum(axis=0)
         square += np.einsum("ij,ij->j", block, block)
     mean_dev = total / n
