@@ -300,8 +300,9 @@ def search(
                         common.parse_image_size(image_size))
         splits = common.load_splits(spec)
         ds = splits.data
-        X = pipeline.fit_transform(splits.X_train)
-        X_val = pipeline.transform(splits.X_val)
+        with common.warnings_as_lines(quiet):  # the feature cache's warning, say
+            X = pipeline.fit_transform(splits.X_train)
+            X_val = pipeline.transform(splits.X_val)
         console.print(f"{len(settings)} settings on {ds.name} ({len(splits.y_train)} training, "
                       f"{len(splits.y_val)} validation images), {jobs} at a time")
         start = time.perf_counter()
