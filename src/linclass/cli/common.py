@@ -13,39 +13,48 @@ import dataclasses
 import json
 import math
 import os
+import sys
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-import click
 import numpy as np
 import typer
 
 from linclass.cli.options import FEATURES as FEATURE_PARAMS
 from linclass.cli.options import FLAGS, check_owned, in_cli_words
-from linclass.data import (
-    DATASETS,
-    DataError,
-    Dataset,
-    Embeddings,
-    load_dataset,
-    load_embeddings,
-    train_val_split,
-)
-from linclass.data.embeddings import is_embeddings_folder, split_rows
-from linclass.estimators.classifier import LinearClassifier
-from linclass.estimators.image import ImageClassifier
-from linclass.estimators.params import ESTIMATOR_PARAMS
-from linclass.estimators.plan import check as check_plan
-from linclass.features import KINDS, FeatureExtractor, FeaturePipeline, Preprocessor, default_cache
-from linclass.io.persist import ModelFileError
-from linclass.training import TrainingDivergedError
+
+# The library is imported where it is used, not here: every command imports this module,
+# and ``linclass explain`` or ``linclass cache info`` must not pay for scikit-learn,
+# Pillow or the data loaders (tests/test_startup.py).
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from linclass.data import Dataset, Embeddings
+    from linclass.estimators.classifier import LinearClassifier
+    from linclass.estimators.image import ImageClassifier
+    from linclass.features import FeaturePipeline
+    from linclass.training import TrainingDivergedError
 
 # --- the error boundary -------------------------------------------------------------------
 
-USER_ERRORS = (DataError, ModelFileError, FileExistsError, TrainingDivergedError, ValueError,
-               OSError)
+#: The errors a user can cause, besides ``ValueError`` and ``OSError``: ``(package, class)``.
+#: A package that was never imported cannot have raised its error, so the boundary looks
+#: them up in ``sys.modules`` instead of importing the library to catch them.
+LIBRARY_ERRORS = (("linclass.data", "DataError"), ("linclass.io.persist", "ModelFileError"),
+                  ("linclass.training", "TrainingDivergedError"))
+
+
+def _loaded_error(package: str, name: str) -> type[BaseException] | None:
+    module = sys.modules.get(package)
+    return getattr(module, name, None) if module is not None else None
+
+
+def user_errors() -> tuple[type[BaseException], ...]:
+    """The exception classes :func:`cli_errors` turns into one ``error: ...`` line."""
+    loaded = (_loaded_error(package, name) for package, name in LIBRARY_ERRORS)
+    return (*(e for e in loaded if e is not None), FileExistsError, ValueError, OSError)
 
 
 def fail(message: str) -> typer.Exit:
@@ -58,25 +67,29 @@ def fail(message: str) -> typer.Exit:
 def cli_errors() -> Iterator[contextlib.ExitStack]:
     """Turn the errors a user can cause into one line on stderr and exit status 1.
 
-    Usage errors (click's) and ``typer.Exit`` pass through untouched. Yields an
+    Usage errors (typer's) and ``typer.Exit`` pass through untouched. Yields an
     ``ExitStack``: what a command enters into it (a claimed run folder) is closed first,
     whatever ends the command.
     """
     try:
         with contextlib.ExitStack() as scope:
             yield scope
-    except (click.exceptions.ClickException, click.exceptions.Exit, typer.Exit):
+    except (typer.Exit, typer.Abort, typer.BadParameter):  # usage errors are typer's
         raise
-    except TrainingDivergedError as exc:  # commands that know more say more first
-        raise fail(diverged_message(exc)) from None
-    except FileExistsError as exc:
-        text = in_cli_words(str(exc))
-        raise fail(text if "--force" in text else f"{text}; pass --force to overwrite"
-                   ) from None
-    except USER_ERRORS as exc:
-        raise fail(str(exc) or type(exc).__name__) from None
     except KeyboardInterrupt:
         raise fail("interrupted") from None
+    except Exception as exc:
+        # (a command that knows more about a divergence catches it first and says more)
+        diverged = _loaded_error("linclass.training", "TrainingDivergedError")
+        if diverged is not None and isinstance(exc, diverged):
+            raise fail(diverged_message(cast("TrainingDivergedError", exc))) from None
+        if isinstance(exc, FileExistsError):
+            text = in_cli_words(str(exc))
+            raise fail(text if "--force" in text else f"{text}; pass --force to overwrite"
+                       ) from None
+        if isinstance(exc, user_errors()):
+            raise fail(str(exc) or type(exc).__name__) from None
+        raise
 
 
 def diverged_message(exc: TrainingDivergedError) -> str:
@@ -103,6 +116,8 @@ def fraction(value: float) -> float:
 
 def parse_features(value: str) -> tuple[str, ...]:
     """``"hog+hist"`` -> ``("hog", "hist")``; each part must be a feature kind."""
+    from linclass.features.extract import KINDS
+
     kinds = tuple(part.strip() for part in value.split("+"))
     bad = [k for k in kinds if k not in KINDS]
     if bad or len(set(kinds)) != len(kinds):
@@ -150,6 +165,10 @@ def build_model(options: dict[str, Any], features: str, standardize: bool, *, se
     Options left unset keep the estimator's defaults; one set where the chosen loss,
     penalty, optimizer or feature kinds do not use it is a usage error naming its flag.
     """
+    from linclass.estimators.classifier import LinearClassifier
+    from linclass.estimators.params import ESTIMATOR_PARAMS
+    from linclass.estimators.plan import check as check_plan
+
     kinds = parse_features(features)
     selected = {"loss": options["loss"], "penalty": options["penalty"],
                 "optimizer": options["optimizer"], "gradient": options["gradient"],
@@ -198,6 +217,8 @@ def make_pipeline(features: str, standardize: bool, **feature_options: int) -> F
     mean-centred. Square HOG cells and blocks take one number (``--hog-pixels-per-cell 2``),
     as :class:`FeatureExtractor` does. The user's feature cache (``linclass cache``)
     computes each image set's features once."""
+    from linclass.features import FeatureExtractor, FeaturePipeline, Preprocessor, default_cache
+
     try:
         cache = default_cache()
     except ValueError as exc:  # a bad LINCLASS_CACHE_MAX_MB
@@ -208,8 +229,12 @@ def make_pipeline(features: str, standardize: bool, **feature_options: int) -> F
 
 # --- data ---------------------------------------------------------------------------------
 
-DATASET_HELP = (f"A dataset name ({', '.join(DATASETS)}) or a path: a folder with one "
-                "subfolder of images per class, a CIFAR or IDX folder, or an .npz file.")
+def dataset_help() -> str:
+    """The help text of ``--dataset``: the dataset names, or a path."""
+    from linclass.data.registry import DATASETS
+
+    return (f"A dataset name ({', '.join(DATASETS)}) or a path: a folder with one "
+            "subfolder of images per class, a CIFAR or IDX folder, or an .npz file.")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -266,6 +291,8 @@ def load_data(dataset: str, data_dir: str | os.PathLike | None = None,
               image_size: tuple[int, int] | None = None) -> Dataset:
     """:func:`linclass.data.load_dataset` with the CLI's ``--dataset`` / ``--data`` /
     ``--image-size``; its errors name those options instead of the Python arguments."""
+    from linclass.data import DataError, Dataset, load_dataset
+
     if data_dir is not None and not Path(data_dir).is_dir():
         raise DataError(data_dir, "--data must be a folder")
     try:
@@ -287,6 +314,8 @@ def stratified_subset(X: np.ndarray, y: np.ndarray, n: int, seed: int, n_classes
         DataError: When ``n`` is too small to hold each class at least twice (once for
             training, once for validation).
     """
+    from linclass.data import DataError
+
     if n < 2 * n_classes:
         raise DataError("--limit", f"{n} is too small for {n_classes} classes: give at "
                         f"least {2 * n_classes} (two images per class)")
@@ -306,6 +335,9 @@ def load_splits(spec: DataSpec) -> Splits:
     is left alone. Every command that needs a run's own split (``train``, ``plot``,
     ``evaluate --split train/val``) gets it here.
     """
+    from linclass.data import load_embeddings, train_val_split
+    from linclass.data.embeddings import is_embeddings_folder, split_rows
+
     if is_embeddings_folder(Path(spec.dataset)):
         ds = load_embeddings(spec.dataset)
         return Splits(ds, *split_rows(ds, spec.val_fraction, spec.seed))
@@ -323,7 +355,6 @@ def load_splits(spec: DataSpec) -> Splits:
 
 # --- options shared by train and search (one definition, one help text) ---------------------
 
-DATASET_OPTION = typer.Option("digits", help=DATASET_HELP)
 DATA_OPTION = typer.Option(None, "--data", help="Folder holding a named dataset's files.")
 LIMIT_OPTION = typer.Option(None, min=2, max=2**31 - 1,
                             help="Use only N training images, drawn at random with every "
@@ -353,6 +384,8 @@ QUIET_OPTION = typer.Option(False, "--quiet", "-q", help="No progress bar or mes
 
 def load_model(path: str | os.PathLike) -> ImageClassifier:
     """An :class:`ImageClassifier` from a model file (verified; never unpickled)."""
+    from linclass.estimators.image import ImageClassifier
+
     return ImageClassifier.load(path)
 
 
@@ -373,12 +406,16 @@ class ProbeModel:
         return float_rows(X)
 
 
-#: A trained run's model: images in, or rows of embeddings in.
-RunModel = ImageClassifier | ProbeModel
+if TYPE_CHECKING:
+    #: A trained run's model: images in, or rows of embeddings in.
+    RunModel: TypeAlias = ImageClassifier | ProbeModel
 
 
 def load_run_model(path: str | os.PathLike) -> RunModel:
     """The model of a ``linclass train`` run, on images or on a folder of embeddings."""
+    from linclass.estimators.classifier import LinearClassifier
+    from linclass.estimators.image import ImageClassifier
+
     clf, meta, _ = LinearClassifier.load_with_meta(path)
     if (meta.get("input") or {}).get("features") is not None:
         return ImageClassifier.load(path)
@@ -444,6 +481,9 @@ def json_safe(obj: Any) -> Any:
 def check_input(model: RunModel, data: Dataset | Embeddings) -> None:
     """Refuse data the model cannot score: images of another shape than it was trained
     on, rows of another width, or images for a probe and rows for an image model."""
+    from linclass.data import Dataset, Embeddings
+    from linclass.estimators.image import ImageClassifier
+
     if isinstance(model, ProbeModel) != isinstance(data, Embeddings):
         kind = "a folder of embeddings" if isinstance(data, Embeddings) else "images"
         raise ValueError(f"{data.name} is {kind}, but the model was trained on "
