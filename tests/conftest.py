@@ -12,6 +12,24 @@ from threadpoolctl import threadpool_limits
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+#: Modules whose tests share one expensive resource per process, kept on one xdist worker
+#: (``--dist loadgroup``): one Dask cluster or one Chromium at a time on the 2-core
+#: machine, not one per worker competing for the cores their timeouts assume.
+XDIST_GROUPS = {
+    "test_backends_dask.py": "dask-cluster",
+    "test_backends_dask_failures.py": "dask-cluster",
+    "test_dask_ml_incremental.py": "dask-cluster",
+    "test_playground_browser.py": "chromium",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        group = XDIST_GROUPS.get(item.path.name)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _single_threaded_blas():
     with threadpool_limits(limits=1, user_api="blas"):
