@@ -29,8 +29,8 @@ print(json.dumps({"exit_code": result.exit_code, "output": result.output,
 """
 
 
-def _probe(args: list[str]) -> dict:
-    proc = subprocess.run([sys.executable, "-c", PROBE, json.dumps(args), json.dumps(HEAVY)],
+def _probe(args: list[str], modules: tuple[str, ...] = HEAVY) -> dict:
+    proc = subprocess.run([sys.executable, "-c", PROBE, json.dumps(args), json.dumps(modules)],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
@@ -44,6 +44,13 @@ def test_light_commands_import_nothing_heavy(args):
     out = _probe(args)
     assert out["exit_code"] == 0, out["output"]
     assert out["loaded"] == [], f"linclass {' '.join(args)} imported {out['loaded']}"
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["cache", "info"]], ids=" ".join)
+def test_commands_without_arrays_do_not_import_numpy(args):
+    out = _probe(args, ("numpy",))
+    assert out["exit_code"] == 0, out["output"]
+    assert out["loaded"] == [], f"linclass {' '.join(args)} imported NumPy"
 
 
 def test_help_lists_every_command_without_importing_them():

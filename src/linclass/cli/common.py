@@ -19,7 +19,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-import numpy as np
 import typer
 
 from linclass.cli.options import FEATURES as FEATURE_PARAMS
@@ -27,9 +26,11 @@ from linclass.cli.options import FLAGS, check_owned, in_cli_words
 
 # The library is imported where it is used, not here: every command imports this module,
 # and ``linclass explain`` or ``linclass cache info`` must not pay for scikit-learn,
-# Pillow or the data loaders (tests/test_startup.py).
+# Pillow or the data loaders (tests/test_startup.py); ``cache info`` not even for NumPy.
 if TYPE_CHECKING:
     from typing import TypeAlias
+
+    import numpy as np
 
     from linclass.data import Dataset, Embeddings
     from linclass.estimators.classifier import LinearClassifier
@@ -314,6 +315,8 @@ def stratified_subset(X: np.ndarray, y: np.ndarray, n: int, seed: int, n_classes
         DataError: When ``n`` is too small to hold each class at least twice (once for
             training, once for validation).
     """
+    import numpy as np
+
     from linclass.data import DataError
 
     if n < 2 * n_classes:
@@ -335,6 +338,8 @@ def load_splits(spec: DataSpec) -> Splits:
     is left alone. Every command that needs a run's own split (``train``, ``plot``,
     ``evaluate --split train/val``) gets it here.
     """
+    import numpy as np
+
     from linclass.data import load_embeddings, train_val_split
     from linclass.data.embeddings import is_embeddings_folder, split_rows
 
@@ -425,6 +430,8 @@ def load_run_model(path: str | os.PathLike) -> RunModel:
 
 def class_names_of(model: RunModel) -> list[str]:
     """The name of each column of the model's scores, in ``classes_`` order."""
+    import numpy as np
+
     classes = model.classifier_.classes_
     names = model.class_names
     if names and all(isinstance(c, (int, np.integer)) and 0 <= c < len(names) for c in classes):
@@ -438,6 +445,8 @@ def all_scores(model: RunModel, X: np.ndarray) -> np.ndarray:
     ``decision_function`` folds two classes into one column, as scikit-learn expects; the
     lecture's pictures and tables want one score per class.
     """
+    import numpy as np
+
     from linclass.model import scores
 
     clf = model.classifier_
@@ -463,6 +472,8 @@ def write_json(path: Path, obj: Any, *, force: bool = False) -> Path:
 
 def json_safe(obj: Any) -> Any:
     """Replace NaN/inf by None and NumPy scalars/arrays by Python ones, recursively."""
+    import numpy as np
+
     if isinstance(obj, dict):
         return {str(k): json_safe(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):

@@ -32,11 +32,12 @@ import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-import numpy as np
-
 from linclass.io.fileio import atomic_open
 
+# NumPy is imported where it is used: `linclass cache info` lists the folder without it.
 if TYPE_CHECKING:
+    import numpy as np
+
     from linclass.features.extract import FeatureExtractor
     from linclass.features.progress import Progress
 
@@ -51,6 +52,8 @@ _CHUNK = 1 << 24  # bytes read and hashed at a time
 
 def array_sha256(*arrays: np.ndarray) -> str:
     """SHA-256 over the dtype, shape and bytes of each array, in order (a data checksum)."""
+    import numpy as np
+
     h = hashlib.sha256()
     for a in arrays:
         a = np.ascontiguousarray(a)
@@ -101,6 +104,8 @@ class FeatureCache:
         Returns:
             float32 ndarray of shape (n, extractor.n_features_out_), the caller's to modify.
         """
+        import numpy as np
+
         images = np.asarray(images)
         if images.size < self.min_pixels:
             return extractor.transform(images, progress)
@@ -159,6 +164,8 @@ class FeatureCache:
     @staticmethod
     def _read_matrix(path: Path, shape: tuple[int, ...], crc32: int) -> np.ndarray:
         """Read a float32 C-order .npy of ``shape`` into a fresh array, checking its bytes."""
+        import numpy as np
+
         with path.open("rb") as f:
             readers = {(1, 0): np.lib.format.read_array_header_1_0,
                        (2, 0): np.lib.format.read_array_header_2_0}
@@ -184,6 +191,8 @@ class FeatureCache:
         """Store ``features`` under ``key`` (matrix first, then the sidecar that vouches for
         it), then trim the folder to ``max_bytes``. Returns whether it was stored; a cache
         that cannot be written is warned about, never an error."""
+        import numpy as np
+
         features = np.ascontiguousarray(features, dtype=np.float32)
         if features.nbytes + MAX_SIDECAR_BYTES > self.max_bytes:
             return False
