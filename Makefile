@@ -22,9 +22,14 @@ $(STAMP_DEV): pyproject.toml | $(PY)
 run: $(STAMP_RUN)
 	$(VENV)/bin/linclass train --dataset digits --out runs/
 
+# Test processes (pytest-xdist): one per core of the 2-core CI machine; `make test
+# TEST_WORKERS=0` runs in one process. The order is shuffled (pytest-randomly; the seed is
+# printed, `-p randomly -p "no:cacheprovider" -p randomly_seed=N` repeats it).
+TEST_WORKERS ?= 2
+
 # Fast checks first (seconds): style, types, import directions; then the tests.
 test: lint typecheck contracts
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS)
 
 lint: $(STAMP_DEV)
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -10,6 +10,29 @@ from threadpoolctl import threadpool_limits
 # on a shared 2-core machine it can make a sub-millisecond matmul take tens of
 # milliseconds. Benchmarks, not tests, measure threaded speed.
 os.environ.setdefault("MPLBACKEND", "Agg")
+# The same for torch's intra-op threads (OpenMP; also read by the BLAS of the CLI
+# subprocesses and Dask workers the tests start): set before torch is first imported. Full
+# batch torch "gd" fits keep every thread, and under xdist on a loaded 2-core machine their
+# spinning workers made test_torch_backend_learns_like_numpy[*-gd] take 130-270 s each.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+#: Modules whose tests share one expensive resource per process, kept on one xdist worker
+#: (``--dist loadgroup``): one Dask cluster or one Chromium at a time on the 2-core
+#: machine, not one per worker competing for the cores their timeouts assume.
+XDIST_GROUPS = {
+    "test_backends_dask.py": "dask-cluster",
+    "test_backends_dask_failures.py": "dask-cluster",
+    "test_dask_ml_incremental.py": "dask-cluster",
+    "test_playground_browser.py": "chromium",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        group = XDIST_GROUPS.get(item.path.name)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -22,10 +22,13 @@ TAG = re.compile(r"(?<!\\)\[([a-z#/@][^\[\]]*)\]")
 
 
 def _commands(command, path: tuple[str, ...] = ()):
-    """``(path, command)`` for the app and every command and subcommand under it."""
+    """``(path, command)`` for the app and every command and subcommand under it (the
+    root group loads its commands when asked for them: ``linclass.cli.LazyCommands``)."""
     yield path, command
-    for name, sub in getattr(command, "commands", {}).items():  # a group
-        yield from _commands(sub, (*path, name))
+    if hasattr(command, "list_commands"):  # a group
+        ctx = typer.Context(command)
+        for name in command.list_commands(ctx):
+            yield from _commands(command.get_command(ctx, name), (*path, name))
 
 
 ROOT = typer.main.get_command(app)

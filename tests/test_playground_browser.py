@@ -16,6 +16,12 @@ import pytest
 
 CHROMIUM = os.environ.get("LINCLASS_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+#: How long a wait for a running page (Run pressed) may take. Each frame is one /step
+#: request of the page's default 2 steps, served by this test process: 150 steps (75 round
+#: trips) take about 3 s on an idle 2-core machine and timed out the 15 s default under a
+#: load average of 8 (xdist and other jobs); 120 s is a 40x margin, and a run that never
+#: advances still fails.
+RUN_WAIT_MS = 120_000
 
 pytestmark = [
     pytest.mark.browser,
@@ -118,7 +124,8 @@ def test_step_lowers_the_loss_and_moves_the_hyperplanes(page):
 def test_run_then_pause(page):
     choose_preset(page, "three_blobs")
     page.click("#run-2d")
-    page.wait_for_function("Number(document.querySelector('#step-count-2d').textContent) >= 20")
+    page.wait_for_function("Number(document.querySelector('#step-count-2d').textContent) >= 20",
+                           timeout=RUN_WAIT_MS)
     page.click("#run-2d")
     page.wait_for_function("document.querySelector('#run-2d').textContent === 'Run'")
     page.wait_for_timeout(300)
@@ -337,9 +344,11 @@ def test_squared_features_separate_the_circles(page):
     page.wait_for_function("window.playground.state2d.features.length === 4")
     assert page.locator("#weights thead th").count() == 1 + 4 + 1 + 4 + 1
     page.click("#run-2d")
-    page.wait_for_function("Number(document.querySelector('#step-count-2d').textContent) >= 150")
+    page.wait_for_function("Number(document.querySelector('#step-count-2d').textContent) >= 150",
+                           timeout=RUN_WAIT_MS)
     page.click("#run-2d")
-    page.wait_for_function("document.querySelector('#acc-2d').textContent === '100.0%'")
+    page.wait_for_function("document.querySelector('#acc-2d').textContent === '100.0%'",
+                           timeout=RUN_WAIT_MS)
     page.screenshot(path=ARTIFACTS / "2d-circles-squared-features.png", full_page=True)
 
 

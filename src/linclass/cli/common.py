@@ -13,39 +13,49 @@ import dataclasses
 import json
 import math
 import os
+import sys
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-import click
-import numpy as np
 import typer
 
-from linclass.cli.options import FEATURES as FEATURE_PARAMS
-from linclass.cli.options import FLAGS, check_owned, in_cli_words
-from linclass.data import (
-    DATASETS,
-    DataError,
-    Dataset,
-    Embeddings,
-    load_dataset,
-    load_embeddings,
-    train_val_split,
-)
-from linclass.data.embeddings import check_test_rows, is_embeddings_folder, split_rows
-from linclass.estimators.classifier import LinearClassifier
-from linclass.estimators.image import ImageClassifier
-from linclass.estimators.params import ESTIMATOR_PARAMS
-from linclass.estimators.plan import check as check_plan
-from linclass.features import KINDS, FeatureExtractor, FeaturePipeline, Preprocessor, default_cache
-from linclass.io.persist import ModelFileError
-from linclass.training import TrainingDivergedError
+# linclass.cli.options reads the records (NumPy with the loss records): imported where
+# used, so that `linclass cache info` and `--help` load no NumPy (tests/test_startup.py).
+
+# The library is imported where it is used, not here: every command imports this module,
+# and ``linclass explain`` or ``linclass cache info`` must not pay for scikit-learn,
+# Pillow or the data loaders (tests/test_startup.py); ``cache info`` not even for NumPy.
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    import numpy as np
+
+    from linclass.data import Dataset, Embeddings
+    from linclass.estimators.classifier import LinearClassifier
+    from linclass.estimators.image import ImageClassifier
+    from linclass.features import FeaturePipeline
+    from linclass.training import TrainingDivergedError
 
 # --- the error boundary -------------------------------------------------------------------
 
-USER_ERRORS = (DataError, ModelFileError, FileExistsError, TrainingDivergedError, ValueError,
-               OSError)
+#: The errors a user can cause, besides ``ValueError`` and ``OSError``: ``(package, class)``.
+#: A package that was never imported cannot have raised its error, so the boundary looks
+#: them up in ``sys.modules`` instead of importing the library to catch them.
+LIBRARY_ERRORS = (("linclass.data", "DataError"), ("linclass.io.persist", "ModelFileError"),
+                  ("linclass.training", "TrainingDivergedError"))
+
+
+def _loaded_error(package: str, name: str) -> type[BaseException] | None:
+    module = sys.modules.get(package)
+    return getattr(module, name, None) if module is not None else None
+
+
+def user_errors() -> tuple[type[BaseException], ...]:
+    """The exception classes :func:`cli_errors` turns into one ``error: ...`` line."""
+    loaded = (_loaded_error(package, name) for package, name in LIBRARY_ERRORS)
+    return (*(e for e in loaded if e is not None), FileExistsError, ValueError, OSError)
 
 
 def fail(message: str) -> typer.Exit:
@@ -58,29 +68,37 @@ def fail(message: str) -> typer.Exit:
 def cli_errors() -> Iterator[contextlib.ExitStack]:
     """Turn the errors a user can cause into one line on stderr and exit status 1.
 
-    Usage errors (click's) and ``typer.Exit`` pass through untouched. Yields an
+    Usage errors (typer's) and ``typer.Exit`` pass through untouched. Yields an
     ``ExitStack``: what a command enters into it (a claimed run folder) is closed first,
     whatever ends the command.
     """
     try:
         with contextlib.ExitStack() as scope:
             yield scope
-    except (click.exceptions.ClickException, click.exceptions.Exit, typer.Exit):
+    except (typer.Exit, typer.Abort, typer.BadParameter):  # usage errors are typer's
         raise
-    except TrainingDivergedError as exc:  # commands that know more say more first
-        raise fail(diverged_message(exc)) from None
-    except FileExistsError as exc:
-        text = in_cli_words(str(exc))
-        raise fail(text if "--force" in text else f"{text}; pass --force to overwrite"
-                   ) from None
-    except USER_ERRORS as exc:
-        raise fail(str(exc) or type(exc).__name__) from None
     except KeyboardInterrupt:
         raise fail("interrupted") from None
+    except Exception as exc:
+        # (a command that knows more about a divergence catches it first and says more)
+        diverged = _loaded_error("linclass.training", "TrainingDivergedError")
+        if diverged is not None and isinstance(exc, diverged):
+            raise fail(diverged_message(cast("TrainingDivergedError", exc))) from None
+        if isinstance(exc, FileExistsError):
+            from linclass.cli.options import in_cli_words
+
+            text = in_cli_words(str(exc))
+            raise fail(text if "--force" in text else f"{text}; pass --force to overwrite"
+                       ) from None
+        if isinstance(exc, user_errors()):
+            raise fail(str(exc) or type(exc).__name__) from None
+        raise
 
 
 def diverged_message(exc: TrainingDivergedError) -> str:
     """The divergence message with the CLI's flags (``--lr``, ``--alpha``) for the options."""
+    from linclass.cli.options import FLAGS
+
     return exc.describe(FLAGS) + "; no model was kept"
 
 
@@ -103,6 +121,8 @@ def fraction(value: float) -> float:
 
 def parse_features(value: str) -> tuple[str, ...]:
     """``"hog+hist"`` -> ``("hog", "hist")``; each part must be a feature kind."""
+    from linclass.features.extract import KINDS
+
     kinds = tuple(part.strip() for part in value.split("+"))
     bad = [k for k in kinds if k not in KINDS]
     if bad or len(set(kinds)) != len(kinds):
@@ -150,6 +170,12 @@ def build_model(options: dict[str, Any], features: str, standardize: bool, *, se
     Options left unset keep the estimator's defaults; one set where the chosen loss,
     penalty, optimizer or feature kinds do not use it is a usage error naming its flag.
     """
+    from linclass.cli.options import FEATURES as FEATURE_PARAMS
+    from linclass.cli.options import FLAGS, check_owned
+    from linclass.estimators.classifier import LinearClassifier
+    from linclass.estimators.params import ESTIMATOR_PARAMS
+    from linclass.estimators.plan import check as check_plan
+
     kinds = parse_features(features)
     selected = {"loss": options["loss"], "penalty": options["penalty"],
                 "optimizer": options["optimizer"], "gradient": options["gradient"],
@@ -185,6 +211,8 @@ def warnings_as_lines(quiet: bool) -> Iterator[None]:
         yield
     if quiet:
         return
+    if caught:
+        from linclass.cli.options import in_cli_words
     seen: set[str] = set()
     for w in caught:
         text = in_cli_words(" ".join(str(w.message).split()))
@@ -198,6 +226,8 @@ def make_pipeline(features: str, standardize: bool, **feature_options: int) -> F
     mean-centred. Square HOG cells and blocks take one number (``--hog-pixels-per-cell 2``),
     as :class:`FeatureExtractor` does. The user's feature cache (``linclass cache``)
     computes each image set's features once."""
+    from linclass.features import FeatureExtractor, FeaturePipeline, Preprocessor, default_cache
+
     try:
         cache = default_cache()
     except ValueError as exc:  # a bad LINCLASS_CACHE_MAX_MB
@@ -208,8 +238,12 @@ def make_pipeline(features: str, standardize: bool, **feature_options: int) -> F
 
 # --- data ---------------------------------------------------------------------------------
 
-DATASET_HELP = (f"A dataset name ({', '.join(DATASETS)}) or a path: a folder with one "
-                "subfolder of images per class, a CIFAR or IDX folder, or an .npz file.")
+def dataset_help() -> str:
+    """The help text of ``--dataset``: the dataset names, or a path."""
+    from linclass.data.registry import DATASETS
+
+    return (f"A dataset name ({', '.join(DATASETS)}) or a path: a folder with one "
+            "subfolder of images per class, a CIFAR or IDX folder, or an .npz file.")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -266,12 +300,16 @@ def load_data(dataset: str, data_dir: str | os.PathLike | None = None,
               image_size: tuple[int, int] | None = None) -> Dataset:
     """:func:`linclass.data.load_dataset` with the CLI's ``--dataset`` / ``--data`` /
     ``--image-size``; its errors name those options instead of the Python arguments."""
+    from linclass.data import DataError, Dataset, load_dataset
+
     if data_dir is not None and not Path(data_dir).is_dir():
         raise DataError(data_dir, "--data must be a folder")
     try:
         data = load_dataset(dataset, None if data_dir is None else Path(data_dir),
                             image_size=image_size)
     except DataError as e:
+        from linclass.cli.options import in_cli_words
+
         raise DataError(e.path, in_cli_words(e.problem)) from None
     if not isinstance(data, Dataset):  # a folder of embeddings: see load_splits
         raise DataError(dataset, "a folder of embeddings, not images: train a model on it "
@@ -287,6 +325,10 @@ def stratified_subset(X: np.ndarray, y: np.ndarray, n: int, seed: int, n_classes
         DataError: When ``n`` is too small to hold each class at least twice (once for
             training, once for validation).
     """
+    import numpy as np
+
+    from linclass.data import DataError
+
     if n < 2 * n_classes:
         raise DataError("--limit", f"{n} is too small for {n_classes} classes: give at "
                         f"least {2 * n_classes} (two images per class)")
@@ -306,6 +348,11 @@ def load_splits(spec: DataSpec) -> Splits:
     is left alone. Every command that needs a run's own split (``train``, ``plot``,
     ``evaluate --split train/val``) gets it here.
     """
+    import numpy as np
+
+    from linclass.data import load_embeddings, train_val_split
+    from linclass.data.embeddings import check_test_rows, is_embeddings_folder, split_rows
+
     if is_embeddings_folder(Path(spec.dataset)):
         ds = load_embeddings(spec.dataset)
         check_test_rows(ds)  # NaN in the test rows: before the fit, not after it
@@ -324,7 +371,6 @@ def load_splits(spec: DataSpec) -> Splits:
 
 # --- options shared by train and search (one definition, one help text) ---------------------
 
-DATASET_OPTION = typer.Option("digits", help=DATASET_HELP)
 DATA_OPTION = typer.Option(None, "--data", help="Folder holding a named dataset's files.")
 LIMIT_OPTION = typer.Option(None, min=2, max=2**31 - 1,
                             help="Use only N training images, drawn at random with every "
@@ -354,6 +400,8 @@ QUIET_OPTION = typer.Option(False, "--quiet", "-q", help="No progress bar or mes
 
 def load_model(path: str | os.PathLike) -> ImageClassifier:
     """An :class:`ImageClassifier` from a model file (verified; never unpickled)."""
+    from linclass.estimators.image import ImageClassifier
+
     return ImageClassifier.load(path)
 
 
@@ -374,12 +422,16 @@ class ProbeModel:
         return float_rows(X)
 
 
-#: A trained run's model: images in, or rows of embeddings in.
-RunModel = ImageClassifier | ProbeModel
+if TYPE_CHECKING:
+    #: A trained run's model: images in, or rows of embeddings in.
+    RunModel: TypeAlias = ImageClassifier | ProbeModel
 
 
 def load_run_model(path: str | os.PathLike) -> RunModel:
     """The model of a ``linclass train`` run, on images or on a folder of embeddings."""
+    from linclass.estimators.classifier import LinearClassifier
+    from linclass.estimators.image import ImageClassifier
+
     clf, meta, _ = LinearClassifier.load_with_meta(path)
     if (meta.get("input") or {}).get("features") is not None:
         return ImageClassifier.load(path)
@@ -389,6 +441,8 @@ def load_run_model(path: str | os.PathLike) -> RunModel:
 
 def class_names_of(model: RunModel) -> list[str]:
     """The name of each column of the model's scores, in ``classes_`` order."""
+    import numpy as np
+
     classes = model.classifier_.classes_
     names = model.class_names
     if names and all(isinstance(c, (int, np.integer)) and 0 <= c < len(names) for c in classes):
@@ -402,6 +456,8 @@ def all_scores(model: RunModel, X: np.ndarray) -> np.ndarray:
     ``decision_function`` folds two classes into one column, as scikit-learn expects; the
     lecture's pictures and tables want one score per class.
     """
+    import numpy as np
+
     from linclass.model import scores
 
     clf = model.classifier_
@@ -427,6 +483,8 @@ def write_json(path: Path, obj: Any, *, force: bool = False) -> Path:
 
 def json_safe(obj: Any) -> Any:
     """Replace NaN/inf by None and NumPy scalars/arrays by Python ones, recursively."""
+    import numpy as np
+
     if isinstance(obj, dict):
         return {str(k): json_safe(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -445,6 +503,9 @@ def json_safe(obj: Any) -> Any:
 def check_input(model: RunModel, data: Dataset | Embeddings) -> None:
     """Refuse data the model cannot score: images of another shape than it was trained
     on, rows of another width, or images for a probe and rows for an image model."""
+    from linclass.data import Dataset, Embeddings
+    from linclass.estimators.image import ImageClassifier
+
     if isinstance(model, ProbeModel) != isinstance(data, Embeddings):
         kind = "a folder of embeddings" if isinstance(data, Embeddings) else "images"
         raise ValueError(f"{data.name} is {kind}, but the model was trained on "

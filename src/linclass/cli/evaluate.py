@@ -43,7 +43,7 @@ def _image_size(recorded: dict) -> tuple[int, int] | None:
 def evaluate(
     model_file: Path = typer.Option(..., "--model", help="A model file written by train or "
                                     "search."),
-    dataset: str | None = typer.Option(None, help=common.DATASET_HELP + " Or a folder of "
+    dataset: str | None = typer.Option(None, help=common.dataset_help() + " Or a folder of "
                                        "embeddings, for a model trained on one.",
                                        show_default="the model's training dataset"),
     data: Path | None = common.DATA_OPTION,

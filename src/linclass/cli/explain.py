@@ -20,7 +20,6 @@ from rich.table import Table
 
 from linclass.cli import common
 from linclass.cli.common import cli_errors
-from linclass.cli.predict import image_files, load_images
 from linclass.explain import EXPLAINED_LOSSES, explain_scores
 from linclass.explain_gradient import SLIDE_H, SLIDE_METHOD, kink_example, numerical_walkthrough
 from linclass.explain_slides import kl_example, softmax_questions, svm_questions
@@ -190,6 +189,8 @@ def explain(
             if image is None:
                 raise typer.BadParameter("--model needs --image", param_hint="--image")
             assert model_file is not None  # checked above: --scores or else --model
+            from linclass.cli.predict import image_files, load_images
+
             model = common.load_model(model_file)
             names = common.class_names_of(model)
             features = model.transform(load_images(model, image_files([image])))

@@ -19,6 +19,9 @@ from linclass.grad.compare import (
 from linclass.losses import DEFAULT_LOSS, RECORDS
 from linclass.regularizers import PENALTIES
 
+EPILOG = ("Examples:\n\n  linclass gradcheck --loss svm --penalty l2\n\n"
+          "  linclass gradcheck --dataset fashion-mnist --n 32 --samples 200\n")
+
 _DEFAULTS_TEXT = ", ".join(f"{k} {v:g}" for k, v in DEFAULT_THRESHOLDS.items())
 
 

@@ -7,13 +7,13 @@ what data each is drawn on, and what the report says about them.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from linclass.cli.common import ProbeModel, RunModel, all_scores, class_names_of, objective_kwargs
+from linclass.cli.common import ProbeModel, all_scores, class_names_of, objective_kwargs
 from linclass.estimators.image import ImageClassifier
 from linclass.io.report import per_class_table, write_report
 from linclass.objective import objective_value
@@ -24,6 +24,9 @@ from linclass.plots import (
     plot_templates,
     save_figure,
 )
+
+if TYPE_CHECKING:
+    from linclass.cli.common import RunModel
 
 LANDSCAPE_ROWS = 1000  # the 1-D slice evaluates J 51 times; a subset keeps that quick
 

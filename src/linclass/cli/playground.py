@@ -11,6 +11,8 @@ import typer
 
 LOOPBACK_NAMES = ("localhost",)
 
+EPILOG = "Examples:\n\n  linclass playground --open-browser\n"
+
 
 def is_loopback(host: str) -> bool:
     """True for ``localhost`` and loopback addresses such as 127.0.0.1 and ::1."""

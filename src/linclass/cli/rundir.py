@@ -15,6 +15,7 @@ import io
 import json
 import os
 import re
+import secrets
 import shutil
 import tempfile
 from pathlib import Path
@@ -68,16 +69,28 @@ class RunClaim:
         self._lock = lock
         self._created_out = created_out
         self._staging: Path | None = None
+        self._staging_parent: Path | None = None
         self._published = False
 
     @property
     def staging(self) -> Path:
         """The folder the run's files are written to, created on first use."""
         if self._staging is None:
-            parent = Path(tempfile.mkdtemp(dir=self.path.parent, prefix=_hidden(self.path.name,
-                                                                              "staging")))
-            self._staging = parent / self.path.name
-            self._staging.mkdir()
+            # The parent's name is recorded before the folder exists: a SIGTERM landing
+            # just after the mkdir (tempfile.mkdtemp would return only then) still finds
+            # it to delete in __exit__.
+            while True:
+                parent = self.path.parent / (_hidden(self.path.name, "staging")
+                                             + secrets.token_hex(4))
+                self._staging_parent = parent
+                try:
+                    parent.mkdir(mode=0o700)
+                    break
+                except FileExistsError:
+                    continue
+            staging = parent / self.path.name
+            staging.mkdir()
+            self._staging = staging
         return self._staging
 
     def publish(self) -> Path:
@@ -100,8 +113,8 @@ class RunClaim:
 
     def __exit__(self, *exc: object) -> None:
         try:
-            if self._staging is not None and not self._published:
-                shutil.rmtree(self._staging.parent, ignore_errors=True)
+            if self._staging_parent is not None and not self._published:
+                shutil.rmtree(self._staging_parent, ignore_errors=True)
         finally:
             self._lock.release()
             if self._created_out and not self._published:

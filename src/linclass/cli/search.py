@@ -244,7 +244,7 @@ def search(
     alpha_range: str = typer.Option("1e-6,1e-1", help="LOW,HIGH alphas for --random."),
     jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, max=256,
                                     help="Trials run at once.", show_default="all cores"),
-    dataset: str = common.DATASET_OPTION,
+    dataset: str = typer.Option("digits", help=common.dataset_help()),
     data: Path | None = common.DATA_OPTION,
     image_size: str | None = common.IMAGE_SIZE_OPTION,
     features: str = common.FEATURES_OPTION,

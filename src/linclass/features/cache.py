@@ -51,11 +51,12 @@ import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-import numpy as np
-
 from linclass.io.fileio import atomic_open, open_regular
 
+# NumPy is imported where it is used: `linclass cache info` lists the folder without it.
 if TYPE_CHECKING:
+    import numpy as np
+
     from linclass.features.extract import FeatureExtractor
     from linclass.features.progress import Progress
 
@@ -77,6 +78,8 @@ _MISS = (OSError, ValueError, KeyError, TypeError, RecursionError, EOFError)  # 
 
 def array_sha256(*arrays: np.ndarray) -> str:
     """SHA-256 over the dtype, shape and bytes of each array, in order (a data checksum)."""
+    import numpy as np
+
     h = hashlib.sha256()
     for a in arrays:
         a = np.ascontiguousarray(a)
@@ -137,6 +140,8 @@ class FeatureCache:
         Returns:
             float32 ndarray of shape (n, extractor.n_features_out_), the caller's to modify.
         """
+        import numpy as np
+
         images = np.asarray(images)
         if images.size < self.min_pixels or self.max_bytes <= 0:
             return extractor.transform(images, progress)
@@ -218,6 +223,8 @@ class FeatureCache:
     @staticmethod
     def _read_matrix(path: Path, shape: tuple[int, ...], crc32: int) -> np.ndarray:
         """Read a float32 C-order .npy of ``shape`` into a fresh array, checking its bytes."""
+        import numpy as np
+
         if not isinstance(crc32, int) or any(not isinstance(n, int) or n < 0 for n in shape):
             raise ValueError(f"{path}: a sidecar with a bad shape or checksum")
         n_bytes = int(np.prod(shape, dtype=object)) * 4
@@ -266,6 +273,8 @@ class FeatureCache:
         """Store ``features`` under ``key`` (matrix first, then the sidecar that vouches for
         it), then trim the folder to ``max_bytes``. Returns whether it was stored; a cache
         that cannot be written is warned about (once), never an error."""
+        import numpy as np
+
         features = np.ascontiguousarray(features, dtype=np.float32)
         if features.nbytes + MAX_SIDECAR_BYTES > self.max_bytes:
             return False
