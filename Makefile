@@ -24,7 +24,8 @@ run: $(STAMP_RUN)
 
 # Test processes (pytest-xdist): one per core of the 2-core CI machine; `make test
 # TEST_WORKERS=0` runs in one process. The order is shuffled (pytest-randomly; the seed is
-# printed, `-p randomly -p "no:cacheprovider" -p randomly_seed=N` repeats it).
+# printed; `.venv/bin/python -m pytest --randomly-seed=N` repeats an order, `-p no:randomly`
+# keeps the file order).
 TEST_WORKERS ?= 2
 
 # Fast checks first (seconds): style, types, import directions; then the tests.
