@@ -208,3 +208,34 @@ def test_missing_torch_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)  # import torch now fails
     with pytest.raises(ImportError, match=r"pip install 'linclass\[torch\]'"):
         torch_backend()
+
+
+# --- rows on disk (issue 29, item 5) ---------------------------------------------------------
+
+
+def test_rows_on_disk_are_refused_on_the_cpu_before_any_epoch(tmp_path):
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "X.npy", rng.normal(size=(200, 4)).astype(np.float32))
+    X = np.load(tmp_path / "X.npy", mmap_mode="r")
+    y = (np.asarray(X[:, 0]) > 0).astype(np.int64)
+    with pytest.raises(ValueError, match="use backend='numpy'.*np.asarray"):
+        LinearClassifier(backend="torch", max_epochs=2).fit(X, y)
+    # the NumPy backend reads them a chunk at a time; in memory, torch trains
+    assert LinearClassifier(max_epochs=2).fit(X, y).score(X, y) > 0.5
+    assert LinearClassifier(backend="torch", max_epochs=2).fit(np.array(X), y).score(X, y) > 0.5
+
+
+def test_rows_go_to_the_device_a_chunk_at_a_time_with_the_same_values():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20000, 5))  # three chunks of 8192 rows
+    objective = Objective(loss="softmax", penalty="l2", alpha=0.0)
+
+    def double(rows):
+        return 2.0 * np.asarray(rows)
+
+    step = TorchStep(objective, torch.device("cpu"), torch.float32, double, None)
+    streamed = step._stream(X)
+    assert streamed.dtype == torch.float32 and streamed.shape == (20000, 5)
+    np.testing.assert_array_equal(streamed.numpy(), (2.0 * X).astype(np.float32))
+    plain = TorchStep(objective, torch.device("cpu"), torch.float32, None, None)
+    np.testing.assert_array_equal(plain._stream(X).numpy(), X)

@@ -1,5 +1,8 @@
 """The command line never shows a traceback: huge numbers, bad gradcheck steps and
-thresholds, and Ctrl-C or SIGTERM at any moment of start-up (issue 19, item 5)."""
+thresholds, and Ctrl-C or SIGTERM at any moment of start-up (issue 19, item 5); one error
+path for every user error: Ctrl-C is status 130 in a command as at start-up, Dask giving
+up on a worker or losing its scheduler and a damaged zarr chunk are one error line, and
+names or paths that are not UTF-8 are refused before the fit (issue 29, items 9, 14)."""
 
 import signal
 import subprocess
@@ -76,3 +79,78 @@ def test_a_signal_during_start_up_is_one_line_not_a_traceback(tmp_path, sig):
         assert proc.returncode in (1, 130, -int(sig)), (proc.returncode, err)
         lines = err.strip().splitlines()
         assert not lines or lines[-1] in ("error: interrupted", "Aborted!"), err
+
+
+# --- one error path for every user error (issue 29, items 9 and 14) -------------------------
+
+
+def _raising(exc):
+    def boom(*args, **kwargs):
+        raise exc
+
+    return boom
+
+
+def test_ctrl_c_in_a_command_exits_130_as_at_start_up(cli, tmp_path, monkeypatch):
+    from linclass.cli import common
+    from linclass.console import INTERRUPTED_STATUS
+
+    monkeypatch.setattr(common, "load_splits", _raising(KeyboardInterrupt()))
+    result = cli(["train", "--quiet", "--out", tmp_path])
+    assert result.exit_code == INTERRUPTED_STATUS == 130, result.output
+    assert result.stderr.strip().splitlines() == ["error: interrupted"]
+
+
+def _cluster_failures():
+    distributed = pytest.importorskip("distributed")
+    from distributed.client import FutureCancelledError
+
+    return [
+        (distributed.KilledWorker("('_local_epoch-1', 0)", None, 0), "allowed-failures"),
+        (FutureCancelledError("k", "scheduler-connection-lost"), "cancelled the fit's work"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(2), ids=["worker given up on", "scheduler lost"])
+def test_dask_giving_up_is_one_error_line(cli, one_line_error, tmp_path, monkeypatch, case):
+    from linclass.cli import common
+
+    exc, words = _cluster_failures()[case]
+    monkeypatch.setattr(common, "load_splits", _raising(exc))
+    one_line_error(cli(["train", "--quiet", "--out", tmp_path]), words, "no partial model")
+
+
+def test_a_damaged_zarr_chunk_is_one_error_line(cli, one_line_error, tmp_path):
+    zarr = pytest.importorskip("zarr")
+    import numpy as np
+
+    folder = tmp_path / "emb"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 4)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+    for name, a in {"X_train": X[:200], "y_train": y[:200], "X_test": X[200:],
+                    "y_test": y[200:]}.items():
+        z = zarr.create_array(store=str(folder / f"{name}.zarr"), shape=a.shape,
+                              chunks=(64, *a.shape[1:]), dtype=a.dtype)
+        z[:] = a
+    chunk = sorted(p for p in (folder / "X_train.zarr").rglob("*")
+                   if p.is_file() and p.name != "zarr.json")[1]
+    data = bytearray(chunk.read_bytes())
+    data[10:34] = b"garbage!" * 3
+    chunk.write_bytes(bytes(data))
+    one_line_error(cli(["train", "--quiet", "--dataset", folder, "--out", tmp_path / "runs"]),
+                   "could not be read", "zarr")
+
+
+@pytest.mark.parametrize("option", ["--name", "--dataset", "--data"])
+def test_names_and_paths_that_are_not_utf8_are_refused_before_the_fit(cli, tmp_path,
+                                                                      monkeypatch, option):
+    from linclass.estimators.image import ImageClassifier
+
+    monkeypatch.setattr(ImageClassifier, "fit", _raising(AssertionError("fitted")))
+    bad = "r\udcff" if option == "--name" else str(tmp_path / "d\udcffir")
+    result = cli(["train", "--quiet", "--out", tmp_path / "runs", option, bad])
+    assert result.exit_code == 2 and option in result.output, result.output
+    assert "UTF-8" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "runs").exists()

@@ -93,18 +93,25 @@ def test_tampered_weights_are_refused(tmp_path, params):
         load_model(path)
 
 
-def _rewrite(path, tensors, meta):
-    path.write_bytes(safetensors.numpy.save(tensors, metadata={"linclass": json.dumps(meta)}))
+def _rewrite(path, tensors, meta, checksum=False):
+    """A file of these tensors and metadata; ``checksum``: with the version-2 checksum of
+    both (as save_model would write, checks aside)."""
+    from linclass.io.persist import CHECKSUM_KEY, tensors_checksum
+
+    text = json.dumps(meta)
+    entries = {"linclass": text}
+    if checksum:
+        entries[CHECKSUM_KEY] = tensors_checksum(tensors, text)
+    path.write_bytes(safetensors.numpy.save(tensors, metadata=entries))
+
+
+V2 = {"format": "linclass-model", "format_version": 2}
 
 
 def test_nan_weights_are_refused_even_with_a_matching_checksum(tmp_path, params):
-    from linclass.io.persist import tensors_checksum
-
     params["W"][0, 0] = np.nan
     path = tmp_path / "nan.safetensors"
-    meta = {"format": "linclass-model", "format_version": 1,
-            "weights_sha256": tensors_checksum(params)}
-    _rewrite(path, params, meta)
+    _rewrite(path, params, V2, checksum=True)
     with pytest.raises(ModelFileError, match="NaN"):
         load_model(path)
     with pytest.raises(ValueError, match="NaN"):
@@ -112,12 +119,9 @@ def test_nan_weights_are_refused_even_with_a_matching_checksum(tmp_path, params)
 
 
 def test_inconsistent_shapes_are_refused(tmp_path, params):
-    from linclass.io.persist import tensors_checksum
-
     params["b"] = np.zeros(4, dtype=np.float32)
     path = tmp_path / "shape.safetensors"
-    _rewrite(path, params, {"format": "linclass-model", "format_version": 1,
-                            "weights_sha256": tensors_checksum(params)})
+    _rewrite(path, params, V2, checksum=True)
     with pytest.raises(ModelFileError, match="inconsistent shapes"):
         load_model(path)
 
@@ -160,3 +164,52 @@ def test_saving_into_a_missing_folder_names_the_folder(tmp_path, params):
     path = tmp_path / "missing_dir" / "m.safetensors"
     with pytest.raises(FileNotFoundError, match=r"missing_dir does not exist \(the folder for "):
         save_model(path, params)
+
+
+# --- a downgrade does not bypass the checksum (issue 29, item 11) ----------------------------
+
+
+def _v1(params, **meta):
+    from linclass.io.persist import tensors_checksum
+
+    return {"format": "linclass-model", "format_version": 1,
+            "weights_sha256": tensors_checksum(params), **meta}
+
+
+def test_a_v2_file_relabelled_as_v1_with_edited_metadata_is_refused(tmp_path, params):
+    path = tmp_path / "m.safetensors"
+    save_model(path, params, {"class_names": ["a", "b", "c"]})
+    with safetensors.safe_open(path, "numpy") as f:
+        entries = f.metadata()
+    meta = json.loads(entries["linclass"])
+    meta.update(format_version=1, class_names=["EDITED", "b", "c"])
+    from linclass.io.persist import tensors_checksum
+
+    meta["weights_sha256"] = tensors_checksum(params)
+    kept = tmp_path / "kept.safetensors"  # the version-2 checksum left in place
+    kept.write_bytes(safetensors.numpy.save(params, metadata={
+        "linclass": json.dumps(meta), "linclass_sha256": entries["linclass_sha256"]}))
+    with pytest.raises(ModelFileError, match="relabelled"):
+        load_model(kept)
+    dropped = tmp_path / "dropped.safetensors"  # ... or removed: a version-1 file
+    _rewrite(dropped, params, meta)
+    with pytest.raises(ModelFileError, match="covers the weights but not the metadata"):
+        load_model(dropped)
+
+
+def test_a_trusted_v1_file_is_upgraded_once_then_verified_like_any(tmp_path, params):
+    from linclass.io.persist import upgrade_model
+
+    old = tmp_path / "old.safetensors"
+    _rewrite(old, params, _v1(params, class_names=["a", "b", "c"]))
+    with pytest.raises(ModelFileError, match="upgrade_model"):
+        load_model(old)
+    new = upgrade_model(old, tmp_path / "new.safetensors")
+    loaded, meta, _ = load_model(new)
+    assert_array_equal(loaded["W"], params["W"])
+    assert meta["format_version"] == FORMAT_VERSION and meta["class_names"] == ["a", "b", "c"]
+    assert "weights_sha256" not in meta
+    damaged = tmp_path / "damaged.safetensors"  # the weights are still checked
+    _rewrite(damaged, {**params, "b": params["b"] + 1}, _v1(params))
+    with pytest.raises(ModelFileError, match="checksum"):
+        upgrade_model(damaged, tmp_path / "x.safetensors")

@@ -79,7 +79,8 @@ def test_every_response_carries_the_security_headers(client, sessions):
 def test_requests_another_page_could_send_change_nothing(headers, monkeypatch):
     created = []
     real_add = SessionStore.add
-    monkeypatch.setattr(SessionStore, "add", lambda self, s: created.append(s) or real_add(self, s))
+    monkeypatch.setattr(SessionStore, "add",
+                        lambda self, s, *a: created.append(s) or real_add(self, s, *a))
     c = TestClient(create_app())
     for path in ("/api/2d", "/api/image"):
         r = c.post(path, content=b'{"seed": 1}', headers=headers)
@@ -164,3 +165,54 @@ def test_creating_an_image_session_never_404s(monkeypatch):
     with ThreadPoolExecutor(8) as pool:
         codes = list(pool.map(lambda _: c.post("/api/image", json={}).status_code, range(40)))
     assert set(codes) <= {200, 503} and 200 in codes, codes
+
+
+# --- one client cannot lock the others out (issue 29, item 13) -------------------------------
+
+
+def test_a_client_creating_sessions_in_a_loop_replaces_its_own_and_locks_nobody_out():
+    clock = Clock()
+    store = SessionStore(10, "2-D", idle_seconds=600, clock=clock, per_client=3)
+    learner = store.add("L", "10.0.0.2")
+    spam = [store.add(f"S{i}", "10.0.0.1") for i in range(199)]  # all within a second
+    assert store.run(learner, lambda s: s) == "L"
+    for i in range(6):  # new clients still get sessions at once, up to the cap
+        store.add(f"N{i}", f"10.0.1.{i}")
+    assert store.run(spam[-1], lambda s: s) == "S198"  # the spammer keeps its newest three
+    with pytest.raises(BadRequest) as err:
+        store.run(spam[0], lambda s: s)
+    assert err.value.status == 404
+
+
+def test_a_client_at_its_share_with_every_session_in_use_gets_a_503_naming_it():
+    clock = Clock()
+    store = SessionStore(10, "image", idle_seconds=600, clock=clock, per_client=1)
+    sid = store.add("A", "c")
+    inside, leave = threading.Event(), threading.Event()
+
+    def long_step(session):
+        inside.set()
+        leave.wait(10)
+        return session
+
+    with ThreadPoolExecutor(1) as pool:
+        step = pool.submit(store.run, sid, long_step)
+        inside.wait(10)
+        with pytest.raises(BadRequest, match="from this client") as err:
+            store.add("B", "c")
+        assert err.value.status == 503
+        store.add("C", "another")  # others are not held up
+        leave.set()
+        assert step.result() == "A"
+
+
+def test_the_app_limits_sessions_per_client_address(monkeypatch):
+    monkeypatch.setattr(app_module, "MAX_2D_SESSIONS", 6)
+    monkeypatch.setattr(app_module, "MAX_2D_SESSIONS_PER_CLIENT", 2)
+    app = create_app()
+    c = TestClient(app)
+    codes = [c.post("/api/2d", json={"preset": "empty"}).status_code for _ in range(12)]
+    assert codes == [200] * 12  # was a 503 from the seventh on, for every client
+    others = [TestClient(app, client=(f"10.0.0.{i}", 50000)) for i in range(3)]
+    for other in others:
+        assert other.post("/api/2d", json={"preset": "empty"}).status_code == 200

@@ -35,6 +35,13 @@ Dask's to handle: it reruns the lost tasks elsewhere (every task is a pure funct
 parameters and its partition, so the fit takes the same iterates), or, once a task has
 killed more workers than ``distributed.scheduler.allowed-failures`` allows, gives up; the
 fit then raises :class:`WorkerLostError` and leaves no partial model.
+
+**Timeouts**: one policy (:class:`DaskTimeouts`) bounds every wait on a cluster, each by a
+Dask setting: reaching a scheduler, handshake included (``distributed.comm.timeouts.
+connect``; a refused connection fails at once), a cluster without a worker, at the start
+or mid-fit (``linclass.worker-timeout``), and one computation (``linclass.compute-timeout``).
+A scheduler that stops answering, one that is lost, or a cluster left without workers
+raises :class:`ClusterError` naming the address and the setting, never hangs.
 """
 
 from __future__ import annotations
@@ -55,27 +62,402 @@ from linclass.training.sampler import CHUNK_ROWS
 from linclass.training.setup import check_data
 
 
-class WorkerLostError(RuntimeError):
-    """Dask gave up on a task whose workers kept dying; the fit stopped, nothing fitted."""
+class ClusterError(RuntimeError):
+    """The Dask cluster could not run the fit (no scheduler at the address, one that does
+    not answer or was lost, no workers); the fit stopped, nothing fitted."""
+
+
+class WorkerLostError(ClusterError):
+    """Dask gave up on a task whose workers kept dying, or the cluster was left without
+    workers; the fit stopped, nothing fitted."""
+
+
+# --- timeouts: one policy for every wait on a cluster ------------------------------------
+
+#: The Dask settings of :class:`DaskTimeouts` (``dask.config.set``, a Dask YAML file or
+#: the environment: ``DASK_LINCLASS__WORKER_TIMEOUT=5m``).
+CONNECT_SETTING = "distributed.comm.timeouts.connect"
+WORKERS_SETTING = "linclass.worker-timeout"
+COMPUTE_SETTING = "linclass.compute-timeout"
+DEFAULT_WORKERS_TIMEOUT = "60s"
+DEFAULT_COMPUTE_TIMEOUT = "1h"
+#: How often a running computation checks that the scheduler answers and has workers.
+POLL_SECONDS = 1.0
+
+
+def setting_hint(key: str) -> str:
+    """``key`` and the environment variable that sets it, for error messages."""
+    env = "DASK_" + key.upper().replace(".", "__").replace("-", "_")
+    return f"the Dask setting {key} (environment: {env})"
+
+
+class DaskTimeouts(NamedTuple):
+    """The bounds, in seconds, of the waits on a cluster (module docstring).
+
+    Attributes:
+        connect: Reaching a scheduler, handshake included (``distributed.comm.timeouts.
+            connect``, Dask's own, 30 s unless set); also how long a running computation
+            waits for the scheduler to answer a check.
+        workers: How long a cluster may have no worker: before the fit starts, and in the
+            middle of a computation (``linclass.worker-timeout``, 60 s).
+        compute: One computation (a full pass, a local epoch) at most
+            (``linclass.compute-timeout``, 1 h; ``None`` or ``"none"``: no bound).
+    """
+
+    connect: float
+    workers: float
+    compute: float | None
+
+    @classmethod
+    def from_config(cls) -> DaskTimeouts:
+        """The policy the Dask configuration sets now.
+
+        Raises:
+            ValueError: A setting that is not a duration > 0, naming it.
+        """
+        import dask
+
+        def seconds(key: str, default: str | None, optional: bool = False) -> float | None:
+            from dask.utils import parse_timedelta
+
+            value = dask.config.get(key, default)
+            if optional and (value is None or str(value).strip().lower() in ("none", "")):
+                return None
+            try:
+                t = parse_timedelta(value, default="seconds")
+            except (TypeError, ValueError, KeyError):
+                t = None
+            if t is None or not math.isfinite(t) or t <= 0:
+                raise ValueError(f"{setting_hint(key)} must be a duration > 0 such as "
+                                 f"'30s' or '5m', got {value!r}")
+            return float(t)
+
+        connect = seconds(CONNECT_SETTING, "30s")
+        workers = seconds(WORKERS_SETTING, DEFAULT_WORKERS_TIMEOUT)
+        assert connect is not None and workers is not None
+        return cls(connect, workers, seconds(COMPUTE_SETTING, DEFAULT_COMPUTE_TIMEOUT, True))
+
+
+#: Address schemes a client can reach (Dask's others, ucx say, need packages and
+#: hardware this is not tested on).
+SCHEMES = ("tcp", "tls", "inproc")
+
+
+def check_address(address: str) -> str:
+    """A scheduler address in the form Dask reaches, checked before any connection.
+
+    ``host:port`` (tcp assumed), ``tcp://host:port``, ``tls://host:port`` or, for a
+    scheduler in this process, ``inproc://IP/PID/N``.
+
+    Returns:
+        The address with its scheme.
+
+    Raises:
+        ValueError: Another scheme, a missing or out-of-range port, a malformed inproc
+            address, or one of no scheduler of this process.
+    """
+    text = str(address).strip()
+    forms = "give tcp://HOST:PORT (e.g. tcp://127.0.0.1:8786) or tls://HOST:PORT"
+    scheme, sep, loc = text.rpartition("://")
+    if not sep:
+        scheme, loc = "tcp", text
+    scheme = scheme.lower()
+    if scheme not in SCHEMES:
+        raise ValueError(f"scheduler address {text!r}: the {scheme!r} protocol is not "
+                         f"supported; {forms}")
+    if scheme == "inproc":
+        parts = loc.split("/")
+        if len(parts) != 3 or not all(parts) or not parts[1].isdigit() or not parts[2].isdigit():
+            raise ValueError(f"scheduler address {text!r}: an inproc address has the form "
+                             f"inproc://IP/PID/N (a scheduler in this process); {forms}")
+        return f"inproc://{loc}"
+    host, _, port = loc.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not host or not port.isdigit() or not 0 < int(port) < 65536 or "/" in loc:
+        raise ValueError(f"scheduler address {text!r}: no host and port (1-65535); {forms}")
+    return f"{scheme}://{loc}"
+
+
+def _reachable(address: str, timeouts: DaskTimeouts) -> None:
+    """Raise :class:`ClusterError` unless a scheduler at ``address`` completes Dask's
+    handshake within ``timeouts.connect`` (Dask bounds the connection, not the
+    handshake: a server that accepts and never answers would hold a client forever)."""
+    import asyncio
+    import socket
+    import threading
+
+    from distributed.comm import connect
+    from distributed.comm.inproc import global_manager
+    from distributed.security import Security
+
+    scheme, _, loc = address.partition("://")
+    hint = setting_hint(CONNECT_SETTING)
+    if scheme == "inproc":
+        try:
+            listener = global_manager.get_listener_for(loc)
+        except ValueError:  # another host's or process's
+            listener = None
+        if listener is None:
+            raise ClusterError(f"no Dask scheduler at {address} in this process (an inproc "
+                               "address reaches a scheduler of the same process only)")
+        return
+    host, _, port = loc.rpartition(":")
+    host = host.strip("[]")
+    try:  # refused, unknown host, unreachable: fail now, not after Dask's retries
+        socket.create_connection((host, int(port)), timeout=timeouts.connect).close()
+    except ConnectionRefusedError:
+        raise ClusterError(f"no Dask scheduler at {address}: the connection was refused "
+                           "(nothing listens on that port; is the scheduler running?)") from None
+    except TimeoutError:
+        raise ClusterError(f"no Dask scheduler at {address}: the connection timed out after "
+                           f"{timeouts.connect:g} s; to wait longer, raise {hint}") from None
+    except OSError as e:
+        raise ClusterError(f"no Dask scheduler at {address}: {e.strerror or e}") from None
+
+    outcome: list[BaseException | None] = []
+
+    async def handshake() -> None:
+        comm = await asyncio.wait_for(
+            connect(address, timeout=timeouts.connect,
+                    **Security().get_connection_args("client")), timeouts.connect)
+        await comm.close()
+
+    def run() -> None:
+        try:
+            asyncio.run(handshake())
+            outcome.append(None)
+        except BaseException as e:  # noqa: BLE001 (reported below, in the caller's thread)
+            outcome.append(e)
+
+    thread = threading.Thread(target=run, name="linclass-dask-handshake", daemon=True)
+    thread.start()
+    thread.join(timeouts.connect + 5)
+    error = outcome[0] if outcome else TimeoutError()
+    if isinstance(error, (TimeoutError, asyncio.TimeoutError)):
+        raise ClusterError(f"no Dask scheduler answered at {address} within "
+                           f"{timeouts.connect:g} s: something accepted the connection but "
+                           "did not answer as a scheduler (is it the scheduler's port, not "
+                           f"its dashboard's or another server's?); to wait longer, raise "
+                           f"{hint}")
+    if error is not None:
+        raise ClusterError(f"could not reach the Dask scheduler at {address}: "
+                           f"{' '.join(str(error).split()) or type(error).__name__}") from error
+
+
+def connect_client(address: str, timeouts: DaskTimeouts | None = None) -> Any:
+    """A ``distributed.Client`` of the scheduler at ``address`` with at least one worker,
+    within the policy's bounds (the module docstring).
+
+    Raises:
+        ValueError: A malformed or unsupported address (:func:`check_address`), or a
+            setting of the policy that is no duration.
+        ClusterError: No scheduler answers there in time, or it has no worker after
+            ``timeouts.workers`` seconds.
+    """
+    address = check_address(address)
+    timeouts = timeouts or DaskTimeouts.from_config()
+    _reachable(address, timeouts)
+    try:
+        client = bounded_client(address, timeout=timeouts.connect)
+    except (OSError, TimeoutError) as e:
+        raise ClusterError(f"could not connect to the Dask scheduler at {address}: "
+                           f"{' '.join(str(e).split())}; to wait longer, raise "
+                           f"{setting_hint(CONNECT_SETTING)}") from None
+    try:
+        wait_for_workers(client, timeouts)
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+def wait_for_workers(client: Any, timeouts: DaskTimeouts | None = None) -> int:
+    """The number of workers of ``client``'s cluster, once there is at least one.
+
+    Raises:
+        ClusterError: None joined within ``timeouts.workers`` seconds.
+    """
+    timeouts = timeouts or DaskTimeouts.from_config()
+    try:
+        client.wait_for_workers(1, timeout=timeouts.workers)
+    except TimeoutError:
+        raise ClusterError(
+            f"the Dask scheduler at {client.scheduler.address} has no workers (none joined "
+            f"within {timeouts.workers:g} s): start some (dask worker "
+            f"{client.scheduler.address}), or, to wait longer, raise "
+            f"{setting_hint(WORKERS_SETTING)}") from None
+    try:
+        return len(client.nthreads(callback_timeout=timeouts.connect))
+    except (TimeoutError, OSError):
+        raise ClusterError(f"the Dask scheduler at {client.scheduler.address} stopped "
+                           f"answering (no reply within {timeouts.connect:g} s); to wait "
+                           f"longer, raise {setting_hint(CONNECT_SETTING)}") from None
+
+
+def cluster_error(error: BaseException, address: str | None = None) -> ClusterError | None:
+    """Dask's exception for a cluster that failed the fit, as a :class:`ClusterError`
+    saying what happened and what to do; None for any other exception."""
+    try:
+        from distributed import KilledWorker
+        from distributed.client import FutureCancelledError, FuturesCancelledError
+    except ImportError:  # Dask's local schedulers lose no workers and no scheduler
+        return None
+    where = f" at {address}" if address else ""
+    if isinstance(error, ClusterError):
+        return error
+    if isinstance(error, KilledWorker):
+        return WorkerLostError(
+            f"a Dask worker died while computing {error.task!r} (after "
+            f"{error.allowed_failures + 1} attempt(s)); the fit stopped (no partial model). "
+            "Check the workers' logs (out of memory?), give them more memory, or allow "
+            "more retries with the Dask setting distributed.scheduler.allowed-failures")
+    if isinstance(error, (FutureCancelledError, FuturesCancelledError)):
+        if isinstance(error, FutureCancelledError):
+            reasons = [error.reason]
+        else:
+            reasons = [group.reason for group in error.error_groups]
+        lost = any("connection" in str(r) or "lost" in str(r) for r in reasons)
+        what = ("the connection to it was lost: was the scheduler stopped?" if lost else
+                f"reason: {', '.join(map(str, reasons)) or 'unknown'}")
+        return ClusterError(f"the Dask scheduler{where} cancelled the fit's work ({what}); "
+                            "the fit stopped (no partial model)")
+    return None
+
+
+def _client_of_compute() -> Any:
+    """The ``distributed.Client`` that ``dask.compute`` would use now, or None (Dask's
+    local schedulers, or Dask's ``scheduler`` setting chose another)."""
+    try:
+        from distributed import Client
+    except ImportError:
+        return None
+    from dask.base import get_scheduler
+
+    client = getattr(get_scheduler(), "__self__", None)
+    return client if isinstance(client, Client) else None
 
 
 def _compute(*tasks: Any) -> tuple[Any, ...]:
-    """``dask.compute(*tasks)``, with Dask giving up on a lost worker as
-    :class:`WorkerLostError` (the original chained)."""
+    """``dask.compute(*tasks)`` within the timeout policy (:func:`results_within`) when a
+    ``distributed.Client`` runs them; Dask's local schedulers compute them as they do."""
     import dask
 
-    try:
-        from distributed import KilledWorker
-    except ImportError:  # Dask's local schedulers lose no workers
+    client = _client_of_compute()
+    if client is None:
         return dask.compute(*tasks)
+    futures = client.compute(list(tasks))
     try:
-        return dask.compute(*tasks)
-    except KilledWorker as e:
-        raise WorkerLostError(
-            f"a Dask worker died while computing {e.task!r} (after {e.allowed_failures + 1} "
-            "attempt(s)); the fit stopped (no partial model). Check the workers' logs (out "
-            "of memory?), give them more memory, or allow more retries with the Dask "
-            "setting distributed.scheduler.allowed-failures") from e
+        return tuple(results_within(client, futures))
+    finally:
+        # dropping the futures releases their tasks (a message, never a wait: a cancel
+        # call would wait on a scheduler that may not answer)
+        del futures
+
+
+def results_within(client: Any, futures: list[Any],
+                   timeouts: DaskTimeouts | None = None) -> list[Any]:
+    """The results of ``futures``, every wait bounded by the policy (:class:`DaskTimeouts`),
+    a cluster that fails the fit raised as :class:`ClusterError` (the original chained):
+    Dask giving up on a lost worker (:class:`WorkerLostError`), a cluster without workers
+    for ``workers`` seconds, a scheduler that stops answering for ``connect`` seconds or is
+    lost, a computation longer than ``compute`` seconds. A task's own error (a partition's
+    ``ValueError``) comes through unchanged."""
+    import time
+
+    timeouts = timeouts or DaskTimeouts.from_config()
+    address = client.scheduler.address
+    results: dict[int, Any] = {}
+    start = time.monotonic()
+    empty_since: float | None = None
+    wait = POLL_SECONDS  # for one result; doubled (up to connect) when a transfer is slow
+    try:
+        while True:
+            # A result is fetched from the worker that holds it; one lost meanwhile makes
+            # Dask compute it again, so every wait is bounded and followed by the checks.
+            for i, future in enumerate(futures):
+                if i not in results:
+                    try:
+                        results[i] = future.result(timeout=wait)
+                    except TimeoutError:
+                        if future.done():  # computed, still on its way (or lost)
+                            wait = min(2 * wait, max(timeouts.connect, POLL_SECONDS))
+                        break
+            else:
+                return [results[i] for i in range(len(futures))]
+            now = time.monotonic()
+            if timeouts.compute is not None and now - start > timeouts.compute:
+                raise ClusterError(
+                    f"a computation on the Dask cluster at {address} took longer than "
+                    f"{timeouts.compute:g} s; the fit stopped (no partial model); to allow "
+                    f"longer ones, raise {setting_hint(COMPUTE_SETTING)}")
+            try:
+                n_workers = len(client.nthreads(callback_timeout=timeouts.connect))
+            except (TimeoutError, OSError):
+                raise ClusterError(
+                    f"the Dask scheduler at {address} stopped answering or was lost (no "
+                    f"reply within {timeouts.connect:g} s); the fit stopped (no partial "
+                    f"model); to wait longer, raise {setting_hint(CONNECT_SETTING)}"
+                ) from None
+            if n_workers:
+                empty_since = None
+            elif empty_since is None:
+                empty_since = now
+            elif now - empty_since > timeouts.workers:
+                raise WorkerLostError(
+                    f"the Dask cluster at {address} has had no workers for "
+                    f"{timeouts.workers:g} s (all were lost mid-fit); the fit stopped (no "
+                    "partial model). Restart the workers and train again, or, to wait "
+                    f"longer, raise {setting_hint(WORKERS_SETTING)}")
+    except BaseException as e:
+        error = cluster_error(e, address)
+        if error is None or error is e:
+            raise
+        raise error from e
+
+
+_BOUNDED_CLIENT: type | None = None
+
+
+def bounded_client(*args: Any, **kwargs: Any) -> Any:
+    """A ``distributed.Client(*args, **kwargs)`` whose blocking ``gather`` (what
+    ``dask.compute``, ``np.asarray`` of a Dask array and ``.compute()`` wait in) keeps to
+    the timeout policy (:func:`results_within`): every computation of a fit on it is
+    bounded, those outside this module included (an estimator's look at the rows)."""
+    global _BOUNDED_CLIENT
+    if _BOUNDED_CLIENT is None:
+        from distributed import Client, Future
+
+        class BoundedClient(Client):
+            def gather(self, futures: Any, errors: str = "raise", direct: Any = None,
+                       asynchronous: Any = None) -> Any:
+                if (asynchronous or self.asynchronous or errors != "raise"
+                        or not isinstance(futures, (Future, list, tuple, set, dict))):
+                    return super().gather(futures, errors, direct, asynchronous)
+                flat: list[Any] = []
+
+                def collect(f: Any) -> Any:
+                    flat.append(f)
+                    return f
+
+                _walk(futures, collect, Future)
+                values = dict(zip((f.key for f in flat), results_within(self, flat),
+                                  strict=True))
+                return _walk(futures, lambda f: values[f.key], Future)
+
+        _BOUNDED_CLIENT = BoundedClient
+    return _BOUNDED_CLIENT(*args, **kwargs)
+
+
+def _walk(tree: Any, fn: Any, leaf: type) -> Any:
+    """``tree`` (lists, tuples, sets, dicts) with ``fn`` applied to each ``leaf``."""
+    if isinstance(tree, leaf):
+        return fn(tree)
+    if isinstance(tree, (list, tuple, set)):
+        return type(tree)(_walk(t, fn, leaf) for t in tree)
+    if isinstance(tree, dict):
+        return {k: _walk(v, fn, leaf) for k, v in tree.items()}
+    return tree
 
 
 def check_partitions(X: Any, y: Any) -> tuple[Any, Any]:

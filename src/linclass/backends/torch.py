@@ -47,6 +47,7 @@ from linclass.losses.records import ArrayOps, Loss
 from linclass.objective import Objective
 from linclass.options import names
 from linclass.training import threads as blas_threads
+from linclass.training.arrays import is_out_of_core
 from linclass.training.parts import Parts, Spec
 from linclass.training.runner import Runner
 from linclass.training.sampler import CHUNK_ROWS, chunk_slices
@@ -354,19 +355,50 @@ class TorchStep:
     def _on_device(self, X: np.ndarray, y: np.ndarray) -> tuple[Tensor, Tensor]:
         """``(X, y)`` on the device, moved at the first call (kept for the fit's length).
         uint8 images stay uint8 (when folded), float rows keep their dtype (float16 stays
-        float16); other transforms run here, once, on the host."""
+        float16); other transforms run here, once, on the host. Rows go a chunk at a time
+        into one tensor on the device, so the host holds one chunk more, never a second
+        copy of the set; rows on disk are refused on the cpu (:func:`check_in_memory`).
+
+        Raises:
+            ValueError: Rows on disk on the cpu, or rows that do not fit on the device.
+        """
         key = id(X)
         if key not in self._data:
-            if self.folded:
-                rows = np.ascontiguousarray(X).reshape(X.shape[0], -1)
-            elif self.transform is not None:
-                rows = np.concatenate([np.asarray(self.transform(X[s]), dtype=np.float32)
-                                       for s in chunk_slices(X.shape[0], 8192)])
-            else:
+            check_in_memory(X, self.device)
+            if self.device.type == "cpu" and self.transform is None:
+                # the rows themselves, without a copy (contiguous ones)
                 rows = np.ascontiguousarray(X)
-            self._data[key] = (X, torch.from_numpy(rows).to(self.device),
+                Xd = torch.from_numpy(rows.reshape(X.shape[0], -1) if self.folded else rows)
+            else:
+                Xd = self._stream(X)
+            self._data[key] = (X, Xd,
                                torch.from_numpy(np.asarray(y, dtype=np.int64)).to(self.device))
         return self._data[key][1], self._data[key][2]
+
+    def _stream(self, X: np.ndarray) -> Tensor:
+        """The features of ``X`` in one tensor on the device, filled a chunk at a time."""
+        n = X.shape[0]
+        out: Tensor | None = None
+        try:
+            for s in chunk_slices(n, 8192):
+                if self.folded:
+                    host = np.ascontiguousarray(X[s]).reshape(s.stop - s.start, -1)
+                elif self.transform is not None:
+                    host = np.ascontiguousarray(self.transform(X[s]), dtype=np.float32)
+                else:
+                    host = np.ascontiguousarray(X[s])
+                chunk = torch.from_numpy(host)
+                if out is None:
+                    out = torch.empty((n, *chunk.shape[1:]), dtype=chunk.dtype,
+                                      device=self.device)
+                out[s].copy_(chunk)
+        except torch.OutOfMemoryError:
+            raise ValueError(f"the {n} training rows do not fit in the memory of "
+                             f"device={str(self.device)!r}: use backend='numpy', which reads "
+                             "them a chunk at a time, or fewer rows") from None
+        if out is None:  # no rows
+            out = torch.from_numpy(np.zeros((0, int(np.prod(X.shape[1:]))), np.float32))
+        return out.to(self.device)
 
     # --- the step -------------------------------------------------------------------------
 
@@ -464,12 +496,29 @@ class TorchSource:
         return state
 
 
+def check_in_memory(X: Any, device: torch.device) -> None:
+    """Refuse rows on disk (a memory map, a zarr or h5py array) on the cpu: the torch
+    backend holds the set in the device's memory, which on the cpu is the host's, where
+    the NumPy backend reads such rows a chunk at a time (on a GPU they are streamed to the
+    device a chunk at a time instead).
+
+    Raises:
+        ValueError: Saying to use the NumPy backend or to load the rows into memory.
+    """
+    if device.type == "cpu" and is_out_of_core(X):
+        raise ValueError("backend='torch' on the cpu holds the rows in memory, and these "
+                         f"{X.shape[0]} rows are on disk (a memory map or a store such as "
+                         "zarr): use backend='numpy', which reads them a chunk at a time, "
+                         "or load them into memory first (np.asarray(X)) if they fit")
+
+
 def make_parts(spec: Spec) -> Parts:
     """The step and batch source of a torch run (the registry's hook).
 
     Raises:
         ValueError: For a device that is not here, a derivative-free optimizer, a gradient
-            other than the analytic one, or labels that are not class indices.
+            other than the analytic one, labels that are not class indices, or rows on disk
+            on the cpu (:func:`check_in_memory`).
     """
     X, y, params = spec.X, spec.y, spec.params
     dev = resolve_device(spec.device)
@@ -484,6 +533,7 @@ def make_parts(spec: Spec) -> Parts:
     n_classes = params["W"].shape[0]
     if not (np.issubdtype(y.dtype, np.integer) and 0 <= int(y.min()) and int(y.max()) < n_classes):
         raise ValueError(f"backend='torch' trains on class indices in [0, {n_classes})")
+    check_in_memory(X, dev)
     dtype = _torch_dtype(np.result_type(params["W"].dtype, params["b"].dtype), dev)
     step = TorchStep(objective, dev, dtype, spec.transform, affine_of(spec.transform, X))
     n = y.shape[0]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import logging
 import math
 import os
 import sys
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import typer
+
+from linclass.console import INTERRUPTED_STATUS
 
 # linclass.cli.options reads the records (NumPy with the loss records): imported where
 # used, so that `linclass cache info` and `--help` load no NumPy (tests/test_startup.py).
@@ -58,15 +61,52 @@ def user_errors() -> tuple[type[BaseException], ...]:
     return (*(e for e in loaded if e is not None), FileExistsError, ValueError, OSError)
 
 
-def fail(message: str) -> typer.Exit:
-    """Print ``error: message`` (one line) to stderr and return the Exit(1) to raise."""
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print ``error: message`` (one line) to stderr and return the Exit(code) to raise."""
     typer.echo("error: " + " ".join(str(message).split()), err=True)
-    return typer.Exit(code=1)
+    return typer.Exit(code=code)
+
+
+def user_error(exc: BaseException) -> str | None:
+    """The ``error:`` line's message for an exception a user can cause, None for a bug.
+
+    Besides :func:`user_errors`: a Dask cluster that failed the fit (Dask's own
+    exceptions included: a worker given up on, a lost scheduler;
+    :func:`linclass.backends.dask.cluster_error`) and data that could not be read (an
+    exception raised inside zarr or its codecs: a damaged chunk, say).
+    """
+    if "distributed" in sys.modules:  # only then can a cluster have failed
+        from linclass.backends.dask import cluster_error
+
+        cluster = cluster_error(exc)
+        if cluster is not None:
+            return str(cluster)
+    if isinstance(exc, user_errors()):
+        return str(exc) or type(exc).__name__
+    if isinstance(exc, Exception) and _raised_in(exc, ("zarr", "numcodecs")):
+        # zarr reads on an event loop of its own; asyncio would report the reads the
+        # failed one left pending as the program exits, after the error line
+        logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+        return f"the data could not be read (a damaged zarr store?): {exc}"
+    return None
+
+
+def _raised_in(exc: BaseException, packages: tuple[str, ...]) -> bool:
+    """Whether a frame of ``exc``'s traceback (a worker's too, Dask sends it along) is
+    in one of ``packages``."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if str(tb.tb_frame.f_globals.get("__name__", "")).split(".")[0] in packages:
+            return True
+        tb = tb.tb_next
+    return False
 
 
 @contextlib.contextmanager
 def cli_errors() -> Iterator[contextlib.ExitStack]:
-    """Turn the errors a user can cause into one line on stderr and exit status 1.
+    """Turn the errors a user can cause (:func:`user_error`) into one line on stderr and
+    exit status 1; a Ctrl-C (or SIGTERM, see :mod:`linclass.console`) into ``error:
+    interrupted`` and status 130, as at start-up.
 
     Usage errors (typer's) and ``typer.Exit`` pass through untouched. Yields an
     ``ExitStack``: what a command enters into it (a claimed run folder) is closed first,
@@ -78,8 +118,8 @@ def cli_errors() -> Iterator[contextlib.ExitStack]:
     except (typer.Exit, typer.Abort, typer.BadParameter):  # usage errors are typer's
         raise
     except KeyboardInterrupt:
-        raise fail("interrupted") from None
-    except Exception as exc:
+        raise fail("interrupted", INTERRUPTED_STATUS) from None
+    except BaseException as exc:  # noqa: BLE001 (Dask's CancelledError is a BaseException)
         # (a command that knows more about a divergence catches it first and says more)
         diverged = _loaded_error("linclass.training", "TrainingDivergedError")
         if diverged is not None and isinstance(exc, diverged):
@@ -90,9 +130,10 @@ def cli_errors() -> Iterator[contextlib.ExitStack]:
             text = in_cli_words(str(exc))
             raise fail(text if "--force" in text else f"{text}; pass --force to overwrite"
                        ) from None
-        if isinstance(exc, user_errors()):
-            raise fail(str(exc) or type(exc).__name__) from None
-        raise
+        message = user_error(exc)
+        if message is None:
+            raise
+        raise fail(message) from None
 
 
 def diverged_message(exc: TrainingDivergedError) -> str:
@@ -116,6 +157,19 @@ def fraction(value: float) -> float:
     """Option callback: a number strictly between 0 and 1."""
     if not 0.0 < value < 1.0:
         raise typer.BadParameter(f"must lie strictly between 0 and 1, got {value}")
+    return value
+
+
+def utf8_text(value: Any) -> Any:
+    """Option callback: a name or path that is UTF-8 text (the run's model file and
+    metrics store it), refused before any work instead of after the fit."""
+    if value is not None:
+        try:
+            str(value).encode("utf-8")
+        except UnicodeEncodeError:
+            shown = str(value).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            raise typer.BadParameter(f"{shown!r} is not valid UTF-8 text (the run's files "
+                                     "record it); rename it") from None
     return value
 
 
@@ -371,7 +425,8 @@ def load_splits(spec: DataSpec) -> Splits:
 
 # --- options shared by train and search (one definition, one help text) ---------------------
 
-DATA_OPTION = typer.Option(None, "--data", help="Folder holding a named dataset's files.")
+DATA_OPTION = typer.Option(None, "--data", callback=utf8_text,
+                           help="Folder holding a named dataset's files.")
 LIMIT_OPTION = typer.Option(None, min=2, max=2**31 - 1,
                             help="Use only N training images, drawn at random with every "
                             "class in proportion (seeded by --seed).")
@@ -389,7 +444,8 @@ VAL_FRACTION_OPTION = typer.Option(0.1, callback=fraction,
                                    help="Fraction of the training images held out for "
                                    "validation.")
 OUT_OPTION = typer.Option(Path("runs"), help="Folder that receives the run folder.")
-NAME_OPTION = typer.Option(None, help="Run folder name.", show_default="the next free NNN")
+NAME_OPTION = typer.Option(None, callback=utf8_text, help="Run folder name.",
+                           show_default="the next free NNN")
 FORCE_OPTION = typer.Option(False, "--force", help="Overwrite an existing --name run.")
 QUIET_OPTION = typer.Option(False, "--quiet", "-q", help="No progress bar or messages; only "
                             "the final results.")

@@ -56,7 +56,8 @@ report.html and report.md.
 
 @record_options(*TRAINING, *FEATURES)
 def train(
-    dataset: str = typer.Option("digits", help=common.dataset_help()),
+    dataset: str = typer.Option("digits", callback=common.utf8_text,
+                                help=common.dataset_help()),
     data: Path | None = common.DATA_OPTION,
     image_size: str | None = common.IMAGE_SIZE_OPTION,
     features: str = common.FEATURES_OPTION,

@@ -56,9 +56,9 @@ def train_embeddings(folder: Path, clf: LinearClassifier, run: RunClaim, *, val_
     start = time.perf_counter()
     X_train = splits.X_train
     if client is not None:
-        from linclass.backends.dask import from_store
+        from linclass.backends.dask import from_store, wait_for_workers
 
-        n_workers = len(client.scheduler_info()["workers"])
+        n_workers = wait_for_workers(client)  # within the Dask timeout policy
         X_train = from_store(ds.X_train, n_workers)[splits.X_train.rows]
         say(f"training on {n_workers} Dask workers ({X_train.numblocks[0]} partitions)")
     with common.warnings_as_lines(quiet):

@@ -25,6 +25,7 @@ from linclass.estimators.files import (
     decode_classes,
     encode_classes,
     load_estimator,
+    refuse_pipeline,
     save_estimator,
 )
 from linclass.estimators.params import ESTIMATOR_PARAMS, constraints, warn_if_still_improving
@@ -451,8 +452,10 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
     @classmethod
     def load(cls, path: str | os.PathLike) -> LinearClassifier:
         """Rebuild a fitted estimator from :meth:`save`'s file (verified; see
-        :func:`linclass.io.persist.load_model`)."""
-        clf, _, _ = cls.load_with_meta(path)
+        :func:`linclass.io.persist.load_model`). An image classifier's file is refused
+        (its preprocessing would be lost): :meth:`ImageClassifier.load` reads it."""
+        clf, meta, _ = cls.load_with_meta(path)
+        refuse_pipeline(path, meta)
         return clf
 
     @classmethod

@@ -73,7 +73,8 @@ def load_estimator(path: str | os.PathLike, cls: type[E], restore: Callable[[E, 
     """
     params, meta, arrays = load_model(path)
     if meta.get("estimator") != cls.__name__:
-        raise ModelFileError(f"{path}: not a {cls.__name__} model file")
+        raise ModelFileError(f"{path}: not a {cls.__name__} model file but "
+                             f"{_what(meta)}")
     try:
         estimator = cls(**meta["hyperparameters"])
         restore(estimator, meta)
@@ -82,4 +83,34 @@ def load_estimator(path: str | os.PathLike, cls: type[E], restore: Callable[[E, 
     return estimator, params, meta, arrays
 
 
-__all__ = ["decode_classes", "encode_classes", "load_estimator", "save_estimator"]
+def has_pipeline(meta: dict[str, Any]) -> bool:
+    """Whether a model file's metadata holds a feature pipeline (an ImageClassifier's)."""
+    section = meta.get("input")
+    return isinstance(section, dict) and section.get("features") is not None
+
+
+def _what(meta: dict[str, Any]) -> str:
+    """What the file holds and the loader that rebuilds it, for the refusals."""
+    name = meta.get("estimator")
+    if name == "LinearClassifier" and has_pipeline(meta):
+        return "an image classifier's: load it with ImageClassifier.load"
+    if name in ("LinearClassifier", "LinearRegressor"):
+        return f"a {name}'s: load it with {name}.load"
+    shown = repr(name)[:40] if isinstance(name, str) else "no estimator"
+    return f"one of {shown} (a file of another tool or a newer linclass?)"
+
+
+def refuse_pipeline(path: str | os.PathLike, meta: dict[str, Any]) -> None:
+    """Refuse to rebuild a bare classifier from an image classifier's file: its feature
+    pipeline (the preprocessing every image needs) would be dropped without a word.
+
+    Raises:
+        ModelFileError: Naming the loader to use.
+    """
+    if has_pipeline(meta):
+        raise ModelFileError(f"{path}: an image classifier's file (its feature pipeline "
+                             "would be dropped): load it with ImageClassifier.load")
+
+
+__all__ = ["decode_classes", "encode_classes", "has_pipeline", "load_estimator",
+           "refuse_pipeline", "save_estimator"]

@@ -9,7 +9,10 @@ plain header + raw bytes format. Every field is checked against
 :mod:`linclass.io.metadata`'s schema, when writing and before anything is built from it when
 reading; any file gives a correct load or a :class:`ModelFileError`.
 
-Version 1 files (checksum over the tensors only, inside the JSON) are still read.
+Version 1 files (their checksum, inside the JSON, covers the tensors only) are not
+loaded: an edit of their metadata, or a version-2 file relabelled as version 1 with the
+weights' checksum added, would pass unseen. :func:`upgrade_model` converts a version-1
+file its owner trusts into a version-2 one, once, on request.
 """
 
 from __future__ import annotations
@@ -30,7 +33,9 @@ from linclass.io.metadata import MAX_JSON_BYTES, SchemaError, check_metadata, pa
 
 FORMAT = "linclass-model"
 FORMAT_VERSION = 2
-READ_VERSIONS = (1, 2)
+READ_VERSIONS = (2,)
+#: Versions read only by :func:`upgrade_model`: their checksum does not cover the metadata.
+UNVERIFIED_VERSIONS = (1,)
 CHECKSUM_KEY = "linclass_sha256"
 MAX_ABS_WEIGHT = 1e15  # a trained linear model is far below; 1e38 overflows float32 scores
 _PICKLE_PREFIXES = (b"\x80", b"(dp", b"(lp", b"ccopy_reg", b"PK\x03\x04")
@@ -117,9 +122,42 @@ def load_model(
 
     Raises:
         ModelFileError: For a missing, pickled, truncated, tampered, NaN-holding,
-            inconsistent or unknown-version file; the message names the file.
+            inconsistent, version-1 (see :func:`upgrade_model`) or unknown-version file;
+            the message names the file.
     """
-    path = Path(path)
+    return _load(Path(path), READ_VERSIONS)
+
+
+def upgrade_model(path: str | os.PathLike, out: str | os.PathLike | None = None, *,
+                  force: bool = False) -> Path:
+    """Rewrite a version-1 model file, which its owner trusts, as a version-2 one.
+
+    A version-1 file's checksum covers its weights only: this checks them, and takes its
+    metadata on the owner's word (that is the point of calling this), then writes a file
+    whose checksum covers both. A file labelled version 1 that carries a version-2
+    checksum (a relabelled version-2 file) is refused, as :func:`load_model` would.
+
+    Args:
+        path: The version-1 file.
+        out: Where to write the version-2 file (default: over ``path``, with ``force``).
+        force: Overwrite an existing ``out``.
+
+    Returns:
+        The path written.
+
+    Raises:
+        ModelFileError: ``path`` is not a sound version-1 or version-2 file.
+    """
+    params, meta, arrays = _load(Path(path), (*UNVERIFIED_VERSIONS, *READ_VERSIONS))
+    fields = {k: v for k, v in meta.items() if k not in ("format", "format_version",
+                                                         "linclass_version", "weights_sha256")}
+    target = Path(path) if out is None else Path(out)
+    return save_model(target, params, fields, arrays=arrays, force=force or out is None)
+
+
+def _load(path: Path, versions: tuple[int, ...]
+          ) -> tuple[dict[str, np.ndarray], dict[str, Any], dict[str, np.ndarray]]:
+    """:func:`load_model` accepting the format ``versions``."""
     if not path.is_file():
         raise ModelFileError(f"{path}: no such model file")
     data = path.read_bytes()
@@ -134,7 +172,7 @@ def load_model(
             ) from None
         raise
     try:
-        meta, raw_meta = _read_metadata(path, header)
+        meta, raw_meta = _read_metadata(path, header, versions)
     except SchemaError as exc:
         raise ModelFileError(f"{path}: {exc}") from None
     try:
@@ -184,12 +222,15 @@ def _read_header(path: Path, data: bytes) -> dict[str, Any]:
     return header
 
 
-def _read_metadata(path: Path, header: dict[str, Any]) -> tuple[dict[str, Any], str]:
+def _read_metadata(path: Path, header: dict[str, Any], versions: tuple[int, ...]
+                   ) -> tuple[dict[str, Any], str]:
     """The parsed ``"linclass"`` metadata object and its JSON text, format checked.
 
     Raises:
         SchemaError: Not an object, not JSON, or nested or sized beyond the limits.
-        ModelFileError: No linclass metadata, another format, an unknown version.
+        ModelFileError: No linclass metadata, another format, a version not among
+            ``versions`` (a version-1 file: saying how to upgrade it, or that it is a
+            relabelled version-2 file).
     """
     entries = header.get("__metadata__", {})
     if not isinstance(entries, dict) or not isinstance(entries.get("linclass"), str):
@@ -199,7 +240,19 @@ def _read_metadata(path: Path, header: dict[str, Any]) -> tuple[dict[str, Any], 
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelFileError(f"{path}: metadata does not describe a {FORMAT} file")
     version = meta.get("format_version")
-    if isinstance(version, bool) or version not in READ_VERSIONS:
+    if version in UNVERIFIED_VERSIONS and not isinstance(version, bool):
+        if CHECKSUM_KEY in entries:  # only version 2 writes it: relabelled, so edited
+            raise ModelFileError(
+                f"{path}: labelled format version {version} but it carries a version-2 "
+                f"checksum ({CHECKSUM_KEY}): a relabelled version-2 file, whose metadata may "
+                "have been edited; refused")
+        if version not in versions:
+            raise ModelFileError(
+                f"{path}: format version {version}, whose checksum covers the weights but "
+                "not the metadata (classes, class names, preprocessing), so an edit of "
+                "those would pass unseen; it is not loaded. If you trust this file, convert "
+                f"it once with linclass.io.persist.upgrade_model({str(path)!r})")
+    if isinstance(version, bool) or version not in versions:
         shown = version if isinstance(version, int | float | str) else type(version).__name__
         raise ModelFileError(
             f"{path}: format version {shown!r:.40} is not supported by this linclass (it "

@@ -55,6 +55,11 @@ from linclass.web.validation import BadRequest, choice, integer, matrix, only_ke
 STATIC = Path(__file__).parent / "static"
 MAX_2D_SESSIONS = 200
 MAX_IMAGE_SESSIONS = 16  # each holds a (10, D) W and an index permutation: small, but bounded
+# One client (an address: every tab of a browser on loopback) holds at most this many; its
+# next new session replaces its own least recently used one, so a client creating sessions
+# in a loop can fill only its share, never lock the others out.
+MAX_2D_SESSIONS_PER_CLIENT = 50
+MAX_IMAGE_SESSIONS_PER_CLIENT = 8
 
 #: The menus' words for each loss, from the loss records.
 LOSS_LABELS = {name: record.label for name, record in LOSS_RECORDS.items()}
@@ -69,37 +74,52 @@ class _Entry:
     lock: threading.Lock = field(default_factory=threading.Lock)
     active: int = 0  # requests inside run() for this session right now
     last_used: float = 0.0
+    client: str = ""  # who created it (the client's address)
 
 
 class SessionStore:
-    """Sessions by random id, at most ``cap`` of them.
+    """Sessions by random id, at most ``cap`` of them and ``per_client`` per client.
 
-    A new session may push out the least recently used one only if that one is idle:
-    no request is using it and none has for ``idle_seconds``. When every session is in
-    use, :meth:`add` refuses with 503 "too many sessions" instead of pulling a session out
-    from under a learner mid-training. Each entry has its own lock, so one browser's run
-    loop and its drags never interleave inside a session, while different sessions
-    proceed in parallel.
+    A client at its ``per_client`` share that creates one more gives up its own least
+    recently used session that no request is inside (a client creating sessions in a loop
+    replaces its own). Otherwise a new session may push out the least recently used one
+    only if that one is idle: no request is using it and none has for ``idle_seconds``.
+    When every session is in use, :meth:`add` refuses with 503 "too many sessions" instead
+    of pulling a session out from under a learner mid-training. Each entry has its own
+    lock, so one browser's run loop and its drags never interleave inside a session, while
+    different sessions proceed in parallel.
     """
 
     def __init__(self, cap: int, kind: str, idle_seconds: float = SESSION_IDLE_SECONDS,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, per_client: int | None = None
+                 ) -> None:
         self._items: OrderedDict[str, _Entry] = OrderedDict()
         self._lock = threading.Lock()
         self._cap = cap
         self._kind = kind
         self._idle_seconds = idle_seconds
         self._clock = clock
+        self._per_client = None if per_client is None else max(1, per_client)  # None: no share
 
-    def add(self, session: Any) -> str:
-        """Store a new session and return its id.
+    def add(self, session: Any, client: str = "") -> str:
+        """Store a new session of ``client`` and return its id.
 
         Raises:
-            BadRequest: 503 when the store is full of sessions that are not idle.
+            BadRequest: 503 when the client's sessions are all in use at its share, or the
+                store is full of sessions that are not idle.
         """
         sid = secrets.token_urlsafe(12)
         with self._lock:
             now = self._clock()
+            own = [k for k, e in self._items.items() if e.client == client]  # LRU first
+            if self._per_client is not None and len(own) >= self._per_client:
+                mine = next((k for k in own if self._items[k].active == 0), None)
+                if mine is None:
+                    raise BadRequest(
+                        f"too many {self._kind} sessions in use from this client "
+                        f"({len(own)}, at most {self._per_client}); close a playground tab",
+                        503)
+                del self._items[mine]
             while len(self._items) >= self._cap:
                 idle = next((k for k, e in self._items.items() if e.active == 0
                              and now - e.last_used >= self._idle_seconds), None)
@@ -108,7 +128,7 @@ class SessionStore:
                         f"too many {self._kind} sessions in use ({self._cap}); close a "
                         f"playground tab or try again in a few minutes", 503)
                 del self._items[idle]
-            self._items[sid] = _Entry(session, last_used=now)
+            self._items[sid] = _Entry(session, last_used=now, client=client)
         return sid
 
     def run(self, sid: str, fn: Callable[[Any], Any]) -> Any:
@@ -149,8 +169,13 @@ def create_app(trusted_hosts: list[str] | None = None) -> Starlette:
         trusted_hosts: If given, requests whose ``Host`` header is not in the list are
             refused (a guard against DNS rebinding when serving on loopback).
     """
-    planes = SessionStore(MAX_2D_SESSIONS, "2-D", SESSION_IDLE_SECONDS)
-    images = SessionStore(MAX_IMAGE_SESSIONS, "image", SESSION_IDLE_SECONDS)
+    planes = SessionStore(MAX_2D_SESSIONS, "2-D", SESSION_IDLE_SECONDS,
+                          per_client=MAX_2D_SESSIONS_PER_CLIENT)
+    images = SessionStore(MAX_IMAGE_SESSIONS, "image", SESSION_IDLE_SECONDS,
+                          per_client=MAX_IMAGE_SESSIONS_PER_CLIENT)
+
+    def client_of(request: Request) -> str:
+        return request.client.host if request.client is not None else ""
 
     async def index(request: Request) -> Response:
         return FileResponse(STATIC / "index.html", media_type="text/html")
@@ -179,7 +204,7 @@ def create_app(trusted_hosts: list[str] | None = None) -> Starlette:
         seed = integer(body.get("seed", 0), "seed", 0, 2**31 - 1)
         session = await run_in_threadpool(s2d.Session2D, preset, seed)
         state = await run_in_threadpool(session.state)  # not shared yet: no lock, no 404
-        return JSONResponse({"session": planes.add(session), **state})
+        return JSONResponse({"session": planes.add(session, client_of(request)), **state})
 
     async def _state_2d(sid: str, change: Callable[[s2d.Session2D], None]) -> Response:
         def work(s: s2d.Session2D) -> dict[str, Any]:
@@ -271,7 +296,7 @@ def create_app(trusted_hosts: list[str] | None = None) -> Starlette:
         # The state of the new session is read before it is shared: adding and reading in
         # two steps could let other new sessions push it out in between (a 404).
         state = await run_in_threadpool(lambda: session.state(with_gallery_images=True))
-        return JSONResponse({"session": images.add(session), **state})
+        return JSONResponse({"session": images.add(session, client_of(request)), **state})
 
     async def _state_image(sid: str, change: Callable[[simg.ImageSession], None]) -> Response:
         def work(s: simg.ImageSession) -> dict[str, Any]:
