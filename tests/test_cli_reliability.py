@@ -93,7 +93,7 @@ def _raising(exc):
 
 def test_ctrl_c_in_a_command_exits_130_as_at_start_up(cli, tmp_path, monkeypatch):
     from linclass.cli import common
-    from linclass.console import INTERRUPTED_STATUS
+    from linclass.status import INTERRUPTED_STATUS
 
     monkeypatch.setattr(common, "load_splits", _raising(KeyboardInterrupt()))
     result = cli(["train", "--quiet", "--out", tmp_path])

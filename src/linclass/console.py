@@ -10,16 +10,30 @@ exactly as an interrupted one does.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from linclass.status import INTERRUPTED_STATUS
 
 if TYPE_CHECKING:
     from types import FrameType
 
-INTERRUPTED_STATUS = 130  # 128 + SIGINT, what shells report for a Ctrl-C
-
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _interrupt_again(unraisable: Any, previous: Any = sys.unraisablehook) -> None:
+    """``sys.unraisablehook``: an interrupt that landed where Python cannot raise it (a
+    callback of the import machinery, while a command's modules load) would be printed
+    as "Exception ignored ... KeyboardInterrupt" and lost; deliver it again to the main
+    thread instead, a moment later, where it ends the run in one line."""
+    if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+        previous(unraisable)
+        return
+    import _thread
+    import threading
+
+    threading.Timer(0.01, _thread.interrupt_main).start()
 
 
 def main() -> None:
@@ -32,6 +46,7 @@ def main() -> None:
         import signal
 
         signal.signal(signal.SIGTERM, _terminate)
+        sys.unraisablehook = _interrupt_again
         from linclass.cli import app
 
         app()

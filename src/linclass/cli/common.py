@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import typer
 
-from linclass.console import INTERRUPTED_STATUS
+from linclass.status import INTERRUPTED_STATUS
 
 # linclass.cli.options reads the records (NumPy with the loss records): imported where
 # used, so that `linclass cache info` and `--help` load no NumPy (tests/test_startup.py).
