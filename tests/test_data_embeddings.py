@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pytest
 
+from helpers import write_embeddings
 from linclass import load_dataset
 from linclass.data import DataError, Embeddings, load_embeddings
 
@@ -23,14 +24,7 @@ def _write(folder, dtype=np.float32, kind="npy", n=400, d=8, names=None):
         X = np.clip(X * 40 + 128, 0, 255)
     parts = {"X_train": X[:n].astype(dtype), "y_train": y[:n], "X_test": X[n:].astype(dtype),
              "y_test": y[n:]}
-    folder.mkdir(exist_ok=True)
-    for key, arr in parts.items():
-        if kind == "npy":
-            np.save(folder / f"{key}.npy", arr)
-        else:
-            z = zarr.create_array(store=str(folder / f"{key}.zarr"), shape=arr.shape,
-                                  chunks=(64, *arr.shape[1:]), dtype=arr.dtype)
-            z[:] = arr
+    write_embeddings(folder, parts, kind, chunk_rows=64)
     if names:
         (folder / "class_names.txt").write_text("\n".join(names) + "\n")
     return parts

@@ -11,14 +11,14 @@ whole process group) are in tests/adversarial/dask_family.py.
 
 from __future__ import annotations
 
-import contextlib
-import http.server
 import socket
 import threading
 import time
 
 import numpy as np
 import pytest
+
+from helpers import blackhole, http_port
 
 distributed = pytest.importorskip("distributed")
 dask = pytest.importorskip("dask")
@@ -33,43 +33,6 @@ from linclass.backends.dask import (  # noqa: E402
 )
 
 FAST = {"distributed.comm.timeouts.connect": "1s", "linclass.worker-timeout": "1s"}
-
-
-@contextlib.contextmanager
-def blackhole():
-    """A port that accepts connections and never says a word."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    held = []
-
-    def accept():
-        with contextlib.suppress(OSError):
-            while True:
-                held.append(server.accept()[0])
-
-    threading.Thread(target=accept, daemon=True).start()
-    try:
-        yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
-    finally:
-        server.close()
-        for c in held:
-            c.close()
-
-
-@contextlib.contextmanager
-def http_port():
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        yield f"tcp://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 def _free_port() -> int:

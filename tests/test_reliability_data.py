@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pytest
 
+from helpers import write_embeddings
 from linclass.data import DataError, load_embeddings, load_npz
 from linclass.data.embeddings import RowSubset
 
@@ -20,16 +21,7 @@ def _folder(path, n=200, d=6, kind="npy", y_dtype=np.int64):
     X = rng.normal(size=(n + 50, d)).astype(np.float32)
     y = (X[:, 0] > 0).astype(y_dtype) + (X[:, 1] > 0).astype(y_dtype)
     parts = {"X_train": X[:n], "y_train": y[:n], "X_test": X[n:], "y_test": y[n:]}
-    path.mkdir()
-    for key, arr in parts.items():
-        if kind == "npy":
-            np.save(path / f"{key}.npy", arr)
-        else:
-            import zarr
-
-            z = zarr.create_array(store=str(path / f"{key}.zarr"), shape=arr.shape,
-                                  chunks=(32, *arr.shape[1:]), dtype=arr.dtype)
-            z[:] = arr
+    write_embeddings(path, parts, kind)
     return parts
 
 

@@ -13,20 +13,20 @@ The fast regression tests of these are in tests/test_reliability_dask.py.
 from __future__ import annotations
 
 import contextlib
-import http.server
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 from runtime_harness import Command, env, main, one_error_line, run_cli, scratch, usage_error
+
+from helpers import blackhole, http_port, write_embeddings
 
 TMP = scratch("dask")
 FAST = {"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "5s",
@@ -37,22 +37,12 @@ def embeddings(name: str, n: int = 400, d: int = 8, kind: str = "npy") -> Path:
     folder = TMP / name
     if folder.exists():
         return folder
-    folder.mkdir()
     rng = np.random.default_rng(0)
     X = rng.normal(size=(n + 200, d))
     y = np.argmax(X @ rng.normal(size=(4, d)).T, axis=1)
     parts = {"X_train": X[:n].astype(np.float32), "y_train": y[:n],
              "X_test": X[n:].astype(np.float32), "y_test": y[n:]}
-    for key, a in parts.items():
-        if kind == "npy":
-            np.save(folder / f"{key}.npy", a)
-        else:
-            import zarr
-
-            z = zarr.create_array(store=str(folder / f"{key}.zarr"), shape=a.shape,
-                                  chunks=(64, *a.shape[1:]), dtype=a.dtype)
-            z[:] = a
-    return folder
+    return write_embeddings(folder, parts, kind, chunk_rows=64)
 
 
 def small() -> Path:
@@ -74,39 +64,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def blackhole() -> Iterator[str]:
-    """A TCP port that accepts connections and never says a word."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(64)
-    held: list[socket.socket] = []
-
-    def accept() -> None:
-        with contextlib.suppress(OSError):
-            while True:
-                held.append(server.accept()[0])
-
-    threading.Thread(target=accept, daemon=True).start()
-    try:
-        yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
-    finally:
-        server.close()
-        for c in held:
-            c.close()
-
-
-@contextlib.contextmanager
-def http_port() -> Iterator[str]:
-    """An HTTP server (a dashboard's port, say)."""
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        yield f"tcp://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
 
 
 def _spawn(*args: str) -> subprocess.Popen:

@@ -14,24 +14,15 @@ from pathlib import Path
 import numpy as np
 from harness import Case, cli, main, one_line_error, refused
 
+from helpers import write_embeddings
+
 
 def folder(tmp: Path, kind: str = "npy", n: int = 200, y_dtype: type = np.int64) -> Path:
     rng = np.random.default_rng(0)
     X = rng.normal(size=(n + 50, 6)).astype(np.float32)
     y = ((X[:, 0] > 0).astype(int) + (X[:, 1] > 0)).astype(y_dtype)
-    path = tmp / "emb"
-    path.mkdir()
-    for key, arr in {"X_train": X[:n], "y_train": y[:n], "X_test": X[n:],
-                     "y_test": y[n:]}.items():
-        if kind == "npy":
-            np.save(path / f"{key}.npy", arr)
-        else:
-            import zarr
-
-            z = zarr.create_array(store=str(path / f"{key}.zarr"), shape=arr.shape,
-                                  chunks=(32, *arr.shape[1:]), dtype=arr.dtype)
-            z[:] = arr
-    return path
+    return write_embeddings(tmp / "emb", {"X_train": X[:n], "y_train": y[:n],
+                                          "X_test": X[n:], "y_test": y[n:]}, kind)
 
 
 def load(path: Path):

@@ -24,6 +24,7 @@ Case = Callable[[Path], tuple[bool, str]]
 SRC = Path(__file__).resolve().parents[2] / "src"
 if "PYTHONPATH" not in os.environ:  # this checkout's linclass; PYTHONPATH=... picks another
     sys.path.insert(0, str(SRC))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # tests/: helpers.py
 
 
 def _child(case: Case, folder: str, conn: object) -> None:

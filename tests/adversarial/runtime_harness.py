@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src"
 if str(SRC) not in sys.path:
     sys.path.insert(0, str(SRC))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # tests/: helpers.py
 
 #: ``python -c`` code that runs the command line exactly as the console script does
 #: (SIGUSR1 dumps every thread's stack to stderr, to see where a hang waits).
