@@ -71,6 +71,41 @@ def no_penalty(W: np.ndarray, alpha: float) -> tuple[float, np.ndarray]:
     return 0.0, np.zeros_like(W)
 
 
+def stacked(penalty: str, W: np.ndarray, alphas: np.ndarray, l1_ratio: float = 0.5
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """The penalty of H stacked weight matrices at once, head ``h`` with its own strength:
+    ``R_h = alpha_h (r |W_h|_1 + (1 - r) |W_h|_2^2)`` with ``r`` 1 for ``"l1"``, 0 for
+    ``"l2"``, ``l1_ratio`` for ``"elasticnet"`` (the formulas of :func:`l1`, :func:`l2`
+    and :func:`elastic_net`, vectorized over the heads; :mod:`linclass.training.heads`).
+
+    Args:
+        penalty: ``"none"``, ``"l1"``, ``"l2"`` or ``"elasticnet"``.
+        W: ndarray of shape (H, n_classes, n_features).
+        alphas: ndarray of shape (H,), each >= 0.
+        l1_ratio: The elastic net's mix.
+
+    Returns:
+        ``(R, dR/dW)``: ndarray of shape (H,) and one of the shape of W.
+    """
+    if penalty not in PENALTIES:
+        raise ValueError(f"unknown penalty {penalty!r}; choose one of {sorted(PENALTIES)}")
+    alphas = np.asarray(alphas, dtype=np.float64)
+    for a in alphas:
+        check_alpha(a)
+    values, grads = np.zeros(W.shape[0]), np.zeros_like(W)
+    r = {"none": None, "l1": 1.0, "l2": 0.0, "elasticnet": check_l1_ratio(l1_ratio)}[penalty]
+    if r is None:
+        return values, grads
+    a = alphas.astype(W.dtype)[:, None, None]
+    if r > 0:
+        values += alphas * r * np.abs(W).sum(axis=(1, 2))
+        grads += (a * r) * np.sign(W)
+    if r < 1:
+        values += alphas * (1.0 - r) * np.einsum("hcd,hcd->h", W, W)
+        grads += (2 * a * (1.0 - r)) * W
+    return values, grads
+
+
 PENALTIES: dict[str, PenaltyFn] = {
     "none": no_penalty,
     "l1": l1,

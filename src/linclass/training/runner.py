@@ -15,6 +15,8 @@ a Dask worker runs on its partition and the playground runs on its points:
 **Divergence.** Inputs were checked, so a non-finite loss, or one :data:`RISE_LIMIT` times
 above where the run started, means the step size is too large for the curvature: the
 runner raises :class:`~linclass.training.history.TrainingDivergedError` naming the rate.
+A step of stacked heads (:mod:`linclass.training.heads`) that offers ``survive(loss,
+start)`` drops the heads that rose instead, and the run ends so only when none is left.
 """
 
 from __future__ import annotations
@@ -121,8 +123,15 @@ class Runner:
             self.start_loss = loss
         # Stopping at the rise, not at inf, keeps a useless finite model from ending the
         # fit as "not improving".
-        if rose(loss, self.start_loss if limit else np.inf):
-            raise self.diverged(loss, state, epoch)
+        start = self.start_loss if limit else np.inf
+        if rose(loss, start):
+            # A step of stacked heads drops the heads that rose and trains on with the
+            # others (linclass.training.heads); any other step has diverged.
+            survive = getattr(self.step, "survive", None)
+            kept = None if survive is None else survive(loss, start)
+            if kept is None:
+                raise self.diverged(loss, state, epoch)
+            loss = kept
         return loss, grads
 
     def take(self, params: Any, state: Any, X: Any, y: Any, rows: Any, epoch: int) -> Any:

@@ -1,0 +1,473 @@
+"""Stacked heads: H hyperparameter settings trained together, on one read of the data.
+
+A sweep over learning rates and regularization strengths trains H linear models on the
+same rows. Their parameters are stacked, ``W`` of shape (H, C, D) and ``b`` (H, C), and
+every batch ``F`` (m, D) is read, cast and multiplied **once** for all of them:
+
+    S = F [W_1; ...; W_H]^T + [b_1, ..., b_H]           (m, H C), one matrix product
+    dJ_h/dW_h = G_h^T F,   G = dL/dS                     (H C, D), one matrix product
+
+The loss of head ``h`` only reads its own C columns of ``S``, so the heads are independent:
+:class:`HeadsStep` evaluates the loss kernel once on the (m H, C) view of ``S`` (row
+``(i, h)`` is example ``i`` under head ``h``), each head's penalty with its own ``alpha_h``
+(:func:`linclass.regularizers.stacked`), and each head's loss value as a (weighted) mean
+over its own rows (:class:`HeadSums`). Vectorized over heads; no Python loop over them.
+
+**Own learning rates.** The optimizer runs at rate 1 with the run's schedule, and head
+``h``'s gradient is multiplied by its rate ``r_h``: for the linear updates (sgd, momentum,
+nesterov) ``v <- mu v - s(t) (r_h g_h)`` is exactly the update of a run at rate ``r_h``,
+since every schedule is its starting rate times a function of the step.
+
+**Own coordinates.** A head may train in standardized coordinates (the estimators'
+``scaling="auto"``, :mod:`linclass.training.reparam`) with its own spreads ``sigma_h``
+(their floor depends on ``alpha_h``): the product is taken in the model's coordinates,
+``W_h = s W~_h diag(1 / sigma_h)``, and the gradient mapped back by the chain rule, as
+:class:`~linclass.training.reparam.ScaledStep` does for one head.
+
+**Own rows.** With ``masks`` (H, n) head ``h`` trains on its rows only (cross-validation
+folds as heads): its loss on a batch is the mean over its rows in the batch, and a full
+pass scores each head on its own rows, and on the rest (its held-out fold) at once.
+
+**Dropped, not stopped.** A head whose loss is not finite, or rose
+:data:`~linclass.training.runner.RISE_LIMIT` times above its start, is dropped with the
+reason kept (:attr:`HeadsStep.dropped`); the others train on. Only when every head has
+diverged does the run end with :class:`~linclass.training.history.TrainingDivergedError`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from linclass.losses import get_record
+from linclass.losses.functions import one_hot
+from linclass.model import Params
+from linclass.regularizers import stacked
+from linclass.training.parts import InHostMemory
+from linclass.training.runner import RISE_LIMIT
+from linclass.training.sampler import CHUNK_ROWS, chunk_slices
+from linclass.training.workspace import Transform
+
+
+class HeadSums:
+    """The array namespace (:class:`linclass.losses.records.ArrayOps`) that turns a loss's
+    ``value(xp, S, T)`` on the (m H, C) view of the heads' scores into one value per head.
+
+    Every loss value is ``xp.sum(terms) / S.shape[0]``: a sum of per-row terms (axis None)
+    over the ``m H`` rows. Here that sum is taken per head with the rows' weights
+    ``w`` (m, H), times ``m H`` (which the value then divides by), so the value becomes
+    ``L_h = sum_i w_ih L_ih``: the head's mean over its rows when ``w_ih = 1 / m_h``.
+    Sums and maxes over an axis (the classes of a row) are NumPy's.
+
+    Args:
+        weights: ndarray of shape (m, H).
+    """
+
+    def __init__(self, weights: np.ndarray) -> None:
+        self.w = weights
+        self.m, self.H = weights.shape
+
+    def sum(self, x: Any, axis: int | None = None, keepdims: bool = False) -> Any:
+        if axis is not None:
+            return np.sum(x, axis=axis, keepdims=keepdims)
+        per_row = np.asarray(x).reshape(self.m, self.H, -1).sum(axis=2)
+        return np.einsum("mh,mh->h", per_row, self.w) * (self.m * self.H)
+
+    @staticmethod
+    def max(x: Any, axis: int | None = None, keepdims: bool = False) -> Any:
+        return np.max(x, axis=axis, keepdims=keepdims)
+
+    @staticmethod
+    def exp(x: Any) -> Any:
+        return np.exp(x)
+
+    @staticmethod
+    def log(x: Any) -> Any:
+        return np.log(x)
+
+    @staticmethod
+    def relu(x: Any) -> Any:
+        return np.maximum(x, 0)
+
+    @staticmethod
+    def square(x: Any) -> Any:
+        return np.square(x)
+
+
+@dataclass
+class Heads:
+    """The settings of H heads trained together (what differs between them).
+
+    Attributes:
+        loss: The loss's record name (the same for every head).
+        penalty: ``"none"``, ``"l1"``, ``"l2"`` or ``"elasticnet"``.
+        alphas: ndarray of shape (H,), each head's regularization strength.
+        rates: ndarray of shape (H,), each head's learning rate.
+        loss_kwargs: The loss's own arguments (``margin``).
+        l1_ratio: The elastic net's mix.
+        mu: ndarray of shape (D,): the column means of standardized coordinates, or None
+            (the heads train on ``(W, b)`` as they are).
+        inv_sigma: ndarray of shape (H, D): one over each head's column spreads.
+        out_scale, out_shift: A regressor's target spread and mean (1 and 0 otherwise).
+        masks: ndarray of shape (H, n), bool: the training rows of each head, or None (all).
+        regression: Real targets (a regressor's squared error), scored by minus the mean
+            squared error.
+    """
+
+    loss: str
+    penalty: str
+    alphas: np.ndarray
+    rates: np.ndarray
+    loss_kwargs: dict[str, Any] = field(default_factory=dict)
+    l1_ratio: float = 0.5
+    mu: np.ndarray | None = None
+    inv_sigma: np.ndarray | None = None
+    out_scale: float = 1.0
+    out_shift: float = 0.0
+    masks: np.ndarray | None = None
+    regression: bool = False
+
+    def __post_init__(self) -> None:
+        self.alphas = np.asarray(self.alphas, dtype=np.float64).reshape(-1)
+        self.rates = np.asarray(self.rates, dtype=np.float64).reshape(-1)
+        H = self.alphas.shape[0]
+        if H == 0 or self.rates.shape != (H,):
+            raise ValueError(f"alphas and rates must hold one entry per head, got "
+                             f"{self.alphas.shape[0]} and {self.rates.shape[0]}")
+        if not (np.isfinite(self.rates).all() and (self.rates > 0).all()):
+            raise ValueError(f"learning rates must be finite and > 0, got {self.rates}")
+        if (self.mu is None) != (self.inv_sigma is None):
+            raise ValueError("give both mu and inv_sigma, or neither")
+        if self.inv_sigma is not None and self.inv_sigma.shape[0] != H:
+            raise ValueError(f"inv_sigma must have one row per head ({H}), got "
+                             f"{self.inv_sigma.shape}")
+        if self.masks is not None and (self.masks.ndim != 2 or self.masks.shape[0] != H):
+            raise ValueError(f"masks must have shape ({H}, n_samples), got {self.masks.shape}")
+
+    @property
+    def n_heads(self) -> int:
+        """H."""
+        return int(self.alphas.shape[0])
+
+    @property
+    def loss_scale(self) -> float:
+        """``c = 1 / s^2``, what a regressor's optimizer loss is multiplied by (1 for
+        classifiers), as :attr:`linclass.training.reparam.Reparam.loss_scale`."""
+        return 1.0 / self.out_scale**2 if self.mu is not None else 1.0
+
+
+@dataclass
+class Dropped:
+    """Why a head left the run.
+
+    Attributes:
+        epoch: 1-based epoch.
+        step: Optimizer steps taken when it was seen.
+        loss: The loss that dropped it (NaN when its parameters overflowed).
+        start: Its first loss.
+        rate: Its learning rate.
+    """
+
+    epoch: int
+    step: int
+    loss: float
+    start: float
+    rate: float
+
+    def describe(self) -> str:
+        """One line: what happened and what to lower."""
+        what = (f"the loss rose to {self.loss:.4g} from {self.start:.4g}"
+                if math.isfinite(self.loss) else f"the loss became {self.loss}")
+        return (f"diverged: {what} at epoch {self.epoch}, step {self.step}; lower the "
+                f"learning rate (it was {self.rate:.4g})")
+
+
+class HeadsStep(InHostMemory):
+    """The :class:`~linclass.training.parts.Step` of H stacked heads, with NumPy.
+
+    Params are ``{"W": (H, C, D), "b": (H, C)}`` in each head's coordinates; losses come
+    back as ndarrays of shape (H,).
+
+    Args:
+        heads: The heads' settings.
+        transform: Stored rows -> float features (rows on disk, images), or None.
+        chunk_rows: Rows per chunk of a full pass.
+    """
+
+    def __init__(self, heads: Heads, transform: Transform | None = None,
+                 chunk_rows: int = CHUNK_ROWS) -> None:
+        self.heads, self.transform, self.chunk_rows = heads, transform, chunk_rows
+        self.record = get_record(heads.loss)
+        self.regression = heads.regression
+        self.alive = np.ones(heads.n_heads, dtype=bool)
+        self.dropped: dict[int, Dropped] = {}
+        self.epoch = 0  # set by the driver: the epoch a drop is recorded in
+        self.steps = 0
+        self.counts = (None if heads.masks is None
+                       else heads.masks.sum(axis=1).astype(np.float64))
+        if self.counts is not None and not (self.counts > 0).all():
+            raise ValueError("every head needs at least one training row")
+        self.training = np.ones(heads.n_heads, dtype=bool)  # not dropped, not stopped
+
+    # --- coordinates -------------------------------------------------------------------------
+
+    def model(self, theta: Params) -> Params:
+        """The heads' ``(W, b)`` from the optimizer's ``(W~, b~)`` (module docstring)."""
+        h = self.heads
+        if h.mu is None:
+            return theta
+        assert h.inv_sigma is not None
+        dtype = theta["W"].dtype
+        W = theta["W"] * (h.inv_sigma.astype(dtype)[:, None, :] * dtype.type(h.out_scale))
+        b = h.out_shift + h.out_scale * theta["b"] - W @ h.mu.astype(dtype)
+        return {"W": W, "b": b}
+
+    def _to_theta(self, gW: np.ndarray, gb: np.ndarray) -> Params:
+        """``(dJ/dW~, dJ/db~)`` times ``c`` from the model's gradient (chain rule)."""
+        h = self.heads
+        if h.mu is None:
+            return {"W": gW, "b": gb}
+        assert h.inv_sigma is not None
+        dtype = gW.dtype
+        k = dtype.type(h.out_scale * h.loss_scale)
+        scale = h.inv_sigma.astype(dtype)[:, None, :] * k
+        gW = (gW - gb[:, :, None] * h.mu.astype(dtype)) * scale
+        return {"W": gW, "b": gb * k}
+
+    # --- blocks ------------------------------------------------------------------------------
+
+    def features(self, X: Any, rows: Any) -> np.ndarray:
+        """``F = features(X[rows])`` (rows: indices or a slice)."""
+        block = X[rows]
+        F = block if self.transform is None else self.transform(block)
+        return np.asarray(F).reshape(F.shape[0], -1)
+
+    def scores(self, model: Params, F: np.ndarray) -> np.ndarray:
+        """Every head's scores, one product: ndarray of shape (m, H C)."""
+        W = model["W"]
+        H, C, D = W.shape
+        S = F @ W.reshape(H * C, D).T
+        S += model["b"].reshape(H * C)
+        return S
+
+    def _targets(self, S2: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The (m H, C) view's labels (each row's label, once per head) and target matrix
+        (one-hot rows, or the real targets; the loop checked the labels once)."""
+        y_rep = np.repeat(y, self.heads.n_heads)
+        if self.regression:
+            y_rep = y_rep.astype(S2.dtype)
+            return y_rep, y_rep[:, None]
+        return y_rep, one_hot(y_rep, S2.shape[1], S2.dtype)
+
+    def _clear(self, params: Params) -> None:
+        """Zero a dropped head's params, so its scores stay finite (and out of the
+        others' way: no NaN reaches a loss's checks)."""
+        if not self.alive.all():
+            params["W"][~self.alive] = 0
+            params["b"][~self.alive] = 0
+
+    def values(self, S: np.ndarray, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """``L_h = sum_i w_ih L_ih`` of scores ``S`` (m, H C): ndarray of shape (H,)."""
+        m, H = S.shape[0], self.heads.n_heads
+        S2 = S.reshape(m * H, -1)
+        T = self._targets(S2, y)[1]
+        with np.errstate(over="ignore", invalid="ignore"):
+            return np.asarray(self.record.value(HeadSums(weights), S2, T, **self.heads.loss_kwargs),
+                              dtype=np.float64)
+
+    def _data_block(self, model: Params, F: np.ndarray, y: np.ndarray, weights: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The data part of every head on one block: ``(L (H,), dL/dW (H, C, D),
+        dL/db (H, C))`` with row weights ``w`` (m, H)."""
+        W = model["W"]
+        H, C, D = W.shape
+        m = F.shape[0]
+        S = self.scores(model, F)
+        S2 = S.reshape(m * H, C)
+        y_rep, T = self._targets(S2, y)
+        with np.errstate(over="ignore", invalid="ignore"):
+            losses = np.asarray(self.record.value(HeadSums(weights), S2, T,
+                                                  **self.heads.loss_kwargs), dtype=np.float64)
+            kernel = self.record.kernel
+            if kernel is not None and not self.regression:
+                G2 = np.empty_like(S2)
+                kernel(S2, y_rep, G2, **self.heads.loss_kwargs)
+            else:
+                G2 = np.asarray(self.record.function(S2, y_rep, **self.heads.loss_kwargs)[1],
+                                dtype=S2.dtype)
+            # The kernel averaged over all m H rows; row (i, h) weighs w_ih in head h.
+            G3 = G2.reshape(m, H, C)
+            G3 *= (weights * (m * H)).astype(G3.dtype)[:, :, None]
+        G = G3.reshape(m, H * C)
+        gW = (G.T @ F).reshape(H, C, D)
+        gb = G.sum(axis=0).reshape(H, C)
+        return losses, gW, gb
+
+    def _finish(self, model: Params, losses: np.ndarray, gW: np.ndarray, gb: np.ndarray
+                ) -> tuple[np.ndarray, Params]:
+        """Add each head's penalty, map to the heads' coordinates, scale by their rates
+        (0 for a dropped head)."""
+        h = self.heads
+        values, gP = stacked(h.penalty, model["W"], h.alphas, h.l1_ratio)
+        gW += gP.astype(gW.dtype)
+        grads = self._to_theta(gW, gb)
+        rates = np.where(self.training & self.alive, h.rates, 0.0).astype(gW.dtype)
+        grads["W"] *= rates[:, None, None]
+        grads["b"] *= rates[:, None]
+        total = (losses + values) * h.loss_scale
+        return np.where(self.alive, total, np.nan), grads
+
+    def split(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """A block's labels (or targets) and, with masks, its rows' masks (m, H).
+
+        With masks the labels travel as ``y`` of shape (n, 1 + H), the labels first and
+        then each head's mask, so that any batch source (shuffled indices, windows read
+        from disk) hands a block's masks along with its labels."""
+        if y.ndim == 1:
+            return y, None
+        labels = y[:, 0] if self.regression else y[:, 0].astype(np.int64)
+        return labels, y[:, 1:] != 0
+
+    def _weights(self, mask: np.ndarray | None, m: int, counts: np.ndarray | None = None
+                 ) -> np.ndarray:
+        """Row weights (m, H) of a block: ``1 / m`` (or ``mask / count`` with masks;
+        ``counts`` None: normalized within the block, else over the whole set)."""
+        H = self.heads.n_heads
+        if mask is None:
+            return np.full((m, H), 1.0 / m if counts is None else 1.0 / float(counts[0]))
+        n_h = mask.sum(axis=0) if counts is None else counts
+        return mask / np.maximum(n_h, 1.0)
+
+    # --- the Step protocol -------------------------------------------------------------------
+
+    def batch(self, params: Params, X: Any, y: Any, rows: Any) -> tuple[Any, Params]:
+        """``(J (H,), grads)`` of the mini-batch ``rows``, each head on its own rows."""
+        self.steps += 1
+        self._clear(params)
+        model = self.model(params)
+        F = self.features(X, rows).astype(params["W"].dtype, copy=False)
+        labels, mask = self.split(y[rows])
+        weights = self._weights(mask, F.shape[0])
+        return self._finish(model, *self._data_block(model, F, labels, weights))
+
+    def full(self, params: Params, X: Any, y: Any) -> tuple[Any, Params]:
+        """``(J (H,), grads)`` of the whole set (each head's rows), a chunk at a time."""
+        self.steps += 1
+        self._clear(params)
+        model = self.model(params)
+        n = y.shape[0]
+        counts = self.counts if self.counts is not None else np.full(self.heads.n_heads, n)
+        total = np.zeros(self.heads.n_heads)
+        gW = np.zeros(model["W"].shape, np.float64)
+        gb = np.zeros(model["b"].shape, np.float64)
+        for s in chunk_slices(n, self.chunk_rows):
+            F = self.features(X, s).astype(params["W"].dtype, copy=False)
+            labels, mask = self.split(y[s])
+            losses, gW_c, gb_c = self._data_block(model, F, labels,
+                                                  self._weights(mask, F.shape[0], counts))
+            total += losses
+            gW += gW_c
+            gb += gb_c
+        dtype = params["W"].dtype
+        return self._finish(model, total, gW.astype(dtype), gb.astype(dtype))
+
+    def loss(self, params: Params, X: Any, y: Any) -> Any:
+        """``J`` of every head on the whole set: ndarray of shape (H,)."""
+        return self.evaluate(params, X, y)[0]
+
+    def evaluate(self, params: Params, X: Any, y: Any, *, accuracy: bool = True,
+                 predictions: list[np.ndarray] | None = None) -> tuple[Any, Any]:
+        """Every head's objective on its training rows and score on the held-out ones."""
+        out = self.measure(params, X, y)
+        return out.objective, out.held_out
+
+    def measure(self, params: Params, X: Any, y: Any, *, held_out: bool = True) -> Measured:
+        """One pass over ``(X, y)`` for every head: the model's objective ``J_h`` on its
+        training rows (the penalty included, unscaled: the user's J) and its score on
+        the other rows (all rows without masks): accuracy for a classifier, minus the
+        mean squared error for a regressor."""
+        h = self.heads
+        self._clear(params)
+        model = self.model(params)
+        n, H = y.shape[0], h.n_heads
+        counts = self.counts if self.counts is not None else np.full(H, n)
+        loss = np.zeros(H)
+        hits = np.zeros(H)
+        sq_err, n_out = np.zeros(H), np.zeros(H)
+        for s in chunk_slices(n, self.chunk_rows):
+            F = self.features(X, s).astype(params["W"].dtype, copy=False)
+            S = self.scores(model, F)
+            y_c, mask = self.split(y[s])
+            loss += self.values(S, y_c, self._weights(mask, F.shape[0], counts))
+            if not held_out:
+                continue
+            # the rows each head is scored on: all of them, or those it did not train on
+            out = np.ones((F.shape[0], H), dtype=bool) if mask is None else ~mask
+            if self.regression:
+                err = S.reshape(-1, H) - y_c[:, None]
+                sq_err += np.einsum("mh,mh->h", err * err, out.astype(err.dtype))
+            else:
+                pred = S.reshape(F.shape[0], H, -1).argmax(axis=2)
+                hits += np.count_nonzero((pred == y_c[:, None]) & out, axis=0)
+            n_out += out.sum(axis=0)
+        values, _ = stacked(h.penalty, model["W"], h.alphas, h.l1_ratio)
+        objective = loss + values
+        with np.errstate(invalid="ignore", divide="ignore"):
+            # a regressor's score is minus the mean squared error (RidgeCV's): R^2 ranks a
+            # shared hold-out alike, and has no value on one row or constant targets
+            score = -sq_err / n_out if self.regression else hits / n_out
+        objective = np.where(self.alive, objective, np.nan)
+        return Measured(objective, np.where(self.alive, score, np.nan) if held_out else None)
+
+    # --- heads that leave ----------------------------------------------------------------------
+
+    def finite(self, params: Params) -> bool:
+        """True while some head is alive; a live head whose params are not finite is
+        dropped first."""
+        ok = np.isfinite(params["W"]).all(axis=(1, 2)) & np.isfinite(params["b"]).all(axis=1)
+        self.drop(self.alive & ~ok, np.full(self.heads.n_heads, np.nan),
+                  np.full(self.heads.n_heads, np.nan))
+        return bool(self.alive.any())
+
+    def survive(self, loss: Any, start: Any) -> Any:
+        """Drop the live heads whose loss is not finite or rose :data:`RISE_LIMIT` times
+        above ``start`` (the runner's divergence rule, head by head); the losses with
+        dropped heads as NaN, or None when none is left (then the run diverged)."""
+        loss, start = np.asarray(loss, np.float64), np.asarray(start, np.float64)
+        with np.errstate(invalid="ignore"):
+            rose = ~np.isfinite(loss) | (loss > RISE_LIMIT * np.maximum(np.abs(start), 1.0))
+        self.drop(self.alive & rose, loss, start)
+        if not self.alive.any():
+            return None
+        return np.where(self.alive, loss, np.nan)
+
+    def drop(self, which: np.ndarray, loss: np.ndarray, start: np.ndarray) -> None:
+        """Mark the heads ``which`` dropped, keeping why."""
+        for k in np.flatnonzero(which):
+            self.dropped[int(k)] = Dropped(self.epoch, self.steps, float(loss[k]),
+                                           float(start[k]), float(self.heads.rates[k]))
+        self.alive &= ~which
+
+
+@dataclass
+class Measured:
+    """One pass of :meth:`HeadsStep.measure`.
+
+    Attributes:
+        objective: ndarray of shape (H,), ``J_h`` on each head's training rows (NaN for a
+            dropped head).
+        held_out: ndarray of shape (H,), each head's score on its other rows, or None.
+    """
+
+    objective: np.ndarray
+    held_out: np.ndarray | None
+
+
+#: ``on_epoch(epoch, objective (H,), held_out (H,) or None)`` after each measured epoch.
+OnEpoch = Callable[[int, np.ndarray, "np.ndarray | None"], None]
+
+__all__ = ["Dropped", "Heads", "HeadSums", "HeadsStep", "Measured", "OnEpoch"]

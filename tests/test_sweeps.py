@@ -1,0 +1,288 @@
+"""Sweeps in one pass: stacked heads (``linclass.training.heads``), ``fit_heads`` and the
+CV estimators. Each head must end where its own fit ends."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits, make_regression
+from sklearn.model_selection import train_test_split
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from linclass.estimators.classifier import LinearClassifier
+from linclass.estimators.cv import LinearClassifierCV, LinearRegressorCV
+from linclass.estimators.regressor import LinearRegressor
+from linclass.losses import RECORDS
+from linclass.model import init_params
+from linclass.objective import Objective
+from linclass.regularizers import PENALTIES, get_penalty, stacked
+from linclass.training import fit
+from linclass.training.heads import Heads, HeadsStep
+from linclass.training.sweep import fit_heads
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X[:500] / 16.0, y[:500]
+
+
+def _holdout(y, random_state, fraction=0.1):
+    """The rows a CV estimator trains and scores on (its own split, reproduced)."""
+    seed = int(np.random.default_rng(random_state).integers(2**31))
+    tr, va = train_test_split(np.arange(len(y)), test_size=fraction, stratify=y,
+                              random_state=seed)
+    return np.sort(tr), np.sort(va)
+
+
+# --- the pieces ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("penalty", sorted(PENALTIES))
+def test_stacked_penalty_is_each_heads_own(penalty):
+    rng = np.random.default_rng(0)
+    W = rng.standard_normal((3, 4, 5))
+    alphas = np.array([0.0, 0.1, 2.0])
+    values, grads = stacked(penalty, W, alphas, l1_ratio=0.3)
+    for h in range(3):
+        v, g = get_penalty(penalty, l1_ratio=0.3)(W[h], alphas[h])
+        assert values[h] == pytest.approx(v, rel=1e-12, abs=1e-15)
+        np.testing.assert_allclose(grads[h], g, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("loss", sorted(RECORDS))
+def test_head_sums_give_each_heads_weighted_loss(loss):
+    """HeadSums turns every loss's value into one weighted mean per head: the same as the
+    loss's own function on that head's columns and rows."""
+    rng = np.random.default_rng(1)
+    m, H, C = 7, 3, 4
+    S = rng.standard_normal((m, H * C)) * 2
+    y = rng.integers(0, C, m)
+    mask = rng.random((m, H)) < 0.7
+    mask[0] = True
+    weights = mask / mask.sum(axis=0)
+    step = HeadsStep(Heads(loss, "none", np.zeros(H), np.ones(H)))
+    values = step.values(S, y, weights)
+    for h in range(H):
+        rows = mask[:, h]
+        own = RECORDS[loss].function(S[rows, h * C:(h + 1) * C], y[rows])[0]
+        assert values[h] == pytest.approx(own, rel=1e-12)
+
+
+# --- fit_heads against each head's own fit -----------------------------------------------------
+
+
+@pytest.mark.parametrize("loss,optimizer", [("softmax", "momentum"), ("svm", "sgd"),
+                                            ("ova_logistic", "nesterov"), ("squared", "gd")])
+def test_every_head_ends_where_its_own_fit_ends(digits, loss, optimizer):
+    X, y = digits
+    alphas, rates = np.array([1e-4, 1e-2, 1e-1]), np.array([0.01, 0.05, 0.02])
+    start = init_params(64, 10, random_state=0)
+    result = fit_heads(start, X, y, Heads(loss, "l2", alphas, rates), optimizer=optimizer,
+                       schedule="cosine", batch_size=64, max_epochs=5, random_state=3,
+                       tol=None)
+    assert result.n_groups == 1
+    assert result.n_passes == 5 + 5 + 1  # one per epoch, one measure per epoch, the last
+    for k in range(3):
+        own = fit(start, X, y, value_and_grad=Objective(loss, "l2", alphas[k]),
+                  optimizer=optimizer, learning_rate=rates[k], schedule="cosine",
+                  batch_size=64, max_epochs=5, random_state=3, tol=None, progress=False)
+        np.testing.assert_allclose(result.params["W"][k], own.params["W"], rtol=1e-9,
+                                   atol=1e-12)
+        assert result.objective[k] == pytest.approx(own.history.train_loss[-1], rel=1e-9)
+        np.testing.assert_allclose(result.history["objective"][:, k], own.history.train_loss,
+                                   rtol=1e-9)
+
+
+def test_each_head_stops_at_its_own_tolerance(digits):
+    X, y = digits
+    alphas, rates = np.array([1e-1, 1e-4]), np.array([0.05, 0.05])
+    start = init_params(64, 10, random_state=0)
+    result = fit_heads(start, X, y, Heads("softmax", "l2", alphas, rates), optimizer="sgd",
+                       batch_size=50, max_epochs=60, random_state=0, tol=1e-3, patience=3)
+    for k in range(2):
+        own = fit(start, X, y, value_and_grad=Objective("softmax", "l2", alphas[k]),
+                  optimizer="sgd", learning_rate=rates[k], batch_size=50, max_epochs=60,
+                  random_state=0, tol=1e-3, patience=3, progress=False)
+        assert result.n_iter[k] == own.n_iter
+        assert result.status[k] == own.stopped_reason
+        np.testing.assert_allclose(result.params["W"][k], own.params["W"], rtol=1e-9,
+                                   atol=1e-12)
+    assert result.n_iter[0] < result.n_iter[1]  # the strongly regularized head stops first
+
+
+def test_a_diverging_head_is_dropped_and_the_others_train_on(digits):
+    X, y = digits
+    X = X * 16  # raw pixels: a large step diverges
+    start = init_params(64, 10, random_state=0)
+    rates = np.array([1e-5, 50.0])
+    result = fit_heads(start, X, y, Heads("squared", "l2", np.array([1e-4, 1e-4]), rates),
+                       optimizer="sgd", batch_size=64, max_epochs=4, random_state=0)
+    assert result.status[1].startswith("diverged:") and "learning rate" in result.status[1]
+    assert result.dropped.tolist() == [False, True]
+    assert np.isnan(result.objective[1]) and (result.params["W"][1] == 0).all()
+    own = fit(start, X, y, value_and_grad=Objective("squared", "l2", 1e-4), optimizer="sgd",
+              learning_rate=1e-5, batch_size=64, max_epochs=4, random_state=0,
+              progress=False)
+    np.testing.assert_allclose(result.params["W"][0], own.params["W"], rtol=1e-9, atol=1e-12)
+
+
+def test_every_head_diverging_is_an_error(digits):
+    X, y = digits
+    from linclass.training import TrainingDivergedError
+
+    with pytest.raises(TrainingDivergedError):
+        fit_heads(init_params(64, 10), X * 16, y,
+                  Heads("squared", "l2", np.array([0.0, 0.0]), np.array([50.0, 90.0])),
+                  optimizer="sgd", batch_size=64, max_epochs=3)
+
+
+def test_heads_past_the_memory_budget_train_in_groups_with_the_same_result(digits):
+    X, y = digits
+    start = init_params(64, 10, random_state=0)
+    heads = Heads("softmax", "l2", np.array([1e-4, 1e-3, 1e-2]), np.array([0.1, 0.05, 0.2]))
+    one = fit_heads(start, X, y, heads, batch_size=32, max_epochs=2, random_state=5)
+    split = fit_heads(start, X, y, heads, batch_size=32, max_epochs=2, random_state=5,
+                      memory_mb=0.02)
+    assert one.n_groups == 1 and split.n_groups == 3
+    assert split.n_passes == 3 * one.n_passes
+    np.testing.assert_allclose(split.params["W"], one.params["W"], rtol=1e-12)
+
+
+def test_masked_heads_train_on_their_own_rows_only(digits):
+    """Full-batch gd on a head whose mask holds some rows equals gd on those rows."""
+    X, y = digits
+    start = init_params(64, 10, random_state=0)
+    rng = np.random.default_rng(0)
+    masks = rng.random((2, len(y))) < 0.6
+    heads = Heads("softmax", "l2", np.array([1e-3, 1e-3]), np.array([0.5, 0.5]), masks=masks)
+    result = fit_heads(start, X, y, heads, optimizer="gd", max_epochs=5)
+    for k in range(2):
+        own = fit(start, X[masks[k]], y[masks[k]], value_and_grad=Objective(
+            "softmax", "l2", 1e-3), optimizer="gd", learning_rate=0.5, max_epochs=5,
+            progress=False)
+        np.testing.assert_allclose(result.params["W"][k], own.params["W"], rtol=1e-9,
+                                   atol=1e-12)
+        held = ~masks[k]
+        pred = (X[held] @ own.params["W"].T + own.params["b"]).argmax(axis=1)
+        assert result.held_out[k] == pytest.approx(np.mean(pred == y[held]))
+
+
+def test_heads_on_a_memory_map_match_their_own_fits(digits, tmp_path):
+    X, y = digits
+    path = tmp_path / "X.npy"
+    np.save(path, X.astype(np.float32))
+    X_disk = np.load(path, mmap_mode="r")
+    start = init_params(64, 10, random_state=0, dtype=np.float32)
+    heads = Heads("softmax", "l2", np.array([1e-4, 1e-2]), np.array([0.05, 0.1]))
+    result = fit_heads(start, X_disk, y, heads, optimizer="momentum", batch_size=32,
+                       max_epochs=2, random_state=1, tol=None)
+    assert result.n_passes == 2 + 1  # read once per epoch (running losses) and once at the end
+    for k in range(2):
+        own = fit(start, X_disk, y, value_and_grad=Objective("softmax", "l2", heads.alphas[k]),
+                  optimizer="momentum", learning_rate=heads.rates[k], batch_size=32,
+                  max_epochs=2, random_state=1, tol=None, progress=False)
+        np.testing.assert_allclose(result.params["W"][k], own.params["W"], rtol=2e-4,
+                                   atol=1e-6)
+
+
+# --- the CV estimators ----------------------------------------------------------------------------
+
+
+def test_classifier_cv_scores_each_setting_as_its_own_fit_would(digits):
+    X, y = digits
+    X = X * 16  # unscaled: the heads train in each fit's standardized coordinates
+    alphas, rates = [1e-4, 1e-2], [0.01, 0.1]
+    cv = LinearClassifierCV(alphas=alphas, learning_rates=rates, optimizer="momentum",
+                            max_epochs=8, random_state=0).fit(X, y)
+    tr, va = _holdout(y, 0)
+    for i, (a, r) in enumerate([(a, r) for a in alphas for r in rates]):
+        own = LinearClassifier(alpha=a, learning_rate=r, optimizer="momentum", max_epochs=8,
+                               random_state=0).fit(X[tr], y[tr])
+        assert cv.cv_results_["mean_test_score"][i] == pytest.approx(own.score(X[va], y[va]))
+        head = {k: v[i] for k, v in cv.sweep_result_.params.items()}
+        np.testing.assert_allclose(head["W"], own.coef_, rtol=1e-7, atol=1e-10)
+    best = int(np.argmax(cv.cv_results_["mean_test_score"]))
+    assert (cv.alpha_, cv.learning_rate_) == (alphas[best // 2], rates[best % 2])
+    refit = LinearClassifier(alpha=cv.alpha_, learning_rate=cv.learning_rate_,
+                             optimizer="momentum", max_epochs=8, random_state=0).fit(X, y)
+    np.testing.assert_allclose(cv.coef_, refit.coef_)
+    assert cv.scores_.shape == (2, 2, 1)
+    assert cv.cv_results_["rank_test_score"][best] == 1
+
+
+def test_classifier_cv_default_rates_are_each_fits_default(digits):
+    X, y = digits
+    cv = LinearClassifierCV(alphas=[1e-4, 1e-1], loss="squared", max_epochs=3,
+                            random_state=2).fit(X, y)
+    tr, _ = _holdout(y, 2)
+    for i, a in enumerate([1e-4, 1e-1]):
+        own = LinearClassifier(alpha=a, loss="squared", max_epochs=3, random_state=2).fit(
+            X[tr], y[tr])
+        assert cv.cv_results_["param_learning_rate"][i] == pytest.approx(
+            own.settings_["learning_rate"])
+
+
+def test_classifier_cv_folds_as_heads(digits):
+    X, y = digits
+    cv = LinearClassifierCV(alphas=[1e-4, 1e-1], cv=3, max_epochs=5, random_state=0,
+                            refit=False).fit(X, y)
+    assert cv.scores_.shape == (2, 1, 3)
+    assert (cv.scores_[0] > 0.85).all()  # every fold head learned
+    assert "split2_test_score" in cv.cv_results_
+    # without refit the model is the mean of the best setting's fold heads
+    i = cv.best_index_
+    np.testing.assert_allclose(cv.coef_, cv.sweep_result_.params["W"][3 * i:3 * i + 3].mean(0))
+    assert cv.score(X, y) > 0.9
+
+
+def test_regressor_cv_matches_its_own_fits_and_chooses_like_ridge():
+    X, y = make_regression(n_samples=300, n_features=20, n_informative=5, noise=20.0,
+                           random_state=0)
+    X = X * np.logspace(-2, 2, 20)  # columns on scales four orders of magnitude apart
+    y = y * 100 + 5000
+    alphas = [1e-4, 1e-2, 1.0]
+    cv = LinearRegressorCV(alphas=alphas, max_epochs=30, random_state=0).fit(X, y)
+    seed = int(np.random.default_rng(0).integers(2**31))
+    tr, va = train_test_split(np.arange(len(y)), test_size=0.1, random_state=seed)
+    tr, va = np.sort(tr), np.sort(va)
+    for i, a in enumerate(alphas):
+        own = LinearRegressor(alpha=a, max_epochs=30, random_state=0).fit(X[tr], y[tr])
+        mse = np.mean((own.predict(X[va]) - y[va]) ** 2)
+        assert cv.cv_results_["mean_test_score"][i] == pytest.approx(-mse, rel=1e-9)
+    assert cv.score(X, y) > 0.9
+
+
+def test_cv_refuses_what_a_sweep_cannot_run(digits):
+    X, y = digits
+    cases = [
+        (dict(alphas=[]), "alphas"), (dict(alphas=[-1.0]), "alphas"),
+        (dict(alphas=[np.nan]), "alphas"), (dict(learning_rates=[0.0]), "learning_rates"),
+        (dict(alphas=[1e-3, 1e-3]), "repeated"),
+        (dict(optimizer="genetic"), "gradient optimizers"),
+        (dict(gradient="numerical"), "analytic"),
+        (dict(early_stopping=True), "early_stopping"),
+        (dict(optimizer="lbfgs", learning_rates=[0.1]), "learning_rates"),
+        (dict(cv=1), "cv"), (dict(backend="torch"), "cpu"),
+        (dict(learning_rates=[0.1], learning_rate=0.1), "not both"),
+    ]
+    for params, match in cases:
+        with pytest.raises(ValueError, match=match):
+            LinearClassifierCV(**params).fit(X, y)
+
+
+def test_cv_estimators_are_scikit_learn_estimators():
+    from sklearn.base import clone
+
+    cv = LinearClassifierCV(alphas=[1e-3, 1e-2], loss="svm", cv=3)
+    params = cv.get_params()
+    assert params["alphas"] == [1e-3, 1e-2] and params["loss"] == "svm" and params["cv"] == 3
+    assert clone(cv).get_params() == params
+    assert not hasattr(cv, "partial_fit")
+    assert "alpha" in LinearRegressorCV().get_params()
+
+
+@parametrize_with_checks([LinearClassifierCV(alphas=[1e-4, 1e-2], max_epochs=5),
+                          LinearRegressorCV(alphas=[1e-4, 1e-2], max_epochs=5)])
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
