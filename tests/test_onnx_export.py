@@ -140,10 +140,12 @@ def test_unfitted_models_are_refused():
 
 # --- ImageClassifier: the preprocessing in the graph ------------------------------------
 
-@pytest.mark.parametrize("standardize", [False, True], ids=["mean", "standardized"])
-def test_image_graph_takes_raw_pixels(digits, standardize):
+@pytest.mark.parametrize("center, standardize", [("mean", False), ("mean", True),
+                                                 ("none", False)],
+                         ids=["mean", "standardized", "pixels-only"])
+def test_image_graph_takes_raw_pixels(digits, center, standardize):
     model = fit_quietly(ImageClassifier(
-        FeaturePipeline(preprocessor=Preprocessor(center="mean", standardize=standardize)),
+        FeaturePipeline(preprocessor=Preprocessor(center=center, standardize=standardize)),
         LinearClassifier(max_epochs=3, random_state=0)), digits.X_train, digits.y_train)
     assert model.score(digits.X_test, digits.y_test) > 0.8
     images = digits.X_test
