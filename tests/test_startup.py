@@ -14,7 +14,7 @@ import pytest
 
 #: Modules that cost seconds to import and that no light command needs.
 HEAVY = ("sklearn", "scipy.stats", "matplotlib", "PIL", "torch", "dask", "distributed",
-         "skimage", "starlette", "uvicorn", "zarr")
+         "skimage", "starlette", "uvicorn", "zarr", "onnx", "onnxruntime", "skl2onnx")
 
 #: Run in a fresh interpreter: import the command line, run ``linclass ARGS`` in-process
 #: (click's CliRunner), print the exit code, the output and the heavy modules loaded.

@@ -48,6 +48,8 @@ COMMANDS: dict[str, CommandSpec] = {
     "playground": CommandSpec("linclass.cli.playground", "playground", "Start the "
                               "interactive playground: 2-D hyperplanes and image templates, "
                               "live.", "EPILOG"),
+    "export": CommandSpec("linclass.cli.export", "export", "Export a saved model to ONNX, "
+                          "for onnxruntime and other runtimes.", "EPILOG"),
     "cache": CommandSpec("linclass.cli.cache", "app",
                          "The feature cache: HOG and histogram features computed once."),
 }

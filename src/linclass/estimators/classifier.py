@@ -427,6 +427,14 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         return log_softmax(scores(self._params(), self._validate_X(X, reset=False)))
 
+    def to_onnx(self, path: str | os.PathLike | None = None, *, force: bool = False) -> Any:
+        """This classifier as an ``onnx.ModelProto`` (input ``input`` float32 (N, D);
+        outputs ``scores``, ``label``, ``probabilities``: :mod:`linclass.export.models`),
+        also written to ``path`` (atomically; ``force`` to overwrite) when given."""
+        from linclass.export.models import classifier_onnx, save_onnx
+
+        return save_onnx(classifier_onnx(self), path, force=force)
+
     # --- files ------------------------------------------------------------------------
 
     def save(self, path: str | os.PathLike, *, force: bool = False,

@@ -219,6 +219,17 @@ class ImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         """Shape of one input image."""
         return tuple(self.features_.extractor.image_shape_)
 
+    def to_onnx(self, path: str | os.PathLike | None = None, *, force: bool = False,
+                pixels: str = "uint8") -> Any:
+        """This model, preprocessing included, as an ``onnx.ModelProto`` (input ``input``:
+        uint8 images (N, H, W[, 3]), or float32 in [0, 1] with ``pixels="float32"``; outputs
+        ``scores``, ``label``, ``probabilities``: :mod:`linclass.export.models`), also
+        written to ``path`` when given. Raw pixels only: HOG and histograms are refused.
+        """
+        from linclass.export.models import image_classifier_onnx, save_onnx
+
+        return save_onnx(image_classifier_onnx(self, pixels), path, force=force)
+
     def save(self, path: str | os.PathLike, *, force: bool = False,
              extra_meta: dict[str, Any] | None = None) -> Path:
         """Write one safetensors file with W, b, the feature spec and statistics."""

@@ -200,6 +200,14 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         return scores(self._params(), X)[:, 0]
 
+    def to_onnx(self, path: str | os.PathLike | None = None, *, force: bool = False) -> Any:
+        """This regressor as an ``onnx.ModelProto`` (input ``input`` float32 (N, D), output
+        ``prediction`` (N,): :mod:`linclass.export.models`), also written to ``path``
+        (atomically; ``force`` to overwrite) when given."""
+        from linclass.export.models import regressor_onnx, save_onnx
+
+        return save_onnx(regressor_onnx(self), path, force=force)
+
     # --- files ------------------------------------------------------------------------
 
     def save(self, path: str | os.PathLike, *, force: bool = False) -> Path:
