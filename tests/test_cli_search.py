@@ -26,7 +26,8 @@ def test_grid_search_writes_table_heat_map_and_best_model(cli, tmp_path):
 
 def test_random_search_in_worker_processes_and_diverged_trials(cli, tmp_path):
     result = cli(["search", "--random", "3", "--lr-range", "0.01,1e9", "--optimizer", "sgd",
-                  "--epochs", "1", "--jobs", "2", "--quiet", "--out", tmp_path, "--name", "r"])
+                  "--epochs", "1", "--jobs", "2", "--sweep", "processes", "--quiet", "--out",
+                  tmp_path, "--name", "r"])
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader((tmp_path / "r" / "search.csv").open()))
     assert len(rows) == 3 and all(0.01 <= float(r["learning_rate"]) <= 1e9 for r in rows)
@@ -34,12 +35,35 @@ def test_random_search_in_worker_processes_and_diverged_trials(cli, tmp_path):
 
 def test_bad_arguments_and_all_diverged(cli, one_line_error, tmp_path):
     for args in (["--lr", "0.1,abc"], ["--lr", "0"], ["--random", "2", "--lr", "0.1"],
-                 ["--random", "2", "--lr-range", "1"], ["--jobs", "0"]):
+                 ["--random", "2", "--lr-range", "1"], ["--jobs", "0"], ["--sweep", "both"],
+                 ["--sweep", "heads", "--optimizer", "genetic"],
+                 ["--sweep", "heads", "--gradient", "numerical"]):
         assert cli(["search", "--quiet", "--out", tmp_path, *args]).exit_code == 2, args
     result = cli(["search", "--lr", "1e9", "--alpha", "1e-2", "--optimizer", "sgd", "--epochs", "1",
                   "--jobs", "1", "--quiet", "--out", tmp_path])
     one_line_error(result, "diverged")
     assert not any(tmp_path.iterdir())
+
+
+def test_heads_give_the_table_of_one_fit_per_setting_in_fewer_passes(cli, tmp_path):
+    """The stacked heads (the default) and one fit per worker process train the same
+    settings to the same numbers; the heads read the data once per epoch for all."""
+    tables, passes = {}, {}
+    for sweep in ("heads", "processes"):
+        result = cli(["search", "--lr", "0.05,0.5", "--alpha", "0,1e-2", "--epochs", "4",
+                      "--limit", "600", "--jobs", "1", "--sweep", sweep, "--quiet", "--out",
+                      tmp_path, "--name", sweep])
+        assert result.exit_code == 0, result.output
+        rows = list(csv.DictReader((tmp_path / sweep / "search.csv").open()))
+        tables[sweep] = {(r["learning_rate"], r["alpha"]): (float(r["val_accuracy"]),
+                                                            float(r["train_accuracy"]),
+                                                            r["epochs"]) for r in rows}
+        metrics = json.loads((tmp_path / sweep / "metrics.json").read_text())
+        assert metrics["sweep"] == sweep
+        passes[sweep] = metrics["passes"]
+        assert f"{passes[sweep]} passes over the training data" in result.output
+    assert tables["heads"] == tables["processes"]
+    assert passes["heads"] == 4 + 4 + 2 and passes["processes"] == 4 * 4 * 2
 
 
 # --- a killed search takes its workers with it (issue 19, item 6) --------------------------
@@ -82,7 +106,7 @@ def test_workers_die_with_a_killed_search(tmp_path, sig):
     proc = subprocess.Popen(
         [sys.executable, "-c", code, "search", "--dataset", "digits", "--limit", "300",
          "--lr", "0.01,0.02,0.03,0.04", "--alpha", "0", "--epochs", "100000", "--tol", "none",
-         "--jobs", "2", "--quiet", "--out", str(tmp_path)],
+         "--jobs", "2", "--sweep", "processes", "--quiet", "--out", str(tmp_path)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while len(workers := _children(proc.pid)) < 2 and time.monotonic() < deadline:
@@ -108,7 +132,7 @@ def test_worker_warnings_are_one_line_in_the_cli_words(cli, tmp_path, capfd):
     naming --epochs and --tol none, not each worker's ConvergenceWarning with its source
     line (those went to the terminal, past click's capture: capfd sees them)."""
     result = cli(["search", "--lr", "0.01,0.1", "--alpha", "0", "--epochs", "2", "--limit",
-                  "300", "--jobs", "2", "--out", tmp_path, "--name", "r"])
+                  "300", "--jobs", "2", "--sweep", "processes", "--out", tmp_path, "--name", "r"])
     assert result.exit_code == 0, result.output
     terminal = capfd.readouterr().err
     assert "ConvergenceWarning" not in terminal + result.output

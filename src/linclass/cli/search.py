@@ -1,8 +1,12 @@
 """``linclass search``: learning rate x regularization strength, chosen on validation data.
 
 The training images are split once into a training part and a validation part; every
-trial trains on the first and is scored on the second, in parallel over the cores. Only
-the best trial's model ever sees the test images, once, at the end.
+setting trains on the first and is scored on the second. Where they can (gradient
+optimizers, the analytic gradient, NumPy on the cpu) the settings train all at once as
+stacked heads, one pass over the features per epoch for all of them
+(:func:`run_heads`); otherwise one fit per setting runs in worker processes
+(:func:`run_trials`). Only the best setting's model ever sees the test images, once, at
+the end.
 """
 
 from __future__ import annotations
@@ -191,6 +195,61 @@ def stop_workers(pool: concurrent.futures.ProcessPoolExecutor, timeout: float = 
         process.join(timeout)
 
 
+def run_heads(base: dict[str, Any], pairs: list[tuple[float | None, float]],
+              data: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+              on_epoch: Any = None
+              ) -> tuple[list[tuple[dict[str, Any], LinearClassifier | None]], int]:
+    """Train every setting at once as stacked heads (one pass over the features per epoch
+    for all of them: :func:`linclass.estimators.cv.train_settings`), each as its own
+    trial would.
+
+    Returns:
+        ``(row, estimator)`` per setting, in the order of ``pairs``, and the number of
+        passes over the training features.
+    """
+    from sklearn.utils import check_array
+
+    from linclass.estimators.cv import train_settings
+    from linclass.training.heads import Heads, HeadsStep
+
+    template = LinearClassifier(**base)
+    X, y, X_val, y_val = data
+    X = check_array(X, dtype=template._dtypes())
+    X_val = check_array(X_val, dtype=X.dtype)
+    classes = np.unique(y)
+    template.classes_ = classes
+    y_enc, y_val_enc = template._encode(y), template._encode(y_val, "validation labels")
+    start = time.perf_counter()
+    swept = train_settings(base, "classification", [(a, lr) for lr, a in pairs], X, y_enc,
+                           len(classes), X.dtype, X_val=X_val, y_val=y_val_enc,
+                           random_state=base.get("random_state"), on_epoch=on_epoch)
+    result = swept.result
+    # training accuracy of every head, in one more pass
+    plain = Heads(base["loss"], base["penalty"], result.objective * 0, result.objective * 0 + 1)
+    plain_step = HeadsStep(plain)
+    plain_step.alive = ~result.dropped
+    train_acc = plain_step.measure(result.params, X, y_enc).held_out
+    assert train_acc is not None
+    share = (time.perf_counter() - start) / len(pairs)
+    out: list[tuple[dict[str, Any], LinearClassifier | None]] = []
+    for i, (lr, a) in enumerate(pairs):
+        row = {"learning_rate": lr if lr is not None else swept.rates[i], "alpha": a,
+               "seconds": share}
+        if result.dropped[i]:
+            out.append(({**row, "val_accuracy": math.nan, "train_accuracy": math.nan,
+                         "epochs": int(result.n_iter[i]), "status": "diverged"}, None))
+            continue
+        clf = LinearClassifier(**{**base, "learning_rate": lr, "alpha": a})
+        clf.classes_, clf.n_features_in_ = classes, X.shape[1]
+        clf.coef_, clf.intercept_ = result.params["W"][i], result.params["b"][i]
+        clf.n_iter_ = int(result.n_iter[i])
+        clf.settings_ = {**base, "learning_rate": row["learning_rate"], "alpha": a}
+        out.append(({**row, "val_accuracy": float(result.held_out[i]),
+                     "train_accuracy": float(train_acc[i]), "epochs": int(result.n_iter[i]),
+                     "status": "ok"}, clf))
+    return out, result.n_passes + 1
+
+
 # --- the settings -------------------------------------------------------------------------
 
 
@@ -226,6 +285,16 @@ def _grid(value: str | None, default: str, option: str, *, positive: bool) -> li
     return numbers
 
 
+#: How ``--sweep`` may train the settings.
+SWEEP_MODES = ("auto", "heads", "processes")
+
+
+def _sweep_mode(value: str) -> str:
+    if value not in SWEEP_MODES:
+        raise typer.BadParameter(f"{value!r}: choose one of {', '.join(SWEEP_MODES)}")
+    return value
+
+
 # --- the command --------------------------------------------------------------------------
 
 
@@ -243,7 +312,14 @@ def search(
     lr_range: str = typer.Option("1e-3,1", help="LOW,HIGH learning rates for --random."),
     alpha_range: str = typer.Option("1e-6,1e-1", help="LOW,HIGH alphas for --random."),
     jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, max=256,
-                                    help="Trials run at once.", show_default="all cores"),
+                                    help="Trials run at once (--sweep processes).",
+                                    show_default="all cores"),
+    sweep: str = typer.Option("auto", "--sweep", help="heads: every setting trains at once "
+                              "as stacked heads, one pass over the data per epoch for all; "
+                              "processes: one fit per setting in worker processes; auto: "
+                              "heads where they apply (gradient optimizers, the analytic "
+                              "gradient, NumPy on the cpu, no early stopping).",
+                              callback=_sweep_mode),
     dataset: str = typer.Option("digits", callback=common.utf8_text,
                                 help=common.dataset_help()),
     data: Path | None = common.DATA_OPTION,
@@ -286,11 +362,17 @@ def search(
                                   _range(alpha_range, "--alpha-range"), seed)]
         if not takes_lr:
             pairs = [(None, b) for _, b in pairs]
-    jobs = min(jobs or os.cpu_count() or 1, len(pairs))
     pipeline, clf = common.build_model({**options, "learning_rate": None, "alpha": 0.0},
                                        features, standardize, seed=seed, quiet=True)
     base = {k: v for k, v in clf.get_params().items()
             if k not in ("learning_rate", "alpha", "verbose")}
+    from linclass.estimators.cv import heads_refusal
+
+    refusal = heads_refusal(clf.get_params())
+    if sweep == "heads" and refusal is not None:
+        raise typer.BadParameter(refusal, param_hint="--sweep")
+    heads = sweep != "processes" and refusal is None
+    jobs = 1 if heads else min(jobs or os.cpu_count() or 1, len(pairs))
     settings = [{**base, "learning_rate": a, "alpha": b} for a, b in pairs]
     loss, penalty, schedule = options["loss"], options["penalty"], options["schedule"]
     epochs, batch_size = options["max_epochs"], options["batch_size"]
@@ -304,13 +386,23 @@ def search(
         with common.warnings_as_lines(quiet):  # the feature cache's warning, say
             X = pipeline.fit_transform(splits.X_train)
             X_val = pipeline.transform(splits.X_val)
+        how = "all at once as stacked heads" if heads else f"{jobs} at a time"
         console.print(f"{len(settings)} settings on {ds.name} ({len(splits.y_train)} training, "
-                      f"{len(splits.y_val)} validation images), {jobs} at a time")
+                      f"{len(splits.y_val)} validation images), {how}")
         start = time.perf_counter()
+        sets = (X, splits.y_train, X_val, splits.y_val)
+        passes: int | None = None
         with common.warnings_as_lines(quiet):
-            results = run_trials(settings, (X, splits.y_train, X_val, splits.y_val), jobs,
-                                 on_done=lambda r: console.print(_trial_line(r)))
+            if heads:
+                results, passes = run_heads(base, pairs, sets, on_epoch=_epoch_line(console))
+                for row, _ in results:
+                    console.print(_trial_line(row))
+            else:
+                results = run_trials(settings, sets, jobs,
+                                     on_done=lambda r: console.print(_trial_line(r)))
         seconds = time.perf_counter() - start
+        if passes is None:  # one fit per setting: each reads the data once per epoch, and
+            passes = sum(2 * int(r["epochs"]) for r, _ in results)  # measures it once
         rows = [r for r, _ in results]
         finite = [i for i, r in enumerate(rows) if math.isfinite(r["val_accuracy"])]
         if not finite:
@@ -330,6 +422,7 @@ def search(
         heat_map = save_figure(ax, run_dir / "search.png", force=force)
         metrics = {"data": spec.to_dict(), "features": "+".join(pipeline.extractor.kinds),
                    "standardize": standardize, "mode": "grid" if n_random is None else "random",
+                   "sweep": "heads" if heads else "processes", "passes": passes,
                    "base_hyperparameters": base, "jobs": jobs, "seconds": seconds,
                    "best": best_row, "best_test_accuracy": test_accuracy, "results": rows}
         common.write_json(run_dir / METRICS_FILE, metrics, force=force)
@@ -338,8 +431,9 @@ def search(
             summary={"dataset": ds.name,
                      "images (train / val)": f"{len(splits.y_train)} / {len(splits.y_val)}"
                      + (f" (first {limit} training images)" if limit else ""),
-                     "search": f"{metrics['mode']}, {len(rows)} settings, "
-                     f"{jobs} at a time", "features": metrics["features"],
+                     "search": f"{metrics['mode']}, {len(rows)} settings, {how}",
+                     "passes over the training data": passes,
+                     "features": metrics["features"],
                      "fixed": f"{loss} loss, {penalty} penalty, {optimizer}, "
                      f"{schedule or 'default'} schedule, {epochs or 'auto'} epochs, "
                      f"batch {batch_size or 'default'}, seed {seed}",
@@ -357,8 +451,24 @@ def search(
     typer.echo(f"best: {'' if best_lr is None else f'--lr {best_lr:g} '}"
                f"--alpha {best_row['alpha']:g}  "
                f"val accuracy {best_row['val_accuracy']:.4f}  test accuracy {test_accuracy:.4f}"
-               f"  ({seconds:.1f} s)")
+               f"  ({seconds:.1f} s, {passes} passes over the training data)")
     typer.echo(f"search written to {run_dir}  (report: {html})")
+
+
+def _epoch_line(console: Console) -> Any:
+    """The heads' progress: after each measured epoch, the best validation accuracy so far
+    and how many settings are still training."""
+    best = -np.inf
+
+    def each(epoch: int, objective: np.ndarray, held_out: np.ndarray | None) -> None:
+        nonlocal best
+        if held_out is None or not np.isfinite(held_out).any() or np.nanmax(held_out) <= best:
+            return  # a line when the best so far improves
+        best = float(np.nanmax(held_out))
+        console.print(f"  epoch {epoch}: best val accuracy {best:.4f} "
+                      f"({int(np.isfinite(objective).sum())} of {len(objective)} settings "
+                      "training)")
+    return each
 
 
 def _trial_line(row: dict[str, Any]) -> str:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
@@ -35,7 +35,7 @@ from linclass.estimators.plan import make_plan
 from linclass.estimators.regressor import LinearRegressor
 from linclass.model import init_params
 from linclass.options import choice, names
-from linclass.training.heads import Heads
+from linclass.training.heads import Heads, OnEpoch
 from linclass.training.history import TrainingDivergedError
 from linclass.training.sweep import HeadsResult, fit_heads
 
@@ -82,6 +82,98 @@ def check_grid(values: Any, name: str, *, positive: bool, optional: bool) -> lis
     return [float(v) for v in grid]
 
 
+def heads_refusal(values: dict[str, Any], *, lbfgs: bool = False) -> str | None:
+    """Why the settings of an estimator with ``values`` cannot train as stacked heads
+    (with ``lbfgs``: nor as a regularization path), or None when they can."""
+    record = choice("optimizer", values["optimizer"])
+    if record.has("search") or (record.has("solver") and not lbfgs):
+        takes = ", ".join(names("optimizer", "gradient")) + (" or lbfgs" if lbfgs else "")
+        return (f"optimizer={values['optimizer']!r}: a sweep trains gradient optimizers "
+                f"({takes})")
+    if values["gradient"] != "analytic":
+        return f"gradient={values['gradient']!r}: a sweep's heads use the analytic gradient"
+    if values["early_stopping"]:
+        return ("early_stopping does not apply to a sweep: each setting is scored on "
+                "held-out rows")
+    if values.get("backend") not in (None, "numpy") or values.get("device", "cpu") != "cpu":
+        return "a sweep runs its heads with NumPy on the cpu (backend=None, device='cpu')"
+    return None
+
+
+class Swept(NamedTuple):
+    """What :func:`train_settings` returns: the heads' result, and the learning rate each
+    setting started at (its own fit's default where none was given)."""
+
+    result: HeadsResult
+    rates: list[float | None]
+
+
+def train_settings(values: dict[str, Any], task: str,
+                   settings: list[tuple[float, float | None]], X: Any, y: np.ndarray,
+                   n_outputs: int, dtype: np.dtype, *, X_val: Any = None, y_val: Any = None,
+                   masks: np.ndarray | None = None, random_state: Any = None,
+                   on_epoch: OnEpoch | None = None) -> Swept:
+    """Train every ``(alpha, learning_rate)`` of ``settings`` (times every fold of
+    ``masks``) as stacked heads, each by the plan of its own estimator's fit: its default
+    learning rate, its standardized coordinates, its start and batch order from
+    ``random_state`` (:func:`linclass.estimators.fitting.prepare`, ``run``).
+
+    Args:
+        values: The base estimator's ``get_params()``.
+        task: ``"classification"`` or ``"regression"``.
+        settings: ``(alpha, learning_rate or None)`` pairs.
+        X, y: The training rows (labels encoded as ``0..C-1``, or targets).
+        n_outputs: C (1 for a regressor).
+        dtype: The params' float type.
+        X_val, y_val: A validation set every head is scored on.
+        masks: ndarray of shape (F, n), bool: each fold's training rows (folds as heads,
+            setting-major), or None.
+        random_state: The estimator's seed.
+        on_epoch: As :func:`~linclass.training.sweep.fit_heads` takes it.
+    """
+    n_folds = 1 if masks is None else masks.shape[0]
+    targets = y if task == "regression" else None
+    n_fit = len(y) if masks is None else int(masks[0].sum())
+    prepared, rng = [], None
+    for a, r in settings:
+        plan = make_plan({**values, "alpha": a, "learning_rate": r}, task=task,
+                         n_samples=n_fit)
+        rng = np.random.default_rng(random_state)  # each fit's own stream
+        prepared.append(fitting.prepare(plan, X, targets, rng))
+    assert rng is not None
+    start = init_params(X.shape[1], n_outputs, random_state=rng, dtype=dtype)
+    first = prepared[0]
+    reparam = first.reparam
+    per_head = [p for p in prepared for _ in range(n_folds)]
+    heads = Heads(
+        first.plan.objective["loss"], first.plan.objective["penalty"],
+        alphas=np.array([p.plan.objective["alpha"] for p in per_head]),
+        rates=np.array([p.plan.learning_rate for p in per_head]),
+        loss_kwargs={k: v for k, v in first.plan.objective.items() if k == "margin"},
+        l1_ratio=first.plan.objective["l1_ratio"],
+        mu=None if reparam is None else reparam.mu,
+        inv_sigma=None if reparam is None else np.array(
+            [_inv_sigma(p.reparam) for p in per_head]),
+        out_scale=1.0 if reparam is None else float(reparam.out_scale[0]),
+        out_shift=0.0 if reparam is None else float(reparam.out_shift[0]),
+        masks=None if masks is None else np.tile(masks, (len(settings), 1)),
+        regression=task == "regression")
+    plan = first.plan
+    tol = plan.tol
+    if reparam is not None and tol is not None:
+        tol = tol / reparam.loss_scale  # as fitting.run: the history's J is 1/c larger
+    result = fit_heads(start, X, y, heads, optimizer=plan.optimizer, schedule=plan.schedule,
+                       optimizer_kwargs=plan.optimizer_kwargs, batch_size=plan.batch_size,
+                       max_epochs=plan.max_epochs, tol=tol, patience=plan.patience,
+                       random_state=rng, X_val=X_val, y_val=y_val, on_epoch=on_epoch)
+    return Swept(result, [p.plan.learning_rate for p in prepared])
+
+
+def _inv_sigma(reparam: Any) -> np.ndarray:
+    assert reparam is not None  # every setting standardizes, or none does
+    return np.asarray(reparam.inv_sigma)
+
+
 class _SweepCV:
     """What the two CV estimators share: the grid, the splits, the heads, the choice."""
 
@@ -110,25 +202,14 @@ class _SweepCV:
         rates = check_grid(self.learning_rates, "learning_rates", positive=True,
                            optional=True)
         values = self._base_params()
-        record = choice("optimizer", values["optimizer"])
-        if record.has("search"):
-            raise ValueError(f"optimizer={values['optimizer']!r}: a sweep trains gradient "
-                             f"optimizers ({', '.join(names('optimizer', 'gradient'))}) or "
-                             "lbfgs")
-        if record.has("solver") and rates != [None]:
+        refusal = heads_refusal(values, lbfgs=True)
+        if refusal is not None:
+            raise ValueError(refusal)
+        if choice("optimizer", values["optimizer"]).has("solver") and rates != [None]:
             raise ValueError(f"optimizer={values['optimizer']!r} searches its own step: "
                              "learning_rates do not apply")
-        if values["gradient"] != "analytic":
-            raise ValueError(f"gradient={values['gradient']!r}: a sweep's heads use the "
-                             "analytic gradient")
-        if values["early_stopping"]:
-            raise ValueError("early_stopping does not apply to a sweep: each setting is "
-                             "scored on held-out rows (validation_fraction or cv)")
         if values["penalty"] == "none" and len(alphas) > 1:
             raise ValueError("penalty='none' takes no alpha: give one alpha, or a penalty")
-        if values.get("backend") not in (None, "numpy") or values.get("device", "cpu") != "cpu":
-            raise ValueError("a sweep runs its heads with NumPy on the cpu (backend=None, "
-                             "device='cpu')")
         if self.learning_rates is not None and values.get("learning_rate") is not None:
             raise ValueError("give learning_rates or learning_rate, not both")
         return alphas, rates
@@ -177,46 +258,15 @@ class _SweepCV:
         else:
             X_fit, y_fit, X_val, y_val, (masks,) = X, y, None, None, split
             n_folds = masks.shape[0]
-        targets = y_fit if self._task == "regression" else None
         settings = [(a, r) for a in alphas for r in rates]
         if choice("optimizer", values["optimizer"]).has("solver"):
             return self._path(values, alphas, X_fit, y_fit, X_val, y_val, masks, n_outputs,
                               dtype, kind)
-        prepared, rng = [], None
-        for a, r in settings:
-            plan = make_plan({**values, "alpha": a, "learning_rate": r}, task=self._task,
-                             n_samples=len(y_fit) if masks is None else int(masks[0].sum()))
-            rng = np.random.default_rng(self.random_state)  # each fit's own stream
-            prepared.append(fitting.prepare(plan, X_fit, targets, rng))
-        assert rng is not None
-        start = init_params(X.shape[1], n_outputs, random_state=rng, dtype=dtype)
-        first = prepared[0]
-        reparam = first.reparam
-        per_head = [p for p in prepared for _ in range(n_folds)]
-        heads = Heads(
-            first.plan.objective["loss"], first.plan.objective["penalty"],
-            alphas=np.array([p.plan.objective["alpha"] for p in per_head]),
-            rates=np.array([p.plan.learning_rate for p in per_head]),
-            loss_kwargs={k: v for k, v in first.plan.objective.items() if k == "margin"},
-            l1_ratio=first.plan.objective["l1_ratio"],
-            mu=None if reparam is None else reparam.mu,
-            inv_sigma=None if reparam is None else np.array(
-                [_inv_sigma(p.reparam) for p in per_head]),
-            out_scale=1.0 if reparam is None else float(reparam.out_scale[0]),
-            out_shift=0.0 if reparam is None else float(reparam.out_shift[0]),
-            masks=None if masks is None else np.tile(masks, (len(settings), 1)),
-            regression=self._task == "regression")
-        plan = first.plan
-        tol = plan.tol
-        if reparam is not None and tol is not None:
-            tol = tol / reparam.loss_scale  # as fitting.run: the history's J is 1/c larger
-        result = fit_heads(start, X_fit, y_fit, heads, optimizer=plan.optimizer,
-                           schedule=plan.schedule, optimizer_kwargs=plan.optimizer_kwargs,
-                           batch_size=plan.batch_size, max_epochs=plan.max_epochs, tol=tol,
-                           patience=plan.patience, random_state=rng, X_val=X_val,
-                           y_val=y_val)
-        self._record(result, settings, n_folds, kind, [p.plan.learning_rate for p in prepared])
-        return result
+        swept = train_settings(values, self._task, settings, X_fit, y_fit, n_outputs, dtype,
+                               X_val=X_val, y_val=y_val, masks=masks,
+                               random_state=self.random_state)
+        self._record(swept.result, settings, n_folds, kind, swept.rates)
+        return swept.result
 
     def _path(self, values: dict[str, Any], alphas: list[float], X_fit: Any, y_fit: Any,
               X_val: Any, y_val: Any, masks: Any, n_outputs: int, dtype: np.dtype,
@@ -386,13 +436,10 @@ class LinearRegressorCV(_SweepCV, LinearRegressor):
         return self
 
 
-def _inv_sigma(reparam: Any) -> np.ndarray:
-    assert reparam is not None  # every setting standardizes, or none does
-    return np.asarray(reparam.inv_sigma)
-
-
 for _cls in (LinearClassifierCV, LinearRegressorCV):
     vars(_cls)["__init__"].__signature__ = _signature(_cls._base)
 
 
-__all__ = ["DEFAULT_ALPHAS", "LinearClassifierCV", "LinearRegressorCV", "check_grid"]
+__all__ = ["DEFAULT_ALPHAS", "LinearClassifierCV", "LinearRegressorCV", "Swept", "check_grid",
+           "heads_refusal",
+           "train_settings"]
