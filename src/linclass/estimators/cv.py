@@ -37,6 +37,7 @@ from linclass.model import init_params
 from linclass.options import choice, names
 from linclass.training.heads import Heads, OnEpoch
 from linclass.training.history import TrainingDivergedError
+from linclass.training.reparam import column_stats
 from linclass.training.sweep import HeadsResult, fit_heads
 
 #: The default grid of regularization strengths (the estimators' default alpha, 1e-4, in
@@ -134,12 +135,14 @@ def train_settings(values: dict[str, Any], task: str,
     n_folds = 1 if masks is None else masks.shape[0]
     targets = y if task == "regression" else None
     n_fit = len(y) if masks is None else int(masks[0].sum())
-    prepared, rng = [], None
+    prepared, rng, stats = [], None, None
     for a, r in settings:
         plan = make_plan({**values, "alpha": a, "learning_rate": r}, task=task,
                          n_samples=n_fit)
+        if plan.scaling == "standardize" and stats is None:
+            stats = column_stats(X)  # one pass for every setting's coordinates
         rng = np.random.default_rng(random_state)  # each fit's own stream
-        prepared.append(fitting.prepare(plan, X, targets, rng))
+        prepared.append(fitting.prepare(plan, X, targets, rng, stats=stats))
     assert rng is not None
     start = init_params(X.shape[1], n_outputs, random_state=rng, dtype=dtype)
     first = prepared[0]

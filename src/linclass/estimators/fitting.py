@@ -31,7 +31,8 @@ class Prepared(NamedTuple):
 
 
 def prepare(plan: FitPlan, X: Any, targets: np.ndarray | None, rng: np.random.Generator,
-            transform: Callable[..., np.ndarray] | None = None) -> Prepared:
+            transform: Callable[..., np.ndarray] | None = None,
+            stats: tuple[np.ndarray, np.ndarray] | None = None) -> Prepared:
     """Choose the coordinates (``plan.scaling``) and fill in the default learning rate.
 
     Args:
@@ -40,6 +41,8 @@ def prepare(plan: FitPlan, X: Any, targets: np.ndarray | None, rng: np.random.Ge
         targets: Regression targets (standardized with the features), None for classifiers.
         rng: Draws the rows of the curvature sample.
         transform: Stored rows -> features, or None.
+        stats: The column statistics of ``X``, when already computed
+            (:func:`linclass.training.reparam.standardizing`).
     """
     reparam = None
     if plan.scaling == "standardize":
@@ -48,7 +51,7 @@ def prepare(plan: FitPlan, X: Any, targets: np.ndarray | None, rng: np.random.Ge
         # Any spread gives the same objective; the floor keeps the penalty's curvature in
         # the new coordinates, 2 alpha / sigma^2, below the data's.
         floor = float(np.sqrt(2.0 * alpha_2 / curvature)) if alpha_2 > 0 else 0.0
-        reparam = standardizing(X, targets, sigma_floor=floor)
+        reparam = standardizing(X, targets, sigma_floor=floor, stats=stats)
     if not plan.needs_learning_rate:
         return Prepared(plan, reparam)
     stored = is_out_of_core(X) or is_dask(X)

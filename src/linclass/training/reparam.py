@@ -135,7 +135,8 @@ def _shifted_stats(X: Any, chunk_rows: int, scale: np.ndarray | None
 
 
 def standardizing(X: Any, targets: np.ndarray | None = None, *,
-                  sigma_floor: float = 0.0) -> Reparam:
+                  sigma_floor: float = 0.0,
+                  stats: tuple[np.ndarray, np.ndarray] | None = None) -> Reparam:
     """The :class:`Reparam` that standardizes the columns of ``X`` (and the regression
     ``targets``, when given).
 
@@ -145,8 +146,10 @@ def standardizing(X: Any, targets: np.ndarray | None = None, *,
         sigma_floor: Smallest spread used: a column that barely varies is scaled up no
             more than this allows (any positive spread gives the same objective; a floor
             keeps the penalty's curvature in the new coordinates bounded).
+        stats: :func:`column_stats` of ``X`` when already computed (a sweep's settings
+            share them: one pass over ``X``, not one per setting).
     """
-    mu, std = column_stats(X)
+    mu, std = column_stats(X) if stats is None else stats
     sigma = np.where(std > 0, np.maximum(std, sigma_floor), 1.0)
     if targets is None:
         scale, shift = np.ones(1), np.zeros(1)
