@@ -72,18 +72,31 @@ def page(browser, server_url):
     Content Security Policy forbids, so these pages bypass it;
     :func:`test_the_page_works_under_its_content_security_policy` runs without.
     """
+    context, pg, errors = open_page(browser, server_url)
+    yield pg
+    context.close()
+    assert not errors, errors
+
+
+def open_page(browser, url: str, refusals: bool = False):
+    """A new context's page at ``url``, ready, and the list its errors are collected in.
+
+    Args:
+        refusals: Let the requests the server refuses (a 4xx, which the browser itself
+            logs as a console error) pass; a test that provokes them checks the page's
+            message instead.
+    """
     ARTIFACTS.mkdir(exist_ok=True)
     context = browser.new_context(viewport={"width": 1280, "height": 960}, bypass_csp=True)
     pg = context.new_page()
     pg.set_default_timeout(15_000)
     errors = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    pg.goto(server_url)
+    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" and not (
+        refusals and "Failed to load resource" in m.text) else None)
+    pg.goto(url)
     pg.wait_for_selector("body[data-ready=true]")
-    yield pg
-    context.close()
-    assert not errors, errors
+    return context, pg, errors
 
 
 def loss_2d(page) -> float:
@@ -429,15 +442,7 @@ def test_a_shared_link_opens_the_same_view(page, browser):
     ("v=1&preset=lecture&" + "x" * 9000, "the link is too long"),
 ])
 def test_a_bad_link_says_why_and_opens_the_default_view(browser, server_url, fragment, words):
-    context = browser.new_context(viewport={"width": 1280, "height": 960}, bypass_csp=True)
-    pg = context.new_page()
-    errors = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    # the browser itself logs the refused request (a 4xx) as a console error; nothing else
-    pg.on("console", lambda m: errors.append(m.text) if m.type == "error"
-          and "Failed to load resource" not in m.text else None)
-    pg.goto(server_url + "#" + fragment)
-    pg.wait_for_selector("body[data-ready=true]")
+    context, pg, errors = open_page(browser, server_url + "#" + fragment, refusals=True)
     text = pg.text_content("#msg-2d")
     assert text.startswith("This link cannot be opened: ") and words in text, text
     assert "default view is shown instead" in text
@@ -628,3 +633,27 @@ def test_image_labels_are_whole_and_a_wrong_one_shows_both_classes(page):
             assert text == f"✓ {label}"
     assert 0 < n_wrong < buttons.count()
     page.locator("#gallery").screenshot(path=ARTIFACTS / "image-gallery-labels.png")
+
+
+def test_a_forgotten_session_comes_back_from_its_link(browser, server_url):
+    context, page, errors = open_page(browser, server_url, refusals=True)  # a 404 is logged
+    choose_preset(page, "lecture")
+    page.fill("#b-2", "2.5")
+    page.wait_for_function("window.playground.state2d.b[2] === 2.5")
+    box = page.locator("#plane").bounding_box()
+    page.mouse.click(box["x"] + 0.15 * box["width"], box["y"] + 0.85 * box["height"])
+    page.wait_for_function("window.playground.state2d.points.X.length === 10")
+    before = page.evaluate("window.playground.state2d")
+    # 50 new sessions from this client push its oldest ones, this page's among them, out
+    page.evaluate("""async () => { for (let i = 0; i < 50; i++) await fetch('/api/2d', {
+        method: 'POST', headers: {'Content-Type': 'application/json'}, body: '{}'}); }""")
+    page.click("#step-2d")
+    page.wait_for_function("window.playground.state2d.session !== "
+                           f"'{before['session']}'")
+    page.wait_for_selector("#msg-2d:not([hidden])")
+    assert "forgotten" in page.text_content("#msg-2d")
+    after = page.evaluate("window.playground.state2d")
+    assert after["points"] == before["points"] and after["b"] == before["b"]
+    assert after["W"] == before["W"] and after["loss"] == before["loss"]
+    context.close()
+    assert not errors, errors
