@@ -487,20 +487,24 @@ function render2d(st) {
   draw2d();
 }
 
-// A small canvas with one mark drawn by `draw(ctx, x, y)` at its centre.
-function markCanvas(draw, w = 28, h = 28) {
-  const c = document.createElement("canvas");
-  c.className = "mark"; c.width = w; c.height = h;
-  draw(c.getContext("2d"), w / 2, h / 2);
+// A small canvas of w x h CSS pixels with one mark drawn by `draw(ctx, x, y)` at its
+// centre, in CSS pixels (so a legend's mark is the size of the plane's).
+function markCanvas(draw, w = 20, h = 20) {
+  const c = document.createElement("canvas"), dpr = window.devicePixelRatio || 1;
+  c.className = "mark"; c.width = Math.round(w * dpr); c.height = Math.round(h * dpr);
+  c.style.width = `${w}px`; c.style.height = `${h}px`;
+  const ctx = c.getContext("2d");
+  ctx.scale(dpr, dpr);
+  draw(ctx, w / 2, h / 2);
   return c;
 }
 
-function legendItem(id, mark, text) {
+function legendItem(id, marks, text) {
   const item = document.createElement("span");
   item.className = "legend-item"; item.id = id;
   const words = document.createElement("span");
   words.textContent = text;
-  item.append(mark, words);
+  item.append(...marks, words);
   return item;
 }
 
@@ -528,16 +532,17 @@ function renderLegend(st) {
     classes.append(markCanvas((ctx, x, y) => drawPointMarker(ctx, x, y, POINT_RADIUS, k, false)), ` ${k} `);
   }
   classes.prepend("class ");
-  const wrong = legendItem("legend-wrong",
+  const wrong = legendItem("legend-wrong", [
     markCanvas((ctx, x, y) => drawPointMarker(ctx, x, y, POINT_RADIUS, 0, true)),
+    ...(nTest ? [markCanvas((ctx, x, y) => drawTestMarker(ctx, x, y, 0, true))] : [])],
     `misclassified (dark ring): ${wrongTrain} of ${st.points.y.length} training` +
     (nTest ? `, ${wrongTest} of ${nTest} held out` : ""));
   wrong.dataset.train = String(wrongTrain); wrong.dataset.test = String(wrongTest);
   const held = legendItem("legend-test",
-    markCanvas((ctx, x, y) => drawTestMarker(ctx, x, y, 0, false)),
+    [markCanvas((ctx, x, y) => drawTestMarker(ctx, x, y, 0, false))],
     `held out (hollow): ${nTest} test points, never trained on`);
   held.dataset.count = String(nTest);
-  const shadeItem = legendItem("legend-shade", shade, shadeText);
+  const shadeItem = legendItem("legend-shade", [shade], shadeText);
   shadeItem.dataset.kind = st.regions.confidence;
   box.replaceChildren(classes, wrong, held, shadeItem);
 }
