@@ -13,7 +13,7 @@ from linclass.model import predict, scores
 from linclass.web import create_app
 from linclass.web import session2d as s2d
 from linclass.web.link import MAX_LINK_CHARS, LinkState, decode, encode
-from linclass.web.presets import PRESETS, VIEW
+from linclass.web.presets import VIEW
 from linclass.web.transforms import EXTRA_FEATURES, transform
 
 
@@ -283,4 +283,13 @@ def test_the_library_softmax_is_what_the_shading_uses():
     c = s.confidence(S)
     assert c[1] == pytest.approx(0.0)  # a tie
     assert c[0] == pytest.approx((softmax(S)[0].max() - 1 / 3) / (2 / 3))
-    assert all(p in PRESETS for p in ["three_blobs"])
+
+
+def test_a_refused_reset_changes_nothing():
+    s = s2d.Session2D("circles")
+    s.set_features(["x1²"])
+    before = s.state()
+    for bad in [{"preset": "moons"}, {"noise": 2.0}, {"test_fraction": -0.5}]:
+        with pytest.raises(ValueError):
+            s.reset(**bad)
+        assert s.state() == before

@@ -30,7 +30,7 @@ from linclass.web.config import (
 from linclass.web.landscape import loss_slice
 from linclass.web.link import LinkState, encode
 from linclass.web.optimizers import GuardedSteps, is_diverged, tried
-from linclass.web.presets import VIEW, make
+from linclass.web.presets import SOURCES, VIEW, make
 from linclass.web.transforms import EXTRA_FEATURES, check_extras, feature_names, transform
 
 MAX_POINTS = 500
@@ -107,13 +107,12 @@ class Session2D(GuardedSteps):
         if not new:
             noise = self.noise if noise is None else noise
             test_fraction = self.test_fraction if test_fraction is None else test_fraction
-        else:
-            self.extras = ()
         seed = getattr(self, "seed", 0) if seed is None else seed
-        p = make(preset, seed, 0.0 if noise is None else noise, test_fraction)
+        p = make(preset, seed, 0.0 if noise is None else noise, test_fraction)  # checks first
+        self.extras = () if new else self.extras
         self.preset, self.seed = preset, seed
         self.noise, self.test_fraction = p.noise, p.test_fraction
-        self.default_test_fraction = make(preset, seed).test_fraction
+        self.default_test_fraction = SOURCES[preset].test_fraction
         self.points_edited = False
         self.description = p.description
         self.n_classes = p.n_classes
