@@ -471,6 +471,11 @@ def test_noise_and_held_out_sliders_redraw_the_data(page):
     assert st["test_fraction"] == 0.4  # one slider leaves the other alone
     assert len(st["points"]["X"]) == 27 and st["points"]["X"] != X0[:27]
     page.screenshot(path=ARTIFACTS / "2d-noise-held-out.png", full_page=True)
+    page.click("#redraw-2d")  # the next seed: other points, the same settings
+    page.wait_for_function("window.playground.state2d.seed === 1")
+    again = page.evaluate("window.playground.state2d")
+    assert again["points"]["X"] != st["points"]["X"] and again["noise"] == 0.5
+    assert page.text_content("#seed-2d") == "seed 1" and "seed=1" in again["link"]
     choose_preset(page, "lecture")  # another preset: its own data settings
     assert page.input_value("#noise-2d") == "0" and page.input_value("#test-fraction-2d") == "0"
 

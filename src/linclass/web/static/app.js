@@ -907,6 +907,8 @@ const SLIDERS = [
 ];
 
 function renderDataControls(st) {
+  $("seed-2d").textContent = `seed ${st.seed}`;
+  $("seed-2d").dataset.value = String(st.seed);
   for (const [id, key, show] of SLIDERS) {
     if (plane.sliding !== id) $(id).value = String(st[key]);
     $(id).dataset.value = String(st[key]);
@@ -1018,6 +1020,12 @@ function setupControls2d() {
     stopRun2d(); plane.hover = plane.selected = null;
     showMessage($("msg-2d"), null);
     call2d("/reset", { preset: $("preset").value }).catch(report2d);
+  });
+  $("redraw-2d").addEventListener("click", () => {
+    stopRun2d(); plane.hover = plane.selected = null;
+    showMessage($("msg-2d"), null);
+    const seed = (plane.state ? plane.state.seed + 1 : 1) % 2 ** 31;
+    call2d("/reset", { seed }).catch(report2d);
   });
   $("step-2d").addEventListener("click", () => {
     showMessage($("msg-2d"), null);
