@@ -95,7 +95,7 @@ def test_new_2d_state_is_what_the_library_computes(lecture):
         single, _ = LOSSES["svm"](np.array(st["scores"][i:i + 1]), y[i:i + 1], margin=1.0)
         assert st["point_losses"][i] == pytest.approx(single)
     g = st["regions"]
-    classes = np.repeat(g["runs"][0::2], g["runs"][1::2])
+    classes = np.repeat(g["runs"][0::3], g["runs"][2::3])
     assert len(classes) == g["nx"] * g["ny"] and set(classes) <= {0, 1, 2}
     # the corner cell (top left, x = y_max side) is the library's prediction there
     from linclass.model import predict

@@ -239,10 +239,12 @@ def test_regions_are_run_length_encoded_over_the_whole_grid(client):
     sid, st = new_2d(client, "circles")
     st = client.post(f"/api/2d/{sid}/features", json={"extras": ["x1²", "x2²"]}).json()
     g = st["regions"]
-    counts = g["runs"][1::2]
+    counts = g["runs"][2::3]
     assert sum(counts) == g["nx"] * g["ny"] and min(counts) >= 1
-    # runs are maximal
-    assert all(a != b for a, b in zip(g["runs"][0:-2:2], g["runs"][2::2], strict=False))
+    assert set(g["runs"][1::3]) <= set(range(g["levels"]))
+    # runs are maximal: neighbours differ in class or confidence level
+    codes = list(zip(g["runs"][0::3], g["runs"][1::3], strict=True))
+    assert all(a != b for a, b in zip(codes, codes[1:], strict=False))
 
 
 # --- loss landscape -----------------------------------------------------------------------

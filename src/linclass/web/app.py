@@ -5,12 +5,13 @@ The page only draws and sends controls; every number it shows comes from a sessi
 errors as ``{"error": "..."}`` with a 4xx status):
 
     GET  /api/options                      names and limits the page builds its controls from
-    POST /api/2d                           new 2-D session {preset?, seed?}
+    POST /api/2d                           new 2-D session {preset?, seed?, noise?,
+                                           test_fraction?}, or {link} (web.link)
     GET  /api/2d/{sid}                     its state
     POST /api/2d/{sid}/config              {<config>}: any of web.config.FIELDS, checked
                                            whole, applied whole or not at all
     POST /api/2d/{sid}/step                {steps?}
-    POST /api/2d/{sid}/reset               {preset?}
+    POST /api/2d/{sid}/reset               {preset?, seed?, noise?, test_fraction?}
     POST /api/2d/{sid}/points              {X: [[x, y], ...], y: [label, ...]}
     POST /api/2d/{sid}/params              {W: [[w1, w2, <extra features>], ...], b: [...]}
     POST /api/2d/{sid}/features            {extras: ["x1²", "x2²", "x1·x2"] (any of them)}
@@ -47,10 +48,19 @@ from linclass.losses import RECORDS as LOSS_RECORDS
 from linclass.web import session2d as s2d
 from linclass.web import session_image as simg
 from linclass.web.config import FIELDS, options_json
-from linclass.web.presets import PRESETS, VIEW
+from linclass.web.link import MAX_LINK_CHARS, LinkError, decode
+from linclass.web.presets import MAX_NOISE, MAX_TEST_FRACTION, PRESETS, SOURCES, VIEW
 from linclass.web.security import SecurityMiddleware
 from linclass.web.transforms import EXTRA_FEATURES
-from linclass.web.validation import BadRequest, choice, integer, matrix, only_keys, read_json
+from linclass.web.validation import (
+    BadRequest,
+    choice,
+    integer,
+    matrix,
+    number,
+    only_keys,
+    read_json,
+)
 
 STATIC = Path(__file__).parent / "static"
 MAX_2D_SESSIONS = 200
@@ -154,6 +164,37 @@ class SessionStore:
 # --- reading fields -----------------------------------------------------------------------
 
 CONFIG_FIELDS = set(FIELDS)  # both views; each session checks its own menus and limits
+DATA_FIELDS = {"preset", "seed", "noise", "test_fraction"}  # what draws a preset's points
+
+
+def data_fields(body: dict[str, Any]) -> dict[str, Any]:
+    """The preset, seed, noise and test fraction a request gives, checked (absent ones
+    are left out: the session keeps or defaults them)."""
+    out: dict[str, Any] = {}
+    if "preset" in body:
+        out["preset"] = choice(body["preset"], "preset", list(PRESETS))
+    if "seed" in body:
+        out["seed"] = integer(body["seed"], "seed", 0, 2**31 - 1)
+    if "noise" in body:
+        out["noise"] = number(body["noise"], "noise", 0.0, MAX_NOISE)
+    if "test_fraction" in body:
+        out["test_fraction"] = number(body["test_fraction"], "test_fraction", 0.0,
+                                      MAX_TEST_FRACTION)
+    return out
+
+
+def open_link(link: Any) -> s2d.Session2D:
+    """The 2-D session a shared link describes; every refusal names what is wrong."""
+    if not isinstance(link, str):
+        raise BadRequest("link must be a string (the part of the address after #)")
+    try:
+        return s2d.Session2D.from_link(decode(link, FIELDS, s2d.MAX_CLASSES,
+                                              len(s2d.ALL_FEATURES)))
+    except LinkError as e:
+        status = 413 if "too long" in str(e) else 422
+        raise BadRequest(f"this link cannot be opened: {e}", status) from None
+    except ValueError as e:  # a value the session's own checks refuse
+        raise BadRequest(f"this link cannot be opened: {e}") from None
 
 
 # --- endpoints ----------------------------------------------------------------------------
@@ -186,23 +227,29 @@ def create_app(trusted_hosts: list[str] | None = None) -> Starlette:
             **options_json(views),
             "loss_labels": LOSS_LABELS,
             "extra_features": list(EXTRA_FEATURES),
-            "presets": [{"name": k, "description": f(0).description}
-                        for k, f in PRESETS.items()],
+            "presets": [{"name": k, "description": src.description,
+                         "test_fraction": src.test_fraction} for k, src in SOURCES.items()],
             "datasets": simg.available_datasets(),
             "view": list(VIEW),
             "limits": {"max_points": s2d.MAX_POINTS, "max_steps_2d": s2d.MAX_STEPS_PER_CALL,
                        "max_steps_image": simg.MAX_STEPS_PER_CALL,
-                       "max_classes_2d": s2d.MAX_CLASSES},
+                       "max_classes_2d": s2d.MAX_CLASSES, "max_noise": MAX_NOISE,
+                       "max_test_fraction": MAX_TEST_FRACTION,
+                       "max_link_chars": MAX_LINK_CHARS},
         })
 
     # 2-D view
 
     async def new_2d(request: Request) -> Response:
         body = await read_json(request)
-        only_keys(body, {"preset", "seed"})
-        preset = choice(body.get("preset", "three_blobs"), "preset", list(PRESETS))
-        seed = integer(body.get("seed", 0), "seed", 0, 2**31 - 1)
-        session = await run_in_threadpool(s2d.Session2D, preset, seed)
+        only_keys(body, DATA_FIELDS | {"link"})
+        if "link" in body:
+            if len(body) > 1:
+                raise BadRequest("a link holds the whole view: send it alone")
+            session = await run_in_threadpool(open_link, body["link"])
+        else:
+            data = {"preset": "three_blobs", **data_fields(body)}
+            session = await run_in_threadpool(lambda: s2d.Session2D(**data))
         state = await run_in_threadpool(session.state)  # not shared yet: no lock, no 404
         return JSONResponse({"session": planes.add(session, client_of(request)), **state})
 
@@ -229,10 +276,9 @@ def create_app(trusted_hosts: list[str] | None = None) -> Starlette:
 
     async def reset_2d(request: Request) -> Response:
         body = await read_json(request)
-        only_keys(body, {"preset", "seed"})
-        preset = choice(body["preset"], "preset", list(PRESETS)) if "preset" in body else None
-        seed = integer(body["seed"], "seed", 0, 2**31 - 1) if "seed" in body else None
-        return await _state_2d(request.path_params["sid"], lambda s: s.reset(preset, seed))
+        only_keys(body, DATA_FIELDS)
+        data = data_fields(body)
+        return await _state_2d(request.path_params["sid"], lambda s: s.reset(**data))
 
     async def points_2d(request: Request) -> Response:
         body = await read_json(request)

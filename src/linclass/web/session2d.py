@@ -14,15 +14,23 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from linclass.losses import softmax
 from linclass.losses.records import SVM
 from linclass.model import Params, predict, scores
 from linclass.objective import objective_value, value_and_grad
 from linclass.options import PLAIN_SGD, choice, names
 from linclass.web.breakdown import loss_parts
-from linclass.web.config import STEPPED_OPTIMIZERS, ViewControls, loss_kwargs, updated
+from linclass.web.config import (
+    MARGIN_LOSSES,
+    STEPPED_OPTIMIZERS,
+    ViewControls,
+    loss_kwargs,
+    updated,
+)
 from linclass.web.landscape import loss_slice
+from linclass.web.link import LinkState, encode
 from linclass.web.optimizers import GuardedSteps, is_diverged, tried
-from linclass.web.presets import PRESETS, VIEW
+from linclass.web.presets import SOURCES, VIEW, make
 from linclass.web.transforms import EXTRA_FEATURES, check_extras, feature_names, transform
 
 MAX_POINTS = 500
@@ -30,6 +38,11 @@ MAX_CLASSES = 4  # colours and marker shapes the page can tell apart
 MAX_STEPS_PER_CALL = 500
 HISTORY_LENGTH = 1000
 REGION_GRID = 400  # cells per side of the "winning class" picture: finer than a screen step
+#: Confidence levels of the region picture: enough to read as a smooth fade (the page
+#: draws it smoothed), few enough that a row of 400 cells is a few dozen runs.
+CONFIDENCE_LEVELS = 8
+#: Losses whose scores are a softmax's logits: their confidence is a probability.
+PROBABILITY_LOSSES = frozenset(names("loss", "probabilities"))
 ALL_FEATURES = feature_names(tuple(EXTRA_FEATURES))  # the widest W row
 MAX_TRIED = 30  # candidates / individuals drawn as faint hyperplanes
 PATH_LENGTH = 300  # parameter vectors kept for the loss-landscape path
@@ -51,24 +64,56 @@ class Session2D(GuardedSteps):
     """
 
     preset: str  # the preset last reset to
+    noise: float  # its jitter
+    test_fraction: float  # its held-out share
 
     RECOVERY = "Lower it, or press reset."  # the 2-D page's button
 
-    def __init__(self, preset: str = "three_blobs", seed: int = 0) -> None:
+    def __init__(self, preset: str = "three_blobs", seed: int = 0, noise: float = 0.0,
+                 test_fraction: float | None = None) -> None:
         self.config = CONTROLS.initial()
-        self.extras: tuple[str, ...] = ()  # extra features beyond x1, x2 (kept across resets)
-        self.reset(preset, seed)
+        self.extras: tuple[str, ...] = ()  # extra features beyond x1, x2
+        self.reset(preset, seed, noise, test_fraction)
+
+    @classmethod
+    def from_link(cls, link: LinkState) -> Session2D:
+        """The session a shared link describes (:mod:`linclass.web.link`).
+
+        Each part goes through the same checks as the API request that sets it (the
+        preset and its data, the settings, the features, the points, W and b), in that
+        order; a ValueError names the first bad one.
+        """
+        s = cls(link.preset, link.seed, link.noise, link.test_fraction)
+        s.configure(**link.config)
+        s.set_features(list(link.extras))
+        if link.points is not None:
+            s.set_points(*link.points)
+        if link.W is not None and link.b is not None:
+            s.set_params(link.W, link.b)
+        return s
 
     # --- changing the state -------------------------------------------------------------
 
-    def reset(self, preset: str | None = None, seed: int | None = None) -> None:
-        """Bring back a preset's points and starting parameters; clear the history."""
+    def reset(self, preset: str | None = None, seed: int | None = None,
+              noise: float | None = None, test_fraction: float | None = None) -> None:
+        """Bring back a preset's points and starting parameters; clear the history.
+
+        Another preset starts afresh: its own noise and test fraction unless given, and
+        the features x1, x2 alone. The same preset (or None) keeps the noise, the test
+        fraction and the features unless given.
+        """
+        new = preset is not None and preset != getattr(self, "preset", None)
         preset = self.preset if preset is None else preset
-        if preset not in PRESETS:
-            raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
-        self.preset = preset
-        self.seed = getattr(self, "seed", 0) if seed is None else seed
-        p = PRESETS[preset](self.seed)
+        if not new:
+            noise = self.noise if noise is None else noise
+            test_fraction = self.test_fraction if test_fraction is None else test_fraction
+        seed = getattr(self, "seed", 0) if seed is None else seed
+        p = make(preset, seed, 0.0 if noise is None else noise, test_fraction)  # checks first
+        self.extras = () if new else self.extras
+        self.preset, self.seed = preset, seed
+        self.noise, self.test_fraction = p.noise, p.test_fraction
+        self.default_test_fraction = SOURCES[preset].test_fraction
+        self.points_edited = False
         self.description = p.description
         self.n_classes = p.n_classes
         self.X, self.y = p.X.astype(np.float64), p.y.astype(np.int64)
@@ -115,6 +160,7 @@ class Session2D(GuardedSteps):
         if y.size and (y.min() < 0 or y.max() >= self.n_classes):
             raise ValueError(f"labels must lie in [0, {self.n_classes - 1}]")
         self.X, self.y = X, y.astype(np.int64)
+        self.points_edited = True  # a link now carries the points themselves
         self._transform_points()
         if not self.diverged:  # "add some points first" is answered; divergence is not
             self.message = None
@@ -183,6 +229,10 @@ class Session2D(GuardedSteps):
         S = scores(self.params, self.F) if len(self.X) else np.zeros((0, self.n_classes))
         out: dict[str, Any] = {
             "preset": self.preset,
+            "seed": self.seed,
+            "noise": self.noise,
+            "test_fraction": self.test_fraction,
+            "points_edited": self.points_edited,
             "description": self.description,
             "n_classes": self.n_classes,
             "config": dict(self.config),
@@ -199,9 +249,12 @@ class Session2D(GuardedSteps):
             "test_points": {"X": self.X_test.tolist(), "y": self.y_test.tolist()},
             "test_accuracy": (self._accuracy(self.F_test, self.y_test) if len(self.X_test)
                               else None),
+            "test_predictions": (predict(self.params, self.F_test).tolist() if len(self.X_test)
+                                 else []),
             "tried": [{"W": p["W"].tolist(), "b": p["b"].tolist()} for p in self._tried],
             "diverged": self.diverged,
             "message": self.message,
+            "link": encode(self.link_state()),
         }
         out.update(loss_parts(self.params, S, self.y, self.config))
         if len(self.X):
@@ -213,6 +266,18 @@ class Session2D(GuardedSteps):
             out.update(loss=None, accuracy=None, dW=zeros.tolist(),
                        db=np.zeros(self.n_classes).tolist())
         return out
+
+    def link_state(self) -> LinkState:
+        """What a link to this view holds: settings only where they differ from the
+        defaults, the test fraction only where it differs from the preset's own, the
+        points only once edited."""
+        start = CONTROLS.initial()
+        return LinkState(
+            self.preset, self.seed, self.noise,
+            None if self.test_fraction == self.default_test_fraction else self.test_fraction,
+            {k: v for k, v in self.config.items() if v != start[k]}, self.extras,
+            self.params["W"], self.params["b"],
+            (self.X, self.y) if self.points_edited else None)
 
     def landscape(self, n: int) -> dict[str, Any]:
         """The objective over a 2-D slice through the current W and b, with the path that
@@ -278,14 +343,41 @@ class Session2D(GuardedSteps):
     def _accuracy(self, X: np.ndarray, y: np.ndarray) -> float:
         return float(np.mean(predict(self.params, X) == y))
 
-    def _regions(self) -> dict[str, Any]:
-        """The winning class at the centre of each cell of a grid over :data:`VIEW`.
+    def confidence(self, S: np.ndarray) -> np.ndarray:
+        """How sure the model is of its winning class, in [0, 1], per row of scores.
+
+        For a loss on a softmax (``softmax``): the winner's probability ``p = max_k
+        softmax(s)_k`` rescaled from ``[1/C, 1]``, so 0 is a tie of all classes. For the
+        others: the winner's lead over the runner-up ``s_(1) - s_(2)``, as a share of the
+        margin Δ (1 for a loss without one) and capped at 1: a multiclass SVM's loss at a
+        point of the winning class is zero exactly where this reaches 1.
+
+        Args:
+            S: ndarray of shape (n, C), scores.
 
         Returns:
-            ``{"nx", "ny", "runs"}``: the classes row-major, row 0 at the *top* (largest
-            y, the order in which a canvas stores pixels), run-length encoded as a flat
-            ``[class, count, class, count, ...]``: 160,000 cells are a few hundred runs
-            while a point is dragged.
+            ndarray of shape (n,).
+        """
+        C = S.shape[1]
+        if C < 2:
+            return np.ones(len(S))
+        if self.config["loss"] in PROBABILITY_LOSSES:
+            return np.clip((softmax(S).max(axis=1) - 1 / C) / (1 - 1 / C), 0.0, 1.0)
+        top2 = np.sort(S, axis=1)[:, -2:]
+        scale = self.config["margin"] if self.config["loss"] in MARGIN_LOSSES else 1.0
+        return np.minimum((top2[:, 1] - top2[:, 0]) / scale, 1.0)
+
+    def _regions(self) -> dict[str, Any]:
+        """The winning class at the centre of each cell of a grid over :data:`VIEW`, and
+        how sure the model is of it (:meth:`confidence`).
+
+        Returns:
+            ``{"nx", "ny", "levels", "confidence", "runs"}``: the cells row-major, row 0
+            at the *top* (largest y, the order in which a canvas stores pixels),
+            run-length encoded as a flat ``[class, level, count, ...]``, the level the
+            confidence in ``levels`` equal steps (``level = min(floor(levels * c),
+            levels - 1)``); ``confidence`` says which measure (``"probability"`` or
+            ``"margin"``). 160,000 cells are a few thousand runs.
         """
         x0, x1, y0, y1 = VIEW
         g = REGION_GRID
@@ -293,8 +385,13 @@ class Session2D(GuardedSteps):
         ys = y1 - (np.arange(g) + 0.5) * (y1 - y0) / g
         gx, gy = np.meshgrid(xs, ys)
         grid = np.column_stack([gx.ravel(), gy.ravel()])
-        winners = predict(self.params, transform(grid, self.extras))
-        starts = np.concatenate([[0], np.flatnonzero(np.diff(winners)) + 1])
-        counts = np.diff(np.append(starts, winners.size))
-        runs = np.column_stack([winners[starts], counts]).ravel()
-        return {"nx": g, "ny": g, "runs": runs.tolist()}
+        S = scores(self.params, transform(grid, self.extras))
+        winners = np.argmax(S, axis=1)
+        L = CONFIDENCE_LEVELS
+        levels = np.minimum((L * self.confidence(S)).astype(np.int64), L - 1)
+        code = winners * L + levels
+        starts = np.concatenate([[0], np.flatnonzero(np.diff(code)) + 1])
+        counts = np.diff(np.append(starts, code.size))
+        runs = np.column_stack([winners[starts], levels[starts], counts]).ravel()
+        kind = "probability" if self.config["loss"] in PROBABILITY_LOSSES else "margin"
+        return {"nx": g, "ny": g, "levels": L, "confidence": kind, "runs": runs.tolist()}

@@ -82,6 +82,25 @@ function fitCanvas(canvas) {
   return { ctx, width: rect.width, height: rect.height };
 }
 
+// The legend's marks and the plane's are drawn by the same two functions.
+function drawPointMarker(ctx, x, y, r, k, wrong) {
+  drawMarker(ctx, x, y, r, k);
+  ctx.fillStyle = PALETTE[k]; ctx.fill();
+  ctx.lineWidth = wrong ? 2.5 : 1.5;
+  ctx.strokeStyle = wrong ? "#1d2430" : "#ffffff";
+  ctx.stroke();
+}
+
+function drawTestMarker(ctx, x, y, k, wrong) {
+  if (wrong) {
+    drawMarker(ctx, x, y, POINT_RADIUS + 1.5, k);
+    ctx.lineWidth = 2; ctx.strokeStyle = "#1d2430"; ctx.stroke();
+  }
+  drawMarker(ctx, x, y, POINT_RADIUS - 1, k);
+  ctx.fillStyle = "rgba(255,255,255,.85)"; ctx.fill();
+  ctx.lineWidth = 2; ctx.strokeStyle = PALETTE[k]; ctx.stroke();
+}
+
 function drawMarker(ctx, x, y, r, k) {
   ctx.beginPath();
   switch (SHAPES[k % SHAPES.length]) {
@@ -254,8 +273,9 @@ async function call2d(path, body) {
       render2d(state);
       return state;
     } catch (e) {
-      if (e.status === 404) { // the server restarted or dropped the session: start again
-        await newSession2d($("preset").value);
+      if (e.status === 404) { // the server restarted or dropped the session: its link
+        // brings the same view back (the curve starts again)
+        if (plane.state) await openLink(plane.state.link); else await newSession2d($("preset").value);
         showMessage($("msg-2d"), "The server had forgotten this session, so a fresh one was started.", "warn");
         return plane.state;
       }
@@ -265,7 +285,7 @@ async function call2d(path, body) {
 }
 
 async function newSession2d(preset) {
-  const state = await api("POST", "/api/2d", { preset });
+  const state = await api("POST", "/api/2d", preset === undefined ? {} : { preset });
   plane.sid = state.session;
   plane.hover = plane.selected = null;
   // Carry the controls the learner already chose over to the new session.
@@ -312,19 +332,26 @@ function clipLine(w1, w2, b, view) {
   return far > 0 ? best : null;
 }
 
+const RGB = PALETTE.map((h) => [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16)));
+// Tint strength over white of a confidence level: faint at a tie, strong where the model
+// is sure (never so strong that the points' colours drown).
+const TINT_LOW = 0.03, TINT_HIGH = 0.4;
+const tintAlpha = (level, levels) => TINT_LOW + (TINT_HIGH - TINT_LOW) * (level + 0.5) / levels;
+const tintOf = (k, alpha) => RGB[k].map((v) => Math.round(255 * (1 - alpha) + v * alpha));
+
 function regionImage(regions) {
-  // The server's winning class per grid cell, tinted with the class colour.
+  // The server's winning class per grid cell, tinted with the class colour, as strongly
+  // as the model is sure of it (its confidence level).
   const c = document.createElement("canvas");
   c.width = regions.nx; c.height = regions.ny;
   const ctx = c.getContext("2d");
   const img = ctx.createImageData(regions.nx, regions.ny);
-  const rgb = PALETTE.map((h) => [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16)));
-  const a = 0.2; // tint strength over white
-  const tint = rgb.map((c) => c.map((v) => Math.round(255 * (1 - a) + v * a)));
-  const runs = regions.runs; // [class, count, class, count, ...], row-major
-  for (let r = 0, i = 0; r < runs.length; r += 2) {
-    const [red, g, b] = tint[runs[r]];
-    for (const end = i + runs[r + 1]; i < end; i++) {
+  const L = regions.levels;
+  const tint = RGB.map((_, k) => [...Array(L).keys()].map((l) => tintOf(k, tintAlpha(l, L))));
+  const runs = regions.runs; // [class, level, count, ...], row-major
+  for (let r = 0, i = 0; r < runs.length; r += 3) {
+    const [red, g, b] = tint[runs[r]][runs[r + 1]];
+    for (const end = i + runs[r + 2]; i < end; i++) {
       img.data[4 * i] = red; img.data[4 * i + 1] = g; img.data[4 * i + 2] = b; img.data[4 * i + 3] = 255;
     }
   }
@@ -401,12 +428,11 @@ function draw2d() {
     ctx.fillText(`w${k}`, tx + ux * 12, ty + uy * 12);
   });
 
-  // Held-out test points: hollow, in their class colour; never trained on.
+  // Held-out test points: hollow, in their class colour; never trained on. A dark ring
+  // around one marks it misclassified, as for the training points.
   st.test_points.X.forEach(([x, y], i) => {
     const [px, py] = toScreen(x, y, width, height);
-    drawMarker(ctx, px, py, POINT_RADIUS - 1, st.test_points.y[i]);
-    ctx.fillStyle = "rgba(255,255,255,.85)"; ctx.fill();
-    ctx.lineWidth = 2; ctx.strokeStyle = PALETTE[st.test_points.y[i]]; ctx.stroke();
+    drawTestMarker(ctx, px, py, st.test_points.y[i], st.test_predictions[i] !== st.test_points.y[i]);
   });
 
   // Points: class colour and shape; a dark ring marks the misclassified ones.
@@ -414,12 +440,7 @@ function draw2d() {
     const k = plane.points.y[i];
     const [px, py] = toScreen(x, y, width, height);
     const r = i === plane.hover || i === plane.selected ? POINT_RADIUS + 2 : POINT_RADIUS;
-    drawMarker(ctx, px, py, r, k);
-    ctx.fillStyle = PALETTE[k]; ctx.fill();
-    const wrong = st.predictions.length > i && st.predictions[i] !== k;
-    ctx.lineWidth = wrong ? 2.5 : 1.5;
-    ctx.strokeStyle = wrong ? "#1d2430" : "#ffffff";
-    ctx.stroke();
+    drawPointMarker(ctx, px, py, r, k, st.predictions.length > i && st.predictions[i] !== k);
   });
 }
 
@@ -447,6 +468,9 @@ function render2d(st) {
   for (const box of document.querySelectorAll("#features-2d input")) box.checked = st.features.includes(box.value);
   buildClassPicker(st.n_classes);
   renderWeights(st);
+  renderLegend(st);
+  renderDataControls(st);
+  renderLink(st);
   renderPointTable(st);
   refreshLandscape();
   renderPointInfo();
@@ -461,6 +485,66 @@ function render2d(st) {
     showMessage($("msg-2d"), null);
   }
   draw2d();
+}
+
+// A small canvas of w x h CSS pixels with one mark drawn by `draw(ctx, x, y)` at its
+// centre, in CSS pixels (so a legend's mark is the size of the plane's).
+function markCanvas(draw, w = 20, h = 20) {
+  const c = document.createElement("canvas"), dpr = window.devicePixelRatio || 1;
+  c.className = "mark"; c.width = Math.round(w * dpr); c.height = Math.round(h * dpr);
+  c.style.width = `${w}px`; c.style.height = `${h}px`;
+  const ctx = c.getContext("2d");
+  ctx.scale(dpr, dpr);
+  draw(ctx, w / 2, h / 2);
+  return c;
+}
+
+function legendItem(id, marks, text) {
+  const item = document.createElement("span");
+  item.className = "legend-item"; item.id = id;
+  const words = document.createElement("span");
+  words.textContent = text;
+  item.append(...marks, words);
+  return item;
+}
+
+// What the marks and shades mean, with the counts the page shows right now.
+function renderLegend(st) {
+  const box = $("legend-2d");
+  const wrongTrain = st.predictions.filter((p, i) => p !== st.points.y[i]).length;
+  const nTest = st.test_points.y.length;
+  const wrongTest = st.test_predictions.filter((p, i) => p !== st.test_points.y[i]).length;
+  const L = st.regions.levels;
+  const shade = markCanvas((ctx) => {
+    for (let l = 0; l < L; l++) {
+      const [r, g, b] = tintOf(0, tintAlpha(l, L));
+      ctx.fillStyle = `rgb(${r},${g},${b})`; ctx.fillRect((l * 72) / L, 0, 72 / L + 0.5, 14);
+    }
+    ctx.strokeStyle = "#c8ced8"; ctx.strokeRect(0.5, 0.5, 71, 13);
+  }, 72, 14);
+  const C = st.n_classes;
+  const shadeText = st.regions.confidence === "probability"
+    ? `shade: the winning class's probability, ${(1 / C).toFixed(2)} (a tie) to 1`
+    : `shade: the winning score's lead over the next, 0 at a boundary, full from ${st.has_margin ? `Δ = ${Number(st.config.margin.toPrecision(3))}` : "a lead of 1"}`;
+  const classes = document.createElement("span");
+  classes.className = "legend-item legend-classes";
+  for (let k = 0; k < C; k++) {
+    classes.append(markCanvas((ctx, x, y) => drawPointMarker(ctx, x, y, POINT_RADIUS, k, false)), ` ${k} `);
+  }
+  classes.prepend("class ");
+  const wrong = legendItem("legend-wrong", [
+    markCanvas((ctx, x, y) => drawPointMarker(ctx, x, y, POINT_RADIUS, 0, true)),
+    ...(nTest ? [markCanvas((ctx, x, y) => drawTestMarker(ctx, x, y, 0, true))] : [])],
+    `misclassified (dark ring): ${wrongTrain} of ${st.points.y.length} training` +
+    (nTest ? `, ${wrongTest} of ${nTest} held out` : ""));
+  wrong.dataset.train = String(wrongTrain); wrong.dataset.test = String(wrongTest);
+  const held = legendItem("legend-test",
+    [markCanvas((ctx, x, y) => drawTestMarker(ctx, x, y, 0, false))],
+    `held out (hollow): ${nTest} test points, never trained on`);
+  held.dataset.count = String(nTest);
+  const shadeItem = legendItem("legend-shade", [shade], shadeText);
+  shadeItem.dataset.kind = st.regions.confidence;
+  box.replaceChildren(classes, wrong, held, shadeItem);
 }
 
 function renderPointTable(st) {
@@ -520,10 +604,8 @@ function drawLandscape(L) {
   const g = cells.getContext("2d"), img = g.createImageData(n, n);
   const range = Math.max(L.max - L.min, 1e-12);
   L.loss.forEach((row, i) => row.forEach((v, j) => {
-    const t = Math.sqrt((v - L.min) / range); // low loss light, high loss dark blue
-    const band = Math.floor(t * 10) % 2 ? 0.93 : 1; // alternate bands read as contours
     const k = 4 * ((n - 1 - i) * n + j); // row 0 of the image is the largest b
-    img.data.set([247 - 200 * t, 251 - 150 * t, 255 - 80 * t].map((c) => Math.round(c * band)).concat(255), k);
+    img.data.set(landscapeColour(Math.sqrt((v - L.min) / range)).concat(255), k);
   }));
   g.putImageData(img, 0, 0);
   ctx.imageSmoothingEnabled = true;
@@ -539,6 +621,39 @@ function drawLandscape(L) {
   ctx.beginPath(); ctx.arc(cx, cy, 5, 0, 2 * Math.PI); ctx.fillStyle = "#D55E00"; ctx.fill();
   ctx.font = "12px system-ui, sans-serif"; ctx.fillStyle = "#1d2430";
   ctx.fillText(`d₁ ∈ [±${span.toPrecision(2)}]  ·  loss ${L.min.toPrecision(3)} – ${L.max.toPrecision(3)}`, 8, height - 8);
+  drawColourBar($("landscape-scale"), L.min, L.max, height);
+}
+
+// The landscape's shade of a loss at t = sqrt((loss - min) / (max - min)) in [0, 1]: low
+// loss light, high loss dark blue; alternate bands of a tenth read as contour lines.
+function landscapeColour(t) {
+  const band = Math.floor(Math.min(t, 0.9999) * 10) % 2 ? 0.93 : 1;
+  return [247 - 200 * t, 251 - 150 * t, 255 - 80 * t].map((c) => Math.round(c * band));
+}
+
+// The colour scale beside the landscape: the same shades, bottom (lowest loss) to top,
+// with the loss each tick stands for (the square root spreads the low losses out).
+function drawColourBar(canvas, lo, hi, height) {
+  canvas.style.height = `${height}px`;
+  const { ctx, width } = fitCanvas(canvas);
+  canvas.dataset.min = String(lo); canvas.dataset.max = String(hi);
+  ctx.clearRect(0, 0, width, height);
+  const pad = 8, barW = 14, h = height - 2 * pad;
+  for (let y = 0; y < h; y++) {
+    const [r, g, b] = landscapeColour(1 - y / (h - 1));
+    ctx.fillStyle = `rgb(${r},${g},${b})`; ctx.fillRect(0, pad + y, barW, 1.5);
+  }
+  ctx.strokeStyle = "#c8ced8"; ctx.lineWidth = 1; ctx.strokeRect(0.5, pad + 0.5, barW - 1, h - 1);
+  ctx.font = "11px system-ui, sans-serif"; ctx.fillStyle = "#1d2430";
+  ctx.textAlign = "left"; ctx.textBaseline = "middle";
+  const ticks = [];
+  for (const t of [0, 0.25, 0.5, 0.75, 1]) {
+    const y = pad + (1 - t) * (h - 1), v = lo + (hi - lo) * t * t;
+    ctx.beginPath(); ctx.moveTo(barW, y); ctx.lineTo(barW + 4, y); ctx.stroke();
+    ctx.fillText(v.toPrecision(3), barW + 6, y);
+    ticks.push(v);
+  }
+  canvas.dataset.ticks = JSON.stringify(ticks);
 }
 
 function buildClassPicker(n) {
@@ -562,36 +677,47 @@ function buildClassPicker(n) {
 // Input ids: w1-k, w2-k (x1, x2), w3-k ... for the extra features, b-k.
 const weightIds = (features) => [...features.map((_, j) => `w${j + 1}`), "b"];
 
+// A header cell of two lines: the entry's name (and the feature it multiplies), and in
+// grey the name of its gradient.
+function weightHead(name, feature, grad) {
+  const th = document.createElement("th");
+  const top = document.createElement("span"); top.className = "entry"; top.textContent = name;
+  th.append(top);
+  if (feature) { const f = document.createElement("span"); f.className = "feature"; f.textContent = `× ${feature}`; th.append(" ", f); }
+  const g = document.createElement("span"); g.className = "grad"; g.textContent = grad;
+  th.append(g);
+  return th;
+}
+
 function renderWeights(st) {
   const table = $("weights");
   table.dataset.w = JSON.stringify(st.W);
   table.dataset.b = JSON.stringify(st.b);
+  table.dataset.dw = JSON.stringify(st.dW);
   const ids = weightIds(st.features), D = st.features.length;
   const layout = `${st.n_classes}|${st.features.join()}`;
   const body = table.tBodies[0];
   if (table.dataset.layout !== layout) {
     table.dataset.layout = layout;
     const head = table.tHead.rows[0];
-    head.innerHTML = "";
-    const th = (html, cls) => { const c = document.createElement("th"); c.innerHTML = html; if (cls) c.className = cls; head.appendChild(c); };
-    th("class");
-    st.features.forEach((f) => th(`w · ${f}`));
-    th("b");
-    st.features.forEach((f) => th(`∂L/∂w · ${f}`, "grad"));
-    th("∂L/∂b", "grad");
+    const k = document.createElement("th"); k.textContent = "class k";
+    head.replaceChildren(k, ...st.features.map((f, j) => weightHead(`W[k,${j}]`, f, `∂L/∂W[k,${j}]`)),
+      weightHead("b[k]", null, "∂L/∂b[k]"));
     body.innerHTML = "";
     for (let k = 0; k < st.n_classes; k++) {
       const tr = body.insertRow();
       const name = tr.insertCell();
       name.append(swatch(k), ` ${k}`);
-      for (const field of ids) {
+      ids.forEach((field, j) => {
         const input = document.createElement("input");
         input.type = "number"; input.step = "0.1"; input.id = `${field}-${k}`;
-        input.setAttribute("aria-label", `${field} of class ${k}`);
+        input.setAttribute("aria-label", j < D ? `W[${k},${j}]` : `b[${k}]`);
         input.addEventListener("input", onWeightInput);
-        tr.insertCell().appendChild(input);
-      }
-      for (let j = 0; j <= D; j++) tr.insertCell().className = "grad";
+        const grad = document.createElement("div");
+        grad.className = "grad"; grad.id = `d${field}-${k}`;
+        const cell = tr.insertCell();
+        cell.append(input, grad);
+      });
     }
   }
   for (let k = 0; k < st.n_classes; k++) {
@@ -605,9 +731,19 @@ function renderWeights(st) {
         input.classList.remove("invalid");
       }
       const g = Math.abs(grads[j]) < 5e-4 ? 0 : grads[j]; // no "-0.000"
-      tr.cells[2 + D + j].textContent = (g > 0 ? "+" : g < 0 ? "" : " ") + fmt(g, 3);
+      tr.cells[1 + j].lastChild.textContent = `∂ ${g > 0 ? "+" : g < 0 ? "" : " "}${fmt(g, 3)}`;
     }
   }
+  markOverflow($("weights-scroll"), $("weights-hint"));
+}
+
+// A box whose content is wider than itself scrolls sideways; say so (a shadow at the
+// edge, `data-overflow`), since some systems hide scroll bars until touched.
+function markOverflow(box, hint) {
+  const over = box.scrollWidth > box.clientWidth + 1;
+  box.classList.toggle("overflowing", over);
+  box.dataset.overflow = String(over);
+  hint.hidden = !over;
 }
 
 const WEIGHT_LIMIT = 1e6; // the server's bound on a hand-set weight
@@ -686,7 +822,8 @@ function syncPoints() {
       while (plane.pointsDirty) {
         plane.pointsDirty = false;
         const { X, y } = plane.points;
-        await call2d("/points", { X: X.map((p) => p.slice()), y: y.slice() });
+        // float32 coordinates, so that a shared link (which stores float32) loses nothing
+        await call2d("/points", { X: X.map((p) => p.map(Math.fround)), y: y.slice() });
       }
     } catch (e) { report2d(e); } finally { plane.syncing = false; }
   })();
@@ -762,6 +899,88 @@ function stopRun2d() {
   $("run-2d").textContent = "Run"; $("run-2d").classList.remove("running");
 }
 
+// --- data sliders and the shared link -------------------------------------------------------
+
+const SLIDERS = [
+  ["noise-2d", "noise", (v) => Number(v).toFixed(2)],
+  ["test-fraction-2d", "test_fraction", (v) => `${Math.round(100 * Number(v))}%`],
+];
+
+function renderDataControls(st) {
+  $("seed-2d").textContent = `seed ${st.seed}`;
+  $("seed-2d").dataset.value = String(st.seed);
+  for (const [id, key, show] of SLIDERS) {
+    if (plane.sliding !== id) $(id).value = String(st[key]);
+    $(id).dataset.value = String(st[key]);
+    $(`${id}-value`).textContent = show($(id).value);
+  }
+}
+
+function setupSliders() {
+  const lim = plane.options.limits;
+  $("noise-2d").max = String(lim.max_noise);
+  $("test-fraction-2d").max = String(lim.max_test_fraction);
+  for (const [id, , show] of SLIDERS) {
+    $(id).addEventListener("input", () => { plane.sliding = id; $(`${id}-value`).textContent = show($(id).value); });
+    $(id).addEventListener("change", () => {
+      plane.sliding = null;
+      stopRun2d(); plane.hover = plane.selected = null;
+      showMessage($("msg-2d"), null);
+      call2d("/reset", { noise: Number($("noise-2d").value),
+        test_fraction: Number($("test-fraction-2d").value) }).catch(report2d);
+    });
+  }
+}
+
+// The address follows the view (history.replaceState: no new history entry per step), at
+// most every LINK_EVERY_MS, since browsers throttle frequent history updates.
+const LINK_EVERY_MS = 300;
+const link = { timer: null, latest: null };
+
+const shareUrl = (fragment) => `${location.origin}${location.pathname}#${fragment}`;
+
+function renderLink(st) {
+  $("share-link").value = shareUrl(st.link);
+  $("share-link").dataset.length = String(st.link.length);
+  link.latest = st.link;
+  if (link.timer !== null) return;
+  link.timer = setTimeout(() => {
+    link.timer = null;
+    if (location.hash.slice(1) !== link.latest) history.replaceState(null, "", `#${link.latest}`);
+  }, LINK_EVERY_MS);
+}
+
+// Open the view a link describes. A link that is too long or malformed never breaks the
+// page: it says why, and the default view opens instead.
+async function openLink(fragment) {
+  const max = plane.options.limits.max_link_chars;
+  try {
+    if (fragment.length > max) {
+      throw new ApiError(`this link cannot be opened: the link is too long: ${fragment.length} characters, at most ${max}`, 413);
+    }
+    const state = await api("POST", "/api/2d", { link: fragment });
+    plane.sid = state.session;
+    plane.hover = plane.selected = null;
+    render2d(state);
+    showMessage($("msg-2d"), null);
+  } catch (e) {
+    if (e.status === 0) throw e; // no server: nothing else would open either
+    await newSession2d(undefined);
+    showMessage($("msg-2d"), `${e.message[0].toUpperCase()}${e.message.slice(1)}. The default view is shown instead.`, "error");
+  }
+}
+
+async function copyLink() {
+  const input = $("share-link"), n = input.dataset.length;
+  try {
+    await navigator.clipboard.writeText(input.value);
+    $("link-note").textContent = `Link copied (${n} characters after #).`;
+  } catch (e) { // no clipboard permission (an insecure origin, a test browser): select it
+    input.focus(); input.select();
+    $("link-note").textContent = `Select and copy the link above (${n} characters after #).`;
+  }
+}
+
 function setupControls2d() {
   const o = plane.options;
   fillSelect($("preset"), o.presets.map((p) => p.name));
@@ -783,6 +1002,15 @@ function setupControls2d() {
     $("features-2d").appendChild(label);
   }
   $("landscape-panel").addEventListener("toggle", refreshLandscape);
+  setupSliders();
+  $("copy-link").addEventListener("click", copyLink);
+  window.addEventListener("hashchange", () => { // a link pasted into this tab's address bar
+    const fragment = location.hash.slice(1);
+    if (fragment && plane.state && fragment !== plane.state.link) {
+      stopRun2d();
+      plane.queue(() => openLink(fragment)).catch(report2d);
+    }
+  });
   $("preset").addEventListener("change", () => {
     plane.hover = plane.selected = null;
     showMessage($("msg-2d"), null);
@@ -792,6 +1020,12 @@ function setupControls2d() {
     stopRun2d(); plane.hover = plane.selected = null;
     showMessage($("msg-2d"), null);
     call2d("/reset", { preset: $("preset").value }).catch(report2d);
+  });
+  $("redraw-2d").addEventListener("click", () => {
+    stopRun2d(); plane.hover = plane.selected = null;
+    showMessage($("msg-2d"), null);
+    const seed = (plane.state ? plane.state.seed + 1 : 1) % 2 ** 31;
+    call2d("/reset", { seed }).catch(report2d);
   });
   $("step-2d").addEventListener("click", () => {
     showMessage($("msg-2d"), null);
@@ -906,10 +1140,19 @@ function renderImage(st) {
 
   const preds = st.gallery.predictions;
   [...$("gallery").children].forEach((b, i) => {
+    const label = st.class_names[st.gallery.labels[i]], pred = st.class_names[preds[i]];
     const ok = preds[i] === st.gallery.labels[i];
     b.classList.toggle("wrong", !ok);
-    b.querySelector(".verdict").textContent = `${ok ? "✓" : "✗"} ${st.class_names[preds[i]]}`;
-    b.title = `label ${st.class_names[st.gallery.labels[i]]}, predicted ${st.class_names[preds[i]]}`;
+    b.dataset.label = label; b.dataset.predicted = pred;
+    // Right: the class with a tick. Wrong: the true class, then what the model said.
+    const verdict = b.querySelector(".verdict");
+    if (ok) verdict.replaceChildren(`✓ ${label}`);
+    else {
+      const truth = document.createElement("span"); truth.className = "truth"; truth.textContent = label;
+      const said = document.createElement("span"); said.className = "said"; said.textContent = `✗ ${pred}`;
+      verdict.replaceChildren(truth, said);
+    }
+    b.title = `label ${label}, predicted ${pred}`;
   });
 
   const xs = st.history.map((h) => h.step);
@@ -1040,7 +1283,11 @@ async function start() {
   $("tab-2d").addEventListener("click", () => showTab("tab-2d"));
   $("tab-image").addEventListener("click", () => showTab("tab-image"));
   new ResizeObserver(() => { if (plane.state) render2d(plane.state); }).observe($("plane"));
-  try { await newSession2d($("preset").value); } catch (e) { report2d(e); }
+  const fragment = location.hash.slice(1);
+  try {
+    if (fragment) await plane.queue(() => openLink(fragment));
+    else await newSession2d($("preset").value);
+  } catch (e) { report2d(e); }
   document.body.dataset.ready = "true";
 }
 
