@@ -16,6 +16,8 @@ _EXPORTS = {
     "LinearClassifier": "linclass.estimators.classifier",
     "LinearRegressor": "linclass.estimators.regressor",
     "ModelFileError": "linclass.io.persist",
+    "estimator_path": "linclass.estimators.path",
+    "regularization_path": "linclass.training",
     "TrainingDivergedError": "linclass.training",
     "load_dataset": "linclass.data",
     "load_model": "linclass.io.persist",
