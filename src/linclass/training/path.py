@@ -157,6 +157,8 @@ def regularization_path(
         raise ValueError("penalty='none' has no strength to vary: a path needs 'l2', 'l1' "
                          "or 'elasticnet'")
     X, y = np.asarray(X), np.asarray(y)
+    if X.dtype.kind != "f":  # integer pixels: the objective's kernels take floats
+        X = X.astype(np.float64)
     if n_outputs is None:
         n_outputs = int(y.max()) + 1 if np.issubdtype(y.dtype, np.integer) and y.size else 1
     coordinates = reparam if callable(reparam) else (lambda _alpha: reparam)
