@@ -193,12 +193,14 @@ def markdown(result: dict[str, Any]) -> str:
                      f"{p['path_objective']:.9f} | {p['independent_objective']:.9f} | "
                      f"{p['rel']:.1e} | {'yes' if p['converged'] else 'no'} | "
                      f"{p['test_accuracy']:.4f} |")
+    iterations = {r["name"]: r["iterations"] for r in result["contenders"]}
+    fewer = 1.0 - iterations["path"] / iterations["independent"]
     lines += [
         "",
-        "The path's time includes what a path does not need and a single fit does: a fit "
-        "measures loss and accuracy on the training set after every L-BFGS iteration (its "
-        "history), a path point only at its end, so part of the gap to the independent "
-        "fits is that pass and the rest is the warm start (the iterations column).",
+        "A fit measures loss and accuracy on the training set after every L-BFGS iteration "
+        "(its history), about one more pass over the data per iteration; a path point "
+        "measures them once, at its end. The path's gain over the independent fits is "
+        f"partly that pass and partly the warm start: {fewer:.0%} fewer iterations here.",
     ]
     return "\n".join(lines) + "\n"
 

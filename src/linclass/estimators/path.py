@@ -40,8 +40,9 @@ class EstimatorPath(PathResult):
 
     Attributes:
         estimators: K fitted clones of the estimator, ``alpha`` set to each strength (in
-            the order given), with ``coef_``, ``intercept_``, ``n_iter_``, ``history_`` and
-            ``settings_`` as their own ``fit`` would set them.
+            the order given), with ``coef_``, ``intercept_``, ``n_iter_`` and ``settings_``
+            as their own ``fit`` would set them; ``history_`` holds the final row only (a
+            path measures no per-iteration loss and accuracy).
     """
 
     estimators: list[Any]

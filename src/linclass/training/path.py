@@ -30,12 +30,14 @@ import numpy as np
 from linclass.grad import make_value_and_grad
 from linclass.model import Params, init_params
 from linclass.objective import objective_value
+from linclass.options import names
 from linclass.training.history import History
 from linclass.training.loop import fit
 from linclass.training.reparam import Reparam
 
-#: The solver every path point runs (a full-batch fit that accepts a starting point).
-SOLVER = "lbfgs"
+#: The solver every path point runs: the records' full-batch solver (L-BFGS), which
+#: accepts any starting point.
+SOLVER = names("optimizer", "solver")[0]
 
 #: Coordinates of each point: one :class:`Reparam` for all, one per ``alpha`` (a function
 #: of it), or None (the model's own).
