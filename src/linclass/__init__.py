@@ -18,6 +18,8 @@ _EXPORTS = {
     "LinearRegressor": "linclass.estimators.regressor",
     "LinearRegressorCV": "linclass.estimators.cv",
     "ModelFileError": "linclass.io.persist",
+    "estimator_path": "linclass.estimators.path",
+    "regularization_path": "linclass.training",
     "TrainingDivergedError": "linclass.training",
     "load_dataset": "linclass.data",
     "load_model": "linclass.io.persist",
