@@ -253,6 +253,27 @@ def test_regressor_cv_matches_its_own_fits_and_chooses_like_ridge():
     assert cv.score(X, y) > 0.9
 
 
+@pytest.mark.parametrize("cv_folds", [None, 3])
+def test_lbfgs_sweeps_are_a_warm_started_path_scored_like_its_own_fits(digits, cv_folds):
+    X, y = digits
+    alphas = [1e-1, 1e-3]
+    cv = LinearClassifierCV(alphas=alphas, optimizer="lbfgs", tol=1e-6, cv=cv_folds,
+                            random_state=0).fit(X, y)
+    n_folds = 1 if cv_folds is None else 3
+    assert cv.scores_.shape == (2, 1, n_folds) and (cv.scores_ > 0.8).all()
+    assert cv.learning_rate_ is None
+    if cv_folds is None:
+        tr, va = _holdout(y, 0)
+        for i, a in enumerate(alphas):
+            own = LinearClassifier(alpha=a, optimizer="lbfgs", tol=1e-6, random_state=0).fit(
+                X[tr], y[tr])
+            assert cv.cv_results_["mean_test_score"][i] == pytest.approx(
+                own.score(X[va], y[va]), abs=0.02)  # a path point is the same optimum
+    refit = LinearClassifier(alpha=cv.alpha_, optimizer="lbfgs", tol=1e-6,
+                             random_state=0).fit(X, y)
+    np.testing.assert_allclose(cv.coef_, refit.coef_)
+
+
 def test_cv_refuses_what_a_sweep_cannot_run(digits):
     X, y = digits
     cases = [
@@ -283,6 +304,7 @@ def test_cv_estimators_are_scikit_learn_estimators():
 
 
 @parametrize_with_checks([LinearClassifierCV(alphas=[1e-4, 1e-2], max_epochs=5),
+                          LinearClassifierCV(alphas=[1e-4, 1e-2], optimizer="lbfgs", cv=2),
                           LinearRegressorCV(alphas=[1e-4, 1e-2], max_epochs=5)])
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)

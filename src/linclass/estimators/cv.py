@@ -13,7 +13,8 @@ its own fit (start, batch order, learning rate, tolerance stop), and a head that
 dropped with the reason kept in ``cv_results_["status"]``. With ``cv=F`` the folds are heads
 too (each head trains on its training folds' rows only): S settings x F folds, still one
 pass per epoch. ``optimizer="lbfgs"`` runs a warm-started regularization path instead
-(:func:`linclass.training.path.regularization_path`, strongest alpha first).
+(:func:`linclass.estimators.path.estimator_path`, strongest alpha first: the passes
+are then L-BFGS iterations, each a pass over the rows).
 
 Every other parameter is the base estimator's, with the same records, defaults and checks.
 """
@@ -273,8 +274,37 @@ class _SweepCV:
 
     def _path(self, values: dict[str, Any], alphas: list[float], X_fit: Any, y_fit: Any,
               X_val: Any, y_val: Any, masks: Any, n_outputs: int, dtype: np.dtype,
-              kind: str) -> Any:
-        raise NotImplementedError("lbfgs sweeps: the regularization path")
+              kind: str) -> HeadsResult:
+        """The lbfgs sweep: a warm-started regularization path per fold
+        (:func:`linclass.estimators.path.estimator_path`), scored on the held-out rows."""
+        from linclass.estimators.path import estimator_path
+
+        regression = self._task == "regression"
+        base = self._base(**values)
+        sets = ([(X_fit, y_fit, X_val, y_val)] if masks is None else
+                [(X_fit[m], y_fit[m], X_fit[~m], y_fit[~m]) for m in masks])
+        F, K = len(sets), len(alphas)
+        held, objective, n_iter = np.empty(K * F), np.empty(K * F), np.empty(K * F, int)
+        status: list[str] = [""] * (K * F)
+        W: list[np.ndarray] = [np.empty(0)] * (K * F)
+        b: list[np.ndarray] = [np.empty(0)] * (K * F)
+        iterations = 0
+        for f, (X_a, y_a, X_b, y_b) in enumerate(sets):
+            path = estimator_path(base, X_a, y_a, alphas,
+                                  classes=None if regression else np.arange(n_outputs))
+            iterations += path.total_iter
+            for i, est in enumerate(path.estimators):
+                h = i * F + f  # setting-major, as the heads are
+                held[h] = (-float(np.mean((est.predict(X_b) - y_b) ** 2)) if regression
+                           else float(est.score(X_b, y_b)))
+                objective[h], n_iter[h] = path.objectives[i], path.n_iter[i]
+                status[h] = "converged" if path.converged[i] else "max_epochs"
+                params = est._params()
+                W[h], b[h] = params["W"], params["b"]
+        result = HeadsResult({"W": np.array(W), "b": np.array(b)}, objective, held, n_iter,
+                             status, n_passes=iterations + K * F)
+        self._record(result, [(a, None) for a in alphas], F, kind, [None] * K)
+        return result
 
     def _record(self, result: HeadsResult, settings: list[tuple[float, float | None]],
                 n_folds: int, kind: str, used_rates: list[float | None]) -> None:

@@ -31,7 +31,7 @@ from linclass.estimators import fitting
 from linclass.estimators.plan import FitPlan, make_plan
 from linclass.estimators.regressor import LinearRegressor
 from linclass.training.path import SOLVER, PathResult, check_alphas, regularization_path
-from linclass.training.reparam import Reparam
+from linclass.training.reparam import Reparam, column_stats
 
 
 @dataclass(frozen=True)
@@ -125,8 +125,11 @@ def _coordinates(plans: dict[float, FitPlan], X: np.ndarray, targets: np.ndarray
                  rng: np.random.Generator) -> Callable[[float], Reparam | None]:
     """Each strength's coordinates, as a single fit's plan chooses them (the spread floor
     of standardized coordinates depends on ``alpha``)."""
+    stats = (column_stats(X) if any(p.scaling == "standardize" for p in plans.values())
+             else None)  # one pass over X for every strength's coordinates
+
     def at(alpha: float) -> Reparam | None:
-        return fitting.prepare(plans[alpha], X, targets, rng).reparam
+        return fitting.prepare(plans[alpha], X, targets, rng, stats=stats).reparam
 
     return at
 
