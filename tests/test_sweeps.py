@@ -78,15 +78,21 @@ def test_every_head_ends_where_its_own_fit_ends(digits, loss, optimizer):
     X, y = digits
     alphas, rates = np.array([1e-4, 1e-2, 1e-1]), np.array([0.01, 0.05, 0.02])
     start = init_params(64, 10, random_state=0)
+    # tol=0 with patience 10: the plateau rule is on (every epoch measured) but never fires
     result = fit_heads(start, X, y, Heads(loss, "l2", alphas, rates), optimizer=optimizer,
                        schedule="cosine", batch_size=64, max_epochs=5, random_state=3,
-                       tol=None)
+                       tol=0.0, patience=10)
     assert result.n_groups == 1
     assert result.n_passes == 5 + 5 + 1  # one per epoch, one measure per epoch, the last
+    unwatched = fit_heads(start, X, y, Heads(loss, "l2", alphas, rates), optimizer=optimizer,
+                          schedule="cosine", batch_size=64, max_epochs=5, random_state=3)
+    assert unwatched.n_passes == 5 + 1  # tol=None: measured once, at the end
+    np.testing.assert_array_equal(unwatched.params["W"], result.params["W"])
     for k in range(3):
         own = fit(start, X, y, value_and_grad=Objective(loss, "l2", alphas[k]),
                   optimizer=optimizer, learning_rate=rates[k], schedule="cosine",
-                  batch_size=64, max_epochs=5, random_state=3, tol=None, progress=False)
+                  batch_size=64, max_epochs=5, random_state=3, tol=0.0, patience=10,
+                  progress=False)
         np.testing.assert_allclose(result.params["W"][k], own.params["W"], rtol=1e-9,
                                    atol=1e-12)
         assert result.objective[k] == pytest.approx(own.history.train_loss[-1], rel=1e-9)

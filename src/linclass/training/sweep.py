@@ -18,7 +18,8 @@ crash.
 training set (as :func:`fit` does), so each head stops where its own fit stops. For rows
 on disk, where a pass costs a read, ``epoch_loss="running"`` uses the mean of the epoch's
 batch losses instead (as scikit-learn's ``SGDClassifier`` does): the data are read once per
-epoch, plus once at the end for the held-out scores.
+epoch, plus once at the end for the held-out scores. Without a tolerance stop
+(``tol=None``) and an ``on_epoch`` watcher no epoch is measured: nothing would read it.
 """
 
 from __future__ import annotations
@@ -292,6 +293,9 @@ def _fit_group(start: Params, X: Any, y: np.ndarray, heads: Heads, *, optimizer:
     min_delta = 0.0 if tol is None else float(tol)
     passes, eval_seconds = 0, 0.0
     small = (batch or n) <= CHUNK_ROWS
+    # Without a tolerance stop or a watcher nothing reads an epoch's loss: the heads are
+    # measured once, at the end (evaluation off the hot path).
+    watched = tol is not None or on_epoch is not None
     with one_blas_thread() if small else contextlib.nullcontext():
         for epoch in range(1, max_epochs + 1):
             step.epoch = epoch
@@ -301,7 +305,7 @@ def _fit_group(start: Params, X: Any, y: np.ndarray, heads: Heads, *, optimizer:
             except TrainingDivergedError:
                 break  # every head has left (each one's reason is kept)
             passes += 1
-            if not (epoch % eval_every == 0 or epoch == max_epochs):
+            if not watched or not (epoch % eval_every == 0 or epoch == max_epochs):
                 continue
             since = time.perf_counter()
             held: np.ndarray | None = None
