@@ -57,9 +57,14 @@ def load_images(model: ImageClassifier, files: list[Path], *, skip_bad: bool = F
     the files they came from."""
     shape = model.image_shape
     mode: ColorMode = "rgb" if len(shape) == 3 else "gray"
-    with common.warnings_as_lines(quiet=False):  # the skipped files, before the results
-        return read_images(files, image_size=(shape[0], shape[1]), color_mode=mode,
-                           on_error="skip" if skip_bad else "raise")
+    from linclass.cli.options import in_cli_words
+
+    try:
+        with common.warnings_as_lines(quiet=False):  # the skipped files, before the results
+            return read_images(files, image_size=(shape[0], shape[1]), color_mode=mode,
+                               on_error="skip" if skip_bad else "raise")
+    except DataError as e:  # in the CLI's words: --skip-bad, not on_error="skip"
+        raise DataError(e.path, in_cli_words(e.problem)) from None
 
 
 def predict(

@@ -30,8 +30,10 @@ size.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -56,6 +58,19 @@ NOT_DECODED = {
 _GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N"}
 _SIXTEEN_BIT = {"I", "I;16", "I;16B", "I;16L", "I;16N"}
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@contextlib.contextmanager
+def _warnings_only_if_it_works() -> Iterator[None]:
+    """Hold back Pillow's warnings about a file (``Corrupt EXIF data``, say) until the
+    work is done: a file that then fails is one error (or one line among the skipped),
+    not an error after a warning about the same file."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.simplefilter("error", Image.DecompressionBombWarning)  # a bomb is refused
+        yield
+    for w in caught:
+        warnings.warn(w.message, stacklevel=3)
 
 
 @functools.cache
@@ -85,9 +100,8 @@ def open_image(path: Path, max_pixels: int) -> Image.Image:
     if path.stat().st_size == 0:
         raise DataError(path, "empty file (0 bytes)")
     try:
-        with warnings.catch_warnings():
-            # Pillow only warns between MAX_IMAGE_PIXELS and twice that; make it an error.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+        # Pillow only warns between MAX_IMAGE_PIXELS and twice that; an error here.
+        with _warnings_only_if_it_works():
             img = Image.open(path, formats=sorted(set(readable_formats().values())))
     except UnidentifiedImageError:
         raise DataError(path, "not an image in a format Pillow reads") from None
@@ -159,6 +173,7 @@ def sixteen_to_eight(values: np.ndarray, bits: int | None = None) -> np.ndarray:
     return ((np.minimum(wide, full) * 255 + full // 2) // full).astype(np.uint8)
 
 
+@_warnings_only_if_it_works()
 def to_array(
     img: Image.Image, mode: PillowMode, size: tuple[int, int] | None = None
 ) -> np.ndarray:
