@@ -157,3 +157,21 @@ def test_every_file_unreadable_is_one_error_even_with_skip_bad(cli, tmp_path, on
         (tmp_path / "bad" / name / "x.gif").write_bytes(b"GIF89a")
     one_line_error(cli([*TRAIN, "--dataset", tmp_path / "bad", "--out", tmp_path / "runs",
                         "--skip-bad"]), "none of the 2 image files could be read")
+
+
+def test_search_takes_the_same_folder_options(cli, tmp_path):
+    folder = _grey_and_colour(tmp_path / "mixed")
+    (folder / "a" / "junk.png").write_bytes(b"\x89PNG\r\n\x1a\n cut")
+    out = tmp_path / "runs"
+    result = cli(["search", "--quiet", "--dataset", folder, "--out", out, "--name", "s",
+                  "--lr", "0.1", "--alpha", "0", "--epochs", "3", "--jobs", "1",
+                  "--color-mode", "gray", "--skip-bad"])
+    assert result.exit_code == 0, result.output
+    lines = _warnings(result)
+    assert len(lines) == 1 and "skipped 1 unreadable image file(s) of 17: a/junk.png" in \
+        lines[0], result.stderr
+    assert list((out / "s").glob("*.safetensors"))
+    result = cli(["search", "--quiet", "--dataset", folder, "--out", out, "--lr", "0.1",
+                  "--alpha", "0", "--epochs", "3", "--jobs", "1"])
+    assert result.exit_code == 1 and "junk.png" in result.stderr and "--skip-bad" in \
+        result.stderr

@@ -454,3 +454,18 @@ def test_sbit_with_values_already_in_the_16_bit_range_keeps_65535(tmp_path):
     _png16(tmp_path / "b" / "y.png", shifted[None, :], 12)
     ds = load_image_folder(tmp_path, test_size=0.5)
     assert ds.X_train[0, 0].tolist() == np.round(shifted * 255 / 65535).tolist()
+
+
+def test_load_dataset_passes_the_folder_options_and_refuses_them_elsewhere(tmp_path):
+    from linclass.data import load_dataset
+
+    _mixed_grey_and_colour(tmp_path / "mixed")
+    (tmp_path / "mixed" / "a" / "bad.png").write_bytes(b"junk")
+    with pytest.warns(UserWarning, match="skipped 1 unreadable"):
+        ds = load_dataset(tmp_path / "mixed", color_mode="gray", on_error="skip")
+    assert ds.image_shape == (5, 5) and len(ds.y_train) + len(ds.y_test) == 6
+    with pytest.raises(DataError, match="bad.png: not an image"):
+        load_dataset(tmp_path / "mixed", color_mode="gray")
+    for kw in ({"color_mode": "gray"}, {"on_error": "skip"}):
+        with pytest.raises(ValueError, match="color_mode and on_error apply to image folders"):
+            load_dataset("digits", **kw)

@@ -208,7 +208,7 @@ def read_images(
         raise DataError(_base(kept), f"{len(kept)} images of {height}x{width}"
                         f"{'x3' if decode_as == 'RGB' else ''} take {total / 2**30:.1f} GiB, "
                         f"more than max_total_bytes={max_total_bytes}; pass a smaller "
-                        "image_size")
+                        "image_size" + (' or color_mode="gray"' if decode_as == "RGB" else ""))
     X = np.empty(shape, np.uint8)
     grey = np.ones(len(kept), bool)  # which images are grey in their pixels
     n = 0
