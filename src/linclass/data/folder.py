@@ -129,21 +129,6 @@ def scan_image_folder(root: str | Path) -> tuple[list[str], list[tuple[Path, int
     return classes, files
 
 
-def _skipped_note(bad: list[DataError], n: int, base: str) -> str:
-    """The one warning line: how many files were skipped, the first few with reasons."""
-    def name(err: DataError) -> str:
-        return os.path.relpath(err.path, base) if base else err.path
-
-    listed = "; ".join(f"{name(e)} ({e.problem})" for e in bad[:SKIPPED_LISTED])
-    more = f"; and {len(bad) - SKIPPED_LISTED} more" if len(bad) > SKIPPED_LISTED else ""
-    return (f"{base or '.'}: skipped {len(bad)} unreadable image file(s) of {n}: "
-            f"{listed}{more}")
-
-
-def _base(files: list[Path]) -> str:
-    return os.path.commonpath([os.fspath(p.parent) for p in files]) if files else ""
-
-
 def read_images(
     files: list[Path],
     *,
@@ -175,18 +160,67 @@ def read_images(
         DataError: An unreadable file (unless skipped), every file unreadable, sizes that
             differ without ``image_size``, or more than ``max_total_bytes`` of images.
     """
-    mode, on_error = check_color_mode(color_mode), check_on_error(on_error)
-    skip_hint = ' (on_error="skip" leaves unreadable files out)'
-    bad: list[DataError] = []
+    mode = check_color_mode(color_mode)
+    bad = _Bad(files, check_on_error(on_error))
+    kept, all_grey, header_size = _read_headers(files, image_size, max_pixels, bad)
+    decode_as: PillowMode = "L" if mode == "gray" or (mode == "auto" and all_grey) else "RGB"
+    height, width = image_size or header_size
+    shape = (len(kept), height, width) + ((3,) if decode_as == "RGB" else ())
+    if (total := int(np.prod(shape, dtype=object))) > max_total_bytes:
+        raise DataError(bad.base, f"{len(kept)} images of {height}x{width}"
+                        f"{'x3' if decode_as == 'RGB' else ''} take {total / 2**30:.1f} GiB, "
+                        f"more than max_total_bytes={max_total_bytes}; pass a smaller "
+                        "image_size" + (' or color_mode="gray"' if decode_as == "RGB" else ""))
+    X, kept = _decode(kept, np.empty(shape, np.uint8), image_size, max_pixels, bad)
+    bad.report()
+    if decode_as == "RGB" and mode == "auto":
+        X = _grey_if_all_are(X, kept, bad.base)
+    return X, kept
+
+
+class _Bad:
+    """The unreadable files of one read: raised at once, or collected and reported."""
+
+    def __init__(self, files: list[Path], on_error: OnError) -> None:
+        self.n, self.on_error = len(files), on_error
+        self.errors: list[DataError] = []
+        self.base = os.path.commonpath([os.fspath(p.parent) for p in files]) if files else ""
+
+    def add(self, err: DataError) -> None:
+        if self.on_error == "raise":
+            raise DataError(err.path, err.problem + ' (on_error="skip" leaves unreadable '
+                            "files out)") from None
+        self.errors.append(err)
+
+    def check_some_left(self, n_left: int) -> None:
+        if self.n and not n_left:
+            raise DataError(self.base, f"none of the {self.n} image files could be read; "
+                            f"the first: {self.errors[0]}")
+
+    def report(self) -> None:
+        """One warning line: how many were skipped, the first few with their reasons."""
+        if not self.errors:
+            return
+        errors = sorted(self.errors, key=lambda e: e.path)
+        listed = "; ".join(f"{os.path.relpath(e.path, self.base or '.')} ({e.problem})"
+                           for e in errors[:SKIPPED_LISTED])
+        more = f"; and {len(errors) - SKIPPED_LISTED} more" if len(errors) > SKIPPED_LISTED \
+            else ""
+        warnings.warn(f"{self.base or '.'}: skipped {len(errors)} unreadable image file(s) "
+                      f"of {self.n}: {listed}{more}", ImageFolderWarning, stacklevel=3)
+
+
+def _read_headers(files: list[Path], image_size: tuple[int, int] | None, max_pixels: int,
+                  bad: _Bad) -> tuple[list[Path], bool, tuple[int, int]]:
+    """The first pass: the readable files, whether all are grey by their headers, and
+    their common ``(height, width)`` (checked equal unless ``image_size`` is given)."""
     kept: list[Path] = []
     all_grey, first = True, None
     for path in files:
         try:
             img = open_image(path, max_pixels)
         except DataError as exc:
-            if on_error == "raise":
-                raise DataError(exc.path, exc.problem + skip_hint) from None
-            bad.append(exc)
+            bad.add(exc)
             continue
         with img:
             all_grey = all_grey and is_grey_mode(img)
@@ -198,57 +232,45 @@ def read_images(
                     f"{first[1]}x{first[2]}; pass image_size to resize all images"
                 )
         kept.append(path)
-    if files and not kept:
-        raise DataError(_base(files), f"none of the {len(files)} image files could be read; "
-                        f"the first: {bad[0]}")
-    decode_as: PillowMode = "L" if mode == "gray" or (mode == "auto" and all_grey) else "RGB"
-    height, width = image_size or (first[1:] if first else (0, 0))
-    shape = (len(kept), height, width) + ((3,) if decode_as == "RGB" else ())
-    if (total := int(np.prod(shape, dtype=object))) > max_total_bytes:
-        raise DataError(_base(kept), f"{len(kept)} images of {height}x{width}"
-                        f"{'x3' if decode_as == 'RGB' else ''} take {total / 2**30:.1f} GiB, "
-                        f"more than max_total_bytes={max_total_bytes}; pass a smaller "
-                        "image_size" + (' or color_mode="gray"' if decode_as == "RGB" else ""))
-    X = np.empty(shape, np.uint8)
-    grey = np.ones(len(kept), bool)  # which images are grey in their pixels
-    n = 0
-    for path in kept:
+    bad.check_some_left(len(kept))
+    return kept, all_grey, (first[1], first[2]) if first else (0, 0)
+
+
+def _decode(files: list[Path], X: np.ndarray, image_size: tuple[int, int] | None,
+            max_pixels: int, bad: _Bad) -> tuple[np.ndarray, list[Path]]:
+    """The second pass: decode into ``X`` (its mode is its shape), in order; files that
+    fail now (truncated pixels) are dropped and the array shortened."""
+    mode: PillowMode = "RGB" if X.ndim == 4 else "L"
+    kept: list[Path] = []
+    for path in files:
         try:
             with open_image(path, max_pixels) as img:
-                X[n] = to_array(img, decode_as, image_size)
+                X[len(kept)] = to_array(img, mode, image_size)
         except Exception as exc:  # truncated data, broken chunks: all mean a bad file
-            err = exc if isinstance(exc, DataError) else DataError(
-                path, f"cannot decode image ({type(exc).__name__}: {exc})")
-            if on_error == "raise":
-                raise DataError(err.path, err.problem + skip_hint) from None
-            bad.append(err)
+            bad.add(exc if isinstance(exc, DataError) else DataError(
+                path, f"cannot decode image ({type(exc).__name__}: {exc})"))
             continue
-        if decode_as == "RGB" and mode == "auto":
-            x = X[n]
-            grey[n] = np.array_equal(x[..., 0], x[..., 1]) and np.array_equal(x[..., 1],
-                                                                              x[..., 2])
-        kept[n] = path  # compacts in place: n never passes the index being read
-        n += 1
-    if n < len(kept):  # files that failed to decode: keep the ones that did
-        if n == 0:
-            raise DataError(_base(files), f"none of the {len(files)} image files could be "
-                            f"read; the first: {bad[0]}")
-        X, grey, kept = X[:n].copy(), grey[:n], kept[:n]
-    if bad:
-        warnings.warn(_skipped_note(bad, len(files), _base(files)), ImageFolderWarning,
-                      stacklevel=2)
-    if decode_as == "RGB" and mode == "auto":
-        if grey.all():  # RGB files holding grey pixels (WebP, say): grey after all
-            X = np.ascontiguousarray(X[..., 0])
-        elif grey.any():
-            example = os.path.relpath(kept[int(np.argmax(grey))], _base(kept))
-            warnings.warn(
-                f"{_base(kept)}: {int(grey.sum())} of {n} images are grey (e.g. {example}) "
-                f"and {n - int(grey.sum())} colour: all are loaded as RGB, grey repeated in "
-                '3 channels; pass color_mode="gray" to load them as grey, or '
-                'color_mode="rgb" to load RGB without this warning',
-                ImageFolderWarning, stacklevel=2)
-    return X, kept
+        kept.append(path)
+    bad.check_some_left(len(kept))
+    return (X if len(kept) == len(X) else X[: len(kept)].copy()), kept
+
+
+def _grey_if_all_are(X: np.ndarray, files: list[Path], base: str) -> np.ndarray:
+    """``color_mode="auto"`` on RGB images: grey (n, H, W) if every image's three channels
+    are equal; else X as it is, with a warning when some are grey and some colour."""
+    grey = np.array([np.array_equal(x[..., 0], x[..., 1]) and
+                     np.array_equal(x[..., 1], x[..., 2]) for x in X], bool)
+    if grey.all():  # RGB files holding grey pixels (WebP, say): grey after all
+        return np.ascontiguousarray(X[..., 0])
+    if grey.any():
+        n, n_grey = len(X), int(grey.sum())
+        example = os.path.relpath(files[int(np.argmax(grey))], base or ".")
+        warnings.warn(
+            f"{base or '.'}: {n_grey} of {n} images are grey (e.g. {example}) and "
+            f"{n - n_grey} colour: all are loaded as RGB, grey repeated in 3 channels; pass "
+            'color_mode="gray" to load them as grey, or color_mode="rgb" to load RGB '
+            "without this warning", ImageFolderWarning, stacklevel=3)
+    return X
 
 
 def _size(image_size: int | tuple[int, int] | None) -> tuple[int, int] | None:
