@@ -51,7 +51,8 @@ def test_bad_images_and_models_are_one_line_errors(cli, cli_run, images, one_lin
     model = cli_run / "model.safetensors"
     bad = tmp_path / "broken.png"
     bad.write_bytes(b"not an image")
-    one_line_error(cli(["predict", "--model", model, bad]), "broken.png", "not a PNG")
+    one_line_error(cli(["predict", "--model", model, bad]), "broken.png",
+                   "not an image in a format Pillow reads")
     one_line_error(cli(["predict", "--model", model, tmp_path / "gone.png"]), "gone.png")
     not_a_model = tmp_path / "model.safetensors"
     not_a_model.write_bytes(b"\x80\x04garbage")

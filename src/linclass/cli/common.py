@@ -314,12 +314,15 @@ class DataSpec:
     val_fraction: float = 0.1
     seed: int = 0
     image_size: tuple[int, int] | None = None
+    color_mode: str = "auto"
+    skip_bad: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """As JSON-ready dict (written to metrics.json)."""
         return dict(dataset=self.dataset, data_dir=self.data_dir, limit=self.limit,
                     val_fraction=self.val_fraction, seed=self.seed,
-                    image_size=None if self.image_size is None else list(self.image_size))
+                    image_size=None if self.image_size is None else list(self.image_size),
+                    color_mode=self.color_mode, skip_bad=self.skip_bad)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DataSpec:
@@ -327,7 +330,7 @@ class DataSpec:
         if not isinstance(d, dict) or not isinstance(d.get("dataset"), str):
             raise ValueError("the run's metrics.json does not say which dataset it used")
         fields = {k: d[k] for k in ("dataset", "data_dir", "limit", "val_fraction", "seed",
-                                    "image_size") if k in d}
+                                    "image_size", "color_mode", "skip_bad") if k in d}
         if fields.get("image_size") is not None:
             fields["image_size"] = tuple(fields["image_size"])
         return cls(**fields)
@@ -351,20 +354,30 @@ class Splits:
 
 
 def load_data(dataset: str, data_dir: str | os.PathLike | None = None,
-              image_size: tuple[int, int] | None = None) -> Dataset:
+              image_size: tuple[int, int] | None = None, color_mode: str = "auto",
+              skip_bad: bool = False) -> Dataset:
     """:func:`linclass.data.load_dataset` with the CLI's ``--dataset`` / ``--data`` /
-    ``--image-size``; its errors name those options instead of the Python arguments."""
+    ``--image-size`` / ``--color-mode`` / ``--skip-bad``; its errors and warnings (the
+    skipped files, say, shown at once, before any training) name those options instead of
+    the Python arguments."""
     from linclass.data import DataError, Dataset, load_dataset
 
     if data_dir is not None and not Path(data_dir).is_dir():
         raise DataError(data_dir, "--data must be a folder")
+    folder_only = {"color_mode": None if color_mode == "auto" else color_mode,
+                   "on_error": "skip" if skip_bad else "raise"}
     try:
-        data = load_dataset(dataset, None if data_dir is None else Path(data_dir),
-                            image_size=image_size)
+        with warnings_as_lines(quiet=False):
+            data = load_dataset(dataset, None if data_dir is None else Path(data_dir),
+                                image_size=image_size, **folder_only)  # type: ignore[arg-type]
     except DataError as e:
         from linclass.cli.options import in_cli_words
 
         raise DataError(e.path, in_cli_words(e.problem)) from None
+    except ValueError as e:  # an image option given for a dataset that is not a folder
+        from linclass.cli.options import in_cli_words
+
+        raise ValueError(in_cli_words(str(e))) from None
     if not isinstance(data, Dataset):  # a folder of embeddings: see load_splits
         raise DataError(dataset, "a folder of embeddings, not images: train a model on it "
                         "(linclass train), then evaluate or plot that run")
@@ -411,7 +424,8 @@ def load_splits(spec: DataSpec) -> Splits:
         ds = load_embeddings(spec.dataset)
         check_test_rows(ds)  # NaN in the test rows: before the fit, not after it
         return Splits(ds, *split_rows(ds, spec.val_fraction, spec.seed))
-    data = load_data(spec.dataset, spec.data_dir, spec.image_size)
+    data = load_data(spec.dataset, spec.data_dir, spec.image_size, spec.color_mode,
+                     spec.skip_bad)
     X, y = data.X_train, data.y_train
     if spec.limit is not None and spec.limit < len(y):
         X, y = stratified_subset(X, y, spec.limit, spec.seed, data.n_classes)
@@ -433,6 +447,13 @@ LIMIT_OPTION = typer.Option(None, min=2, max=2**31 - 1,
 IMAGE_SIZE_OPTION = typer.Option(None, "--image-size", metavar="N|HxW",
                                  help="Resize every image of a folder dataset to N x N (or "
                                  "H x W) pixels.")
+COLOR_MODE_OPTION = typer.Option(
+    "auto", "--color-mode", help="Colour mode of a folder dataset's images: gray, rgb, or "
+    "auto (grey if every image is grey, else RGB, with a warning when grey and colour are "
+    "mixed).")
+SKIP_BAD_OPTION = typer.Option(
+    False, "--skip-bad", help="Leave unreadable image files out (one warning lists them) "
+    "instead of stopping at the first.")
 FEATURES_OPTION = typer.Option("raw", help="raw, hog, hist, or kinds joined by '+', "
                                "e.g. hog+hist.")
 STANDARDIZE_OPTION = typer.Option(False, "--standardize/--no-standardize",

@@ -85,7 +85,10 @@ def evaluate(
             ds = load_embeddings(dataset)
             images, y = ds.X_test, ds.y_test
         else:
-            ds = common.load_data(dataset, data, _image_size(recorded))
+            same = recorded.get("dataset") == dataset  # then its folder options, as trained
+            ds = common.load_data(dataset, data, _image_size(recorded),
+                                  recorded.get("color_mode", "auto") if same else "auto",
+                                  bool(recorded.get("skip_bad")) if same else False)
             images, y = ds.images(split), ds.labels(split)
         common.check_input(model, ds)
         names = common.class_names_of(model)

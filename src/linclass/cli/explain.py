@@ -193,7 +193,7 @@ def explain(
 
             model = common.load_model(model_file)
             names = common.class_names_of(model)
-            features = model.transform(load_images(model, image_files([image])))
+            features = model.transform(load_images(model, image_files([image]))[0])
             s = common.all_scores(model, features)[0]
             predicted = int(np.argmax(s))
             if label is not None and label >= len(names):

@@ -51,6 +51,9 @@ FLAGS: dict[str, str] = {name: p.cli_flag for name, p in PARAMS.items()}
 #: The library's words for its arguments, and the CLI's for the same thing, where the flag
 #: is not the parameter's ``cli_flag`` (:func:`in_cli_words` does those).
 CLI_WORDS = {"data_dir=DIR": "--data DIR", "data_dir": "--data", "image_size": "--image-size",
+             'color_mode="gray"': "--color-mode gray", 'color_mode="rgb"': "--color-mode rgb",
+             'color_mode="auto"': "--color-mode auto", "color_mode": "--color-mode",
+             'on_error="skip"': "--skip-bad", "on_error": "--skip-bad",
              "random_state": "--seed", "validation_fraction": "--val-fraction",
              "pass force=True (CLI: --force)": "pass --force"}
 

@@ -21,7 +21,7 @@ import threading
 import time
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import typer
@@ -324,6 +324,8 @@ def search(
                                 help=common.dataset_help()),
     data: Path | None = common.DATA_OPTION,
     image_size: str | None = common.IMAGE_SIZE_OPTION,
+    color_mode: Literal["auto", "gray", "rgb"] = common.COLOR_MODE_OPTION,
+    skip_bad: bool = common.SKIP_BAD_OPTION,
     features: str = common.FEATURES_OPTION,
     standardize: bool = common.STANDARDIZE_OPTION,
     seed: int = common.SEED_OPTION,
@@ -380,7 +382,7 @@ def search(
     with cli_errors() as scope:
         run = scope.enter_context(claim_run_dir(out, name, force=force, prefix="search"))
         spec = DataSpec(dataset, None if data is None else str(data), limit, val_fraction, seed,
-                        common.parse_image_size(image_size))
+                        common.parse_image_size(image_size), color_mode, skip_bad)
         splits = common.load_splits(spec)
         ds = splits.data
         with common.warnings_as_lines(quiet):  # the feature cache's warning, say

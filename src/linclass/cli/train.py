@@ -7,7 +7,7 @@ import faulthandler
 import sys
 import time
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import numpy as np
 import typer
@@ -40,6 +40,8 @@ Examples:
 
   linclass train --dataset my_images/ --image-size 32 --limit 500 --quiet
 
+  linclass train --dataset scans/ --color-mode gray --skip-bad   (BMP, TIFF, WebP, ...)
+
   linclass train --dataset digits --optimizer genetic --population-size 30
 
   linclass train --dataset digits --features hog --hog-pixels-per-cell 2
@@ -60,6 +62,8 @@ def train(
                                 help=common.dataset_help()),
     data: Path | None = common.DATA_OPTION,
     image_size: str | None = common.IMAGE_SIZE_OPTION,
+    color_mode: Literal["auto", "gray", "rgb"] = common.COLOR_MODE_OPTION,
+    skip_bad: bool = common.SKIP_BAD_OPTION,
     features: str = common.FEATURES_OPTION,
     standardize: bool = common.STANDARDIZE_OPTION,
     seed: int = common.SEED_OPTION,
@@ -85,9 +89,11 @@ def train(
     with cli_errors() as scope:
         run = scope.enter_context(claim_run_dir(out, name, force=force))
         if is_embeddings_folder(Path(dataset)):  # a linear probe on rows left on disk
-            if features != "raw" or standardize or limit is not None or image_size:
-                raise common.fail("--features, --standardize, --limit and --image-size are "
-                                  "for images, not for a folder of embeddings")
+            if (features != "raw" or standardize or limit is not None or image_size
+                    or color_mode != "auto" or skip_bad):
+                raise common.fail("--features, --standardize, --limit, --image-size, "
+                                  "--color-mode and --skip-bad are for images, not for a "
+                                  "folder of embeddings")
             say = (lambda msg: None) if quiet else (lambda msg: typer.echo(msg, err=True))
             if not faulthandler.is_enabled():  # a file truncated under its memory map: SIGBUS
                 with contextlib.suppress(Exception):  # then at least says where
@@ -103,7 +109,7 @@ def train(
         if scheduler is not None or workers is not None:
             raise common.fail("--scheduler and --workers train on a folder of embeddings")
         spec = DataSpec(dataset, None if data is None else str(data), limit, val_fraction, seed,
-                        common.parse_image_size(image_size))
+                        common.parse_image_size(image_size), color_mode, skip_bad)
         say = (lambda msg: None) if quiet else (lambda msg: typer.echo(msg, err=True))
         say(f"loading {dataset} ...")
         splits = common.load_splits(spec)

@@ -1,20 +1,30 @@
-"""A folder of images, one subfolder per class: ``root/<class name>/<image>.png``.
+"""A folder of images, one subfolder per class: ``root/<class name>/<image>``.
 
-Only PNG and JPEG files (by suffix, and Pillow must agree on the format) are read; other
-files and anything hidden (a name starting with ``.``, e.g. ``.DS_Store`` or ``._x.png``)
-are skipped. Images are converted to one colour mode and one size so they stack into a
-single uint8 array. Mode conversion is deterministic:
+Every format Pillow decodes is read (PNG, JPEG, BMP, TIFF, GIF, WebP, PPM/PGM, ...; the
+list and the decoding rules are in :mod:`linclass.data.image_file`; a multi-frame file gives
+its first frame). Other files and anything hidden (a name starting with ``.``, e.g.
+``.DS_Store`` or ``._x.png``) are left out. Images are converted to one colour mode and
+one size so they stack into a single uint8 array.
 
-* transparency (RGBA, LA, PA, or a ``tRNS`` palette/colour key) is composited over black;
-* 16-bit grey (I;16, I) is rescaled to 8 bits, ``round(v * 255 / 65535)``;
-* palette (P), bilevel (1), CMYK and YCbCr go through Pillow's own conversions;
-* RGB -> L uses Pillow's ITU-R 601-2 luma, L -> RGB repeats the grey value.
+Colour mode (``color_mode``; the CLI's ``--color-mode``):
 
-Pillow's global ``Image.MAX_IMAGE_PIXELS`` is left alone; each file is checked against
-this loader's own ``max_pixels`` instead, before any pixel is decoded, and the stacked
+* ``"gray"``: every image converted to grey, shape (n, H, W);
+* ``"rgb"``: every image converted to RGB, shape (n, H, W, 3);
+* ``"auto"`` (the default): grey if every image is grey, in its mode or in its pixels
+  (an RGB file whose three channels are equal, as WebP stores grey), else RGB. A folder
+  that mixes grey and colour images is loaded as RGB with one warning saying how many of
+  each there are: RGB triples the features, which a folder of grey scans with a few
+  colour files did not mean. Pillow's names ``"L"`` and ``"RGB"`` are accepted too.
+
+Unreadable files (``on_error``; the CLI's ``--skip-bad``): by default the first one is an
+error naming the file. With ``on_error="skip"`` every unreadable file (empty, not an
+image, a broken header or truncated pixels, a decompression bomb) is left out, the rest
+is loaded, and one warning lists the skipped files (the first few, then a count). A class
+left without a readable image, or a folder with none at all, is still an error.
+
+Each file is checked against ``max_pixels`` before any pixel is decoded, and the stacked
 array against ``max_total_bytes`` before it is allocated (thousands of images that each
-pass ``max_pixels`` still add up). JPEGs that are resized are decoded at a reduced scale
-(Pillow's ``draft``) when that is still at least the target size.
+pass ``max_pixels`` still add up).
 
 Class folder names become class names in model files, reports and pictures, so they must
 be valid UTF-8; other names are refused when the folder is scanned, before any work.
@@ -22,25 +32,57 @@ be valid UTF-8; other names are refused when the folder is scanned, before any w
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from linclass.data.dataset import Dataset
 from linclass.data.errors import DataError
+from linclass.data.image_file import PillowMode, is_grey_mode, is_image_file, open_image, to_array
 from linclass.data.labels import check_class_count, check_labels
 
-ColorMode = Literal["L", "RGB"]
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-FORMATS = ("PNG", "JPEG")
+ColorMode = Literal["auto", "gray", "rgb"]
+#: The accepted ``color_mode`` values; Pillow's names ``"L"``/``"RGB"`` (and None, for
+#: "auto") are taken as aliases.
+COLOR_MODES: tuple[ColorMode, ...] = ("auto", "gray", "rgb")
+OnError = Literal["raise", "skip"]
+ON_ERROR: tuple[OnError, ...] = ("raise", "skip")
 DEFAULT_MAX_PIXELS = 50_000_000  # a 50-megapixel photo; far below what a bomb claims
 DEFAULT_MAX_TOTAL_BYTES = 2 * 2**30  # the stacked uint8 images; CIFAR-10 needs 184 MB
-_GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N"}
-_SIXTEEN_BIT = {"I", "I;16", "I;16B", "I;16L", "I;16N"}
+SKIPPED_LISTED = 5  # files named in the skip warning; the rest are counted
+_ALIASES: dict[str | None, ColorMode] = {None: "auto", "L": "gray", "RGB": "rgb"}
+_PILLOW: dict[ColorMode, PillowMode] = {"gray": "L", "rgb": "RGB"}
+
+
+class ImageFolderWarning(UserWarning):
+    """Unreadable files were skipped, or grey and colour images were mixed."""
+
+
+def check_color_mode(color_mode: str | None) -> ColorMode:
+    """``color_mode`` as one of :data:`COLOR_MODES` (aliases resolved).
+
+    Raises:
+        ValueError: Any other value.
+    """
+    mode = _ALIASES.get(color_mode, color_mode)
+    if mode not in COLOR_MODES:
+        raise ValueError(f'color_mode must be "auto", "gray" or "rgb", got {color_mode!r}')
+    return mode
+
+
+def check_on_error(on_error: str) -> OnError:
+    """``on_error`` checked: ``"raise"`` or ``"skip"``.
+
+    Raises:
+        ValueError: Any other value.
+    """
+    if on_error not in ON_ERROR:
+        raise ValueError(f'on_error must be "raise" or "skip", got {on_error!r}')
+    return on_error
 
 
 def _visible(path: Path) -> bool:
@@ -78,90 +120,24 @@ def scan_image_folder(root: str | Path) -> tuple[list[str], list[tuple[Path, int
         )
     files: list[tuple[Path, int]] = []
     for label, name in enumerate(classes):
-        members = sorted(
-            p for p in (root / name).iterdir()
-            if p.is_file() and _visible(p) and p.suffix.lower() in IMAGE_SUFFIXES
-        )
+        members = sorted(p for p in (root / name).iterdir()
+                         if p.is_file() and _visible(p) and is_image_file(p))
         if not members:
-            raise DataError(root / name, f"class folder holds no {'/'.join(IMAGE_SUFFIXES)} images")
+            raise DataError(root / name, "class folder holds no image files (PNG, JPEG, "
+                            "BMP, TIFF, GIF, WebP, PPM, ...: any format Pillow reads)")
         files += [(p, label) for p in members]
     return classes, files
-
-
-def open_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
-    """Open an image lazily (header only), refusing empty, non-image and oversized files.
-
-    Raises:
-        DataError: Zero bytes, not PNG/JPEG, or more than ``max_pixels`` pixels (a
-            decompression bomb claims billions from a few bytes).
-    """
-    if path.stat().st_size == 0:
-        raise DataError(path, "empty file (0 bytes)")
-    try:
-        with warnings.catch_warnings():
-            # Pillow only warns between MAX_IMAGE_PIXELS and twice that; make it an error.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(path, formats=FORMATS)
-    except UnidentifiedImageError:
-        raise DataError(path, "not a PNG or JPEG image") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise DataError(path, f"refused as a decompression bomb: {exc}") from None
-    except Exception as exc:  # a broken header is a bad file, whatever Pillow calls it
-        raise DataError(path, f"cannot read image header ({type(exc).__name__}: {exc})") from None
-    width, height = img.size
-    if width * height > max_pixels:
-        img.close()
-        raise DataError(
-            path, f"refused as a decompression bomb: {width}x{height} = {width * height} "
-            f"pixels exceeds max_pixels={max_pixels}"
-        )
-    return img
-
-
-def _is_grey(img: Image.Image) -> bool:
-    if img.mode in ("P", "PA"):
-        palette = img.getpalette() or []
-        triples = zip(palette[0::3], palette[1::3], palette[2::3], strict=False)
-        return all(r == g == b for r, g, b in triples)
-    return img.mode in _GREY_MODES
-
-
-def to_array(
-    img: Image.Image, color_mode: ColorMode, size: tuple[int, int] | None = None
-) -> np.ndarray:
-    """Decode and convert one image (see the module docstring for the rules).
-
-    Args:
-        img: An opened image.
-        color_mode: ``"L"`` (grey) or ``"RGB"``.
-        size: ``(height, width)`` to resize to (bilinear, aspect ratio not kept), or None.
-
-    Returns:
-        uint8 ndarray of shape (H, W) for ``"L"`` or (H, W, 3) for ``"RGB"``.
-    """
-    if size is not None and img.format == "JPEG":
-        img.draft(color_mode, (size[1], size[0]))  # decode at 1/2, 1/4 or 1/8 scale if enough
-    img.load()  # decode now, so a truncated file fails here
-    if img.mode in _SIXTEEN_BIT:
-        wide = np.clip(np.asarray(img, dtype=np.int64), 0, 65535)
-        img = Image.fromarray(((wide * 255 + 32767) // 65535).astype(np.uint8))
-    if img.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in img.info:
-        rgba = img.convert("RGBA")
-        img = Image.alpha_composite(Image.new("RGBA", rgba.size, (0, 0, 0, 255)), rgba)
-    img = img.convert(color_mode)
-    if size is not None and img.size != (size[1], size[0]):
-        img = img.resize((size[1], size[0]), Image.Resampling.BILINEAR)
-    return np.asarray(img, dtype=np.uint8)
 
 
 def read_images(
     files: list[Path],
     *,
     image_size: tuple[int, int] | None = None,
-    color_mode: ColorMode | None = None,
+    color_mode: ColorMode | str | None = "auto",
+    on_error: OnError = "raise",
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES,
-) -> np.ndarray:
+) -> tuple[np.ndarray, list[Path]]:
     """Read image files into one uint8 array.
 
     A first pass opens every header (cheap) to refuse bad files early, choose the colour
@@ -170,45 +146,130 @@ def read_images(
     Args:
         files: The image files, in order.
         image_size: ``(height, width)`` for every image; None requires all to be equal.
-        color_mode: ``"L"`` or ``"RGB"``; None picks ``"L"`` if every image is grey.
+        color_mode: ``"auto"``, ``"gray"`` or ``"rgb"`` (see the module docstring).
+        on_error: ``"raise"``: the first unreadable file is an error; ``"skip"``: leave
+            unreadable files out, with one :class:`ImageFolderWarning` listing them.
         max_pixels: Largest width x height accepted for one file.
         max_total_bytes: Largest size of the returned array.
 
     Returns:
-        ndarray of shape (n, H, W) or (n, H, W, 3), uint8.
+        ``(X, kept)``: X of shape (n, H, W) or (n, H, W, 3), uint8, and the n files it
+        holds, in order (``files`` less the skipped ones).
 
     Raises:
-        DataError: A bad file, sizes that differ without ``image_size``, or more than
-            ``max_total_bytes`` of images in all.
+        DataError: An unreadable file (unless skipped), every file unreadable, sizes that
+            differ without ``image_size``, or more than ``max_total_bytes`` of images.
     """
-    if color_mode not in (None, "L", "RGB"):
-        raise ValueError(f"color_mode must be 'L', 'RGB' or None, got {color_mode!r}")
-    all_grey, first_size = True, None
-    for path in files:
-        with open_image(path, max_pixels) as img:
-            all_grey = all_grey and _is_grey(img)
-            if image_size is None and first_size is None:
-                first_size = (img.height, img.width)
-            elif first_size is not None and (img.height, img.width) != first_size:
-                raise DataError(
-                    path, f"is {img.height}x{img.width} but {files[0].name} is "
-                    f"{first_size[0]}x{first_size[1]}; pass image_size to resize all images"
-                )
-    mode: ColorMode = color_mode or ("L" if all_grey else "RGB")
-    height, width = image_size or first_size or (0, 0)
-    shape = (len(files), height, width) + ((3,) if mode == "RGB" else ())
+    mode = check_color_mode(color_mode)
+    bad = _Bad(files, check_on_error(on_error))
+    kept, all_grey, header_size = _read_headers(files, image_size, max_pixels, bad)
+    decode_as: PillowMode = "L" if mode == "gray" or (mode == "auto" and all_grey) else "RGB"
+    height, width = image_size or header_size
+    shape = (len(kept), height, width) + ((3,) if decode_as == "RGB" else ())
     if (total := int(np.prod(shape, dtype=object))) > max_total_bytes:
-        raise DataError(os.path.commonpath(files), f"{len(files)} images of {height}x{width}"
-                        f"{'x3' if mode == 'RGB' else ''} take {total / 2**30:.1f} GiB, more "
-                        f"than max_total_bytes={max_total_bytes}; pass a smaller image_size")
-    X = np.empty(shape, np.uint8)
-    for i, path in enumerate(files):
-        with open_image(path, max_pixels) as img:
-            try:
-                X[i] = to_array(img, mode, image_size)
-            except Exception as exc:  # truncated data, broken chunks: all mean a bad file
-                problem = f"cannot decode image ({type(exc).__name__}: {exc})"
-                raise DataError(path, problem) from None
+        raise DataError(bad.base, f"{len(kept)} images of {height}x{width}"
+                        f"{'x3' if decode_as == 'RGB' else ''} take {total / 2**30:.1f} GiB, "
+                        f"more than max_total_bytes={max_total_bytes}; pass a smaller "
+                        "image_size" + (' or color_mode="gray"' if decode_as == "RGB" else ""))
+    X, kept = _decode(kept, np.empty(shape, np.uint8), image_size, max_pixels, bad)
+    bad.report()
+    if decode_as == "RGB" and mode == "auto":
+        X = _grey_if_all_are(X, kept, bad.base)
+    return X, kept
+
+
+class _Bad:
+    """The unreadable files of one read: raised at once, or collected and reported."""
+
+    def __init__(self, files: list[Path], on_error: OnError) -> None:
+        self.n, self.on_error = len(files), on_error
+        self.errors: list[DataError] = []
+        self.base = os.path.commonpath([os.fspath(p.parent) for p in files]) if files else ""
+
+    def add(self, err: DataError) -> None:
+        if self.on_error == "raise":
+            raise DataError(err.path, err.problem + ' (on_error="skip" leaves unreadable '
+                            "files out)") from None
+        self.errors.append(err)
+
+    def check_some_left(self, n_left: int) -> None:
+        if self.n and not n_left:
+            raise DataError(self.base, f"none of the {self.n} image files could be read; "
+                            f"the first: {self.errors[0]}")
+
+    def report(self) -> None:
+        """One warning line: how many were skipped, the first few with their reasons."""
+        if not self.errors:
+            return
+        errors = sorted(self.errors, key=lambda e: e.path)
+        listed = "; ".join(f"{os.path.relpath(e.path, self.base or '.')} ({e.problem})"
+                           for e in errors[:SKIPPED_LISTED])
+        more = f"; and {len(errors) - SKIPPED_LISTED} more" if len(errors) > SKIPPED_LISTED \
+            else ""
+        warnings.warn(f"{self.base or '.'}: skipped {len(errors)} unreadable image file(s) "
+                      f"of {self.n}: {listed}{more}", ImageFolderWarning, stacklevel=3)
+
+
+def _read_headers(files: list[Path], image_size: tuple[int, int] | None, max_pixels: int,
+                  bad: _Bad) -> tuple[list[Path], bool, tuple[int, int]]:
+    """The first pass: the readable files, whether all are grey by their headers, and
+    their common ``(height, width)`` (checked equal unless ``image_size`` is given)."""
+    kept: list[Path] = []
+    all_grey, first = True, None
+    for path in files:
+        try:
+            img = open_image(path, max_pixels)
+        except DataError as exc:
+            bad.add(exc)
+            continue
+        with img:
+            all_grey = all_grey and is_grey_mode(img)
+            if image_size is None and first is None:
+                first = (path, img.height, img.width)
+            elif first is not None and (img.height, img.width) != first[1:]:
+                raise DataError(
+                    path, f"is {img.height}x{img.width} but {first[0].name} is "
+                    f"{first[1]}x{first[2]}; pass image_size to resize all images"
+                )
+        kept.append(path)
+    bad.check_some_left(len(kept))
+    return kept, all_grey, (first[1], first[2]) if first else (0, 0)
+
+
+def _decode(files: list[Path], X: np.ndarray, image_size: tuple[int, int] | None,
+            max_pixels: int, bad: _Bad) -> tuple[np.ndarray, list[Path]]:
+    """The second pass: decode into ``X`` (its mode is its shape), in order; files that
+    fail now (truncated pixels) are dropped and the array shortened."""
+    mode: PillowMode = "RGB" if X.ndim == 4 else "L"
+    kept: list[Path] = []
+    for path in files:
+        try:
+            with open_image(path, max_pixels) as img:
+                X[len(kept)] = to_array(img, mode, image_size)
+        except Exception as exc:  # truncated data, broken chunks: all mean a bad file
+            bad.add(exc if isinstance(exc, DataError) else DataError(
+                path, f"cannot decode image ({type(exc).__name__}: {exc})"))
+            continue
+        kept.append(path)
+    bad.check_some_left(len(kept))
+    return (X if len(kept) == len(X) else X[: len(kept)].copy()), kept
+
+
+def _grey_if_all_are(X: np.ndarray, files: list[Path], base: str) -> np.ndarray:
+    """``color_mode="auto"`` on RGB images: grey (n, H, W) if every image's three channels
+    are equal; else X as it is, with a warning when some are grey and some colour."""
+    grey = np.array([np.array_equal(x[..., 0], x[..., 1]) and
+                     np.array_equal(x[..., 1], x[..., 2]) for x in X], bool)
+    if grey.all():  # RGB files holding grey pixels (WebP, say): grey after all
+        return np.ascontiguousarray(X[..., 0])
+    if grey.any():
+        n, n_grey = len(X), int(grey.sum())
+        example = os.path.relpath(files[int(np.argmax(grey))], base or ".")
+        warnings.warn(
+            f"{base or '.'}: {n_grey} of {n} images are grey (e.g. {example}) and "
+            f"{n - n_grey} colour: all are loaded as RGB, grey repeated in 3 channels; pass "
+            'color_mode="gray" to load them as grey, or color_mode="rgb" to load RGB '
+            "without this warning", ImageFolderWarning, stacklevel=3)
     return X
 
 
@@ -221,11 +282,25 @@ def _size(image_size: int | tuple[int, int] | None) -> tuple[int, int] | None:
     return int(h), int(w)
 
 
+def _labels_of(files: list[tuple[Path, int]], kept: list[Path], names: list[str],
+               root: Path) -> np.ndarray:
+    """The labels of the kept files; a class whose every file was skipped is an error."""
+    label_of = dict(files)
+    y = np.array([label_of[p] for p in kept], np.int64)
+    counts = np.bincount(y, minlength=len(names))
+    for name, count in zip(names, counts, strict=True):
+        if count == 0:
+            raise DataError(root / name, "no image in this class folder could be read (all "
+                            "were skipped as unreadable)")
+    return check_labels(y, root, "labels", n_classes=len(names))
+
+
 def load_image_folder(
     root: str | Path,
     *,
     image_size: int | tuple[int, int] | None = None,
-    color_mode: ColorMode | None = None,
+    color_mode: ColorMode | str | None = "auto",
+    on_error: OnError = "raise",
     test_size: float = 0.25,
     random_state: int | np.random.Generator | None = 0,
     max_pixels: int = DEFAULT_MAX_PIXELS,
@@ -233,12 +308,16 @@ def load_image_folder(
 ) -> Dataset:
     """Load ``root/<class>/<image>`` files, or ``root/{train,test}/<class>/<image>``.
 
-    Without ``train``/``test`` subfolders the images get a stratified, seeded test split.
+    Without ``train``/``test`` subfolders the images get a stratified, seeded test split
+    (of the files that were read, when some were skipped).
 
     Args:
         root: The folder.
         image_size: ``(height, width)`` or one int for squares; None keeps the common size.
-        color_mode: ``"L"`` or ``"RGB"``; None picks ``"L"`` if every image is grey.
+        color_mode: ``"auto"`` (grey if every image is grey, else RGB), ``"gray"`` or
+            ``"rgb"``; see the module docstring.
+        on_error: ``"raise"`` (an unreadable file is an error) or ``"skip"`` (left out,
+            with one warning listing them).
         test_size: Fraction of each class kept for testing when there is no split.
         random_state: Seed or generator for that split.
         max_pixels: Largest width x height accepted for one file.
@@ -248,6 +327,9 @@ def load_image_folder(
         A :class:`Dataset` of uint8 images.
     """
     root, size = Path(root), _size(image_size)
+    read = functools.partial(read_images, image_size=size, color_mode=check_color_mode(
+        color_mode), on_error=check_on_error(on_error), max_pixels=max_pixels,
+        max_total_bytes=max_total_bytes)
     if not root.is_dir():
         raise DataError(root, "not a folder")
     subdirs = {p.name for p in root.iterdir() if p.is_dir() and _visible(p)}
@@ -256,16 +338,13 @@ def load_image_folder(
         test_names, test = scan_image_folder(root / "test")
         if test_names != names:
             raise DataError(root / "test", f"classes {test_names} differ from train's {names}")
-        X = read_images([p for p, _ in train + test], image_size=size, color_mode=color_mode,
-                        max_pixels=max_pixels, max_total_bytes=max_total_bytes)
-        y = check_labels(np.array([label for _, label in train + test], np.int64), root,
-                         "labels", n_classes=len(names))
-        n = len(train)
-        return Dataset(root.name, X[:n], y[:n], X[n:], y[n:], names, X.shape[1:], str(root))
+        X, kept = read([p for p, _ in train + test])
+        n = sum(1 for p in kept if p.is_relative_to(root / "train"))
+        y_train = _labels_of(train, kept[:n], names, root / "train")
+        y_test = _labels_of(test, kept[n:], names, root / "test")
+        return Dataset(root.name, X[:n], y_train, X[n:], y_test, names, X.shape[1:], str(root))
     names, files = scan_image_folder(root)
-    X = read_images([p for p, _ in files], image_size=size, color_mode=color_mode,
-                    max_pixels=max_pixels, max_total_bytes=max_total_bytes)
-    y = check_labels(np.array([label for _, label in files], np.int64), root, "labels",
-                     n_classes=len(names))
+    X, kept = read([p for p, _ in files])
+    y = _labels_of(files, kept, names, root)
     return Dataset.from_unsplit(root.name, X, y, names, test_size=test_size,
                                 random_state=random_state, source=str(root))

@@ -19,7 +19,7 @@ from linclass.data.dataset import Dataset
 from linclass.data.digits import load_digits
 from linclass.data.embeddings import Embeddings, is_embeddings_folder, load_embeddings
 from linclass.data.errors import DataError
-from linclass.data.folder import ColorMode, load_image_folder
+from linclass.data.folder import ColorMode, OnError, load_image_folder
 from linclass.data.idx import FASHION_MNIST_CLASSES, MNIST_CLASSES, load_idx_dataset
 from linclass.data.npz import load_npz
 
@@ -34,23 +34,27 @@ class LoadOptions:
 
     Attributes:
         image_size: ``(height, width)`` for image folders.
-        color_mode: ``"L"`` or ``"RGB"`` for image folders.
+        color_mode: ``"auto"``, ``"gray"`` or ``"rgb"`` for image folders.
+        on_error: ``"raise"`` or ``"skip"`` (unreadable files of image folders).
         test_size: Test fraction for data without an official split.
         random_state: Seed for that split.
     """
 
     image_size: int | tuple[int, int] | None = None
-    color_mode: ColorMode | None = None
+    color_mode: ColorMode | str | None = None
     test_size: float = 0.25
     random_state: int | np.random.Generator | None = 0
+    on_error: OnError = "raise"
 
 
 Loader = Callable[[Path | None, LoadOptions], Dataset]
 
 
 def _no_image_options(name: str, opts: LoadOptions) -> None:
-    if opts.image_size is not None or opts.color_mode is not None:
-        raise ValueError(f"image_size and color_mode apply to image folders, not to {name!r}")
+    if (opts.image_size is not None or opts.color_mode not in (None, "auto")
+            or opts.on_error != "raise"):
+        raise ValueError(f"image_size, color_mode and on_error apply to image folders, not "
+                         f"to {name!r}")
 
 
 def _digits(data_dir: Path | None, opts: LoadOptions) -> Dataset:
@@ -133,7 +137,7 @@ def _from_path(path: Path, opts: LoadOptions) -> Dataset | Embeddings:
         return load_idx_dataset(path, name=path.name, class_names=MNIST_CLASSES)
     return load_image_folder(
         path, image_size=opts.image_size, color_mode=opts.color_mode,
-        test_size=opts.test_size, random_state=opts.random_state,
+        on_error=opts.on_error, test_size=opts.test_size, random_state=opts.random_state,
     )
 
 
@@ -142,9 +146,10 @@ def load_dataset(
     data_dir: str | Path | None = None,
     *,
     image_size: int | tuple[int, int] | None = None,
-    color_mode: ColorMode | None = None,
+    color_mode: ColorMode | str | None = None,
     test_size: float = 0.25,
     random_state: int | np.random.Generator | None = 0,
+    on_error: OnError = "raise",
 ) -> Dataset | Embeddings:
     """Load a dataset by registered name or by path.
 
@@ -156,7 +161,11 @@ def load_dataset(
         data_dir: Folder holding a named dataset's files; overrides the default location
             (Fashion-MNIST: Debian's ``/usr/share/datasets/fashion-mnist``).
         image_size: ``(height, width)`` (or one int) to resize image-folder images to.
-        color_mode: ``"L"`` or ``"RGB"`` for image folders; None picks from the images.
+        color_mode: ``"auto"`` (None too: grey if every image is grey, else RGB),
+            ``"gray"`` or ``"rgb"`` for image folders
+            (:func:`~linclass.data.folder.load_image_folder`).
+        on_error: ``"skip"`` leaves an image folder's unreadable files out, with one
+            warning listing them; ``"raise"`` (the default) makes the first an error.
         test_size: Test fraction for data without an official split (digits, folders,
             npz with only ``X``/``y``); ignored where an official split exists.
         random_state: Seed or generator for that split.
@@ -167,7 +176,7 @@ def load_dataset(
     Raises:
         DataError: Unknown name, missing files, or a bad file.
     """
-    opts = LoadOptions(image_size, color_mode, test_size, random_state)
+    opts = LoadOptions(image_size, color_mode, test_size, random_state, on_error)
     data_dir = Path(data_dir) if data_dir is not None else None
     key = str(name_or_path).lower()
     key = _ALIASES.get(key, key)
