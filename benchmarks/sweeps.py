@@ -225,8 +225,9 @@ def write(results: dict[str, Any], path: Path) -> None:
              f"**{g['ratio']:.2f}** |",
              f"| the 16 fits one after another | {g['sixteen']:.2f} | "
              f"{g['sixteen'] / g['one_fit']:.2f} |", "",
-             f"- Passes over the training rows: {g['passes']} (one per epoch and one measuring "
-             "pass per epoch, for all 16 settings; the 16 fits make 16 times as many).",
+             f"- Passes over the training rows: {g['passes']} for all 16 settings ({EPOCHS} "
+             "epochs and one measuring pass at the end: with `tol=None` no epoch is "
+             "measured); every one of the 16 fits makes its own passes, measuring each epoch.",
              f"- Largest difference of a head's test accuracy from its own fit's: "
              f"**{g['max_test_diff']:.4f}** (goal <= 0.002).",
              f"- Best setting: sweep #{g['best_sweep']}, own fits #{g['best_own']} "
@@ -268,6 +269,17 @@ def write(results: dict[str, Any], path: Path) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
+def _tables(text: str) -> list[str]:
+    """The table lines of a markdown text, one blank line between tables."""
+    out: list[str] = []
+    for line in text.splitlines():
+        if line.startswith("|"):
+            out.append(line)
+        elif out and out[-1]:
+            out.append("")
+    return out[:-1] if out and not out[-1] else out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--child")
@@ -276,7 +288,12 @@ def main() -> None:
     parser.add_argument("--skip-store", action="store_true")
     parser.add_argument("--skip-gridsearch", action="store_true")
     parser.add_argument("--keep", type=Path)
+    parser.add_argument("--render", action="store_true",
+                        help="write SWEEPS.md again from SWEEPS.json")
     args = parser.parse_args()
+    if args.render:
+        write(json.loads((HERE / "SWEEPS.json").read_text()), HERE / "SWEEPS.md")
+        return
     if args.child:
         print(json.dumps(store_child(Path(args.child))))
         return
@@ -289,8 +306,7 @@ def main() -> None:
         print(results["gridsearch"], flush=True)
     path_md = HERE / "SWEEPS_PATH.md"
     if path_md.exists():
-        results["path"] = [line for line in path_md.read_text().splitlines()
-                           if line.startswith("|")]
+        results["path"] = _tables(path_md.read_text())
     if not args.skip_store:
         results["store"] = store_case(args.keep)
         print(results["store"], flush=True)
