@@ -66,6 +66,25 @@ def test_heads_give_the_table_of_one_fit_per_setting_in_fewer_passes(cli, tmp_pa
     assert passes["heads"] == 4 + 4 + 2 and passes["processes"] == 4 * 4 * 2
 
 
+def test_searches_without_a_learning_rate(cli, tmp_path):
+    """lbfgs's alphas run as one warm-started path, each point scored as its own fit
+    would be; genetic (no rate, no heads) in processes. Both print "-" for the rate (a
+    traceback before) and draw one heat-map column."""
+    result = cli(["search", "--optimizer", "lbfgs", "--alpha", "1e-4,1e-1", "--epochs", "60",
+                  "--limit", "500", "--quiet", "--out", tmp_path, "--name", "path"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "path" / "metrics.json").read_text())
+    assert metrics["sweep"] == "path" and metrics["best"]["learning_rate"] is None
+    assert (tmp_path / "path" / "search.png").read_bytes().startswith(b"\x89PNG")
+    assert "│             - │" in result.output or " - " in result.output
+    model = ImageClassifier.load(tmp_path / "path" / "best.safetensors")
+    assert model.classifier_.optimizer == "lbfgs" and metrics["best_test_accuracy"] > 0.8
+    result = cli(["search", "--optimizer", "genetic", "--alpha", "1e-4,1e-2", "--epochs", "2",
+                  "--limit", "300", "--jobs", "1", "--quiet", "--out", tmp_path, "--name", "g"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "g" / "metrics.json").read_text())["sweep"] == "processes"
+
+
 # --- a killed search takes its workers with it (issue 19, item 6) --------------------------
 
 import signal  # noqa: E402

@@ -250,6 +250,32 @@ def run_heads(base: dict[str, Any], pairs: list[tuple[float | None, float]],
     return out, result.n_passes + 1
 
 
+def run_path(base: dict[str, Any], pairs: list[tuple[float | None, float]],
+             data: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+             ) -> tuple[list[tuple[dict[str, Any], LinearClassifier | None]], int]:
+    """A solver's (lbfgs) alphas as one regularization path, strongest first, each point
+    started from the previous one (:func:`linclass.estimators.path.estimator_path`).
+
+    Returns:
+        ``(row, estimator)`` per setting, in the order of ``pairs``, and the passes over
+        the training features (an L-BFGS iteration is one, and two measure each point).
+    """
+    from linclass.estimators.path import estimator_path
+
+    X, y, X_val, y_val = data
+    alphas = [a for _, a in pairs]
+    start = time.perf_counter()
+    path = estimator_path(LinearClassifier(**base), X, y, alphas)
+    share = (time.perf_counter() - start) / len(pairs)
+    out: list[tuple[dict[str, Any], LinearClassifier | None]] = []
+    for est, a, n_iter in zip(path.estimators, alphas, path.n_iter, strict=True):
+        out.append(({"learning_rate": None, "alpha": a, "seconds": share,
+                     "val_accuracy": float(est.score(X_val, y_val)),
+                     "train_accuracy": float(est.score(X, y)), "epochs": int(n_iter),
+                     "status": "ok"}, est))
+    return out, path.total_iter + 2 * len(pairs)
+
+
 # --- the settings -------------------------------------------------------------------------
 
 
@@ -315,10 +341,11 @@ def search(
                                     help="Trials run at once (--sweep processes).",
                                     show_default="all cores"),
     sweep: str = typer.Option("auto", "--sweep", help="heads: every setting trains at once "
-                              "as stacked heads, one pass over the data per epoch for all; "
+                              "as stacked heads, one pass over the data per epoch for all "
+                              "(lbfgs: one warm-started regularization path over --alpha); "
                               "processes: one fit per setting in worker processes; auto: "
-                              "heads where they apply (gradient optimizers, the analytic "
-                              "gradient, NumPy on the cpu, no early stopping).",
+                              "heads where they apply (gradient optimizers or lbfgs, the "
+                              "analytic gradient, NumPy on the cpu, no early stopping).",
                               callback=_sweep_mode),
     dataset: str = typer.Option("digits", callback=common.utf8_text,
                                 help=common.dataset_help()),
@@ -371,10 +398,16 @@ def search(
     from linclass.estimators.cv import heads_refusal
 
     refusal = heads_refusal(clf.get_params())
-    if sweep == "heads" and refusal is not None:
-        raise typer.BadParameter(refusal, param_hint="--sweep")
     heads = sweep != "processes" and refusal is None
-    jobs = 1 if heads else min(jobs or os.cpu_count() or 1, len(pairs))
+    solver = choice("optimizer", optimizer).has("solver")
+    if sweep == "heads" and solver and heads_refusal(clf.get_params(), lbfgs=True) is not None:
+        raise typer.BadParameter(str(heads_refusal(clf.get_params(), lbfgs=True)),
+                                 param_hint="--sweep")
+    path = solver and sweep != "processes" and heads_refusal(clf.get_params(),
+                                                             lbfgs=True) is None
+    if sweep == "heads" and not path and refusal is not None:
+        raise typer.BadParameter(refusal, param_hint="--sweep")
+    jobs = 1 if heads or path else min(jobs or os.cpu_count() or 1, len(pairs))
     settings = [{**base, "learning_rate": a, "alpha": b} for a, b in pairs]
     loss, penalty, schedule = options["loss"], options["penalty"], options["schedule"]
     epochs, batch_size = options["max_epochs"], options["batch_size"]
@@ -388,15 +421,17 @@ def search(
         with common.warnings_as_lines(quiet):  # the feature cache's warning, say
             X = pipeline.fit_transform(splits.X_train)
             X_val = pipeline.transform(splits.X_val)
-        how = "all at once as stacked heads" if heads else f"{jobs} at a time"
+        how = ("all at once as stacked heads" if heads else "as one warm-started "
+               "regularization path" if path else f"{jobs} at a time")
         console.print(f"{len(settings)} settings on {ds.name} ({len(splits.y_train)} training, "
                       f"{len(splits.y_val)} validation images), {how}")
         start = time.perf_counter()
         sets = (X, splits.y_train, X_val, splits.y_val)
         passes: int | None = None
         with common.warnings_as_lines(quiet):
-            if heads:
-                results, passes = run_heads(base, pairs, sets, on_epoch=_epoch_line(console))
+            if heads or path:
+                results, passes = (run_heads(base, pairs, sets, on_epoch=_epoch_line(console))
+                                   if heads else run_path(base, pairs, sets))
                 for row, _ in results:
                     console.print(_trial_line(row))
             else:
@@ -424,7 +459,8 @@ def search(
         heat_map = save_figure(ax, run_dir / "search.png", force=force)
         metrics = {"data": spec.to_dict(), "features": "+".join(pipeline.extractor.kinds),
                    "standardize": standardize, "mode": "grid" if n_random is None else "random",
-                   "sweep": "heads" if heads else "processes", "passes": passes,
+                   "sweep": "heads" if heads else "path" if path else "processes",
+                   "passes": passes,
                    "base_hyperparameters": base, "jobs": jobs, "seconds": seconds,
                    "best": best_row, "best_test_accuracy": test_accuracy, "results": rows}
         common.write_json(run_dir / METRICS_FILE, metrics, force=force)
@@ -476,8 +512,13 @@ def _epoch_line(console: Console) -> Any:
 def _trial_line(row: dict[str, Any]) -> str:
     result = (f"val accuracy {row['val_accuracy']:.4f}" if row["status"] == "ok"
               else "[red]diverged[/]")
-    return (f"  lr {row['learning_rate']:<8g} alpha {row['alpha']:<8g} {result}  "
+    return (f"  lr {_rate(row['learning_rate']):<8} alpha {row['alpha']:<8g} {result}  "
             f"({row['seconds']:.2f} s)")
+
+
+def _rate(value: float | None) -> str:
+    """A learning rate for the table ("-" for an optimizer that has none)."""
+    return "-" if value is None else f"{value:g}"
 
 
 def _sorted(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -502,7 +543,7 @@ def _print_table(console: Console, rows: list[dict[str, Any]], best_i: int) -> N
     best = rows[best_i]
     for r in _sorted(rows):
         ok = r["status"] == "ok"
-        table.add_row(f"{r['learning_rate']:g}", f"{r['alpha']:g}",
+        table.add_row(_rate(r["learning_rate"]), f"{r['alpha']:g}",
                       f"{r['val_accuracy']:.4f}" if ok else "-",
                       f"{r['train_accuracy']:.4f}" if ok else "-", f"{r['seconds']:.2f}",
                       "[bold green]best[/]" if r is best else ("" if ok else "[red]diverged[/]"))

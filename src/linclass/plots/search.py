@@ -62,6 +62,10 @@ def plot_search_heatmap(
         higher_is_better = "loss" not in value.lower()
     xs = np.array([_as_float(r[x]) for r in results])
     ys = np.array([_as_float(r[y]) for r in results])
+    # A parameter no run has (the learning rate of lbfgs or genetic): one column, "none".
+    absent = not np.isfinite(xs).any()
+    if absent:
+        xs = np.zeros_like(xs)
     vs = np.array([_as_float(r.get(value)) for r in results])
     ux, uy = np.unique(xs), np.unique(ys)
     pairs = {(a, b) for a, b in zip(xs, ys, strict=True)}
@@ -98,7 +102,7 @@ def plot_search_heatmap(
             ax.add_patch(Rectangle((bj - 0.5, bi - 0.5), 1, 1, fill=False, edgecolor="red",
                                    lw=3, zorder=3))
             best_xy = (ux[bj], uy[bi])
-        ax.set_xticks(range(len(ux)), [f"{v:.3g}" for v in ux])
+        ax.set_xticks(range(len(ux)), ["none"] if absent else [f"{v:.3g}" for v in ux])
         ax.set_yticks(range(len(uy)), [f"{v:.3g}" for v in uy])
     else:
         mappable = ax.scatter(xs[finite], ys[finite], c=vs[finite], cmap=cmap, vmin=vmin,
@@ -127,7 +131,8 @@ def plot_search_heatmap(
     failed = int((~finite).sum())
     title = f"Search: {value} ({'grid' if is_grid else 'random'}, {len(results)} runs)"
     if finite.any():
-        title += f"\nbest {x}={best_xy[0]:.3g}, {y}={best_xy[1]:.3g} (red)"
+        where = f"{y}={best_xy[1]:.3g}" if absent else f"{x}={best_xy[0]:.3g}, {y}={best_xy[1]:.3g}"
+        title += f"\nbest {where} (red)"
     if failed:
         title += f"; {failed} failed or diverged (×)"
     ax.set_title(title, fontsize=11)
