@@ -2,6 +2,20 @@
 
     J(W, b) = 1/N sum_i L(f(x_i; W, b), y_i) + R(W),      f(x; W, b) = W x + b
 
+**Sample weights.** With weights ``v_i >= 0`` the data term is their weighted mean,
+
+    J(W, b) = sum_i v_i L_i / sum_i v_i + R(W) = 1/N sum_i w_i L_i + R(W),  w = N v / sum v
+
+so the weights are normalized to mean 1 over the training set (:func:`pack_weights`). Then
+integer weights are exactly duplicated rows (``sum_i v_i`` copies, each weight 1), the
+penalty keeps its strength against the data term whatever the weights' scale, and a
+mini-batch or a chunk is still the plain mean ``1/n_B sum_{i in B} w_i L_i``, an unbiased
+estimate of the data term, so every optimizer, chunking and backend takes the weights
+without change. The weights travel with the targets, as one array of records
+(fields ``target`` and ``weight``, :func:`pack_weights`): wherever rows of ``y`` go (a
+shuffled batch, a window read from disk, a Dask partition, a device), their weights go
+too; :func:`unpack_weights` splits them where the loss is computed.
+
 With ``S = X W^T + b`` and ``G = dL/dS`` from the loss:
 
     dJ/dW = G^T X + dR/dW        dJ/db = sum_i G_i
@@ -33,11 +47,57 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from linclass.losses import DEFAULT_LOSS, LossFn, get_loss, get_record
+from linclass.losses.functions import check_sample_weight
 from linclass.model import Params, check_params, scores
 from linclass.regularizers import PenaltyFn, get_penalty
 
 #: ``loss_into(scores, y, out, **loss_kwargs) -> value``: writes dL/dscores into ``out``.
 LossKernel = Callable[..., float]
+
+#: The fields of targets that carry their weights (:func:`pack_weights`).
+WEIGHTED_FIELDS = ("target", "weight")
+
+
+def pack_weights(y: np.ndarray, sample_weight: np.ndarray | None) -> np.ndarray:
+    """Targets with their weights, normalized to mean 1 (module docstring), as one array of
+    records (``target``, ``weight``) of shape (n_samples,); ``y`` itself without weights.
+
+    Args:
+        y: ndarray of shape (n_samples,): labels or real targets.
+        sample_weight: None, or ndarray of shape (n_samples,), finite, >= 0, not all 0.
+
+    Raises:
+        ValueError: Naming ``sample_weight``, for weights that are not that.
+    """
+    if sample_weight is None:
+        return y
+    w = check_sample_weight(sample_weight, y.shape[0])
+    assert w is not None
+    total = float(w.sum())
+    if not total > 0:
+        raise ValueError("sample_weight sums to 0: at least one row needs a positive weight")
+    packed = np.empty(y.shape[0], dtype=[(WEIGHTED_FIELDS[0], y.dtype),
+                                         (WEIGHTED_FIELDS[1], np.float64)])
+    packed["target"], packed["weight"] = y, w * (y.shape[0] / total)
+    return packed
+
+
+def is_weighted(y: Any) -> bool:
+    """Whether ``y`` carries weights (:func:`pack_weights`)."""
+    return getattr(getattr(y, "dtype", None), "names", None) == WEIGHTED_FIELDS
+
+
+def unpack_weights(y: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(targets, weights)`` of :func:`pack_weights`'s records; ``(y, None)`` for plain targets."""
+    if is_weighted(y):
+        return y["target"], y["weight"]
+    return y, None
+
+
+def _weight_kwargs(w: np.ndarray | None) -> dict[str, Any]:
+    """The loss's keyword for the weights (none without them, so that a user's loss
+    function that takes no weights still works unweighted)."""
+    return {} if w is None else {"sample_weight": w}
 
 
 def check_inputs(X: np.ndarray, y: np.ndarray) -> None:
@@ -62,10 +122,10 @@ def objective_value(
 ) -> float:
     """``J(W, b)``: mean data loss plus penalty. Same arguments as :func:`value_and_grad`."""
     X = np.asarray(X)
-    y = np.asarray(y)
+    y, w = unpack_weights(np.asarray(y))
     check_inputs(X, y)
     loss_fn, penalty_fn = get_loss(loss), get_penalty(penalty, l1_ratio=l1_ratio)
-    data_loss = loss_fn(scores(params, X), y, **loss_kwargs)[0]
+    data_loss = loss_fn(scores(params, X), y, **loss_kwargs, **_weight_kwargs(w))[0]
     return data_loss + penalty_fn(params["W"], alpha)[0]
 
 
@@ -85,7 +145,8 @@ def value_and_grad(
     Args:
         params: ``{"W": (n_classes, n_features), "b": (n_classes,)}``.
         X: ndarray of shape (n_samples, n_features).
-        y: ndarray of shape (n_samples,), integer labels in ``[0, n_classes)``.
+        y: ndarray of shape (n_samples,), integer labels in ``[0, n_classes)``, or
+            :func:`pack_weights`'s records of labels and weights.
         loss: Loss name or callable ``loss(scores, y) -> (value, dscores)``.
         penalty: Penalty name, callable, or None.
         alpha: Regularization strength, >= 0.
@@ -98,6 +159,7 @@ def value_and_grad(
     X = np.asarray(X)
     y = np.asarray(y)
     check_inputs(X, y)
+    check_sample_weight(unpack_weights(y)[1], X.shape[0])
     loss_fn, penalty_fn = get_loss(loss), get_penalty(penalty, l1_ratio=l1_ratio)
     check_params(params, X.shape[1])
     W, b = params["W"], params["b"]
@@ -149,7 +211,8 @@ def value_and_grad_into(
         ``J``, the objective value (data loss + penalty).
     """
     scores_into(params, X, S, affine)
-    data_loss = loss_into(S, y, S, **loss_kwargs)  # S now holds dL/dS
+    y, w = unpack_weights(y)
+    data_loss = loss_into(S, y, S, **loss_kwargs, **_weight_kwargs(w))  # S now holds dL/dS
     W = params["W"]
     reg, dR = penalty(W, alpha)
     gW = grads["W"]
@@ -219,7 +282,9 @@ def value_into(
     scores_into(params, X, S, affine)
     if predictions is not None:
         np.argmax(S, axis=1, out=predictions)
-    data_loss = loss_into(S, y, S, **loss_kwargs)  # its gradient is a few us, not worth a twin
+    y, w = unpack_weights(y)
+    # its gradient is a few us, not worth a twin
+    data_loss = loss_into(S, y, S, **loss_kwargs, **_weight_kwargs(w))
     return data_loss + penalty(params["W"], alpha)[0]
 
 

@@ -96,7 +96,8 @@ class Fitted(NamedTuple):
 
 def run(prepared: Prepared, X: Any, y: np.ndarray, n_outputs: int, n_features: int, *,
         dtype: np.dtype, rng: np.random.Generator, X_val: Any = None, y_val: Any = None,
-        transform: Callable[..., np.ndarray] | None = None, progress: bool = False) -> Fitted:
+        transform: Callable[..., np.ndarray] | None = None, progress: bool = False,
+        init: Params | None = None) -> Fitted:
     """Initialize and train by the plan, and return the model in the user's coordinates.
 
     Args:
@@ -109,9 +110,15 @@ def run(prepared: Prepared, X: Any, y: np.ndarray, n_outputs: int, n_features: i
         X_val, y_val: Validation rows, or None.
         transform: Stored rows -> features, or None.
         progress: Show the progress bar.
+        init: The model's starting ``(W, b)`` (a warm start), or None: a new
+            initialization from ``rng``.
     """
     plan, reparam = prepared
     params = init_params(n_features, n_outputs, random_state=rng, dtype=dtype)
+    if init is not None:  # the rng still draws the initialization: the batch order is the same
+        params = {k: np.asarray(v, dtype=dtype) for k, v in init.items()}
+        if reparam is not None:
+            params = reparam.astype(dtype).to_theta(params)
     tol = plan.tol
     if reparam is not None and tol is not None and not plan.solver:
         # tol is on the scale of the optimizer's loss (a regressor's on standardized

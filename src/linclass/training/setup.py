@@ -11,6 +11,7 @@ from typing import Any, cast
 import numpy as np
 
 from linclass.model import Params
+from linclass.objective import unpack_weights
 from linclass.optim import LearningRate, Optimizer, SearchOptimizer, build
 from linclass.options import choice, names
 from linclass.training.arrays import is_dask, is_out_of_core
@@ -84,7 +85,9 @@ def check_data(X: np.ndarray, y: np.ndarray, transform: Transform | None, name: 
 
 
 def labels_fit(y: np.ndarray, n_classes: int) -> bool:
-    """True for integer labels in ``[0, n_classes)`` (what the in-place kernels assume)."""
+    """True for integer labels in ``[0, n_classes)`` (what the in-place kernels assume),
+    with or without their weights (:func:`linclass.objective.pack_weights`)."""
+    y = unpack_weights(y)[0]
     return (np.issubdtype(y.dtype, np.integer) and y.size > 0
             and int(y.min()) >= 0 and int(y.max()) < n_classes)
 
@@ -92,6 +95,7 @@ def labels_fit(y: np.ndarray, n_classes: int) -> bool:
 def check_labels(y: np.ndarray, n_classes: int, name: str = "y") -> None:
     if is_dask(y):  # checked on the workers, partition by partition
         return
+    y = unpack_weights(y)[0]
     if np.issubdtype(y.dtype, np.integer) and y.size and not labels_fit(y, n_classes):
         raise ValueError(f"{name}: labels must lie in [0, {n_classes}), got labels from "
                          f"{int(y.min())} to {int(y.max())}")
