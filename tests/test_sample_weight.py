@@ -306,3 +306,18 @@ def test_class_weight_dict_survives_a_model_file(small, tmp_path):
     loaded = LinearClassifier.load(clf.save(tmp_path / "m.safetensors"))
     assert loaded.class_weight == {0: 1.0, 2: 3.0}
     np.testing.assert_array_equal(loaded.predict(X), clf.predict(X))
+
+
+def test_cli_train_takes_class_weight_balanced(cli, tmp_path):
+    """The CLI's face: --class-weight balanced reaches the estimator (its model file
+    records it); another value is a usage error naming the choices."""
+    from linclass.io.persist import load_model
+
+    result = cli(["train", "--dataset", "digits", "--epochs", "2", "--quiet",
+                  "--class-weight", "balanced", "--out", tmp_path])
+    assert result.exit_code == 0, result.output
+    (model,) = tmp_path.glob("run-001/*.safetensors")
+    meta = load_model(model)[1]
+    assert "balanced" in str(meta)
+    bad = cli(["train", "--quiet", "--class-weight", "uniform", "--out", tmp_path])
+    assert bad.exit_code == 2 and "balanced" in bad.output

@@ -45,6 +45,7 @@ from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+from scipy.sparse import issparse
 
 from linclass.losses import DEFAULT_LOSS, LossFn, get_loss, get_record
 from linclass.losses.functions import check_sample_weight
@@ -100,13 +101,20 @@ def _weight_kwargs(w: np.ndarray | None) -> dict[str, Any]:
     return {} if w is None else {"sample_weight": w}
 
 
-def check_inputs(X: np.ndarray, y: np.ndarray) -> None:
+def check_inputs(X: Any, y: np.ndarray) -> None:
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
     if y.shape != (X.shape[0],):
         raise ValueError(f"y must have shape ({X.shape[0]},) to match X {X.shape}, got {y.shape}")
-    if not np.all(np.isfinite(X)):
+    if not np.all(np.isfinite(X.data if issparse(X) else X)):
         raise ValueError("X contains NaN or inf")
+
+
+def as_rows(X: Any) -> Any:
+    """``X`` as an ndarray, or as it is when it is a scipy.sparse matrix (the analytic
+    objective multiplies sparse rows as they are: ``X W^T`` and ``G^T X`` are sparse
+    products, never a dense copy of X)."""
+    return X if issparse(X) else np.asarray(X)
 
 
 def objective_value(
@@ -121,7 +129,7 @@ def objective_value(
     **loss_kwargs: Any,
 ) -> float:
     """``J(W, b)``: mean data loss plus penalty. Same arguments as :func:`value_and_grad`."""
-    X = np.asarray(X)
+    X = as_rows(X)
     y, w = unpack_weights(np.asarray(y))
     check_inputs(X, y)
     loss_fn, penalty_fn = get_loss(loss), get_penalty(penalty, l1_ratio=l1_ratio)
@@ -156,7 +164,7 @@ def value_and_grad(
     Returns:
         ``(J, {"W": dJ/dW (n_classes, n_features), "b": dJ/db (n_classes,)})``.
     """
-    X = np.asarray(X)
+    X = as_rows(X)
     y = np.asarray(y)
     check_inputs(X, y)
     check_sample_weight(unpack_weights(y)[1], X.shape[0])
@@ -216,7 +224,10 @@ def value_and_grad_into(
     W = params["W"]
     reg, dR = penalty(W, alpha)
     gW = grads["W"]
-    np.matmul(S.T, X, out=gW)
+    if issparse(X):  # G^T X as (X^T G)^T: a sparse product, X never densified
+        gW[...] = (X.T @ S).T
+    else:
+        np.matmul(S.T, X, out=gW)
     np.sum(S, axis=0, out=grads["b"])
     if affine is not None:  # back through x' = a x + c: scale the columns, rank-1 term
         a, c = affine
@@ -249,7 +260,10 @@ def scores_into(
         a, c = affine
         b_x = b_x + W_x @ c
         W_x = W_x * a  # (C, D): a few us, vs a pass over the batch to build a * X + c
-    np.matmul(X, W_x.T, out=S)
+    if issparse(X):
+        S[...] = X @ W_x.T
+    else:
+        np.matmul(X, W_x.T, out=S)
     S += b_x
     return S
 

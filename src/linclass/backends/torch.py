@@ -41,6 +41,7 @@ from typing import Any, cast
 
 import numpy as np
 import torch
+from scipy.sparse import issparse
 
 from linclass.losses import RECORDS
 from linclass.losses.records import ArrayOps, Loss
@@ -534,6 +535,9 @@ def make_parts(spec: Spec) -> Parts:
             on the cpu (:func:`check_in_memory`).
     """
     X, y, params = spec.X, spec.y, spec.params
+    if issparse(X):
+        raise ValueError("backend='torch' takes dense rows; sparse X trains on "
+                         "backend='numpy' (or X.toarray() if it fits in memory)")
     dev = resolve_device(spec.device)
     if spec.search:
         raise ValueError(f"backend='torch' runs the gradient optimizers "

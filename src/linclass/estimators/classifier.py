@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
+from sklearn.utils import Tags
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
@@ -211,6 +213,14 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
 
     # --- fitting ----------------------------------------------------------------------
 
+    def __sklearn_tags__(self) -> Tags:
+        """scikit-learn's tags: sparse rows are taken (:func:`~linclass.estimators.
+        fitting.sparse_rows`)."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
     def objective_params(self) -> dict[str, Any]:
         """Loss, penalty and their arguments, as the objective and gradient functions take them."""
         return make_plan(self.get_params(), task="classification", n_samples=1).objective
@@ -268,7 +278,9 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         if stored:
             transform, n_features = float_rows, X.shape[1]
         if transform is None:
-            X, y = validate_data(self, X, y, dtype=self._dtypes())
+            X, y = validate_data(self, X, y, dtype=self._dtypes(),
+                                 accept_sparse=fitting.SPARSE_FORMATS)
+            X = fitting.sparse_rows(X, self.get_params())
             n_features, dtype = X.shape[1], X.dtype
         else:
             if n_features is None:
@@ -311,7 +323,8 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         return [np.float64, np.float32] if self.dtype is None else np.dtype(self.dtype)
 
     def _validate_X(self, X: Any, *, reset: bool) -> np.ndarray:
-        return validate_data(self, X, reset=reset, dtype=self._dtypes())
+        return validate_data(self, X, reset=reset, dtype=self._dtypes(),
+                             accept_sparse=fitting.SPARSE_FORMATS)
 
     def _encode(self, y: Any, what: str = "labels") -> np.ndarray:
         """Labels as indices into ``classes_`` (the one label encoding of this estimator).
@@ -342,7 +355,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
                                      random_state=int(rng.integers(2**31)))
             X, X_val, y_enc, y_val = split[:4]
             weights = None if weights is None else split[4]
-        in_memory = transform is None and isinstance(X, np.ndarray)
+        in_memory = transform is None and (isinstance(X, np.ndarray) or issparse(X))
         plan = make_plan(self.get_params(), task="classification", n_samples=len(y_enc),
                          in_memory=in_memory)
         prepared = fitting.prepare(plan, X, None, rng, transform)
@@ -392,7 +405,9 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
                              "not supported by partial_fit; pass a dict computed by "
                              "sklearn.utils.class_weight.compute_class_weight('balanced', "
                              "classes=classes, y=y) instead")
-        X, y = validate_data(self, X, y, reset=first, dtype=self._dtypes())
+        X, y = validate_data(self, X, y, reset=first, dtype=self._dtypes(),
+                             accept_sparse=fitting.SPARSE_FORMATS)
+        X = fitting.sparse_rows(X, self.get_params())
         check_classification_targets(y)
         if first:
             if classes is None:

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.model_selection import train_test_split
+from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from linclass.estimators import fitting
@@ -149,6 +150,13 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         for name in REGRESSOR_PARAMS:
             setattr(self, name, locals()[name])
 
+    def __sklearn_tags__(self) -> Tags:
+        """scikit-learn's tags: sparse rows are taken (:func:`~linclass.estimators.
+        fitting.sparse_rows`)."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
     def objective_params(self) -> dict[str, Any]:
         """Loss, penalty and their arguments, as the objective and gradient functions take them."""
         return make_plan(self.get_params(), task="regression", n_samples=1).objective
@@ -173,7 +181,9 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         before = None
         if self.warm_start and hasattr(self, "coef_"):
             before = (None, {k: np.array(v, copy=True) for k, v in self._params().items()})
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=True)
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=True,
+                             accept_sparse=fitting.SPARSE_FORMATS)
+        X = fitting.sparse_rows(X, self.get_params())
         y = np.asarray(y, dtype=X.dtype)
         if not np.isfinite(y).all():
             raise ValueError("y contains NaN or inf")
@@ -215,7 +225,8 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
             ndarray of shape (n_samples,).
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
+                          accept_sparse=fitting.SPARSE_FORMATS)
         return scores(self._params(), X)[:, 0]
 
     # --- files ------------------------------------------------------------------------
