@@ -302,6 +302,8 @@ def softmax_loss(scores: np.ndarray, y: np.ndarray, *, sample_weight: np.ndarray
         w = check_sample_weight(sample_weight, scores.shape[0])
         logq = log_softmax(scores.astype(_float_dtype(scores)))
         n = scores.shape[0]
+        if w is None:  # as before weights existed (the same rounding)
+            return -float(np.sum(targets * logq)) / n, (np.exp(logq) - targets) / n
         per_example = -_row_sum(targets * logq)
         return _mean_rows(per_example, w), (np.exp(logq) - targets) * _row_scale(n, w)
     scores, y = check_scores_labels(scores, y)
@@ -571,6 +573,9 @@ def ova_hinge_loss(
     t = ova_targets(scores, y)
     h = margin - t * scores
     active = h > 0
+    if w is None:  # as before weights existed (the same rounding)
+        loss = float(np.where(active, h, 0).sum()) / n
+        return loss, np.where(active, -t, 0).astype(scores.dtype) / n
     loss = _mean_rows(np.where(active, h, 0).sum(axis=1), w)
     return loss, (np.where(active, -t, 0) * _row_scale(n, w)).astype(_float_dtype(scores))
 
@@ -587,9 +592,11 @@ def ova_logistic_loss(scores: np.ndarray, y: np.ndarray, *,
     n = scores.shape[0]
     t = ova_targets(scores, y)
     z = -t * scores
-    loss = _mean_rows(np.logaddexp(0, z).sum(axis=1), w)
     # sigmoid(z) written through exp(-logaddexp) so it stays finite at |z| = 1e4.
     sig = np.exp(z - np.logaddexp(0, z))
+    if w is None:  # as before weights existed (the same rounding)
+        return float(np.logaddexp(0, z).sum()) / n, (-t * sig / n).astype(scores.dtype)
+    loss = _mean_rows(np.logaddexp(0, z).sum(axis=1), w)
     return loss, (-t * sig * _row_scale(n, w)).astype(scores.dtype)
 
 
@@ -697,31 +704,34 @@ def crammer_singer_loss_loop(scores: np.ndarray, y: np.ndarray, margin: float = 
 # ``sample_weight`` (n_samples,) is an array of the same namespace (or None).
 
 
-def _mean(xp: Any, per_example: Any, sample_weight: Any) -> Any:
-    """``1/N sum_i L_i``, or ``1/N sum_i w_i L_i``, of per-example values (n_samples,)."""
-    n = per_example.shape[0]
+def _mean(xp: Any, terms: Any, sample_weight: Any) -> Any:
+    """``1/N sum_i L_i``, or ``1/N sum_i w_i L_i``, of per-example values (n_samples,) or
+    of per-class terms (n_samples, n_classes) whose rows sum to ``L_i`` (unweighted: one
+    sum over all of them, as before weights existed, so the rounding is unchanged)."""
+    n = terms.shape[0]
     if sample_weight is None:
-        return xp.sum(per_example) / n
-    return xp.sum(per_example * sample_weight) / n
+        return xp.sum(terms) / n
+    rows = xp.sum(terms, axis=1) if len(terms.shape) == 2 else terms
+    return xp.sum(rows * sample_weight) / n
 
 
 def softmax_value(xp: Any, S: Any, T: Any, sample_weight: Any = None) -> Any:
     """``-1/N sum_ik T_ik log softmax(s_i)_k``, shifted by the row max against overflow."""
     shifted = S - xp.max(S, axis=1, keepdims=True)
     logq = shifted - xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
-    return _mean(xp, -xp.sum(T * logq, axis=1), sample_weight)
+    return _mean(xp, -(T * logq), sample_weight)
 
 
 def svm_value(xp: Any, S: Any, T: Any, margin: float = 1.0, sample_weight: Any = None) -> Any:
     """``1/N sum_i sum_{j != y_i} max(0, s_j - s_{y_i} + margin)``."""
     correct = xp.sum(S * T, axis=1, keepdims=True)
-    return _mean(xp, xp.sum(xp.relu(S - correct + margin) * (1 - T), axis=1), sample_weight)
+    return _mean(xp, xp.relu(S - correct + margin) * (1 - T), sample_weight)
 
 
 def ova_hinge_value(xp: Any, S: Any, T: Any, margin: float = 1.0,
                     sample_weight: Any = None) -> Any:
     """``1/N sum_ik max(0, margin - t_ik s_ik)``, ``t = 2T - 1``."""
-    return _mean(xp, xp.sum(xp.relu(margin - (2 * T - 1) * S), axis=1), sample_weight)
+    return _mean(xp, xp.relu(margin - (2 * T - 1) * S), sample_weight)
 
 
 def ova_logistic_value(xp: Any, S: Any, T: Any, sample_weight: Any = None) -> Any:
@@ -730,12 +740,12 @@ def ova_logistic_value(xp: Any, S: Any, T: Any, sample_weight: Any = None) -> An
     exactly 0, so the subgradient of ``max`` at ``z = 0`` cannot matter."""
     z = -(2 * T - 1) * S
     m = xp.relu(z)
-    return _mean(xp, xp.sum(m + xp.log(xp.exp(-m) + xp.exp(z - m)), axis=1), sample_weight)
+    return _mean(xp, m + xp.log(xp.exp(-m) + xp.exp(z - m)), sample_weight)
 
 
 def squared_value(xp: Any, S: Any, T: Any, sample_weight: Any = None) -> Any:
     """``1/N sum_ik (s_ik - t_ik)^2``."""
-    return _mean(xp, xp.sum(xp.square(S - T), axis=1), sample_weight)
+    return _mean(xp, xp.square(S - T), sample_weight)
 
 
 
