@@ -14,7 +14,20 @@ from linclass import LinearClassifier
 from linclass.io.persist import ModelFileError
 
 # The one place where expected failures of scikit-learn's checks are listed, with reasons.
-EXPECTED_FAILED_CHECKS: dict[str, str] = {}
+EXPECTED_FAILED_CHECKS: dict[str, str] = {
+    "check_sample_weight_equivalence_on_dense_data": (
+        "the objective is exactly that of the repeated rows (tests/test_sample_weight.py: "
+        "lbfgs to 1e-8 with tol=None), but a run is not: mini-batches of repeated rows are "
+        "other batches (as for SGDClassifier), and the default tol stops L-BFGS at a "
+        "relative decrease of 1e-3-level precision, in coordinates standardized by the "
+        "unweighted column statistics"),
+    "check_sample_weight_equivalence_on_sparse_data": (
+        "the objective is exactly that of the repeated rows (tests/test_sample_weight.py: "
+        "lbfgs to 1e-8 with tol=None), but a run is not: mini-batches of repeated rows are "
+        "other batches (as for SGDClassifier), and the default tol stops L-BFGS at a "
+        "relative decrease of 1e-3-level precision, in coordinates standardized by the "
+        "unweighted column statistics"),
+}
 
 
 def expected_failed_checks(estimator):

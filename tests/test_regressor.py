@@ -135,9 +135,25 @@ def test_options_are_checked_by_the_records():
         LinearRegressor(max_epochs=2, tol=None).fit(X, y).predict(X[:, :2])
 
 
+# The one place where expected failures of scikit-learn's checks are listed, with reasons.
+EXPECTED_FAILED_CHECKS = {
+    "check_sample_weight_equivalence_on_dense_data": (
+        "the objective is exactly that of the repeated rows (tests/test_sample_weight.py: "
+        "lbfgs to 1e-8 with tol=None), but a run is not: mini-batches of repeated rows are "
+        "other batches, and the default tol stops a run early, in coordinates standardized "
+        "by the unweighted statistics"),
+    "check_sample_weight_equivalence_on_sparse_data": (
+        "the objective is exactly that of the repeated rows (tests/test_sample_weight.py: "
+        "lbfgs to 1e-8 with tol=None), but a run is not: mini-batches of repeated rows are "
+        "other batches, and the default tol stops a run early, in coordinates standardized "
+        "by the unweighted statistics"),
+}
+
+
 @parametrize_with_checks([LinearRegressor(),
                           LinearRegressor(penalty="l1", optimizer="gd", learning_rate=0.01),
-                          LinearRegressor(optimizer="lbfgs")])  # failed 30 checks before
+                          LinearRegressor(optimizer="lbfgs")],  # failed 30 checks before
+                         expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS)
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 

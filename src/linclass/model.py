@@ -8,6 +8,7 @@ Rows of X are examples, so the batched form is ``S = X W^T + b``.
 from __future__ import annotations
 
 import numpy as np
+from scipy.sparse import issparse
 
 Params = dict[str, np.ndarray]
 
@@ -65,16 +66,16 @@ def scores(params: Params, X: np.ndarray) -> np.ndarray:
 
     Args:
         params: ``{"W": (n_classes, n_features), "b": (n_classes,)}``.
-        X: ndarray of shape (n_samples, n_features).
+        X: ndarray or scipy.sparse matrix of shape (n_samples, n_features).
 
     Returns:
         ndarray of shape (n_samples, n_classes); row i is ``f(x_i, W) = W x_i + b``.
     """
-    X = np.asarray(X)
+    X = X if issparse(X) else np.asarray(X)
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
     check_params(params, X.shape[1])
-    return X @ params["W"].T + params["b"]
+    return np.asarray(X @ params["W"].T) + params["b"]
 
 
 def predict(params: Params, X: np.ndarray) -> np.ndarray:

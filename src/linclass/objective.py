@@ -2,6 +2,20 @@
 
     J(W, b) = 1/N sum_i L(f(x_i; W, b), y_i) + R(W),      f(x; W, b) = W x + b
 
+**Sample weights.** With weights ``v_i >= 0`` the data term is their weighted mean,
+
+    J(W, b) = sum_i v_i L_i / sum_i v_i + R(W) = 1/N sum_i w_i L_i + R(W),  w = N v / sum v
+
+so the weights are normalized to mean 1 over the training set (:func:`pack_weights`). Then
+integer weights are exactly duplicated rows (``sum_i v_i`` copies, each weight 1), the
+penalty keeps its strength against the data term whatever the weights' scale, and a
+mini-batch or a chunk is still the plain mean ``1/n_B sum_{i in B} w_i L_i``, an unbiased
+estimate of the data term, so every optimizer, chunking and backend takes the weights
+without change. The weights travel with the targets, as one array of records
+(fields ``target`` and ``weight``, :func:`pack_weights`): wherever rows of ``y`` go (a
+shuffled batch, a window read from disk, a Dask partition, a device), their weights go
+too; :func:`unpack_weights` splits them where the loss is computed.
+
 With ``S = X W^T + b`` and ``G = dL/dS`` from the loss:
 
     dJ/dW = G^T X + dR/dW        dJ/db = sum_i G_i
@@ -31,22 +45,76 @@ from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+from scipy.sparse import issparse
 
 from linclass.losses import DEFAULT_LOSS, LossFn, get_loss, get_record
+from linclass.losses.functions import check_sample_weight
 from linclass.model import Params, check_params, scores
 from linclass.regularizers import PenaltyFn, get_penalty
 
 #: ``loss_into(scores, y, out, **loss_kwargs) -> value``: writes dL/dscores into ``out``.
 LossKernel = Callable[..., float]
 
+#: The fields of targets that carry their weights (:func:`pack_weights`).
+WEIGHTED_FIELDS = ("target", "weight")
 
-def check_inputs(X: np.ndarray, y: np.ndarray) -> None:
+
+def pack_weights(y: np.ndarray, sample_weight: np.ndarray | None) -> np.ndarray:
+    """Targets with their weights, normalized to mean 1 (module docstring), as one array of
+    records (``target``, ``weight``) of shape (n_samples,); ``y`` itself without weights.
+
+    Args:
+        y: ndarray of shape (n_samples,): labels or real targets.
+        sample_weight: None, or ndarray of shape (n_samples,), finite, >= 0, not all 0.
+
+    Raises:
+        ValueError: Naming ``sample_weight``, for weights that are not that.
+    """
+    if sample_weight is None:
+        return y
+    w = check_sample_weight(sample_weight, y.shape[0])
+    assert w is not None
+    total = float(w.sum())
+    if not total > 0:
+        raise ValueError("sample_weight sums to 0: at least one row needs a positive weight")
+    packed = np.empty(y.shape[0], dtype=[(WEIGHTED_FIELDS[0], y.dtype),
+                                         (WEIGHTED_FIELDS[1], np.float64)])
+    packed["target"], packed["weight"] = y, w * (y.shape[0] / total)
+    return packed
+
+
+def is_weighted(y: Any) -> bool:
+    """Whether ``y`` carries weights (:func:`pack_weights`)."""
+    return getattr(getattr(y, "dtype", None), "names", None) == WEIGHTED_FIELDS
+
+
+def unpack_weights(y: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(targets, weights)`` of :func:`pack_weights`'s records; ``(y, None)`` for plain targets."""
+    if is_weighted(y):
+        return y["target"], y["weight"]
+    return y, None
+
+
+def _weight_kwargs(w: np.ndarray | None) -> dict[str, Any]:
+    """The loss's keyword for the weights (none without them, so that a user's loss
+    function that takes no weights still works unweighted)."""
+    return {} if w is None else {"sample_weight": w}
+
+
+def check_inputs(X: Any, y: np.ndarray) -> None:
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
     if y.shape != (X.shape[0],):
         raise ValueError(f"y must have shape ({X.shape[0]},) to match X {X.shape}, got {y.shape}")
-    if not np.all(np.isfinite(X)):
+    if not np.all(np.isfinite(X.data if issparse(X) else X)):
         raise ValueError("X contains NaN or inf")
+
+
+def as_rows(X: Any) -> Any:
+    """``X`` as an ndarray, or as it is when it is a scipy.sparse matrix (the analytic
+    objective multiplies sparse rows as they are: ``X W^T`` and ``G^T X`` are sparse
+    products, never a dense copy of X)."""
+    return X if issparse(X) else np.asarray(X)
 
 
 def objective_value(
@@ -61,11 +129,11 @@ def objective_value(
     **loss_kwargs: Any,
 ) -> float:
     """``J(W, b)``: mean data loss plus penalty. Same arguments as :func:`value_and_grad`."""
-    X = np.asarray(X)
-    y = np.asarray(y)
+    X = as_rows(X)
+    y, w = unpack_weights(np.asarray(y))
     check_inputs(X, y)
     loss_fn, penalty_fn = get_loss(loss), get_penalty(penalty, l1_ratio=l1_ratio)
-    data_loss = loss_fn(scores(params, X), y, **loss_kwargs)[0]
+    data_loss = loss_fn(scores(params, X), y, **loss_kwargs, **_weight_kwargs(w))[0]
     return data_loss + penalty_fn(params["W"], alpha)[0]
 
 
@@ -85,7 +153,8 @@ def value_and_grad(
     Args:
         params: ``{"W": (n_classes, n_features), "b": (n_classes,)}``.
         X: ndarray of shape (n_samples, n_features).
-        y: ndarray of shape (n_samples,), integer labels in ``[0, n_classes)``.
+        y: ndarray of shape (n_samples,), integer labels in ``[0, n_classes)``, or
+            :func:`pack_weights`'s records of labels and weights.
         loss: Loss name or callable ``loss(scores, y) -> (value, dscores)``.
         penalty: Penalty name, callable, or None.
         alpha: Regularization strength, >= 0.
@@ -95,9 +164,10 @@ def value_and_grad(
     Returns:
         ``(J, {"W": dJ/dW (n_classes, n_features), "b": dJ/db (n_classes,)})``.
     """
-    X = np.asarray(X)
+    X = as_rows(X)
     y = np.asarray(y)
     check_inputs(X, y)
+    check_sample_weight(unpack_weights(y)[1], X.shape[0])
     loss_fn, penalty_fn = get_loss(loss), get_penalty(penalty, l1_ratio=l1_ratio)
     check_params(params, X.shape[1])
     W, b = params["W"], params["b"]
@@ -149,11 +219,15 @@ def value_and_grad_into(
         ``J``, the objective value (data loss + penalty).
     """
     scores_into(params, X, S, affine)
-    data_loss = loss_into(S, y, S, **loss_kwargs)  # S now holds dL/dS
+    y, w = unpack_weights(y)
+    data_loss = loss_into(S, y, S, **loss_kwargs, **_weight_kwargs(w))  # S now holds dL/dS
     W = params["W"]
     reg, dR = penalty(W, alpha)
     gW = grads["W"]
-    np.matmul(S.T, X, out=gW)
+    if issparse(X):  # G^T X as (X^T G)^T: a sparse product, X never densified
+        gW[...] = (X.T @ S).T
+    else:
+        np.matmul(S.T, X, out=gW)
     np.sum(S, axis=0, out=grads["b"])
     if affine is not None:  # back through x' = a x + c: scale the columns, rank-1 term
         a, c = affine
@@ -186,7 +260,10 @@ def scores_into(
         a, c = affine
         b_x = b_x + W_x @ c
         W_x = W_x * a  # (C, D): a few us, vs a pass over the batch to build a * X + c
-    np.matmul(X, W_x.T, out=S)
+    if issparse(X):
+        S[...] = X @ W_x.T
+    else:
+        np.matmul(X, W_x.T, out=S)
     S += b_x
     return S
 
@@ -219,7 +296,9 @@ def value_into(
     scores_into(params, X, S, affine)
     if predictions is not None:
         np.argmax(S, axis=1, out=predictions)
-    data_loss = loss_into(S, y, S, **loss_kwargs)  # its gradient is a few us, not worth a twin
+    y, w = unpack_weights(y)
+    # its gradient is a few us, not worth a twin
+    data_loss = loss_into(S, y, S, **loss_kwargs, **_weight_kwargs(w))
     return data_loss + penalty(params["W"], alpha)[0]
 
 

@@ -480,6 +480,12 @@ PARAMS: dict[str, Param] = {p.name: p for p in (
        "objective, penalty included, is unchanged), so unscaled columns learn as fast as "
        "standardized ones; none steps on W and b as they are (the lecture's plain loop).",
        choices=("auto", "none")),
+    _p("class_weight", str, None, "Weights of the classes in the loss: balanced weighs "
+       "class k by n_samples / (n_classes * n_k), so every class weighs as much in total "
+       "(the estimators also take a dict {label: weight}); None: every row weighs 1.",
+       choices=("balanced",), none_ok=True),
+    _p("warm_start", bool, False, "fit starts from the coefficients of the previous fit "
+       "(same classes and features) instead of a new initialization."),
     _p("random_state", int, None, "Seed of initialization, batch order and splits.",
        low=0, high=2**32 - 1, none_ok=True),
     _p("verbose", bool, False, "Show a progress bar."),

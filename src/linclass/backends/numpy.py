@@ -34,7 +34,7 @@ from typing import Any, cast
 import numpy as np
 
 from linclass.model import Params, predict
-from linclass.objective import FastObjective, fast_path
+from linclass.objective import FastObjective, fast_path, unpack_weights
 from linclass.training.arrays import chunk_rows, float_rows, is_out_of_core
 from linclass.training.parts import InHostMemory, Parts, Spec, ValueAndGrad, ValueFn
 from linclass.training.runner import Runner
@@ -155,8 +155,10 @@ class NumpyStep(InHostMemory):
     def evaluate(self, params: Params, X: Any, y: np.ndarray, *, accuracy: bool = True,
                  predictions: list[np.ndarray] | None = None) -> tuple[float, float]:
         """Objective and accuracy on a whole set; one product per chunk serves both on the
-        fast path. ``predictions``, when given, receives each chunk's predicted classes."""
-        total, correct, n = 0.0, 0, y.shape[0]
+        fast path. ``predictions``, when given, receives each chunk's predicted classes.
+        With weights (:func:`linclass.objective.pack_weights`, mean 1 over the set) the
+        accuracy is the weighted one, ``1/N sum_i w_i [pred_i = y_i]``."""
+        total, correct, n = 0.0, 0.0, y.shape[0]
         want = accuracy or predictions is not None
         for rows, F, y_c, weight in self._chunks(X, y):
             loss = math.nan
@@ -167,7 +169,9 @@ class NumpyStep(InHostMemory):
                 pred = predict(params, F) if want else None
             total += weight * float(loss)
             if accuracy:
-                correct += int(np.count_nonzero(pred == y_c))
+                labels, w = unpack_weights(y_c)
+                hits = pred == labels
+                correct += float(np.count_nonzero(hits) if w is None else w @ hits)
             if predictions is not None:
                 predictions.append(np.array(pred, copy=True))
         return total, (correct / n if accuracy and n else float("nan"))

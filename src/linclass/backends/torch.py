@@ -41,10 +41,11 @@ from typing import Any, cast
 
 import numpy as np
 import torch
+from scipy.sparse import issparse
 
 from linclass.losses import RECORDS
 from linclass.losses.records import ArrayOps, Loss
-from linclass.objective import Objective
+from linclass.objective import Objective, unpack_weights
 from linclass.options import names
 from linclass.training import threads as blas_threads
 from linclass.training.arrays import is_out_of_core
@@ -323,13 +324,15 @@ class TorchStep:
         if spec is None:
             raise ValueError("the torch backend needs a loss and a penalty given by name")
         self.loss_kernel = LOSS_KERNELS[spec["loss"]]
+        # weighted rows (sample_weight): autograd on the record's value, which takes them
+        self.weighted_kernel = autograd_kernel(RECORDS[spec["loss"]])
         self.penalty_kernel = PENALTY_KERNELS[spec["penalty"]]
         self.alpha, self.l1_ratio = float(spec["alpha"]), float(spec["l1_ratio"])
         self.loss_kwargs = spec["loss_kwargs"]
         self.affine = None if affine is None else tuple(self._tensor(v) for v in affine)
         self.folded = affine is not None
         self.grads: TorchParams | None = None
-        self._data: dict[int, tuple[Any, Tensor, Tensor]] = {}
+        self._data: dict[int, tuple[Any, Tensor, Tensor, Tensor | None]] = {}
 
     # --- params and states between host and device ------------------------------------
 
@@ -352,8 +355,9 @@ class TorchStep:
 
     # --- data, moved once -----------------------------------------------------------------
 
-    def _on_device(self, X: np.ndarray, y: np.ndarray) -> tuple[Tensor, Tensor]:
-        """``(X, y)`` on the device, moved at the first call (kept for the fit's length).
+    def _on_device(self, X: np.ndarray, y: np.ndarray) -> tuple[Tensor, Tensor, Tensor | None]:
+        """``(X, y, weights)`` on the device, moved at the first call (kept for the fit's
+        length); weights None for unweighted labels (:func:`linclass.objective.pack_weights`).
         uint8 images stay uint8 (when folded), float rows keep their dtype (float16 stays
         float16); other transforms run here, once, on the host. Rows go a chunk at a time
         into one tensor on the device, so the host holds one chunk more, never a second
@@ -371,9 +375,11 @@ class TorchStep:
                 Xd = torch.from_numpy(rows.reshape(X.shape[0], -1) if self.folded else rows)
             else:
                 Xd = self._stream(X)
-            self._data[key] = (X, Xd,
-                               torch.from_numpy(np.asarray(y, dtype=np.int64)).to(self.device))
-        return self._data[key][1], self._data[key][2]
+            labels, w = unpack_weights(np.asarray(y))
+            self._data[key] = (
+                X, Xd, torch.from_numpy(np.asarray(labels, dtype=np.int64)).to(self.device),
+                None if w is None else self._tensor(w))
+        return self._data[key][1:]
 
     def _stream(self, X: np.ndarray) -> Tensor:
         """The features of ``X`` in one tensor on the device, filled a chunk at a time."""
@@ -414,16 +420,21 @@ class TorchStep:
         W_x, b_x = self._fold(params)
         return torch.addmm(b_x, F.to(self.dtype), W_x.T)
 
-    def _data_loss(self, S: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+    def _data_loss(self, S: Tensor, y: Tensor, w: Tensor | None = None
+                   ) -> tuple[Tensor, Tensor]:
         T = torch.zeros_like(S).scatter_(1, y[:, None], 1.0)
+        if w is not None:
+            return self.weighted_kernel(S, y, T, **self.loss_kwargs, sample_weight=w)
         return self.loss_kernel(S, y, T, **self.loss_kwargs)
 
-    def block(self, params: TorchParams, F: Tensor, y: Tensor) -> tuple[float, TorchParams]:
-        """``(J, grads)`` of one block of stored rows (grads in a reused buffer)."""
+    def block(self, params: TorchParams, F: Tensor, y: Tensor, w: Tensor | None = None
+              ) -> tuple[float, TorchParams]:
+        """``(J, grads)`` of one block of stored rows, weighted by ``w`` when given (grads
+        in a reused buffer)."""
         if self.grads is None:
             self.grads = {k: torch.empty_like(v) for k, v in params.items()}
         F = F.to(self.dtype)
-        loss, G = self._data_loss(self._scores(params, F), y)
+        loss, G = self._data_loss(self._scores(params, F), y, w)
         gW, gb = self.grads["W"], self.grads["b"]
         torch.matmul(G.T, F, out=gW)
         torch.sum(G, dim=0, out=gb)
@@ -438,15 +449,16 @@ class TorchStep:
     def batch(self, params: TorchParams, X: np.ndarray, y: np.ndarray, rows: Tensor
               ) -> tuple[float, TorchParams]:
         """``(J, grads)`` of the mini-batch ``rows`` (indices on the device)."""
-        Xd, yd = self._on_device(X, y)
-        return self.block(params, Xd[rows], yd[rows])
+        Xd, yd, wd = self._on_device(X, y)
+        return self.block(params, Xd[rows], yd[rows], None if wd is None else wd[rows])
 
     def full(self, params: TorchParams, X: np.ndarray, y: np.ndarray
              ) -> tuple[float, TorchParams]:
         """``(J, grads)`` of the whole set, a chunk at a time."""
-        Xd, yd = self._on_device(X, y)
+        Xd, yd, wd = self._on_device(X, y)
         n = yd.shape[0]
-        parts = ((*self.block(params, Xd[s], yd[s]), (s.stop - s.start) / n)
+        parts = ((*self.block(params, Xd[s], yd[s], None if wd is None else wd[s]),
+                  (s.stop - s.start) / n)
                  for s in chunk_slices(n, self.chunk_rows))
         return cast(tuple[float, TorchParams], weighted_sum(cast(Any, parts)))
 
@@ -459,19 +471,21 @@ class TorchStep:
                  ) -> tuple[float, float]:
         """Objective and accuracy on a whole set, one product per chunk for both;
         ``predictions``, when given, receives each chunk's predicted classes."""
-        Xd, yd = self._on_device(X, y)
+        Xd, yd, wd = self._on_device(X, y)
         n = yd.shape[0]
         total = torch.zeros((), dtype=self.dtype, device=self.device)
-        correct = torch.zeros((), dtype=torch.int64, device=self.device)
+        correct = torch.zeros((), dtype=self.dtype, device=self.device)
         for s in chunk_slices(n, self.chunk_rows):
             S = self._scores(params, Xd[s])
             pred = S.argmax(dim=1)
-            correct += (pred == yd[s]).sum()
+            w = None if wd is None else wd[s]
+            hits = (pred == yd[s]).to(self.dtype)
+            correct += hits.sum() if w is None else (hits * w).sum()  # weighted accuracy
             if predictions is not None:
                 predictions.append(pred.cpu().numpy())
-            total += self._data_loss(S, yd[s])[0] * ((s.stop - s.start) / n)
+            total += self._data_loss(S, yd[s], w)[0] * ((s.stop - s.start) / n)
         reg = self.penalty_kernel(params["W"], self.alpha, self.l1_ratio)[0]
-        return float(total + reg), (int(correct) / n if accuracy and n else float("nan"))
+        return float(total + reg), (float(correct) / n if accuracy and n else float("nan"))
 
 
 class TorchSource:
@@ -521,6 +535,9 @@ def make_parts(spec: Spec) -> Parts:
             on the cpu (:func:`check_in_memory`).
     """
     X, y, params = spec.X, spec.y, spec.params
+    if issparse(X):
+        raise ValueError("backend='torch' takes dense rows; sparse X trains on "
+                         "backend='numpy' (or X.toarray() if it fits in memory)")
     dev = resolve_device(spec.device)
     if spec.search:
         raise ValueError(f"backend='torch' runs the gradient optimizers "
@@ -531,7 +548,9 @@ def make_parts(spec: Spec) -> Parts:
         raise ValueError("backend='torch' needs gradient='analytic' with a named loss and "
                          "penalty (numerical and autodiff gradients run on backend='numpy')")
     n_classes = params["W"].shape[0]
-    if not (np.issubdtype(y.dtype, np.integer) and 0 <= int(y.min()) and int(y.max()) < n_classes):
+    labels = unpack_weights(y)[0]
+    if not (np.issubdtype(labels.dtype, np.integer) and 0 <= int(labels.min())
+            and int(labels.max()) < n_classes):
         raise ValueError(f"backend='torch' trains on class indices in [0, {n_classes})")
     check_in_memory(X, dev)
     dtype = _torch_dtype(np.result_type(params["W"].dtype, params["b"].dtype), dev)

@@ -39,7 +39,7 @@ from linclass.options import (
 TRAINING = (
     "loss", "penalty", "alpha", "l1_ratio", "margin", "optimizer", "gradient",
     "numerical_method", "numerical_h", *OPTIMIZER_PARAMS, "max_epochs", "tol", "patience",
-    "early_stopping", "scaling", "backend", "device",
+    "early_stopping", "scaling", "backend", "device", "class_weight",
 )
 #: Feature parameters (``--features`` chooses the kinds).
 FEATURES = ("hist_bins", "hog_orientations", "hog_pixels_per_cell", "hog_cells_per_block")

@@ -13,8 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
+from sklearn.utils import Tags
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -31,6 +34,7 @@ from linclass.estimators.files import (
 from linclass.estimators.params import ESTIMATOR_PARAMS, constraints, warn_if_still_improving
 from linclass.estimators.plan import check as check_plan
 from linclass.estimators.plan import make_plan
+from linclass.estimators.weights import row_weights, warm_params, with_weights
 from linclass.io.persist import ModelFileError
 from linclass.losses import log_softmax, softmax
 from linclass.model import init_params, scores
@@ -110,6 +114,12 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
             type: half the memory traffic of float64 rows, results to float32 precision.
             ``"float64"``: always float64. None: float32 input stays float32, anything
             else becomes float64.
+        class_weight: ``"balanced"`` (class k weighs ``n_samples / (n_classes * n_k)``,
+            scikit-learn's formula), a dict ``{label: weight}`` (1 for labels it leaves
+            out) or None. Multiplies ``fit``'s ``sample_weight``; the data term is the
+            weighted mean ``sum_i v_i L_i / sum_i v_i`` (:mod:`linclass.estimators.weights`).
+        warm_start: ``fit`` starts from the current ``coef_`` and ``intercept_`` (same
+            classes and features, else ValueError) instead of a new initialization.
         verbose: Show a progress bar.
 
     Attributes:
@@ -123,7 +133,8 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
             penalty's and optimizer's defaults filled in and ``max_epochs`` resolved.
     """
 
-    _parameter_constraints: dict = constraints(ESTIMATOR_PARAMS)
+    _parameter_constraints: dict = {**constraints(ESTIMATOR_PARAMS),
+                                    "class_weight": [StrOptions({"balanced"}), dict, None]}
 
     def __init__(
         self,
@@ -159,6 +170,8 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         backend: str | None = None,
         device: str = "cpu",
         dtype: str | None = None,
+        class_weight: dict | str | None = None,
+        warm_start: bool = False,
         random_state: int | None = None,
         verbose: bool = False,
     ) -> None:
@@ -193,10 +206,20 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         self.backend = backend
         self.device = device
         self.dtype = dtype
+        self.class_weight = class_weight
+        self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
 
     # --- fitting ----------------------------------------------------------------------
+
+    def __sklearn_tags__(self) -> Tags:
+        """scikit-learn's tags: sparse rows are taken (:func:`~linclass.estimators.
+        fitting.sparse_rows`)."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
 
     def objective_params(self) -> dict[str, Any]:
         """Loss, penalty and their arguments, as the objective and gradient functions take them."""
@@ -209,8 +232,8 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         resolve_backend(self.backend, self.device)
         check_plan(self.get_params(), task="classification")
 
-    def fit(self, X: Any, y: Any, *, validation_data: tuple[Any, Any] | None = None
-            ) -> LinearClassifier:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None, *,
+            validation_data: tuple[Any, Any] | None = None) -> LinearClassifier:
         """Fit W and b on ``(X, y)``.
 
         Args:
@@ -219,6 +242,9 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
                 at a time, never whole (:mod:`linclass.backends.numpy`); a Dask array is
                 trained where its partitions live (:mod:`linclass.backends.dask`).
             y: array-like of shape (n_samples,), any label type (strings, negative ints, ...).
+            sample_weight: Optional array-like of shape (n_samples,), finite and >= 0, not
+                all 0: the data term becomes ``sum_i v_i L_i / sum_i v_i`` (times
+                ``class_weight``), so integer weights equal duplicated rows.
             validation_data: Optional ``(X_val, y_val)`` held out by the caller: its loss
                 and accuracy are recorded every epoch in ``history_``, and early stopping
                 monitors it instead of carving ``validation_fraction`` out of ``X``.
@@ -226,12 +252,14 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         Returns:
             self.
         """
-        return self.fit_transformed(X, y, validation_data=validation_data)
+        return self.fit_transformed(X, y, sample_weight=sample_weight,
+                                    validation_data=validation_data)
 
     def fit_transformed(self, X: Any, y: Any, *,
                         transform: Callable[..., np.ndarray] | None = None,
                         n_features: int | None = None,
-                        validation_data: tuple[Any, Any] | None = None) -> LinearClassifier:
+                        validation_data: tuple[Any, Any] | None = None,
+                        sample_weight: Any = None) -> LinearClassifier:
         """Fit on feature rows, or on stored rows that ``transform`` turns into features
         one mini-batch at a time (``n_features``: their width).
 
@@ -245,11 +273,14 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         float_rows`: they are never copied here.
         """
         self._check_hyperparameters()
+        before = self._warm_state()
         stored = transform is None and (is_out_of_core(X) or is_dask(X))
         if stored:
             transform, n_features = float_rows, X.shape[1]
         if transform is None:
-            X, y = validate_data(self, X, y, dtype=self._dtypes())
+            X, y = validate_data(self, X, y, dtype=self._dtypes(),
+                                 accept_sparse=fitting.SPARSE_FORMATS)
+            X = fitting.sparse_rows(X, self.get_params())
             n_features, dtype = X.shape[1], X.dtype
         else:
             if n_features is None:
@@ -268,6 +299,9 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
                 f"got 1 class: {self.classes_[0]!r}"
             )
         y_enc = self._encode(y)
+        weights = row_weights(y_enc.shape[0], sample_weight, self.class_weight, y_enc,
+                              self.classes_)
+        init = warm_params(before, self.classes_, int(n_features))
         X_val, y_val = None, None
         if validation_data is not None:
             X_val = validation_data[0]
@@ -275,7 +309,13 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
                 X_val = self._validate_X(X_val, reset=False)
             y_val = self._encode(validation_data[1], what="validation labels")
         return self._fit_encoded(X, y_enc, X_val, y_val, n_features=int(n_features),
-                                 dtype=dtype, transform=transform)
+                                 dtype=dtype, transform=transform, weights=weights, init=init)
+
+    def _warm_state(self) -> tuple[np.ndarray, dict[str, np.ndarray]] | None:
+        """``(classes_, params)`` of the previous fit when ``warm_start`` continues from it."""
+        if not self.warm_start or not hasattr(self, "coef_"):
+            return None
+        return self.classes_, {k: np.array(v, copy=True) for k, v in self._params().items()}
 
     def _dtypes(self) -> Any:
         """What ``validate_data`` may convert rows to (``dtype``; by default float32 stays
@@ -283,7 +323,8 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         return [np.float64, np.float32] if self.dtype is None else np.dtype(self.dtype)
 
     def _validate_X(self, X: Any, *, reset: bool) -> np.ndarray:
-        return validate_data(self, X, reset=reset, dtype=self._dtypes())
+        return validate_data(self, X, reset=reset, dtype=self._dtypes(),
+                             accept_sparse=fitting.SPARSE_FORMATS)
 
     def _encode(self, y: Any, what: str = "labels") -> np.ndarray:
         """Labels as indices into ``classes_`` (the one label encoding of this estimator).
@@ -299,23 +340,28 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         return np.searchsorted(self.classes_, y).astype(np.int64)
 
     def _fit_encoded(self, X, y_enc, X_val, y_val, *, n_features: int, dtype: np.dtype,
-                     transform: Callable[..., np.ndarray] | None = None) -> LinearClassifier:
+                     transform: Callable[..., np.ndarray] | None = None,
+                     weights: np.ndarray | None = None,
+                     init: dict[str, np.ndarray] | None = None) -> LinearClassifier:
         """The part of fitting shared by :meth:`fit` and :meth:`fit_transformed`: the fit
         plan (:mod:`linclass.estimators.plan`), carried out by
-        :mod:`linclass.estimators.fitting`."""
+        :mod:`linclass.estimators.fitting`; ``weights`` per row (or None), ``init`` the
+        starting ``(W, b)`` of a warm start (or None)."""
         rng = np.random.default_rng(self.random_state)
         if X_val is None and self.early_stopping:
-            X, X_val, y_enc, y_val = train_test_split(
-                X, y_enc, test_size=self.validation_fraction, stratify=y_enc,
-                random_state=int(rng.integers(2**31)),
-            )
-        in_memory = transform is None and isinstance(X, np.ndarray)
+            # the weights follow their rows; the held-out rows are scored unweighted
+            split = train_test_split(X, y_enc, *(() if weights is None else (weights,)),
+                                     test_size=self.validation_fraction, stratify=y_enc,
+                                     random_state=int(rng.integers(2**31)))
+            X, X_val, y_enc, y_val = split[:4]
+            weights = None if weights is None else split[4]
+        in_memory = transform is None and (isinstance(X, np.ndarray) or issparse(X))
         plan = make_plan(self.get_params(), task="classification", n_samples=len(y_enc),
                          in_memory=in_memory)
         prepared = fitting.prepare(plan, X, None, rng, transform)
-        fitted = fitting.run(prepared, X, y_enc, len(self.classes_), n_features, dtype=dtype,
-                             rng=rng, X_val=X_val, y_val=y_val, transform=transform,
-                             progress=bool(self.verbose))
+        fitted = fitting.run(prepared, X, with_weights(y_enc, weights), len(self.classes_),
+                             n_features, dtype=dtype, rng=rng, X_val=X_val, y_val=y_val,
+                             transform=transform, progress=bool(self.verbose), init=init)
         result = fitted.result
         self._set_params(fitted.params)
         self.n_iter_ = result.n_iter
@@ -333,7 +379,8 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         return not choice("optimizer", self.optimizer).has("solver")
 
     @available_if(_incremental)
-    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> LinearClassifier:
+    def partial_fit(self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None
+                    ) -> LinearClassifier:
         """One pass of the optimizer over a batch that has just arrived.
 
         ``dask_ml.wrappers.Incremental(LinearClassifier(...))`` calls it once per block of
@@ -343,13 +390,24 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
             X: array-like of shape (n_samples, n_features).
             y: array-like of shape (n_samples,).
             classes: All labels that will ever appear; required on the first call.
+            sample_weight: Optional weights of the batch's rows (as in :meth:`fit`; the
+                batch's data term is their weighted mean). A dict ``class_weight`` applies
+                too; ``"balanced"`` needs the whole training set, so it is refused here
+                (pass ``sklearn.utils.class_weight.compute_class_weight``'s dict instead).
 
         Returns:
             self.
         """
         first = not hasattr(self, "classes_")
         self._check_hyperparameters()
-        X, y = validate_data(self, X, y, reset=first, dtype=self._dtypes())
+        if isinstance(self.class_weight, str):
+            raise ValueError("class_weight='balanced' needs the whole training set and is "
+                             "not supported by partial_fit; pass a dict computed by "
+                             "sklearn.utils.class_weight.compute_class_weight('balanced', "
+                             "classes=classes, y=y) instead")
+        X, y = validate_data(self, X, y, reset=first, dtype=self._dtypes(),
+                             accept_sparse=fitting.SPARSE_FORMATS)
+        X = fitting.sparse_rows(X, self.get_params())
         check_classification_targets(y)
         if first:
             if classes is None:
@@ -373,8 +431,11 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
                              else reparam.astype(X.dtype).to_model(theta))
             self._optimizer_state, self.n_iter_ = None, 0
         y_enc = self._encode(y)
+        weights = row_weights(y_enc.shape[0], sample_weight, self.class_weight, y_enc,
+                              self.classes_)
         params, self._optimizer_state = fitting.partial_step(
-            prepared, self._params(), X, y_enc, self._optimizer_state, self.random_state)
+            prepared, self._params(), X, with_weights(y_enc, weights), self._optimizer_state,
+            self.random_state)
         self._set_params(params)
         self.n_iter_ += 1
         return self

@@ -8,6 +8,7 @@ strings, negative ints, floats and booleans round-trip exactly.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -43,6 +44,35 @@ def decode_classes(spec: dict[str, Any]) -> np.ndarray:
     return np.array(values, dtype=dtype)
 
 
+#: The marker of a ``class_weight`` dict in a model file (its labels keep their kind).
+_CLASS_WEIGHT = "class_weight"
+
+
+def _encode_hyperparameters(values: dict[str, Any]) -> dict[str, Any]:
+    """``get_params()`` as JSON: a ``class_weight`` dict (labels of any kind as keys) as
+    its labels (:func:`encode_classes`) and weights."""
+    weights = values.get("class_weight")
+    if not isinstance(weights, dict):
+        return values
+    labels = list(weights)
+    # one JSON string: a model file's hyperparameters are single values
+    return {**values, "class_weight": json.dumps({
+        "kind": _CLASS_WEIGHT, "labels": encode_classes(np.array(labels)),
+        "weights": [float(weights[k]) for k in labels]})}
+
+
+def _decode_hyperparameters(values: dict[str, Any]) -> dict[str, Any]:
+    """Inverse of :func:`_encode_hyperparameters`."""
+    text = values.get("class_weight")
+    if not (isinstance(text, str) and text.startswith("{")):
+        return values
+    weights = json.loads(text)
+    if weights.get("kind") != _CLASS_WEIGHT:
+        raise ValueError(f"hyperparameters.class_weight is not a class_weight: {text[:80]}")
+    labels = decode_classes(weights["labels"]).tolist()
+    return {**values, "class_weight": dict(zip(labels, weights["weights"], strict=True))}
+
+
 def save_estimator(path: str | os.PathLike, estimator: Any, params: dict[str, np.ndarray],
                    fitted: dict[str, Any], *, arrays: dict[str, np.ndarray] | None = None,
                    force: bool = False) -> Path:
@@ -53,7 +83,7 @@ def save_estimator(path: str | os.PathLike, estimator: Any, params: dict[str, np
         The path written (atomically; never a pickle).
     """
     meta = {"estimator": type(estimator).__name__,
-            "hyperparameters": estimator.get_params(), **fitted}
+            "hyperparameters": _encode_hyperparameters(estimator.get_params()), **fitted}
     return save_model(path, params, meta, arrays=arrays, force=force)
 
 
@@ -76,7 +106,7 @@ def load_estimator(path: str | os.PathLike, cls: type[E], restore: Callable[[E, 
         raise ModelFileError(f"{path}: not a {cls.__name__} model file but "
                              f"{_what(meta)}")
     try:
-        estimator = cls(**meta["hyperparameters"])
+        estimator = cls(**_decode_hyperparameters(meta["hyperparameters"]))
         restore(estimator, meta)
     except (KeyError, TypeError, ValueError) as e:
         raise ModelFileError(f"{path}: bad metadata ({e})") from None

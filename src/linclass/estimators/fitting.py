@@ -10,8 +10,10 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
+from scipy.sparse import issparse
 
 from linclass import training as _train
+from linclass.backends.registry import resolve_backend
 from linclass.estimators.plan import FitPlan, step_size, top_eigenvalue
 from linclass.model import Params, init_params
 from linclass.options import LOSS_CURVATURE, choice, optimizer_record
@@ -69,13 +71,51 @@ def prepare(plan: FitPlan, X: Any, targets: np.ndarray | None, rng: np.random.Ge
         sample = X[: min(n, CURVATURE_ROWS)]
     else:
         sample = X[np.sort(rng.choice(n, size=min(n, CURVATURE_ROWS), replace=False))]
+    gain = 1.0
+    if issparse(sample):  # scaled, not centered (that would densify): a larger L, safe
+        Z = sample.astype(np.float64)
+        if reparam is not None:
+            Z = Z.multiply(reparam.inv_sigma).tocsr()
+            gain = float(np.max(reparam.inv_sigma) ** 2)
+        return Prepared(plan.with_learning_rate(step_size(plan, top_eigenvalue(Z), gain)),
+                        reparam)
     Z = np.asarray(sample if transform is None else transform(sample), dtype=np.float64)
     Z = Z.reshape(Z.shape[0], -1)
-    gain = 1.0
     if reparam is not None:
         Z = (Z - reparam.mu) * reparam.inv_sigma
         gain = float(np.max(reparam.inv_sigma) ** 2)
     return Prepared(plan.with_learning_rate(step_size(plan, top_eigenvalue(Z), gain)), reparam)
+
+
+#: The sparse formats the estimators take (CSC is converted to CSR, whose rows slice).
+SPARSE_FORMATS = ("csr", "csc")
+
+
+def sparse_rows(X: Any, values: dict[str, Any]) -> Any:
+    """``X`` as CSR when it is a scipy.sparse matrix, after refusing what does not run on
+    sparse rows; any other ``X`` as it is.
+
+    Sparse rows train on the NumPy backend with the analytic gradient: every block's
+    products ``X_B W^T`` and ``G^T X_B`` are sparse ones (:mod:`linclass.objective`), and
+    the standardized coordinates (``scaling="auto"``) never form ``X - mu`` (the step
+    computes the loss on the raw rows; only W and b are mapped,
+    :mod:`linclass.training.reparam`), so the matrix is never densified.
+
+    Raises:
+        ValueError: Saying that sparse X needs ``gradient="analytic"`` or
+            ``backend="numpy"``.
+    """
+    if not issparse(X):
+        return X
+    gradient = values.get("gradient", "analytic")
+    if gradient != "analytic":
+        raise ValueError(f"sparse X trains with gradient='analytic'; gradient={gradient!r} "
+                         "takes dense rows (X.toarray() if it fits in memory)")
+    backend = resolve_backend(values.get("backend"), values.get("device", "cpu"))
+    if backend != resolve_backend(None, "cpu"):
+        raise ValueError(f"sparse X trains on the NumPy backend; backend={backend!r} takes "
+                         "dense rows (X.toarray() if it fits in memory)")
+    return X.tocsr()
 
 
 def _l2_strength(plan: FitPlan) -> float:
@@ -99,7 +139,8 @@ class Fitted(NamedTuple):
 
 def run(prepared: Prepared, X: Any, y: np.ndarray, n_outputs: int, n_features: int, *,
         dtype: np.dtype, rng: np.random.Generator, X_val: Any = None, y_val: Any = None,
-        transform: Callable[..., np.ndarray] | None = None, progress: bool = False) -> Fitted:
+        transform: Callable[..., np.ndarray] | None = None, progress: bool = False,
+        init: Params | None = None) -> Fitted:
     """Initialize and train by the plan, and return the model in the user's coordinates.
 
     Args:
@@ -112,9 +153,15 @@ def run(prepared: Prepared, X: Any, y: np.ndarray, n_outputs: int, n_features: i
         X_val, y_val: Validation rows, or None.
         transform: Stored rows -> features, or None.
         progress: Show the progress bar.
+        init: The model's starting ``(W, b)`` (a warm start), or None: a new
+            initialization from ``rng``.
     """
     plan, reparam = prepared
     params = init_params(n_features, n_outputs, random_state=rng, dtype=dtype)
+    if init is not None:  # the rng still draws the initialization: the batch order is the same
+        params = {k: np.asarray(v, dtype=dtype) for k, v in init.items()}
+        if reparam is not None:
+            params = reparam.astype(dtype).to_theta(params)
     tol = plan.tol
     if reparam is not None and tol is not None and not plan.solver:
         # tol is on the scale of the optimizer's loss (a regressor's on standardized
@@ -144,4 +191,5 @@ def partial_step(prepared: Prepared, params: Params, X: Any, y: np.ndarray, stat
     return model, result.state
 
 
-__all__ = ["CURVATURE_ROWS", "Fitted", "Prepared", "partial_step", "prepare", "run"]
+__all__ = ["CURVATURE_ROWS", "SPARSE_FORMATS", "Fitted", "Prepared", "partial_step", "prepare",
+           "run", "sparse_rows"]

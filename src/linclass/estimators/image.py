@@ -133,9 +133,13 @@ class ImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
                            allow_nd=True, ensure_min_samples=1 if fitting else 0,
                            estimator=self, input_name="images")
 
-    def fit(self, images: np.ndarray, y: np.ndarray, *, progress: Any = None,
-            validation_data: tuple[np.ndarray, np.ndarray] | None = None) -> ImageClassifier:
+    def fit(self, images: np.ndarray, y: np.ndarray, sample_weight: Any = None, *,
+            progress: Any = None, validation_data: tuple[np.ndarray, np.ndarray] | None = None
+            ) -> ImageClassifier:
         """Fit the pipeline's statistics and then W, b on training images only.
+
+        ``sample_weight`` (n_images,) weighs each image's loss as
+        :meth:`LinearClassifier.fit` does (the pipeline's statistics stay unweighted).
 
         ``validation_data`` (images, labels) is passed through the fitted pipeline to
         :meth:`LinearClassifier.fit`, which records its curves (and stops on it early).
@@ -160,13 +164,14 @@ class ImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             clf.fit_transformed(
                 images, y, transform=features.batch_transform,
                 n_features=features.n_features_out, validation_data=validation_data,
+                sample_weight=sample_weight,
             )
         else:
             # HOG and histograms cost far more than a gradient step: extract them once.
             X = features.fit_transform(images, progress)
             if validation_data is not None:
                 validation_data = (self.transform(validation_data[0]), validation_data[1])
-            clf.fit(X, y, validation_data=validation_data)
+            clf.fit(X, y, sample_weight, validation_data=validation_data)
         self.classes_ = clf.classes_
         self.data_sha256_ = data_checksum(images, np.asarray(y))
         return self
@@ -209,10 +214,10 @@ class ImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         rows = self.transform(images)
         return self.classifier_.predict_proba(rows)
 
-    def score(self, images: np.ndarray, y: np.ndarray) -> float:
-        """Accuracy on ``(images, y)``."""
+    def score(self, images: np.ndarray, y: np.ndarray, sample_weight: Any = None) -> float:
+        """Accuracy on ``(images, y)``, weighted by ``sample_weight`` when given."""
         rows = self.transform(images)
-        return self.classifier_.score(rows, y)
+        return self.classifier_.score(rows, y, sample_weight=sample_weight)
 
     @property
     def image_shape(self) -> tuple[int, ...]:

@@ -24,7 +24,7 @@ ESTIMATOR_PARAMS = (
     "loss", "penalty", "alpha", "l1_ratio", "margin", "optimizer", "gradient",
     "numerical_method", "numerical_h", *OPTIMIZER_PARAMS, "max_epochs", "tol", "patience",
     "early_stopping", "validation_fraction", "scaling", "backend", "device", "dtype",
-    "random_state", "verbose",
+    "class_weight", "warm_start", "random_state", "verbose",
 )
 
 SEARCH_OPTIMIZERS = frozenset(names("optimizer", "search"))

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy.sparse import issparse
 
 from linclass.options import (
     LOSS_CURVATURE,
@@ -263,14 +264,15 @@ def top_eigenvalue(Z: np.ndarray, *, iterations: int = 50, seed: int = 0) -> flo
     loss's own curvature. Power iteration, ``O(iterations n D)``.
 
     Args:
-        Z: ndarray of shape (n, D), feature rows as the optimizer sees them.
+        Z: ndarray or scipy.sparse matrix of shape (n, D), feature rows as the optimizer
+            sees them (sparse rows are multiplied as they are).
         iterations: Power-iteration steps (the estimate only grows with them).
         seed: Seed of the starting vector.
 
     Returns:
         ``lambda_max >= 0``.
     """
-    Z = np.asarray(Z, dtype=np.float64)
+    Z = Z.astype(np.float64) if issparse(Z) else np.asarray(Z, dtype=np.float64)
     n = max(Z.shape[0], 1)
     v = np.random.default_rng(seed).standard_normal(Z.shape[1] + 1)
     estimate = 0.0

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.model_selection import train_test_split
+from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from linclass.estimators import fitting
@@ -45,6 +46,7 @@ from linclass.estimators.files import load_estimator, save_estimator
 from linclass.estimators.params import ESTIMATOR_PARAMS, constraints, warn_if_still_improving
 from linclass.estimators.plan import check as check_plan
 from linclass.estimators.plan import make_plan
+from linclass.estimators.weights import row_weights, warm_params, with_weights
 from linclass.io.persist import ModelFileError
 from linclass.model import scores
 from linclass.options import PARAMS
@@ -55,7 +57,8 @@ LOSS = "squared"
 #: The classifier's parameters less the loss's and the backend's (the torch backend
 #: trains on class indices; regression stays on NumPy).
 REGRESSOR_PARAMS = tuple(p for p in ESTIMATOR_PARAMS
-                         if p not in ("loss", "margin", "backend", "device", "dtype"))
+                         if p not in ("loss", "margin", "backend", "device", "dtype",
+                                      "class_weight"))
 #: The signature's defaults, read from the records so that they cannot drift.
 _DEFAULT = {name: PARAMS[name].default for name in REGRESSOR_PARAMS}
 
@@ -95,7 +98,8 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
     ``margin`` (the loss is always the squared error), with the same records, defaults and
     checks. With ``scaling="auto"`` (the default) neither the features nor the targets need
     scaling first (module docstring); ``scaling="none"`` steps on the raw numbers. For
-    regressors ``tol`` is measured on the loss of the standardized targets. See the module
+    regressors ``tol`` is measured on the loss of the standardized targets. ``warm_start``:
+    ``fit`` starts from the current ``coef_`` and ``intercept_`` (same features). See the module
     docstring for the mapping of ``alpha`` to scikit-learn's Ridge, Lasso and ElasticNet.
 
     Attributes:
@@ -139,41 +143,65 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         early_stopping: bool = _DEFAULT["early_stopping"],
         validation_fraction: float = _DEFAULT["validation_fraction"],
         scaling: str = _DEFAULT["scaling"],
+        warm_start: bool = _DEFAULT["warm_start"],
         random_state: int | None = None,
         verbose: bool = _DEFAULT["verbose"],
     ) -> None:
         for name in REGRESSOR_PARAMS:
             setattr(self, name, locals()[name])
 
+    def __sklearn_tags__(self) -> Tags:
+        """scikit-learn's tags: sparse rows are taken (:func:`~linclass.estimators.
+        fitting.sparse_rows`)."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
     def objective_params(self) -> dict[str, Any]:
         """Loss, penalty and their arguments, as the objective and gradient functions take them."""
         return make_plan(self.get_params(), task="regression", n_samples=1).objective
 
-    def fit(self, X: Any, y: Any) -> LinearRegressor:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LinearRegressor:
         """Fit w and b on ``(X, y)``.
 
         Args:
             X: array-like of shape (n_samples, n_features).
             y: array-like of shape (n_samples,), real targets.
+            sample_weight: Optional array-like of shape (n_samples,), finite, >= 0, not
+                all 0: the data term becomes ``sum_i v_i (y_i - w . x_i - b)^2 / sum_i
+                v_i``, so integer weights equal duplicated rows (scikit-learn's ``Ridge``
+                with weights minimizes ``sum_i v_i r_i^2 + a |w|^2``: ``alpha = a /
+                sum_i v_i``).
 
         Returns:
             self.
         """
         self._validate_params()
         check_plan(self.get_params(), task="regression")
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=True)
+        before = None
+        if self.warm_start and hasattr(self, "coef_"):
+            before = (None, {k: np.array(v, copy=True) for k, v in self._params().items()})
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=True,
+                             accept_sparse=fitting.SPARSE_FORMATS)
+        X = fitting.sparse_rows(X, self.get_params())
         y = np.asarray(y, dtype=X.dtype)
         if not np.isfinite(y).all():
             raise ValueError("y contains NaN or inf")
+        weights = row_weights(y.shape[0], sample_weight)
+        init = warm_params(before, None, X.shape[1])
         rng = np.random.default_rng(self.random_state)
         X_val = y_val = None
         if self.early_stopping:
-            X, X_val, y, y_val = train_test_split(
-                X, y, test_size=self.validation_fraction, random_state=int(rng.integers(2**31)))
+            split = train_test_split(X, y, *(() if weights is None else (weights,)),
+                                     test_size=self.validation_fraction,
+                                     random_state=int(rng.integers(2**31)))
+            X, X_val, y, y_val = split[:4]
+            weights = None if weights is None else split[4]
         plan = make_plan(self.get_params(), task="regression", n_samples=len(y))
         prepared = fitting.prepare(plan, X, y, rng)
-        fitted = fitting.run(prepared, X, y, 1, X.shape[1], dtype=X.dtype, rng=rng,
-                             X_val=X_val, y_val=y_val, progress=bool(self.verbose))
+        fitted = fitting.run(prepared, X, with_weights(y, weights), 1, X.shape[1],
+                             dtype=X.dtype, rng=rng, X_val=X_val, y_val=y_val,
+                             progress=bool(self.verbose), init=init)
         result = fitted.result
         self._set_params(fitted.params)
         self.n_iter_ = result.n_iter
@@ -197,7 +225,8 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
             ndarray of shape (n_samples,).
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
+                          accept_sparse=fitting.SPARSE_FORMATS)
         return scores(self._params(), X)[:, 0]
 
     def to_onnx(self, path: str | os.PathLike | None = None, *, force: bool = False) -> Any:

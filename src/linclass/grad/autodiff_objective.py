@@ -21,9 +21,10 @@ import numpy as np
 
 from linclass.grad.autodiff import Tensor
 from linclass.losses import DEFAULT_LOSS, RECORDS, check_scores_labels
+from linclass.losses.functions import check_sample_weight
 from linclass.losses.records import ArrayOps, Loss
 from linclass.model import Params, check_params
-from linclass.objective import check_inputs
+from linclass.objective import check_inputs, unpack_weights
 from linclass.regularizers import check_alpha, check_l1_ratio
 
 TensorLoss = Callable[..., Tensor]
@@ -170,8 +171,9 @@ def autodiff_value_and_grad(
         ``(J, {"W": dJ/dW (n_classes, n_features), "b": dJ/db (n_classes,)})``.
     """
     X = np.asarray(X)
-    y = np.asarray(y)
+    y, w = unpack_weights(np.asarray(y))  # weighted targets: L = 1/N sum_i w_i L_i
     check_inputs(X, y)
+    w = check_sample_weight(w, X.shape[0])
     check_params(params, X.shape[1])
     loss_fn = _lookup(LOSSES, loss, "loss")
     penalty_fn = _lookup(PENALTIES, "none" if penalty is None else penalty, "penalty")
@@ -186,7 +188,8 @@ def autodiff_value_and_grad(
     # rows for labels), a callable the labels as they are.
     _, y = (RECORDS[loss].targets_of(S.data, y) if isinstance(loss, str)
             else check_scores_labels(S.data, y))
-    J = loss_fn(S, y, **loss_kwargs) + penalty_fn(W, alpha, **penalty_kwargs)
+    weight = {} if w is None else {"sample_weight": w}
+    J = loss_fn(S, y, **loss_kwargs, **weight) + penalty_fn(W, alpha, **penalty_kwargs)
     J.backward()
     assert W.grad is not None and b.grad is not None  # leaves of J: backward() set them
     return float(J.data), {"W": W.grad, "b": b.grad}

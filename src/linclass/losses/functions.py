@@ -65,6 +65,40 @@ def check_scores_labels(scores: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, 
     return scores, y
 
 
+def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray | None:
+    """Validate per-row weights: None, or finite values >= 0 of shape (n_samples,).
+
+    Raises:
+        ValueError: Naming ``sample_weight``: a wrong shape, NaN or inf, a negative weight.
+    """
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight)
+    if w.shape != (n_samples,):
+        raise ValueError(f"sample_weight must have shape ({n_samples},), got {w.shape}")
+    if not np.issubdtype(w.dtype, np.number) or np.iscomplexobj(w):
+        raise ValueError(f"sample_weight must be real numbers, got dtype {w.dtype}")
+    w = w.astype(np.float64, copy=False)
+    if not np.isfinite(w).all():
+        raise ValueError("sample_weight contains NaN or inf")
+    if (w < 0).any():
+        raise ValueError(f"sample_weight must be >= 0, got a minimum of {w.min():g}")
+    return w
+
+
+def _mean_rows(per_example: np.ndarray, sample_weight: np.ndarray | None) -> float:
+    """``1/N sum_i L_i``, or ``1/N sum_i w_i L_i`` with weights."""
+    n = per_example.shape[0]
+    if sample_weight is None:
+        return float(per_example.sum()) / n
+    return float(sample_weight @ per_example) / n
+
+
+def _row_scale(n: int, sample_weight: np.ndarray | None) -> Any:
+    """What row i of a gradient is multiplied by: ``1/N``, or ``w_i / N`` (shape (N, 1))."""
+    return 1.0 / n if sample_weight is None else (sample_weight * (1.0 / n))[:, None]
+
+
 def _float_dtype(scores: np.ndarray) -> np.dtype:
     """The dtype of a gradient of ``scores``: theirs when floating, float64 for integers."""
     return np.result_type(scores.dtype, 1.0)
@@ -135,6 +169,7 @@ def svm_loss(
     *,
     include_correct: bool = False,
     class_reduction: str = "sum",
+    sample_weight: np.ndarray | None = None,
 ) -> tuple[float, np.ndarray]:
     """Multiclass SVM loss ``L_i = sum_{j != y_i} max(0, s_j - s_{y_i} + margin)``, averaged.
 
@@ -150,6 +185,7 @@ def svm_loss(
         margin: The desired gap (the lecture's 1) between the correct score and the others.
         include_correct: Sum over all classes, ``j = y_i`` included.
         class_reduction: ``"sum"`` (the lecture's) or ``"mean"`` over the summed classes.
+        sample_weight: Optional weights (n_samples,): ``L = 1/N sum_i w_i L_i``.
 
     Returns:
         ``(L, dL/dscores)`` with dscores of shape (n_samples, n_classes).
@@ -158,10 +194,11 @@ def svm_loss(
         raise ValueError(f"class_reduction must be one of {CLASS_REDUCTIONS}, "
                          f"got {class_reduction!r}")
     scores, y = check_scores_labels(scores, y)
+    w = check_sample_weight(sample_weight, scores.shape[0])
     dscores = np.empty(scores.shape, dtype=_float_dtype(scores))
-    loss = svm_loss_into(scores, y, dscores, margin)
-    if include_correct:
-        loss += max(0.0, float(margin))  # the term max(0, s_y - s_y + margin)
+    loss = svm_loss_into(scores, y, dscores, margin, sample_weight=w)
+    if include_correct:  # the term max(0, s_y - s_y + margin), weighted
+        loss += max(0.0, float(margin)) * (1.0 if w is None else float(w.mean()))
     if class_reduction == "mean":
         n_terms = scores.shape[1] - (0 if include_correct else 1)
         loss /= n_terms
@@ -170,7 +207,8 @@ def svm_loss(
 
 
 def svm_loss_into(
-    scores: np.ndarray, y: np.ndarray, out: np.ndarray, margin: float = 1.0
+    scores: np.ndarray, y: np.ndarray, out: np.ndarray, margin: float = 1.0, *,
+    sample_weight: np.ndarray | None = None,
 ) -> float:
     """The kernel of :func:`svm_loss`: write ``dL/dscores`` into ``out``, return ``L``.
 
@@ -181,9 +219,10 @@ def svm_loss_into(
         y: ndarray of shape (n_samples,), integer labels in ``[0, n_classes)``.
         out: Float ndarray of shape (n_samples, n_classes) that receives the gradient.
         margin: The desired gap between the correct score and the others.
+        sample_weight: Optional weights (n_samples,), checked by the caller.
 
     Returns:
-        The loss averaged over examples.
+        The loss averaged over examples (weighted: ``1/N sum_i w_i L_i``).
     """
     n = scores.shape[0]
     rows = np.arange(n)
@@ -191,11 +230,12 @@ def svm_loss_into(
     margins = np.subtract(scores, (correct - margin)[:, None], out=out)
     np.maximum(margins, 0, out=margins)
     margins[rows, y] = 0  # j != y_i
-    loss = float(margins.sum()) / n
+    loss = (float(margins.sum()) / n if sample_weight is None
+            else _mean_rows(_row_sum(margins), sample_weight))
     # dL_i/ds_j = 1[margin_j > 0] for j != y_i, and minus the count of those for j = y_i.
     active = np.greater(margins, 0, out=margins)  # 1.0 / 0.0 in place
     active[rows, y] = -_row_sum(active)
-    active *= 1.0 / n
+    active *= _row_scale(n, sample_weight)
     return loss
 
 
@@ -206,6 +246,7 @@ def svm_loss_loop(
     *,
     include_correct: bool = False,
     class_reduction: str = "sum",
+    sample_weight: np.ndarray | None = None,
 ) -> float:
     """Reference SVM loss, one example and one class at a time, as the slides write it.
 
@@ -230,14 +271,16 @@ def svm_loss_loop(
             if j == y[i] and not include_correct:
                 continue
             terms.append(max(0.0, float(s[j] - s[y[i]] + margin)))
-        total += sum(terms) if class_reduction == "sum" else sum(terms) / len(terms)
+        w_i = 1.0 if sample_weight is None else float(sample_weight[i])
+        total += w_i * (sum(terms) if class_reduction == "sum" else sum(terms) / len(terms))
     return total / scores.shape[0]
 
 
 # --- softmax + cross-entropy --------------------------------------------------------------
 
 
-def softmax_loss(scores: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+def softmax_loss(scores: np.ndarray, y: np.ndarray, *, sample_weight: np.ndarray | None = None
+                 ) -> tuple[float, np.ndarray]:
     """Softmax cross-entropy ``L_i = -sum_k p*_ik log q_ik``, ``q_i = softmax(s_i)``, averaged.
 
     With integer labels ``p*_i`` is one-hot and this is ``L_i = -log q_{i, y_i}``. With
@@ -249,21 +292,28 @@ def softmax_loss(scores: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
         scores: ndarray of shape (n_samples, n_classes), unnormalized log-probabilities.
         y: ndarray of shape (n_samples,), integer labels, or ndarray of shape
             (n_samples, n_classes), target probabilities (rows >= 0 summing to 1).
+        sample_weight: Optional weights (n_samples,): ``L = 1/N sum_i w_i L_i``.
 
     Returns:
-        ``(L, dL/dscores)``; ``dL_i/ds_k = q_ik - p*_ik``, divided by N.
+        ``(L, dL/dscores)``; ``dL_i/ds_k = w_i (q_ik - p*_ik)``, divided by N.
     """
     if np.ndim(y) == 2:
         scores, targets = check_scores_probabilities(scores, y)
+        w = check_sample_weight(sample_weight, scores.shape[0])
         logq = log_softmax(scores.astype(_float_dtype(scores)))
         n = scores.shape[0]
-        return -float(np.sum(targets * logq)) / n, (np.exp(logq) - targets) / n
+        if w is None:  # as before weights existed (the same rounding)
+            return -float(np.sum(targets * logq)) / n, (np.exp(logq) - targets) / n
+        per_example = -_row_sum(targets * logq)
+        return _mean_rows(per_example, w), (np.exp(logq) - targets) * _row_scale(n, w)
     scores, y = check_scores_labels(scores, y)
+    w = check_sample_weight(sample_weight, scores.shape[0])
     dscores = np.empty(scores.shape, dtype=_float_dtype(scores))
-    return softmax_loss_into(scores, y, dscores), dscores
+    return softmax_loss_into(scores, y, dscores, sample_weight=w), dscores
 
 
-def softmax_loss_into(scores: np.ndarray, y: np.ndarray, out: np.ndarray) -> float:
+def softmax_loss_into(scores: np.ndarray, y: np.ndarray, out: np.ndarray, *,
+                      sample_weight: np.ndarray | None = None) -> float:
     """The kernel of :func:`softmax_loss`: write ``dL/dscores`` into ``out``, return ``L``.
 
     Unchecked (see :func:`check_scores_labels`); ``out`` may be ``scores`` itself.
@@ -272,21 +322,23 @@ def softmax_loss_into(scores: np.ndarray, y: np.ndarray, out: np.ndarray) -> flo
         scores: ndarray of shape (n_samples, n_classes).
         y: ndarray of shape (n_samples,), integer labels in ``[0, n_classes)``.
         out: Float ndarray of shape (n_samples, n_classes) that receives the gradient.
+        sample_weight: Optional weights (n_samples,), checked by the caller.
 
     Returns:
-        The loss averaged over examples.
+        The loss averaged over examples (weighted: ``1/N sum_i w_i L_i``).
     """
     n = scores.shape[0]
     rows = np.arange(n)
     logp = log_softmax(scores, out=out)
-    loss = -float(logp[rows, y].sum()) / n
+    loss = -_mean_rows(logp[rows, y], sample_weight)
     dscores = np.exp(logp, out=logp)
     dscores[rows, y] -= 1
-    dscores *= 1.0 / n
+    dscores *= _row_scale(n, sample_weight)
     return loss
 
 
-def softmax_loss_loop(scores: np.ndarray, y: np.ndarray) -> float:
+def softmax_loss_loop(scores: np.ndarray, y: np.ndarray,
+                      sample_weight: np.ndarray | None = None) -> float:
     """Reference softmax loss, written like the slide: exp, normalize, ``-log``.
 
     Uses the max-shift per example and takes the ``log`` of the normalizer rather than of
@@ -300,7 +352,8 @@ def softmax_loss_loop(scores: np.ndarray, y: np.ndarray) -> float:
     for i in range(scores.shape[0]):
         s = scores[i] - max(scores[i])
         unnormalized = [np.exp(float(v)) for v in s]  # the largest is exp(0) = 1: sum >= 1
-        total += np.log(sum(unnormalized)) - float(s[y[i]])
+        w_i = 1.0 if sample_weight is None else float(sample_weight[i])
+        total += w_i * (np.log(sum(unnormalized)) - float(s[y[i]]))
     return total / scores.shape[0]
 
 
@@ -428,7 +481,8 @@ def check_scores_targets(scores: np.ndarray, y: np.ndarray) -> tuple[np.ndarray,
     return scores, y.astype(_float_dtype(scores), copy=False)
 
 
-def squared_loss(scores: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+def squared_loss(scores: np.ndarray, y: np.ndarray, *, sample_weight: np.ndarray | None = None
+                 ) -> tuple[float, np.ndarray]:
     """Squared error ``L_i = sum_k (s_ik - t_ik)^2``, averaged: the lecture's
     ``L_i = (y - W x_i)^2``.
 
@@ -439,17 +493,22 @@ def squared_loss(scores: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
         scores: ndarray of shape (n_samples, n_outputs).
         y: Integer labels (n_samples,), or real targets (n_samples, n_outputs) or
             (n_samples,) for one output.
+        sample_weight: Optional weights (n_samples,): ``L = 1/N sum_i w_i L_i``.
 
     Returns:
-        ``(L, dL/dscores)``; ``dL_i/ds_ik = 2 (s_ik - t_ik)``, divided by N.
+        ``(L, dL/dscores)``; ``dL_i/ds_ik = 2 w_i (s_ik - t_ik)``, divided by N.
     """
     scores, targets = check_scores_targets(scores, y)
+    w = check_sample_weight(sample_weight, scores.shape[0])
     residual = scores - targets  # float: targets carry the float dtype
     n = scores.shape[0]
-    return float(np.sum(residual * residual)) / n, residual * (2.0 / n)
+    if w is None:
+        return float(np.sum(residual * residual)) / n, residual * (2.0 / n)
+    return _mean_rows(_row_sum(residual * residual), w), residual * (2.0 * _row_scale(n, w))
 
 
-def squared_loss_into(scores: np.ndarray, y: np.ndarray, out: np.ndarray) -> float:
+def squared_loss_into(scores: np.ndarray, y: np.ndarray, out: np.ndarray, *,
+                      sample_weight: np.ndarray | None = None) -> float:
     """The kernel of :func:`squared_loss` for integer labels (the fit loop's fast path):
     write ``dL/dscores`` into ``out`` (may be ``scores``), return ``L``. Unchecked.
 
@@ -466,19 +525,24 @@ def squared_loss_into(scores: np.ndarray, y: np.ndarray, out: np.ndarray) -> flo
         out[...] = scores
     residual = out  # s - t: subtract the one-hot in place
     residual[np.arange(n), y] -= 1
-    loss = float(np.sum(residual * residual)) / n
-    residual *= 2.0 / n
+    if sample_weight is None:
+        loss = float(np.sum(residual * residual)) / n
+    else:
+        loss = _mean_rows(_row_sum(residual * residual), sample_weight)
+    residual *= 2.0 * _row_scale(n, sample_weight)
     return loss
 
 
-def squared_loss_loop(scores: np.ndarray, y: np.ndarray) -> float:
+def squared_loss_loop(scores: np.ndarray, y: np.ndarray,
+                      sample_weight: np.ndarray | None = None) -> float:
     """Reference squared error, one example and one output at a time:
     ``1/N sum_i sum_k (s_ik - t_ik)^2`` with ``t_ik = 1[k = y_i]`` for labels."""
     scores, targets = check_scores_targets(scores, y)
     total = 0.0
     for i in range(scores.shape[0]):
+        w_i = 1.0 if sample_weight is None else float(sample_weight[i])
         for k in range(scores.shape[1]):
-            total += (float(scores[i, k]) - float(targets[i, k])) ** 2
+            total += w_i * (float(scores[i, k]) - float(targets[i, k])) ** 2
     return total / scores.shape[0]
 
 
@@ -493,7 +557,8 @@ def ova_targets(scores: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def ova_hinge_loss(
-    scores: np.ndarray, y: np.ndarray, margin: float = 1.0
+    scores: np.ndarray, y: np.ndarray, margin: float = 1.0, *,
+    sample_weight: np.ndarray | None = None,
 ) -> tuple[float, np.ndarray]:
     """One-vs-all hinge: ``L_i = sum_k max(0, margin - t_ik s_ik)``, averaged.
 
@@ -503,53 +568,65 @@ def ova_hinge_loss(
         ``(L, dL/dscores)`` with dscores of shape (n_samples, n_classes).
     """
     scores, y = check_scores_labels(scores, y)
+    w = check_sample_weight(sample_weight, scores.shape[0])
     n = scores.shape[0]
     t = ova_targets(scores, y)
     h = margin - t * scores
     active = h > 0
-    loss = float(np.where(active, h, 0).sum()) / n
-    return loss, np.where(active, -t, 0).astype(scores.dtype) / n
+    if w is None:  # as before weights existed (the same rounding)
+        loss = float(np.where(active, h, 0).sum()) / n
+        return loss, np.where(active, -t, 0).astype(scores.dtype) / n
+    loss = _mean_rows(np.where(active, h, 0).sum(axis=1), w)
+    return loss, (np.where(active, -t, 0) * _row_scale(n, w)).astype(_float_dtype(scores))
 
 
-def ova_logistic_loss(scores: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+def ova_logistic_loss(scores: np.ndarray, y: np.ndarray, *,
+                      sample_weight: np.ndarray | None = None) -> tuple[float, np.ndarray]:
     """One-vs-all logistic: ``L_i = sum_k log(1 + exp(-t_ik s_ik))``, averaged.
 
     Returns:
         ``(L, dL/dscores)``; ``dL/ds_ik = -t_ik sigmoid(-t_ik s_ik) / N``.
     """
     scores, y = check_scores_labels(scores, y)
+    w = check_sample_weight(sample_weight, scores.shape[0])
     n = scores.shape[0]
     t = ova_targets(scores, y)
     z = -t * scores
-    loss = float(np.logaddexp(0, z).sum()) / n
     # sigmoid(z) written through exp(-logaddexp) so it stays finite at |z| = 1e4.
     sig = np.exp(z - np.logaddexp(0, z))
-    return loss, (-t * sig / n).astype(scores.dtype)
+    if w is None:  # as before weights existed (the same rounding)
+        return float(np.logaddexp(0, z).sum()) / n, (-t * sig / n).astype(scores.dtype)
+    loss = _mean_rows(np.logaddexp(0, z).sum(axis=1), w)
+    return loss, (-t * sig * _row_scale(n, w)).astype(scores.dtype)
 
 
 
-def ova_hinge_loss_loop(scores: np.ndarray, y: np.ndarray, margin: float = 1.0) -> float:
+def ova_hinge_loss_loop(scores: np.ndarray, y: np.ndarray, margin: float = 1.0,
+                        sample_weight: np.ndarray | None = None) -> float:
     """Reference one-vs-all hinge, one example and one class at a time:
     ``1/N sum_i sum_k max(0, margin - t_ik s_ik)``, ``t_ik = +1`` if ``k = y_i`` else -1."""
     scores, y = check_scores_labels(scores, y)
     total = 0.0
     for i in range(scores.shape[0]):
+        w_i = 1.0 if sample_weight is None else float(sample_weight[i])
         for k in range(scores.shape[1]):
             t = 1.0 if k == y[i] else -1.0
-            total += max(0.0, margin - t * float(scores[i, k]))
+            total += w_i * max(0.0, margin - t * float(scores[i, k]))
     return total / scores.shape[0]
 
 
-def ova_logistic_loss_loop(scores: np.ndarray, y: np.ndarray) -> float:
+def ova_logistic_loss_loop(scores: np.ndarray, y: np.ndarray,
+                           sample_weight: np.ndarray | None = None) -> float:
     """Reference one-vs-all logistic, one example and one class at a time:
     ``1/N sum_i sum_k log(1 + exp(-t_ik s_ik))`` (``log1p`` of ``exp(-|z|)`` plus the
     positive part, so it stays finite at large scores)."""
     scores, y = check_scores_labels(scores, y)
     total = 0.0
     for i in range(scores.shape[0]):
+        w_i = 1.0 if sample_weight is None else float(sample_weight[i])
         for k in range(scores.shape[1]):
             z = -(1.0 if k == y[i] else -1.0) * float(scores[i, k])
-            total += max(z, 0.0) + float(np.log1p(np.exp(-abs(z))))
+            total += w_i * (max(z, 0.0) + float(np.log1p(np.exp(-abs(z)))))
     return total / scores.shape[0]
 
 
@@ -557,7 +634,8 @@ def ova_logistic_loss_loop(scores: np.ndarray, y: np.ndarray) -> float:
 
 
 def crammer_singer_loss(
-    scores: np.ndarray, y: np.ndarray, margin: float = 1.0
+    scores: np.ndarray, y: np.ndarray, margin: float = 1.0, *,
+    sample_weight: np.ndarray | None = None,
 ) -> tuple[float, np.ndarray]:
     """Crammer-Singer hinge ``L_i = max(0, margin + max_{j != y_i} s_j - s_{y_i})``, averaged.
 
@@ -575,12 +653,14 @@ def crammer_singer_loss(
         ``(L, dL/dscores)`` with dscores of shape (n_samples, n_classes).
     """
     scores, y = check_scores_labels(scores, y)
+    w = check_sample_weight(sample_weight, scores.shape[0])
     dscores = np.empty(scores.shape, dtype=_float_dtype(scores))
-    return crammer_singer_loss_into(scores, y, dscores, margin), dscores
+    return crammer_singer_loss_into(scores, y, dscores, margin, sample_weight=w), dscores
 
 
 def crammer_singer_loss_into(
-    scores: np.ndarray, y: np.ndarray, out: np.ndarray, margin: float = 1.0
+    scores: np.ndarray, y: np.ndarray, out: np.ndarray, margin: float = 1.0, *,
+    sample_weight: np.ndarray | None = None,
 ) -> float:
     """The kernel of :func:`crammer_singer_loss`: ``dL/dscores`` into ``out`` (may be
     ``scores``), return ``L``. Unchecked.
@@ -596,20 +676,24 @@ def crammer_singer_loss_into(
     worst = np.argmax(augmented, axis=1)
     per_example = augmented[rows, worst] - correct
     active = (per_example > 0) * (1.0 / n)
+    if sample_weight is not None:
+        active *= sample_weight
     out[...] = 0
     out[rows, worst] += active
     out[rows, y] -= active
-    return float(per_example.sum()) / n
+    return _mean_rows(per_example, sample_weight)
 
 
-def crammer_singer_loss_loop(scores: np.ndarray, y: np.ndarray, margin: float = 1.0) -> float:
+def crammer_singer_loss_loop(scores: np.ndarray, y: np.ndarray, margin: float = 1.0,
+                             sample_weight: np.ndarray | None = None) -> float:
     """Reference Crammer-Singer hinge, one example at a time:
     ``1/N sum_i max(0, margin + max_{j != y_i} s_j - s_{y_i})``."""
     scores, y = check_scores_labels(scores, y)
     total = 0.0
     for i in range(scores.shape[0]):
         worst = max(float(scores[i, j]) for j in range(scores.shape[1]) if j != y[i])
-        total += max(0.0, margin + worst - float(scores[i, y[i]]))
+        w_i = 1.0 if sample_weight is None else float(sample_weight[i])
+        total += w_i * max(0.0, margin + worst - float(scores[i, y[i]]))
     return total / scores.shape[0]
 
 # --- the values once more, against an array namespace (autodiff, torch) -------------------
@@ -617,46 +701,60 @@ def crammer_singer_loss_loop(scores: np.ndarray, y: np.ndarray, margin: float = 
 # ``xp`` offers sum, max (axis, keepdims), exp, log, relu and square; everything else is
 # arithmetic operators, which NumPy arrays, autodiff Tensors and torch tensors all have.
 # ``T`` (n_samples, n_classes) is the target matrix, so no loss needs to index by labels.
+# ``sample_weight`` (n_samples,) is an array of the same namespace (or None).
 
 
-def softmax_value(xp: Any, S: Any, T: Any) -> Any:
+def _mean(xp: Any, terms: Any, sample_weight: Any) -> Any:
+    """``1/N sum_i L_i``, or ``1/N sum_i w_i L_i``, of per-example values (n_samples,) or
+    of per-class terms (n_samples, n_classes) whose rows sum to ``L_i`` (unweighted: one
+    sum over all of them, as before weights existed, so the rounding is unchanged)."""
+    n = terms.shape[0]
+    if sample_weight is None:
+        return xp.sum(terms) / n
+    rows = xp.sum(terms, axis=1) if len(terms.shape) == 2 else terms
+    return xp.sum(rows * sample_weight) / n
+
+
+def softmax_value(xp: Any, S: Any, T: Any, sample_weight: Any = None) -> Any:
     """``-1/N sum_ik T_ik log softmax(s_i)_k``, shifted by the row max against overflow."""
     shifted = S - xp.max(S, axis=1, keepdims=True)
     logq = shifted - xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
-    return -xp.sum(T * logq) / S.shape[0]
+    return _mean(xp, -(T * logq), sample_weight)
 
 
-def svm_value(xp: Any, S: Any, T: Any, margin: float = 1.0) -> Any:
+def svm_value(xp: Any, S: Any, T: Any, margin: float = 1.0, sample_weight: Any = None) -> Any:
     """``1/N sum_i sum_{j != y_i} max(0, s_j - s_{y_i} + margin)``."""
     correct = xp.sum(S * T, axis=1, keepdims=True)
-    return xp.sum(xp.relu(S - correct + margin) * (1 - T)) / S.shape[0]
+    return _mean(xp, xp.relu(S - correct + margin) * (1 - T), sample_weight)
 
 
-def ova_hinge_value(xp: Any, S: Any, T: Any, margin: float = 1.0) -> Any:
+def ova_hinge_value(xp: Any, S: Any, T: Any, margin: float = 1.0,
+                    sample_weight: Any = None) -> Any:
     """``1/N sum_ik max(0, margin - t_ik s_ik)``, ``t = 2T - 1``."""
-    return xp.sum(xp.relu(margin - (2 * T - 1) * S)) / S.shape[0]
+    return _mean(xp, xp.relu(margin - (2 * T - 1) * S), sample_weight)
 
 
-def ova_logistic_value(xp: Any, S: Any, T: Any) -> Any:
+def ova_logistic_value(xp: Any, S: Any, T: Any, sample_weight: Any = None) -> Any:
     """``1/N sum_ik log(1 + exp(z_ik))``, ``z = -t S``, written as ``m + log(e^-m + e^(z-m))``
     with ``m = max(z, 0)``: ``exp`` never overflows, and the derivative through ``m`` is
     exactly 0, so the subgradient of ``max`` at ``z = 0`` cannot matter."""
     z = -(2 * T - 1) * S
     m = xp.relu(z)
-    return xp.sum(m + xp.log(xp.exp(-m) + xp.exp(z - m))) / S.shape[0]
+    return _mean(xp, m + xp.log(xp.exp(-m) + xp.exp(z - m)), sample_weight)
 
 
-def squared_value(xp: Any, S: Any, T: Any) -> Any:
+def squared_value(xp: Any, S: Any, T: Any, sample_weight: Any = None) -> Any:
     """``1/N sum_ik (s_ik - t_ik)^2``."""
-    return xp.sum(xp.square(S - T)) / S.shape[0]
+    return _mean(xp, xp.square(S - T), sample_weight)
 
 
 
-def crammer_singer_value(xp: Any, S: Any, T: Any, margin: float = 1.0) -> Any:
+def crammer_singer_value(xp: Any, S: Any, T: Any, margin: float = 1.0,
+                         sample_weight: Any = None) -> Any:
     """``1/N sum_i (max_j (s_ij + margin (1 - T_ij)) - s_{y_i})``: the hinge without a
     ``max(0, .)``, since ``j = y_i`` contributes ``s_{y_i}`` itself."""
     correct = xp.sum(S * T, axis=1)
-    return xp.sum(xp.max(S + margin * (1 - T), axis=1) - correct) / S.shape[0]
+    return _mean(xp, xp.max(S + margin * (1 - T), axis=1) - correct, sample_weight)
 
 # --- kinks: where finite differences are not valid (the gradient check avoids them) -------
 
@@ -695,6 +793,7 @@ __all__ = [
     "check_distribution",
     "check_scores_labels",
     "check_scores_probabilities",
+    "check_sample_weight",
     "check_scores_targets",
     "cross_entropy",
     "entropy",

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.sparse import issparse
 
 from linclass.model import Params
 from linclass.training.sampler import chunk_slices
@@ -100,6 +101,10 @@ def column_stats(X: Any, *, chunk_rows: int = 65_536) -> tuple[np.ndarray, np.nd
     Returns:
         ``(mu, std)``, each ndarray of shape (D,).
     """
+    if issparse(X):  # sums over the stored values: the matrix stays sparse
+        mu = np.asarray(X.mean(axis=0, dtype=np.float64)).ravel()
+        square = np.asarray(X.multiply(X).mean(axis=0, dtype=np.float64)).ravel()
+        return mu, np.sqrt(np.maximum(square - mu**2, 0.0))
     with np.errstate(over="ignore", invalid="ignore"):
         mu, std = _shifted_stats(X, chunk_rows, None)
         bad = ~(np.isfinite(mu) & np.isfinite(std))

@@ -9,8 +9,10 @@ from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 import numpy as np
+from scipy.sparse import issparse
 
 from linclass.model import Params
+from linclass.objective import unpack_weights
 from linclass.optim import LearningRate, Optimizer, SearchOptimizer, build
 from linclass.options import choice, names
 from linclass.training.arrays import is_dask, is_out_of_core
@@ -66,6 +68,11 @@ def check_data(X: np.ndarray, y: np.ndarray, transform: Transform | None, name: 
     every step, checked once (a chunk at a time, so a memory-mapped X is not loaded).
     A Dask array is checked where its partitions live (:mod:`linclass.backends.dask`)."""
     X = np.asarray(X) if not hasattr(X, "dtype") else X
+    if issparse(X):  # sparse rows (CSR): their stored values, checked once
+        if transform is not None:
+            raise ValueError(f"{name} is a sparse matrix: a transform takes dense rows")
+        if not np.isfinite(X.data).all():
+            raise ValueError(f"{name} contains NaN or inf")
     y = y if is_dask(y) else np.asarray(y)
     if X.ndim < 2 or (transform is None and X.ndim != 2):
         raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {X.shape}")
@@ -75,7 +82,7 @@ def check_data(X: np.ndarray, y: np.ndarray, transform: Transform | None, name: 
         )
     if X.shape[0] == 0:
         raise ValueError(f"cannot train on 0 samples ({name} is empty)")
-    if X.dtype.kind == "f" and not is_dask(X):
+    if X.dtype.kind == "f" and not is_dask(X) and not issparse(X):
         rows = CHUNK_ROWS if is_out_of_core(X) else 8 * CHUNK_ROWS  # reads from disk: a chunk
         for start in range(0, X.shape[0], rows):
             if not np.isfinite(X[start : start + rows]).all():
@@ -84,7 +91,9 @@ def check_data(X: np.ndarray, y: np.ndarray, transform: Transform | None, name: 
 
 
 def labels_fit(y: np.ndarray, n_classes: int) -> bool:
-    """True for integer labels in ``[0, n_classes)`` (what the in-place kernels assume)."""
+    """True for integer labels in ``[0, n_classes)`` (what the in-place kernels assume),
+    with or without their weights (:func:`linclass.objective.pack_weights`)."""
+    y = unpack_weights(y)[0]
     return (np.issubdtype(y.dtype, np.integer) and y.size > 0
             and int(y.min()) >= 0 and int(y.max()) < n_classes)
 
@@ -92,6 +101,7 @@ def labels_fit(y: np.ndarray, n_classes: int) -> bool:
 def check_labels(y: np.ndarray, n_classes: int, name: str = "y") -> None:
     if is_dask(y):  # checked on the workers, partition by partition
         return
+    y = unpack_weights(y)[0]
     if np.issubdtype(y.dtype, np.integer) and y.size and not labels_fit(y, n_classes):
         raise ValueError(f"{name}: labels must lie in [0, {n_classes}), got labels from "
                          f"{int(y.min())} to {int(y.max())}")

@@ -19,6 +19,7 @@ from typing import Protocol, cast, runtime_checkable
 
 import numpy as np
 from numpy.typing import DTypeLike
+from scipy.sparse import issparse
 
 from linclass.model import Params
 from linclass.training.sampler import CHUNK_ROWS, chunk_slices
@@ -84,6 +85,9 @@ class Workspace:
     def take(self, X: np.ndarray, y: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(features(X[rows]), y[rows])``, gathered into reused buffers."""
         m = rows.shape[0]
+        if issparse(X):  # a sparse batch: its rows gathered, still sparse
+            y_buf = self._buffer(("y", y.dtype.str), (self.rows,), y.dtype)
+            return X[rows], np.take(y, rows, out=y_buf[:m], mode="clip")
         X_buf = self._buffer(("X", X.dtype.str, X.shape[1:]), (self.rows, *X.shape[1:]), X.dtype)
         y_buf = self._buffer(("y", y.dtype.str), (self.rows,), y.dtype)
         # mode="clip" lets np.take write straight into out (mode="raise" buffers).
