@@ -292,6 +292,7 @@ def test_cv_refuses_what_a_sweep_cannot_run(digits):
         (dict(optimizer="lbfgs", learning_rates=[0.1]), "learning_rates"),
         (dict(cv=1), "cv"), (dict(backend="torch"), "cpu"),
         (dict(learning_rates=[0.1], learning_rate=0.1), "not both"),
+        (dict(class_weight="balanced"), "class_weight"), (dict(warm_start=True), "warm_start"),
     ]
     for params, match in cases:
         with pytest.raises(ValueError, match=match):
@@ -309,8 +310,17 @@ def test_cv_estimators_are_scikit_learn_estimators():
     assert "alpha" in LinearRegressorCV().get_params()
 
 
+def expected_failed_checks(estimator):
+    """The one scikit-learn check a sweep fails, with its reason."""
+    if isinstance(estimator, LinearClassifierCV):
+        return {"check_class_weight_classifiers": "the heads take no row weights yet: "
+                "class_weight is refused with a ValueError naming it"}
+    return {}
+
+
 @parametrize_with_checks([LinearClassifierCV(alphas=[1e-4, 1e-2], max_epochs=5),
                           LinearClassifierCV(alphas=[1e-4, 1e-2], optimizer="lbfgs", cv=2),
-                          LinearRegressorCV(alphas=[1e-4, 1e-2], max_epochs=5)])
+                          LinearRegressorCV(alphas=[1e-4, 1e-2], max_epochs=5)],
+                         expected_failed_checks=expected_failed_checks)
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)

@@ -99,6 +99,10 @@ def heads_refusal(values: dict[str, Any], *, lbfgs: bool = False) -> str | None:
                 "held-out rows")
     if values.get("backend") not in (None, "numpy") or values.get("device", "cpu") != "cpu":
         return "a sweep runs its heads with NumPy on the cpu (backend=None, device='cpu')"
+    if values.get("class_weight") is not None:
+        return "class_weight does not apply to a sweep's heads yet: fit one setting with it"
+    if values.get("warm_start"):
+        return "warm_start does not apply to a sweep: every setting starts from the same start"
     return None
 
 
@@ -194,6 +198,12 @@ class _SweepCV:
         for key, default in OWN.items():
             setattr(self, key, params.pop(key, default))
         super().__init__(**params)  # the base estimator's (next in the MRO)
+
+    def __sklearn_tags__(self) -> Any:
+        """scikit-learn's tags: the heads take dense rows only."""
+        tags = super().__sklearn_tags__()  # type: ignore[misc]
+        tags.input_tags.sparse = False
+        return tags
 
     def _base_params(self) -> dict[str, Any]:
         """The base estimator's parameters (what a refit takes)."""
@@ -388,8 +398,10 @@ class LinearClassifierCV(_SweepCV, LinearClassifier):
     def __init__(self, **params: Any) -> None:
         _SweepCV.__init__(self, **params)
 
-    def fit(self, X: Any, y: Any, *, validation_data: tuple[Any, Any] | None = None
-            ) -> LinearClassifierCV:
+    # No sample_weight: the heads do not take row weights yet (a refusal beats a silent
+    # unweighted fit; heads_refusal refuses class_weight for the same reason).
+    def fit(self, X: Any, y: Any, *,  # type: ignore[override]
+            validation_data: tuple[Any, Any] | None = None) -> LinearClassifierCV:
         """Sweep, choose, refit.
 
         Args:
@@ -446,7 +458,7 @@ class LinearRegressorCV(_SweepCV, LinearRegressor):
     def __init__(self, **params: Any) -> None:
         _SweepCV.__init__(self, **params)
 
-    def fit(self, X: Any, y: Any) -> LinearRegressorCV:
+    def fit(self, X: Any, y: Any) -> LinearRegressorCV:  # type: ignore[override]
         """Sweep, choose, refit (see :class:`LinearClassifierCV`)."""
         self._validate_params()
         from linclass.estimators.plan import check as check_plan
