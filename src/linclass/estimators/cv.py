@@ -34,6 +34,7 @@ from linclass.estimators import fitting
 from linclass.estimators.classifier import LinearClassifier
 from linclass.estimators.plan import make_plan
 from linclass.estimators.regressor import LinearRegressor
+from linclass.estimators.weights import row_weights
 from linclass.model import init_params
 from linclass.options import choice, names
 from linclass.training.heads import Heads, OnEpoch
@@ -99,8 +100,6 @@ def heads_refusal(values: dict[str, Any], *, lbfgs: bool = False) -> str | None:
                 "held-out rows")
     if values.get("backend") not in (None, "numpy") or values.get("device", "cpu") != "cpu":
         return "a sweep runs its heads with NumPy on the cpu (backend=None, device='cpu')"
-    if values.get("class_weight") is not None:
-        return "class_weight does not apply to a sweep's heads yet: fit one setting with it"
     if values.get("warm_start"):
         return "warm_start does not apply to a sweep: every setting starts from the same start"
     return None
@@ -118,7 +117,8 @@ def train_settings(values: dict[str, Any], task: str,
                    settings: list[tuple[float, float | None]], X: Any, y: np.ndarray,
                    n_outputs: int, dtype: np.dtype, *, X_val: Any = None, y_val: Any = None,
                    masks: np.ndarray | None = None, random_state: Any = None,
-                   on_epoch: OnEpoch | None = None) -> Swept:
+                   on_epoch: OnEpoch | None = None, sample_weight: np.ndarray | None = None,
+                   classes: np.ndarray | None = None) -> Swept:
     """Train every ``(alpha, learning_rate)`` of ``settings`` (times every fold of
     ``masks``) as stacked heads, each by the plan of its own estimator's fit: its default
     learning rate, its standardized coordinates, its start and batch order from
@@ -136,6 +136,10 @@ def train_settings(values: dict[str, Any], task: str,
             setting-major), or None.
         random_state: The estimator's seed.
         on_epoch: As :func:`~linclass.training.sweep.fit_heads` takes it.
+        sample_weight: ndarray of shape (n,), the rows' weights, or None; with the base's
+            ``class_weight`` they weigh each head's rows as its own fit on those rows would
+            (``"balanced"`` counted on each fold's own rows).
+        classes: The labels ``y`` indexes (a ``class_weight`` dict names them).
     """
     n_folds = 1 if masks is None else masks.shape[0]
     targets = y if task == "regression" else None
@@ -170,11 +174,34 @@ def train_settings(values: dict[str, Any], task: str,
     tol = plan.tol
     if reparam is not None and tol is not None:
         tol = tol / reparam.loss_scale  # as fitting.run: the history's J is 1/c larger
+    heads.row_weights = _head_weights(values.get("class_weight"), sample_weight, y, masks,
+                                      len(settings), classes)
     result = fit_heads(start, X, y, heads, optimizer=plan.optimizer, schedule=plan.schedule,
                        optimizer_kwargs=plan.optimizer_kwargs, batch_size=plan.batch_size,
                        max_epochs=plan.max_epochs, tol=tol, patience=plan.patience,
                        random_state=rng, X_val=X_val, y_val=y_val, on_epoch=on_epoch)
     return Swept(result, [p.plan.learning_rate for p in prepared])
+
+
+def _head_weights(class_weight: Any, sample_weight: np.ndarray | None, y: np.ndarray,
+                  masks: np.ndarray | None, n_settings: int, classes: np.ndarray | None
+                  ) -> np.ndarray | None:
+    """Each head's row weights (H, n), of mean 1 over its rows, as its own fit on those
+    rows makes them (:func:`linclass.estimators.weights.row_weights`,
+    :func:`linclass.objective.pack_weights`); None without weights."""
+    if class_weight is None and sample_weight is None:
+        return None
+    n = y.shape[0]
+    folds = [np.ones(n, dtype=bool)] if masks is None else list(masks)
+    per_fold = []
+    for rows in folds:
+        idx = np.flatnonzero(rows)
+        w = row_weights(len(idx), None if sample_weight is None else sample_weight[idx],
+                        class_weight, y[idx] if class_weight is not None else None, classes)
+        full = np.zeros(n)
+        full[idx] = 1.0 if w is None else w * (len(idx) / float(w.sum()))
+        per_fold.append(full)
+    return np.array([f for _ in range(n_settings) for f in per_fold])
 
 
 def _inv_sigma(reparam: Any) -> np.ndarray:
@@ -259,26 +286,34 @@ class _SweepCV:
         masks = [np.isin(np.arange(n), tr) for tr, _ in split.split(X, strat)]
         return "folds", np.array(masks)
 
-    def _sweep(self, X: np.ndarray, y: np.ndarray, n_outputs: int, dtype: np.dtype) -> Any:
+    def _sweep(self, X: np.ndarray, y: np.ndarray, n_outputs: int, dtype: np.dtype,
+               sample_weight: np.ndarray | None = None) -> Any:
         """Train every setting (and fold), score each on its held-out rows, choose."""
         alphas, rates = self._check_sweep()
         values = self._base_params()
         seed = int(np.random.default_rng(self.random_state).integers(2**31))
         kind, *split = self._splits(X, y, seed)
+        sw = sample_weight
         if kind == "holdout":
             tr, va = split
             X_fit, y_fit, X_val, y_val, masks = X[tr], y[tr], X[va], y[va], None
+            sw = None if sample_weight is None else sample_weight[tr]
             n_folds = 1
         else:
             X_fit, y_fit, X_val, y_val, (masks,) = X, y, None, None, split
             n_folds = masks.shape[0]
         settings = [(a, r) for a in alphas for r in rates]
         if choice("optimizer", values["optimizer"]).has("solver"):
+            if sample_weight is not None or values.get("class_weight") is not None:
+                raise ValueError("an lbfgs sweep (the regularization path) takes no "
+                                 "sample_weight or class_weight yet: use a gradient "
+                                 "optimizer, whose heads do")
             return self._path(values, alphas, X_fit, y_fit, X_val, y_val, masks, n_outputs,
                               dtype, kind)
         swept = train_settings(values, self._task, settings, X_fit, y_fit, n_outputs, dtype,
                                X_val=X_val, y_val=y_val, masks=masks,
-                               random_state=self.random_state)
+                               random_state=self.random_state, sample_weight=sw,
+                               classes=getattr(self, "classes_", None))
         self._record(swept.result, settings, n_folds, kind, swept.rates)
         return swept.result
 
@@ -398,15 +433,16 @@ class LinearClassifierCV(_SweepCV, LinearClassifier):
     def __init__(self, **params: Any) -> None:
         _SweepCV.__init__(self, **params)
 
-    # No sample_weight: the heads do not take row weights yet (a refusal beats a silent
-    # unweighted fit; heads_refusal refuses class_weight for the same reason).
-    def fit(self, X: Any, y: Any, *,  # type: ignore[override]
+    def fit(self, X: Any, y: Any, sample_weight: Any = None, *,
             validation_data: tuple[Any, Any] | None = None) -> LinearClassifierCV:
         """Sweep, choose, refit.
 
         Args:
             X: array-like of shape (n_samples, n_features), in memory.
             y: array-like of shape (n_samples,), any label type.
+            sample_weight: Optional row weights (n_samples,): each head weighs its
+                training rows as its own fit would (with ``class_weight``); the held-out
+                scores are unweighted accuracies.
             validation_data: Not taken: the sweep holds out its own rows (``cv``).
 
         Returns:
@@ -423,13 +459,18 @@ class LinearClassifierCV(_SweepCV, LinearClassifier):
             raise ValueError("LinearClassifierCV needs samples of at least 2 classes in the "
                              f"data; got 1 class: {self.classes_[0]!r}")
         y_enc = self._encode(y)
-        result = self._sweep(X, y_enc, len(self.classes_), X.dtype)
+        weights = row_weights(len(y_enc), sample_weight, self.class_weight, y_enc,
+                              self.classes_)  # checked before any work
+        result = self._sweep(X, y_enc, len(self.classes_), X.dtype,
+                             None if sample_weight is None else np.asarray(sample_weight,
+                                                                            np.float64))
         n_folds = self.scores_.shape[2]
         if self.refit:
             best = LinearClassifier(**{**self._base_params(), "alpha": self.alpha_,
                                        "learning_rate": self._grid_rate})
             best.classes_, best.n_features_in_ = self.classes_, self.n_features_in_
-            best._fit_encoded(X, y_enc, None, None, n_features=X.shape[1], dtype=X.dtype)
+            best._fit_encoded(X, y_enc, None, None, n_features=X.shape[1], dtype=X.dtype,
+                              weights=weights)
             for key in ("coef_", "intercept_", "n_iter_", "history_", "settings_",
                         "_prepared", "_optimizer_state"):
                 setattr(self, key, getattr(best, key))
@@ -458,7 +499,7 @@ class LinearRegressorCV(_SweepCV, LinearRegressor):
     def __init__(self, **params: Any) -> None:
         _SweepCV.__init__(self, **params)
 
-    def fit(self, X: Any, y: Any) -> LinearRegressorCV:  # type: ignore[override]
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LinearRegressorCV:
         """Sweep, choose, refit (see :class:`LinearClassifierCV`)."""
         self._validate_params()
         from linclass.estimators.plan import check as check_plan
@@ -468,11 +509,14 @@ class LinearRegressorCV(_SweepCV, LinearRegressor):
         y = np.asarray(y, dtype=X.dtype)
         if not np.isfinite(y).all():
             raise ValueError("y contains NaN or inf")
-        result = self._sweep(X, y, 1, X.dtype)
+        row_weights(len(y), sample_weight)  # checked before any work
+        result = self._sweep(X, y, 1, X.dtype, None if sample_weight is None
+                             else np.asarray(sample_weight, np.float64))
         n_folds = self.scores_.shape[2]
         if self.refit:
             best = LinearRegressor(**{**self._base_params(), "alpha": self.alpha_,
-                                      "learning_rate": self._grid_rate}).fit(X, y)
+                                      "learning_rate": self._grid_rate}).fit(
+                X, y, sample_weight=sample_weight)
             for key in ("coef_", "intercept_", "n_iter_", "history_", "settings_"):
                 setattr(self, key, getattr(best, key))
         else:

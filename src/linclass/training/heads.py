@@ -114,6 +114,8 @@ class Heads:
         inv_sigma: ndarray of shape (H, D): one over each head's column spreads.
         out_scale, out_shift: A regressor's target spread and mean (1 and 0 otherwise).
         masks: ndarray of shape (H, n), bool: the training rows of each head, or None (all).
+        row_weights: ndarray of shape (H, n): each row's weight in each head, of mean 1
+            over the head's rows (``sample_weight`` and ``class_weight``), or None.
         regression: Real targets (a regressor's squared error), scored by minus the mean
             squared error.
     """
@@ -129,6 +131,7 @@ class Heads:
     out_scale: float = 1.0
     out_shift: float = 0.0
     masks: np.ndarray | None = None
+    row_weights: np.ndarray | None = None
     regression: bool = False
 
     def __post_init__(self) -> None:
@@ -145,8 +148,19 @@ class Heads:
         if self.inv_sigma is not None and self.inv_sigma.shape[0] != H:
             raise ValueError(f"inv_sigma must have one row per head ({H}), got "
                              f"{self.inv_sigma.shape}")
-        if self.masks is not None and (self.masks.ndim != 2 or self.masks.shape[0] != H):
-            raise ValueError(f"masks must have shape ({H}, n_samples), got {self.masks.shape}")
+        for name in ("masks", "row_weights"):
+            value = getattr(self, name)
+            if value is not None and (value.ndim != 2 or value.shape[0] != H):
+                raise ValueError(f"{name} must have shape ({H}, n_samples), got {value.shape}")
+
+    def stack_rows(self, y: np.ndarray) -> np.ndarray:
+        """The labels (or targets) with each head's masks and weights as columns (what
+        :meth:`HeadsStep.split` reads), or ``y`` itself when there are neither."""
+        extra = [a.T for a in (self.masks, self.row_weights) if a is not None]
+        if not extra:
+            return y
+        return np.column_stack([y, *extra]).astype(np.float64 if self.regression or
+                                                   self.row_weights is not None else np.int64)
 
     @property
     def n_heads(self) -> int:
@@ -321,26 +335,38 @@ class HeadsStep(InHostMemory):
         total = (losses + values) * h.loss_scale
         return np.where(self.alive, total, np.nan), grads
 
-    def split(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """A block's labels (or targets) and, with masks, its rows' masks (m, H).
+    def split(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray | None,
+                                            np.ndarray | None]:
+        """A block's labels (or targets), and its rows' masks and weights (m, H) or None.
 
-        With masks the labels travel as ``y`` of shape (n, 1 + H), the labels first and
-        then each head's mask, so that any batch source (shuffled indices, windows read
-        from disk) hands a block's masks along with its labels."""
+        With masks or row weights the labels travel as ``y`` of shape (n, 1 + H [+ H]),
+        the labels first, then each head's mask, then each head's weight, so that any
+        batch source (shuffled indices, windows read from disk) hands them along with
+        the labels (:func:`stack_rows`)."""
         if y.ndim == 1:
-            return y, None
-        labels = y[:, 0] if self.regression else y[:, 0].astype(np.int64)
-        return labels, y[:, 1:] != 0
-
-    def _weights(self, mask: np.ndarray | None, m: int, counts: np.ndarray | None = None
-                 ) -> np.ndarray:
-        """Row weights (m, H) of a block: ``1 / m`` (or ``mask / count`` with masks;
-        ``counts`` None: normalized within the block, else over the whole set)."""
+            return y, None, None
         H = self.heads.n_heads
-        if mask is None:
-            return np.full((m, H), 1.0 / m if counts is None else 1.0 / float(counts[0]))
-        n_h = mask.sum(axis=0) if counts is None else counts
-        return mask / np.maximum(n_h, 1.0)
+        labels = y[:, 0] if self.regression else y[:, 0].astype(np.int64)
+        at = 1
+        mask = None
+        if self.heads.masks is not None:
+            mask, at = y[:, at:at + H] != 0, at + H
+        weights = None if self.heads.row_weights is None else y[:, at:at + H]
+        return labels, mask, weights
+
+    def _weights(self, mask: np.ndarray | None, weights: np.ndarray | None, m: int,
+                 counts: np.ndarray | None = None) -> np.ndarray:
+        """Row weights (m, H) of a block: ``v_ih mask_ih / count_h``, with ``count_h`` the
+        head's rows in the block (``counts`` None), or in the whole set; ``v`` the row
+        weights (1 without), ``mask`` 1 without masks. As one fit's batch mean
+        ``1/m sum_i v_i L_i`` (weights of mean 1 over its rows)."""
+        H = self.heads.n_heads
+        base = np.ones((m, H)) if mask is None else mask.astype(np.float64)
+        if counts is None:
+            counts = base.sum(axis=0)
+        if weights is not None:
+            base = base * weights
+        return base / np.maximum(counts, 1.0)
 
     # --- the Step protocol -------------------------------------------------------------------
 
@@ -350,8 +376,8 @@ class HeadsStep(InHostMemory):
         self._clear(params)
         model = self.model(params)
         F = self.features(X, rows).astype(params["W"].dtype, copy=False)
-        labels, mask = self.split(y[rows])
-        weights = self._weights(mask, F.shape[0])
+        labels, mask, v = self.split(y[rows])
+        weights = self._weights(mask, v, F.shape[0])
         return self._finish(model, *self._data_block(model, F, labels, weights))
 
     def full(self, params: Params, X: Any, y: Any) -> tuple[Any, Params]:
@@ -366,9 +392,9 @@ class HeadsStep(InHostMemory):
         gb = np.zeros(model["b"].shape, np.float64)
         for s in chunk_slices(n, self.chunk_rows):
             F = self.features(X, s).astype(params["W"].dtype, copy=False)
-            labels, mask = self.split(y[s])
+            labels, mask, v = self.split(y[s])
             losses, gW_c, gb_c = self._data_block(model, F, labels,
-                                                  self._weights(mask, F.shape[0], counts))
+                                                  self._weights(mask, v, F.shape[0], counts))
             total += losses
             gW += gW_c
             gb += gb_c
@@ -401,8 +427,8 @@ class HeadsStep(InHostMemory):
         for s in chunk_slices(n, self.chunk_rows):
             F = self.features(X, s).astype(params["W"].dtype, copy=False)
             S = self.scores(model, F)
-            y_c, mask = self.split(y[s])
-            loss += self.values(S, y_c, self._weights(mask, F.shape[0], counts))
+            y_c, mask, v = self.split(y[s])
+            loss += self.values(S, y_c, self._weights(mask, v, F.shape[0], counts))
             if not held_out:
                 continue
             # the rows each head is scored on: all of them, or those it did not train on

@@ -168,9 +168,11 @@ def fit_heads(
     if transform is None and is_out_of_core(X):
         transform = float_rows
     X, y = check_data(X, y, transform)
-    if heads.masks is not None and heads.masks.shape[1] != y.shape[0]:
-        raise ValueError(f"masks must have shape ({heads.n_heads}, {y.shape[0]}), got "
-                         f"{heads.masks.shape}")
+    for name in ("masks", "row_weights"):
+        value = getattr(heads, name)
+        if value is not None and value.shape[1] != y.shape[0]:
+            raise ValueError(f"{name} must have shape ({heads.n_heads}, {y.shape[0]}), got "
+                             f"{value.shape}")
     if not heads.regression:
         check_labels(y, start["W"].shape[0])
     if (X_val is None) != (y_val is None):
@@ -207,7 +209,8 @@ def _subset(heads: Heads, index: np.ndarray) -> Heads:
     """The heads ``index`` of ``heads``."""
     pick = (lambda a: None if a is None else a[index])  # noqa: E731
     return replace(heads, alphas=heads.alphas[index], rates=heads.rates[index],
-                   inv_sigma=pick(heads.inv_sigma), masks=pick(heads.masks))
+                   inv_sigma=pick(heads.inv_sigma), masks=pick(heads.masks),
+                   row_weights=pick(heads.row_weights))
 
 
 def _offset(on_epoch: OnEpoch, index: np.ndarray, n_heads: int) -> OnEpoch:
@@ -275,9 +278,8 @@ def _fit_group(start: Params, X: Any, y: np.ndarray, heads: Heads, *, optimizer:
                                      schedule=schedule, steps=total_steps)
     assert not isinstance(opt, SearchOptimizer)
     step = HeadsStep(heads, transform, chunk_rows)
-    # Labels and masks travel together (HeadsStep.split), whatever the batch source.
-    rows_y = y if heads.masks is None else np.column_stack([y, heads.masks.T]).astype(
-        y.dtype if heads.regression else np.int64)
+    # Labels, masks and weights travel together (HeadsStep.split), whatever the source.
+    rows_y = heads.stack_rows(y)
     source = None if full_batch else _source(X, rows_y, batch, shuffle_rng)
     runner = Runner(Parts(step, source), opt, X, rows_y)
     params = {k: np.repeat(v[None], H, axis=0) for k, v in start.items()}
