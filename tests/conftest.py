@@ -86,6 +86,38 @@ def cli_run(tmp_path_factory):
     return out / "run-001"
 
 
+def _one_pixel_png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (1, 1), "white").save(buf, format="PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture
+def quick_pictures(monkeypatch):
+    """Pictures are built but not rendered: every ``plot_*`` call of a run still happens
+    (the landscape's 51 objective values included) and :func:`linclass.plots.save_figure`
+    still writes each file atomically, refusing to overwrite, but the bytes are a 1x1 PNG.
+
+    Rendering (matplotlib's constrained layout and Agg) is ~85% of a small ``linclass
+    train`` (2.0 s of CPU against 0.3 s without it); tests about options, data or errors
+    use this, tests that look at the pictures (test_cli_train, test_cli_plot, test_plots)
+    render them for real.
+    """
+    import linclass.plots.io as plots_io
+
+    png = _one_pixel_png()
+
+    def figure_to_png(fig_or_ax, *, dpi=plots_io.DPI):
+        plots_io.as_figure(fig_or_ax)  # still refuses what is not a picture
+        return png
+
+    monkeypatch.setattr(plots_io, "figure_to_png", figure_to_png)
+
+
 @pytest.fixture(scope="session")
 def cli():
     """``cli(args) -> Result``: the linclass command line, in-process."""

@@ -25,6 +25,10 @@ from linclass.optim.gradient import momentum  # noqa: E402
 from linclass.options import names  # noqa: E402
 from linclass.training import evaluate, fit  # noqa: E402
 
+# The `linclass` runs here check options, data and errors, not the pictures: those are
+# built but not rendered (conftest.quick_pictures).
+pytestmark = pytest.mark.usefixtures("quick_pictures")
+
 LOSSES, PENALTIES = names("loss"), names("penalty")
 
 

@@ -10,6 +10,10 @@ import pytest
 from linclass.features import cache as cache_module
 from linclass.features.extract import FeatureExtractor
 
+# The `linclass` runs here check options, data and errors, not the pictures: those are
+# built but not rendered (conftest.quick_pictures).
+pytestmark = pytest.mark.usefixtures("quick_pictures")
+
 HOG_TRAIN = ["train", "--dataset", "digits", "--features", "hog+hist", "--epochs", "2",
              "--quiet"]
 

@@ -9,6 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+# The `linclass` runs here check options, data and errors, not the pictures: those are
+# built but not rendered (conftest.quick_pictures).
+pytestmark = pytest.mark.usefixtures("quick_pictures")
+
 TRAIN = ["train", "--quiet", "--dataset", "digits", "--limit", "200", "--epochs", "2"]
 
 

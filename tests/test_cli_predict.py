@@ -36,6 +36,7 @@ def test_folder_and_files_give_the_same_top_k(cli, cli_run, images):
     assert "probabilities:" in text and "img0.png" in text and "%" in text
 
 
+@pytest.mark.usefixtures("quick_pictures")  # the run trains; its pictures are not looked at
 def test_svm_models_show_scores_not_probabilities(cli, images, tmp_path):
     folder, _ = images
     assert cli(["train", "--loss", "svm", "--epochs", "1", "--quiet", "--out", tmp_path,

@@ -13,6 +13,10 @@ import pytest
 
 from conftest import cli_invoke
 
+# The `linclass` runs here check options, data and errors, not the pictures: those are
+# built but not rendered (conftest.quick_pictures).
+pytestmark = pytest.mark.usefixtures("quick_pictures")
+
 
 def assert_usage_error(result, option):
     assert result.exit_code == 2, result.output

@@ -13,6 +13,10 @@ import pytest
 from linclass.data import DataError
 from linclass.data.cifar import load_cifar10, load_cifar100, read_python_batch, safe_unpickle
 
+# The `linclass` runs here check options, data and errors, not the pictures: those are
+# built but not rendered (conftest.quick_pictures).
+pytestmark = pytest.mark.usefixtures("quick_pictures")
+
 RNG = np.random.default_rng(0)
 
 

@@ -71,6 +71,7 @@ def test_missing_file_is_named(tmp_path):
 
 
 @pytest.mark.parametrize("optimizer", ["lbfgs", "sgd"])
+@pytest.mark.usefixtures("quick_pictures")  # the run trains; its pictures are not looked at
 def test_cli_trains_on_an_embeddings_folder(cli, tmp_path, optimizer):
     _write(tmp_path / "emb", np.float16, "zarr")
     result = cli(["train", "--quiet", "--dataset", str(tmp_path / "emb"), "--optimizer",
@@ -112,6 +113,7 @@ def test_cli_refuses_workers_for_images_and_both_options(cli, tmp_path):
     assert result.exit_code == 2 and "not both" in result.output
 
 
+@pytest.mark.usefixtures("quick_pictures")  # the run trains; its pictures are not looked at
 def test_cli_workers_2_trains_on_a_local_cluster_of_two(cli, tmp_path):
     """--workers N starts N worker processes for the run; the run says so and records it."""
     pytest.importorskip("distributed")

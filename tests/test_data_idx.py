@@ -13,6 +13,10 @@ import pytest
 from linclass.data import DataError
 from linclass.data.idx import load_idx_dataset, load_idx_images, load_idx_pair, read_idx
 
+# The `linclass` runs here check options, data and errors, not the pictures: those are
+# built but not rendered (conftest.quick_pictures).
+pytestmark = pytest.mark.usefixtures("quick_pictures")
+
 
 def idx_bytes(arr: np.ndarray, code: int = 0x08, ndim: int | None = None) -> bytes:
     """Encode an array as IDX (header from its shape unless ``ndim`` overrides)."""

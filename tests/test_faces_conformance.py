@@ -72,6 +72,7 @@ def test_cli_options_build_the_same_estimator(optimizer, loss, penalty):
 
 
 @pytest.mark.parametrize("optimizer,loss", list(itertools.product(OPTIMIZERS, LOSSES)))
+@pytest.mark.usefixtures("quick_pictures")  # the settings and metrics are checked, not the pictures
 def test_cli_train_matrix(cli, tmp_path, optimizer, loss):
     penalty = PENALTIES[(OPTIMIZERS.index(optimizer) + LOSSES.index(loss)) % len(PENALTIES)]
     result = cli(["train", "--quiet", "--dataset", "digits", "--limit", "120", "--epochs", "2",

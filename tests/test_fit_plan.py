@@ -20,6 +20,10 @@ from linclass.estimators.plan import check, make_plan, step_size, top_eigenvalue
 from linclass.estimators.regressor import REGRESSOR_PARAMS
 from linclass.options import PARAMS
 
+# The `linclass` runs here check options, data and errors, not the pictures: those are
+# built but not rendered (conftest.quick_pictures).
+pytestmark = pytest.mark.usefixtures("quick_pictures")
+
 
 def test_signatures_are_the_records():
     """The parameter lists are the records' names, in one order, for every estimator."""

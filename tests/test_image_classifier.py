@@ -18,6 +18,10 @@ from linclass.estimators.image import ImageClassifier
 from linclass.features import FeatureExtractor, FeaturePipeline, Preprocessor
 from linclass.io.persist import ModelFileError
 
+# The `linclass` runs here check options, data and errors, not the pictures: those are
+# built but not rendered (conftest.quick_pictures).
+pytestmark = pytest.mark.usefixtures("quick_pictures")
+
 
 @pytest.fixture(scope="module")
 def digits():

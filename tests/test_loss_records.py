@@ -30,6 +30,10 @@ from linclass.losses import (
 from linclass.objective import objective_value
 from linclass.options import FAMILIES, LOSS_CURVATURE, PARAMS, names
 
+# The `linclass` runs here check options, data and errors, not the pictures: those are
+# built but not rendered (conftest.quick_pictures).
+pytestmark = pytest.mark.usefixtures("quick_pictures")
+
 NAMES = tuple(RECORDS)
 
 

@@ -10,6 +10,10 @@ from sklearn.datasets import load_digits
 from linclass import LinearClassifier, LinearRegressor
 from linclass.options import PARAMS, owners
 
+# The `linclass` runs here check options, data and errors, not the pictures: those are
+# built but not rendered (conftest.quick_pictures).
+pytestmark = pytest.mark.usefixtures("quick_pictures")
+
 
 @pytest.fixture(scope="module")
 def small():

@@ -12,6 +12,10 @@ from linclass.model import init_params, predict
 from linclass.objective import fast_path, value_and_grad
 from linclass.training import CHUNK_ROWS, evaluate, fit
 
+# The `linclass` runs here check options, data and errors, not the pictures: those are
+# built but not rendered (conftest.quick_pictures).
+pytestmark = pytest.mark.usefixtures("quick_pictures")
+
 
 def problem(dtype, n=40, d=7, c=4, seed=0):
     rng = np.random.default_rng(seed)

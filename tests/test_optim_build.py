@@ -39,6 +39,10 @@ from linclass.web import config as web_config
 from linclass.web import create_app
 from linclass.web import optimizers as web_optimizers
 
+# The `linclass` runs here check options, data and errors, not the pictures: those are
+# built but not rendered (conftest.quick_pictures).
+pytestmark = pytest.mark.usefixtures("quick_pictures")
+
 GRADIENT = names("optimizer", "gradient")
 SEARCHES = names("optimizer", "search")
 

@@ -72,6 +72,7 @@ def test_the_readme_shows_commands_and_code():
                                         "gradcheck", "plot", "playground", "regress"}
 
 
+@pytest.mark.usefixtures("quick_pictures")  # exit codes and output, not the pictures
 def test_every_shell_command_runs(cli, scratch, monkeypatch):
     monkeypatch.chdir(scratch)
     has_fashion = fashion_installed()

@@ -19,6 +19,10 @@ from numpy.testing import assert_array_equal
 from linclass.features import FeatureCache, FeatureExtractor, FeaturePipeline, default_cache
 from linclass.features import cache as cache_module
 
+# The `linclass` runs here check options, data and errors, not the pictures: those are
+# built but not rendered (conftest.quick_pictures).
+pytestmark = pytest.mark.usefixtures("quick_pictures")
+
 IMAGES = np.random.default_rng(1).integers(0, 256, (40, 16, 16), dtype=np.uint8)
 
 

@@ -13,6 +13,10 @@ from helpers import write_embeddings
 from linclass.data import DataError, load_embeddings, load_npz
 from linclass.data.embeddings import RowSubset
 
+# The `linclass` runs here check options, data and errors, not the pictures: those are
+# built but not rendered (conftest.quick_pictures).
+pytestmark = pytest.mark.usefixtures("quick_pictures")
+
 MAX_CLASSES = 100_000  # linclass.data.labels.MAX_CLASSES (imported where used, below)
 
 
