@@ -379,7 +379,10 @@ def results_within(client: Any, futures: list[Any],
                 if i not in results:
                     try:
                         results[i] = future.result(timeout=wait)
-                    except TimeoutError:
+                    # distributed's sync() can lose the race between its timeout and the
+                    # result and raise UnboundLocalError instead of TimeoutError (dask/
+                    # distributed issue 8514, open): it is a timeout like any other
+                    except (TimeoutError, UnboundLocalError):
                         if future.done():  # computed, still on its way (or lost)
                             wait = min(2 * wait, max(timeouts.connect, POLL_SECONDS))
                         break
