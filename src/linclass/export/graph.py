@@ -168,10 +168,10 @@ def class_labels(sink: Sink, scores: str, classes: np.ndarray, *,
                      out=out)
 
 
-def softmax(sink: Sink, scores: str, *, out: str | None = None) -> str:
+def probabilities(sink: Sink, scores: str, *, out: str | None = None) -> str:
     """Probabilities ``P(Y=k|x) = exp(s_k) / sum_j exp(s_j)`` over each row of ``scores``."""
     return sink.node("Softmax", [scores], "probabilities", axis=1, out=out)
 
 
 __all__ = ["IR_VERSION", "OPSET", "GraphBuilder", "Sink", "class_labels", "label_values",
-           "linear_scores", "pixel_rows", "softmax"]
+           "linear_scores", "pixel_rows", "probabilities"]

@@ -34,6 +34,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from linclass.export import graph as g
+from linclass.losses.records import REGRESSION_LOSS
 from linclass.options import choice
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ def classifier_outputs(sink: g.Sink, rows: str, clf: Any) -> list[str]:
     S = g.linear_scores(sink, rows, _float32(clf.coef_), _float32(clf.intercept_), out=SCORES)
     outputs = [S, g.class_labels(sink, S, g.label_values(clf.classes_), out=LABEL)]
     if _has_probabilities(clf.loss):
-        outputs.append(g.softmax(sink, S, out=PROBABILITIES))
+        outputs.append(g.probabilities(sink, S, out=PROBABILITIES))
     return outputs
 
 
@@ -149,7 +150,7 @@ def regressor_onnx(reg: Any) -> onnx.ModelProto:
                                                  ["N", n_features])]
     outputs = [onnx.helper.make_tensor_value_info(PREDICTION, onnx.TensorProto.FLOAT, ["N"])]
     return _model(sink, inputs, outputs,
-                  _description(reg, f"float32 rows (N, {n_features})", loss="squared"))
+                  _description(reg, f"float32 rows (N, {n_features})", loss=REGRESSION_LOSS))
 
 
 def _class_outputs(names: list[str], classes: np.ndarray, n_classes: int) -> list[Any]:

@@ -93,7 +93,7 @@ def convert_classifier(scope: Any, operator: Any, container: Any) -> None:
     classes = g.label_values(np.asarray(get_label_classes(scope, clf)))
     g.class_labels(sink, S, classes, out=label)
     if probabilistic:
-        g.softmax(sink, S, out=probabilities)
+        g.probabilities(sink, S, out=probabilities)
 
 
 def convert_regressor(scope: Any, operator: Any, container: Any) -> None:

@@ -53,7 +53,7 @@ class ArrayOps(Protocol):
     def square(self, x: Any) -> Any: ...
 
 
-class _NumpyOps:
+class NumpyOps:
     """:class:`ArrayOps` of NumPy arrays (values only; used to hold ``value`` to the
     function)."""
 
@@ -82,7 +82,7 @@ class _NumpyOps:
         return np.square(x)
 
 
-NUMPY_OPS: ArrayOps = _NumpyOps()
+NUMPY_OPS: ArrayOps = NumpyOps()
 
 
 @dataclass(frozen=True)
@@ -241,6 +241,7 @@ __all__ = [
     "LOSS_CHECKS",
     "LOSS_KERNELS",
     "NUMPY_OPS",
+    "NumpyOps",
     "OVA_HINGE",
     "OVA_LOGISTIC",
     "RECORDS",

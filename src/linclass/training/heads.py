@@ -45,6 +45,7 @@ import numpy as np
 
 from linclass.losses import get_record
 from linclass.losses.functions import one_hot
+from linclass.losses.records import NumpyOps
 from linclass.model import Params
 from linclass.regularizers import stacked
 from linclass.training.parts import InHostMemory
@@ -53,7 +54,7 @@ from linclass.training.sampler import CHUNK_ROWS, chunk_slices
 from linclass.training.workspace import Transform
 
 
-class HeadSums:
+class HeadSums(NumpyOps):
     """The array namespace (:class:`linclass.losses.records.ArrayOps`) that turns a loss's
     ``value(xp, S, T)`` on the (m H, C) view of the heads' scores into one value per head.
 
@@ -61,7 +62,7 @@ class HeadSums:
     over the ``m H`` rows. Here that sum is taken per head with the rows' weights
     ``w`` (m, H), times ``m H`` (which the value then divides by), so the value becomes
     ``L_h = sum_i w_ih L_ih``: the head's mean over its rows when ``w_ih = 1 / m_h``.
-    Sums and maxes over an axis (the classes of a row) are NumPy's.
+    Sums and maxes over an axis (the classes of a row), and the rest, are NumPy's.
 
     Args:
         weights: ndarray of shape (m, H).
@@ -71,31 +72,13 @@ class HeadSums:
         self.w = weights
         self.m, self.H = weights.shape
 
-    def sum(self, x: Any, axis: int | None = None, keepdims: bool = False) -> Any:
+    # an instance method where NumPy's is static: the per-head sum needs the weights
+    def sum(self, x: Any, axis: int | None = None,  # type: ignore[override]
+            keepdims: bool = False) -> Any:
         if axis is not None:
             return np.sum(x, axis=axis, keepdims=keepdims)
         per_row = np.asarray(x).reshape(self.m, self.H, -1).sum(axis=2)
         return np.einsum("mh,mh->h", per_row, self.w) * (self.m * self.H)
-
-    @staticmethod
-    def max(x: Any, axis: int | None = None, keepdims: bool = False) -> Any:
-        return np.max(x, axis=axis, keepdims=keepdims)
-
-    @staticmethod
-    def exp(x: Any) -> Any:
-        return np.exp(x)
-
-    @staticmethod
-    def log(x: Any) -> Any:
-        return np.log(x)
-
-    @staticmethod
-    def relu(x: Any) -> Any:
-        return np.maximum(x, 0)
-
-    @staticmethod
-    def square(x: Any) -> Any:
-        return np.square(x)
 
 
 @dataclass
