@@ -307,6 +307,22 @@ def test_weighted_heads_weigh_their_rows_as_their_own_fits(digits, cv_folds):
         assert not np.allclose(plain.coef_, cv.coef_)  # the weights changed the fit
 
 
+def test_a_weighted_lbfgs_sweep_is_each_weighted_fit(digits):
+    X, y = digits
+    sw = np.random.default_rng(1).uniform(0.2, 3.0, len(y))
+    cv = LinearClassifierCV(alphas=[1e-2, 1e-3], optimizer="lbfgs", tol=1e-7,
+                            class_weight={0: 3.0}, random_state=0, refit=False).fit(
+        X, y, sample_weight=sw)
+    tr, va = _holdout(y, 0)
+    for i, a in enumerate([1e-2, 1e-3]):
+        own = LinearClassifier(alpha=a, optimizer="lbfgs", tol=1e-7, class_weight={0: 3.0},
+                               random_state=0).fit(X[tr], y[tr], sample_weight=sw[tr])
+        assert cv.sweep_result_.objective[i] == pytest.approx(own.history_.train_loss[-1],
+                                                              rel=1e-6)
+        assert cv.cv_results_["mean_test_score"][i] == pytest.approx(own.score(X[va], y[va]),
+                                                                     abs=0.01)
+
+
 def test_cv_refuses_what_a_sweep_cannot_run(digits):
     X, y = digits
     cases = [
@@ -319,7 +335,6 @@ def test_cv_refuses_what_a_sweep_cannot_run(digits):
         (dict(optimizer="lbfgs", learning_rates=[0.1]), "learning_rates"),
         (dict(cv=1), "cv"), (dict(backend="torch"), "cpu"),
         (dict(learning_rates=[0.1], learning_rate=0.1), "not both"),
-        (dict(class_weight="balanced", optimizer="lbfgs"), "class_weight"),
         (dict(warm_start=True), "warm_start"),
     ]
     for params, match in cases:
@@ -341,13 +356,6 @@ def test_cv_estimators_are_scikit_learn_estimators():
 def expected_failed_checks(estimator):
     """The scikit-learn checks a sweep fails, with their reasons."""
     out = {}
-    if estimator.optimizer == "lbfgs":  # the path refuses weights with a ValueError
-        why = "the regularization path takes no row weights yet (refused, named)"
-        for check in ("class_weight_classifiers", "sample_weights_pandas_series",
-                      "sample_weights_list", "sample_weights_not_overwritten",
-                      "sample_weights_not_an_array", "sample_weights_shape",
-                      "classifiers_one_label_sample_weights"):
-            out[f"check_{check}"] = why
     # as LinearClassifier's own (tests/test_classifier.py): mini-batch runs draw other
     # batches than the repeated rows would
     out["check_sample_weight_equivalence_on_dense_data"] = "other batches than repeated rows"

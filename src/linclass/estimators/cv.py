@@ -220,6 +220,7 @@ class _SweepCV:
     refit: bool
     random_state: Any
     validation_fraction: float
+    classes_: np.ndarray  # a classifier's, set by its fit
 
     def __init__(self, **params: Any) -> None:
         for key, default in OWN.items():
@@ -304,12 +305,8 @@ class _SweepCV:
             n_folds = masks.shape[0]
         settings = [(a, r) for a in alphas for r in rates]
         if choice("optimizer", values["optimizer"]).has("solver"):
-            if sample_weight is not None or values.get("class_weight") is not None:
-                raise ValueError("an lbfgs sweep (the regularization path) takes no "
-                                 "sample_weight or class_weight yet: use a gradient "
-                                 "optimizer, whose heads do")
             return self._path(values, alphas, X_fit, y_fit, X_val, y_val, masks, n_outputs,
-                              dtype, kind)
+                              dtype, kind, sw)
         swept = train_settings(values, self._task, settings, X_fit, y_fit, n_outputs, dtype,
                                X_val=X_val, y_val=y_val, masks=masks,
                                random_state=self.random_state, sample_weight=sw,
@@ -319,24 +316,28 @@ class _SweepCV:
 
     def _path(self, values: dict[str, Any], alphas: list[float], X_fit: Any, y_fit: Any,
               X_val: Any, y_val: Any, masks: Any, n_outputs: int, dtype: np.dtype,
-              kind: str) -> HeadsResult:
+              kind: str, sample_weight: np.ndarray | None = None) -> HeadsResult:
         """The lbfgs sweep: a warm-started regularization path per fold
         (:func:`linclass.estimators.path.estimator_path`), scored on the held-out rows."""
         from linclass.estimators.path import estimator_path
 
         regression = self._task == "regression"
         base = self._base(**values)
-        sets = ([(X_fit, y_fit, X_val, y_val)] if masks is None else
-                [(X_fit[m], y_fit[m], X_fit[~m], y_fit[~m]) for m in masks])
+        sw = sample_weight
+        sets = ([(X_fit, y_fit, X_val, y_val, sw)] if masks is None else
+                [(X_fit[m], y_fit[m], X_fit[~m], y_fit[~m], None if sw is None else sw[m])
+                 for m in masks])
         F, K = len(sets), len(alphas)
         held, objective, n_iter = np.empty(K * F), np.empty(K * F), np.empty(K * F, int)
         status: list[str] = [""] * (K * F)
         W: list[np.ndarray] = [np.empty(0)] * (K * F)
         b: list[np.ndarray] = [np.empty(0)] * (K * F)
         iterations = 0
-        for f, (X_a, y_a, X_b, y_b) in enumerate(sets):
-            path = estimator_path(base, X_a, y_a, alphas,
-                                  classes=None if regression else np.arange(n_outputs))
+        labels = None if regression else self.classes_  # a class_weight dict names them
+        for f, (X_a, y_a, X_b, y_b, sw_a) in enumerate(sets):
+            if labels is not None:
+                y_a, y_b = labels[y_a], labels[y_b]
+            path = estimator_path(base, X_a, y_a, alphas, sample_weight=sw_a, classes=labels)
             iterations += path.total_iter
             for i, est in enumerate(path.estimators):
                 h = i * F + f  # setting-major, as the heads are

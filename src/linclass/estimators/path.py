@@ -30,6 +30,7 @@ from sklearn.utils.validation import validate_data
 from linclass.estimators import fitting
 from linclass.estimators.plan import FitPlan, make_plan
 from linclass.estimators.regressor import LinearRegressor
+from linclass.estimators.weights import row_weights, with_weights
 from linclass.training.path import SOLVER, PathResult, check_alphas, regularization_path
 from linclass.training.reparam import Reparam, column_stats
 
@@ -49,7 +50,7 @@ class EstimatorPath(PathResult):
 
 
 def estimator_path(estimator: Any, X: Any, y: Any, alphas: Any, *,
-                   classes: Any = None) -> EstimatorPath:
+                   classes: Any = None, sample_weight: Any = None) -> EstimatorPath:
     """Fit ``estimator`` at every strength of ``alphas``, warm-started from the strongest
     to the weakest (module docstring).
 
@@ -64,6 +65,8 @@ def estimator_path(estimator: Any, X: Any, y: Any, alphas: Any, *,
         alphas: array-like of shape (K,), strengths >= 0 in any order.
         classes: All labels the models should have (a classifier on a subset of the data,
             e.g. a cross-validation fold); None: the labels of ``y``.
+        sample_weight: Optional row weights (n_samples,); with the estimator's
+            ``class_weight`` they weigh every point as its own ``fit`` would.
 
     Returns:
         An :class:`EstimatorPath`, in the order of ``alphas``.
@@ -93,6 +96,7 @@ def estimator_path(estimator: Any, X: Any, y: Any, alphas: Any, *,
             raise ValueError(f"LinearClassifier needs at least 2 classes, got {labels.tolist()}")
         base.classes_ = labels
         targets, y_fit = None, base._encode(y)
+        weights = row_weights(len(y_fit), sample_weight, base.class_weight, y_fit, labels)
     else:
         base._validate_params()  # make_plan below makes the cross-checks
         X, y = validate_data(base, X, y, dtype=[np.float64, np.float32], y_numeric=True)
@@ -100,12 +104,13 @@ def estimator_path(estimator: Any, X: Any, y: Any, alphas: Any, *,
         if not np.isfinite(targets).all():
             raise ValueError("y contains NaN or inf")
         labels = None
+        weights = row_weights(len(y_fit), sample_weight)
     rng = np.random.default_rng(base.random_state)
     plans = {a: make_plan({**base.get_params(), "alpha": a}, task=task, n_samples=len(y_fit))
              for a in map(float, values)}
     first = plans[float(values[0])]
     path = regularization_path(
-        X, y_fit, values, **_objective_options(first),
+        X, with_weights(y_fit, weights), values, **_objective_options(first),
         n_outputs=1 if labels is None else len(labels), gradient=first.gradient,
         gradient_kwargs=first.gradient_kwargs, max_epochs=first.max_epochs, tol=first.tol,
         memory=int(first.optimizer_kwargs["memory"]),
