@@ -39,7 +39,7 @@ import numpy as np
 from linclass.backends.registry import placed
 from linclass.model import Params
 from linclass.optim import GradientOptimizer, SearchOptimizer
-from linclass.options import choice, names
+from linclass.options import PARAMS, choice, names
 from linclass.training.arrays import float_rows, is_out_of_core
 from linclass.training.heads import Dropped, Heads, HeadsStep, OnEpoch
 from linclass.training.history import TrainingDivergedError
@@ -109,7 +109,7 @@ def fit_heads(
     y: np.ndarray,
     heads: Heads,
     *,
-    optimizer: str = "momentum",
+    optimizer: str = PARAMS["optimizer"].default,
     schedule: str = "constant",
     optimizer_kwargs: Mapping[str, Any] | None = None,
     batch_size: int | None = 256,
