@@ -22,6 +22,11 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 #: load average of 8 (xdist and other jobs); 120 s is a 40x margin, and a run that never
 #: advances still fails.
 RUN_WAIT_MS = 120_000
+#: Any other wait for the page (a click's request, a redraw). A landscape redraw computes
+#: the loss over a grid on the server, about 1 s on an idle machine; under two busy loops
+#: and the suite's two workers (load 5) one took over the old 15 s. 60 s is a 60x margin,
+#: and a page that never updates still fails.
+WAIT_MS = 60_000
 
 pytestmark = [
     pytest.mark.browser,
@@ -89,7 +94,7 @@ def open_page(browser, url: str, refusals: bool = False):
     ARTIFACTS.mkdir(exist_ok=True)
     context = browser.new_context(viewport={"width": 1280, "height": 960}, bypass_csp=True)
     pg = context.new_page()
-    pg.set_default_timeout(15_000)
+    pg.set_default_timeout(WAIT_MS)
     errors = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
     pg.on("console", lambda m: errors.append(m.text) if m.type == "error" and not (
@@ -256,7 +261,7 @@ def test_narrow_screen_layout(browser, server_url):
 def test_the_page_works_under_its_content_security_policy(browser, server_url):
     context = browser.new_context(viewport={"width": 1280, "height": 960})
     pg = context.new_page()
-    pg.set_default_timeout(15_000)
+    pg.set_default_timeout(WAIT_MS)
     errors = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
     pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
