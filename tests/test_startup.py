@@ -1,5 +1,5 @@
 """``linclass`` starts fast: ``--help``, ``--version`` and the light commands import typer
-and what they need, never scikit-learn, SciPy's stats, matplotlib, Pillow, torch, Dask or
+and what they need, never scikit-learn, SciPy, matplotlib, Pillow, torch, Dask or
 the playground's server (issue 27). Each check runs in a fresh interpreter, since the test
 session itself has imported everything long ago."""
 
@@ -13,7 +13,7 @@ from importlib.metadata import version
 import pytest
 
 #: Modules that cost seconds to import and that no light command needs.
-HEAVY = ("sklearn", "scipy.stats", "matplotlib", "PIL", "torch", "dask", "distributed",
+HEAVY = ("sklearn", "scipy", "matplotlib", "PIL", "torch", "dask", "distributed",
          "skimage", "starlette", "uvicorn", "zarr", "onnx", "onnxruntime", "skl2onnx")
 
 #: Run in a fresh interpreter: import the command line, run ``linclass ARGS`` in-process
@@ -84,3 +84,20 @@ def test_version_of_the_console_script():
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == f"linclass {version('linclass')}"
+
+
+def test_sparse_input_is_recognised_without_importing_scipy_for_dense():
+    """``linclass.sparsity.issparse`` answers no without SciPy (no sparse matrix can exist
+    before ``scipy.sparse`` is loaded) and asks SciPy once it is loaded."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    from linclass.sparsity import issparse
+
+    assert issparse(sp.csr_matrix(np.eye(2))) and issparse(sp.csc_array(np.eye(2)))
+    assert not issparse(np.eye(2)) and not issparse([[1.0]])
+    code = ("import sys, numpy as np; from linclass.sparsity import issparse; "
+            "print(issparse(np.eye(2)), 'scipy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True).stdout.split()
+    assert out == ["False", "False"]

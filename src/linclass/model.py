@@ -8,7 +8,8 @@ Rows of X are examples, so the batched form is ``S = X W^T + b``.
 from __future__ import annotations
 
 import numpy as np
-from scipy.sparse import issparse
+
+from linclass.sparsity import issparse
 
 Params = dict[str, np.ndarray]
 

@@ -45,12 +45,12 @@ from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
-from scipy.sparse import issparse
 
 from linclass.losses import DEFAULT_LOSS, LossFn, get_loss, get_record
 from linclass.losses.functions import check_sample_weight
 from linclass.model import Params, check_params, scores
 from linclass.regularizers import PenaltyFn, get_penalty
+from linclass.sparsity import issparse
 
 #: ``loss_into(scores, y, out, **loss_kwargs) -> value``: writes dL/dscores into ``out``.
 LossKernel = Callable[..., float]

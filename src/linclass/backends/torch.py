@@ -41,12 +41,12 @@ from typing import Any, cast
 
 import numpy as np
 import torch
-from scipy.sparse import issparse
 
 from linclass.losses import RECORDS
 from linclass.losses.records import ArrayOps, Loss
 from linclass.objective import Objective, unpack_weights
 from linclass.options import names
+from linclass.sparsity import issparse
 from linclass.training import threads as blas_threads
 from linclass.training.arrays import is_out_of_core
 from linclass.training.parts import Parts, Spec

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils import Tags
@@ -39,6 +38,7 @@ from linclass.io.persist import ModelFileError
 from linclass.losses import log_softmax, softmax
 from linclass.model import init_params, scores
 from linclass.options import PARAMS, choice
+from linclass.sparsity import issparse
 from linclass.training.arrays import float_rows, is_dask, is_out_of_core
 
 

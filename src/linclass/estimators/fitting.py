@@ -10,13 +10,13 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
-from scipy.sparse import issparse
 
 from linclass import training as _train
 from linclass.backends.registry import resolve_backend
 from linclass.estimators.plan import FitPlan, step_size, top_eigenvalue
 from linclass.model import Params, init_params
 from linclass.options import LOSS_CURVATURE, choice, optimizer_record
+from linclass.sparsity import issparse
 from linclass.training.arrays import is_dask, is_out_of_core
 from linclass.training.reparam import Reparam, standardizing
 

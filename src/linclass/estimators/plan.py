@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.sparse import issparse
 
 from linclass.options import (
     LOSS_CURVATURE,
@@ -31,6 +30,7 @@ from linclass.options import (
     optimizer_record,
     resolved,
 )
+from linclass.sparsity import issparse
 
 #: What an estimator learns: class scores, or one real output.
 TASKS = ("classification", "regression")

@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.sparse import issparse
+
+from linclass.sparsity import issparse
 
 #: Bytes of a row chunk read from a store without chunks of its own (a memory map).
 CHUNK_BYTES = 16 * 2**20

@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.sparse import issparse
 
 from linclass.model import Params
+from linclass.sparsity import issparse
 from linclass.training.sampler import chunk_slices
 
 

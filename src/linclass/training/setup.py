@@ -9,12 +9,12 @@ from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 import numpy as np
-from scipy.sparse import issparse
 
 from linclass.model import Params
 from linclass.objective import unpack_weights
 from linclass.optim import LearningRate, Optimizer, SearchOptimizer, build
 from linclass.options import choice, names
+from linclass.sparsity import issparse
 from linclass.training.arrays import is_dask, is_out_of_core
 from linclass.training.sampler import CHUNK_ROWS
 from linclass.training.step import ValueAndGrad, ValueFn, as_value

@@ -19,9 +19,9 @@ from typing import Protocol, cast, runtime_checkable
 
 import numpy as np
 from numpy.typing import DTypeLike
-from scipy.sparse import issparse
 
 from linclass.model import Params
+from linclass.sparsity import issparse
 from linclass.training.sampler import CHUNK_ROWS, chunk_slices
 
 Transform = Callable[..., np.ndarray]
