@@ -184,3 +184,34 @@ def two_worker_cluster(**config):
 def flat_params(result) -> np.ndarray:
     """A fit result's W and b as one vector."""
     return np.concatenate([result.params["W"].ravel(), result.params["b"]])
+
+
+#: scikit-learn's estimator checks that judge what a fit learned (a score floor, the classes
+#: it predicts, what class or sample weights change): they run on the estimator as given.
+LEARNING_CHECKS = frozenset({
+    "check_classifiers_train", "check_regressors_train", "check_classifiers_classes",
+    "check_class_weight_classifiers", "check_class_weight_balanced_classifiers",
+    "check_class_weight_balanced_linear_classifier", "check_non_transformer_estimators_n_iter",
+    "check_sample_weight_equivalence_on_dense_data",
+    "check_sample_weight_equivalence_on_sparse_data",
+})
+
+#: The epochs of a fit in the other checks, which check the interface (input formats and
+#: dtypes, pickling, invariances under row order or subsets, messages, parameters). None of
+#: them depends on how far a fit got, and their 10- to 40-row tables full-batch fit for the
+#: fit plan's 1,592 epochs by default (the cosine rate anneals before a plateau may stop):
+#: half of the whole suite's time was those epochs, most in the sparse-format checks.
+API_CHECK_EPOCHS = 30
+
+
+def sklearn_check(estimator, check):
+    """Run one of scikit-learn's estimator checks (``parametrize_with_checks``) on
+    ``estimator``, or for an interface check on a copy capped at :data:`API_CHECK_EPOCHS`."""
+    from sklearn.base import clone
+
+    name = getattr(check, "func", check).__name__
+    epochs = estimator.get_params().get("max_epochs", "absent")
+    if name not in LEARNING_CHECKS and epochs != "absent":
+        estimator = clone(estimator).set_params(
+            max_epochs=API_CHECK_EPOCHS if epochs is None else min(epochs, API_CHECK_EPOCHS))
+    check(estimator)

@@ -10,6 +10,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from conftest import sklearn_check
 from linclass import LinearClassifier
 from linclass.io.persist import ModelFileError
 
@@ -42,7 +43,7 @@ def expected_failed_checks(estimator):
     expected_failed_checks=expected_failed_checks,
 )
 def test_sklearn_estimator_checks(estimator, check):
-    check(estimator)
+    sklearn_check(estimator, check)
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.utils import get_tags
 from sklearn.utils.estimator_checks import check_estimator, parametrize_with_checks
 
+from conftest import sklearn_check
 from linclass import LinearClassifier
 from linclass.data import load_dataset
 from linclass.estimators.image import ImageClassifier
@@ -180,4 +181,4 @@ EXPECTED_FAILED_CHECKS = {
 def test_sklearn_estimator_checks(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # default epochs on tiny data
-        check(estimator)
+        sklearn_check(estimator, check)

@@ -17,6 +17,7 @@ from sklearn.linear_model import ElasticNet, Lasso, LinearRegression, Ridge
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from conftest import sklearn_check
 from linclass.estimators.regressor import LinearRegressor, sklearn_alpha
 from linclass.io.persist import ModelFileError
 from linclass.objective import objective_value
@@ -155,7 +156,7 @@ EXPECTED_FAILED_CHECKS = {
                           LinearRegressor(optimizer="lbfgs")],  # failed 30 checks before
                          expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS)
 def test_sklearn_estimator_checks(estimator, check):
-    check(estimator)
+    sklearn_check(estimator, check)
 
 
 def test_same_defaults_as_the_classifier():

@@ -9,6 +9,7 @@ from sklearn.datasets import load_digits, make_regression
 from sklearn.model_selection import train_test_split
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from conftest import sklearn_check
 from linclass.estimators.classifier import LinearClassifier
 from linclass.estimators.cv import LinearClassifierCV, LinearRegressorCV
 from linclass.estimators.regressor import LinearRegressor
@@ -367,4 +368,4 @@ def expected_failed_checks(estimator):
                           LinearRegressorCV(alphas=[1e-4, 1e-2], max_epochs=5)],
                          expected_failed_checks=expected_failed_checks)
 def test_sklearn_estimator_checks(estimator, check):
-    check(estimator)
+    sklearn_check(estimator, check)
