@@ -180,7 +180,7 @@ class TorchHeadsStep(HeadsStep):
         b = h.out_shift + h.out_scale * theta["b"] - torch.matmul(W, self.mu)
         return {"W": W, "b": b}
 
-    def _to_theta(self, gW: Tensor, gb: Tensor) -> dict[str, Tensor]:  # type: ignore[override]
+    def _theta_grads(self, gW: Tensor, gb: Tensor) -> dict[str, Tensor]:
         """``(dJ/dW~, dJ/db~)`` times ``c`` from the model's gradient (chain rule)."""
         h = self.heads
         if self.mu is None:
@@ -198,7 +198,8 @@ class TorchHeadsStep(HeadsStep):
         H, C, D = W.shape
         return torch.addmm(model["b"].reshape(H * C), F.to(self.dtype), W.reshape(H * C, D).T)
 
-    def _targets(self, S2: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:  # type: ignore[override]
+    def _labels_targets(self, S2: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        """The (m H, C) view's labels (each row's, once per head) and one-hot targets."""
         y_rep = y.repeat_interleave(self.heads.n_heads)
         return y_rep, torch.zeros_like(S2).scatter_(1, y_rep[:, None], 1.0)
 
@@ -229,7 +230,7 @@ class TorchHeadsStep(HeadsStep):
         F = F.to(self.dtype)
         S = self._scores(model, F)
         S2 = S.reshape(m * H, C)
-        y_rep, T = self._targets(S2, y)
+        y_rep, T = self._labels_targets(S2, y)
         losses = self._head_values(S2, T, w)
         G2 = self.kernel(S2, y_rep, T, **self.heads.loss_kwargs)[1]
         # the kernel averaged over all m H rows; row (i, h) weighs w_ih in head h
@@ -253,7 +254,7 @@ class TorchHeadsStep(HeadsStep):
         values, gP = _penalty(h.penalty, model["W"], self.alphas, h.l1_ratio)
         if gP is not None:
             gW = gW + gP
-        grads = self._to_theta(gW, gb)
+        grads = self._theta_grads(gW, gb)
         rates = self._rates()
         grads["W"] = grads["W"] * rates[:, None, None]
         grads["b"] = grads["b"] * rates[:, None]
@@ -322,8 +323,8 @@ class TorchHeadsStep(HeadsStep):
             S = self._scores(model, Xd[s])
             mask = None if md is None else md[s]
             S2 = S.reshape(m * H, -1)
-            loss += self._head_values(S2, self._targets(S2, yd[s])[1], self._block_weights(
-                mask, None if vd is None else vd[s], m, counts)).to(wide)
+            w = self._block_weights(mask, None if vd is None else vd[s], m, counts)
+            loss += self._head_values(S2, self._labels_targets(S2, yd[s])[1], w).to(wide)
             if not held_out:
                 continue
             out = (torch.ones((m, H), dtype=torch.bool, device=self.device) if mask is None

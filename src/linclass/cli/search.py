@@ -4,9 +4,9 @@ The training images are split once into a training part and a validation part; e
 setting trains on the first and is scored on the second. Where they can (gradient
 optimizers, the analytic gradient; NumPy, or ``--backend torch`` on any device, one matrix
 product per batch there) the settings train all at once as stacked heads, one pass over
-the features per epoch for all of them (:func:`run_heads`); otherwise one fit per setting runs in worker processes
-(:func:`run_trials`). Only the best setting's model ever sees the test images, once, at
-the end.
+the features per epoch for all of them (:func:`run_heads`); otherwise one fit per setting
+runs in worker processes (:func:`run_trials`). Only the best setting's model ever sees the
+test images, once, at the end.
 """
 
 from __future__ import annotations
