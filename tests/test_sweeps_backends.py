@@ -14,10 +14,11 @@ from sklearn.datasets import load_digits
 from conftest import two_worker_cluster
 from linclass.estimators.classifier import LinearClassifier
 from linclass.estimators.cv import LinearClassifierCV, LinearRegressorCV
+from linclass.losses import RECORDS
 from linclass.model import init_params
 from linclass.objective import Objective
 from linclass.training import fit
-from linclass.training.heads import Heads
+from linclass.training.heads import Heads, HeadsStep
 from linclass.training.sweep import fit_heads
 
 
@@ -33,6 +34,34 @@ def _rel(a, b):
 
 
 # --- torch ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("loss", sorted(RECORDS))
+def test_torch_heads_objective_and_gradient_are_the_numpy_heads(digits, loss):
+    """Every loss record (fused kernel or autograd), with masks, row weights, standardized
+    coordinates and per-head rates: the device's (J, grads) of a full pass and of a batch
+    are the NumPy step's, whose gradients tests/test_sweeps.py holds to each head's fit."""
+    torch = pytest.importorskip("torch")
+    from linclass.backends.torch_heads import TorchHeadsStep
+
+    X, y = digits
+    rng = np.random.default_rng(4)
+    H, n = 3, len(y)
+    heads = Heads(loss, "elasticnet", np.array([0.0, 1e-3, 1e-1]), np.array([0.1, 1.0, 3.0]),
+                  l1_ratio=0.4, mu=X.mean(axis=0),
+                  inv_sigma=rng.uniform(0.5, 2.0, (H, 64)), masks=rng.random((H, n)) < 0.6,
+                  row_weights=rng.uniform(0.5, 1.5, (H, n)))
+    rows_y = heads.stack_rows(y)
+    params = {"W": rng.normal(size=(H, 10, 64)) * 0.3, "b": rng.normal(size=(H, 10))}
+    here = HeadsStep(heads)
+    there = TorchHeadsStep(heads, torch.device("cpu"), torch.float64, chunk_rows=128)
+    tp = there.put(params)
+    for (J0, g0), (J1, g1) in [(here.full(params, X, rows_y), there.full(tp, X, rows_y)),
+                               (here.batch(params, X, rows_y, np.arange(100, 164)),
+                                there.batch(tp, X, rows_y, torch.arange(100, 164)))]:
+        np.testing.assert_allclose(J1, J0, rtol=1e-12)
+        for k in ("W", "b"):
+            assert _rel(there.host(g1[k]), g0[k]) < 1e-12
 
 
 @pytest.mark.parametrize("loss,optimizer", [("softmax", "momentum"), ("svm", "sgd"),
@@ -182,16 +211,21 @@ def test_dask_heads_equal_numpy_heads_in_one_pass_per_epoch(client, digits, fold
                   row_weights=rng.uniform(0.5, 1.5, (H, len(y))) if folds else None)
     start = init_params(64, 10, random_state=0)
     Xd = da.from_array(X, chunks=(130, 64))  # 4 partitions, the last one short
-    kw = dict(optimizer="gd", max_epochs=5, tol=None)
+    # with folds, a tolerance stop that never fires: every epoch measured (one pass more)
+    kw = dict(optimizer="gd", max_epochs=5, tol=0.0 if folds else None, patience=10)
     here = fit_heads(start, X, y, heads, **kw)
     with distributed.get_task_stream(client) as stream:
         there = fit_heads(start, Xd, y, heads, **kw)
     assert _rel(there.params["W"], here.params["W"]) < 1e-8
     np.testing.assert_allclose(there.objective, here.objective, rtol=1e-8)
     np.testing.assert_allclose(there.held_out, here.held_out, rtol=1e-12)
-    # one pass over the 4 partitions per epoch for all heads, and one to measure them
-    assert there.n_passes == here.n_passes == 5 + 1
-    assert _partition_tasks(stream.data) == 4 * (5 + 1)
+    np.testing.assert_allclose(there.history["objective"], here.history["objective"],
+                               rtol=1e-8)
+    # one pass over the 4 partitions per epoch for all heads (and one to measure each
+    # watched epoch), and one to measure them at the end
+    passes = 5 + (5 if folds else 0) + 1
+    assert there.n_passes == here.n_passes == passes
+    assert _partition_tasks(stream.data) == 4 * passes
     assert len({t["worker"] for t in stream.data}) == 2
 
 
