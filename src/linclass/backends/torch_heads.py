@@ -48,6 +48,10 @@ from linclass.training.workspace import Transform
 Tensor = torch.Tensor
 TorchParams = dict[str, Tensor]
 
+#: Numbers of the heads' scores (rows x H C) a chunk of a full pass may hold: 2^24, 128 MB
+#: in float64 (a temporary or two of that size each).
+SCORE_BUDGET = 2**24
+
 
 class TorchHeadSums(_TorchOps):
     """:class:`linclass.training.heads.HeadSums` for torch tensors: a loss's
@@ -355,7 +359,11 @@ def make_heads_parts(spec: HeadsSpec) -> Parts:
     dev = resolve_device(spec.device)
     check_in_memory(spec.X, dev)
     dtype = _torch_dtype(np.dtype(spec.dtype), dev)
-    step = TorchHeadsStep(spec.heads, dev, dtype, spec.transform)
+    # a full pass's chunk: a device's large one, while its (rows, H C) scores stay within
+    # SCORE_BUDGET numbers (never fewer rows than the NumPy step's chunk)
+    width = spec.heads.n_heads * spec.n_outputs
+    chunk = max(spec.chunk_rows, min(DEVICE_CHUNK_ROWS, SCORE_BUDGET // max(width, 1)))
+    step = TorchHeadsStep(spec.heads, dev, dtype, spec.transform, chunk)
     n = spec.y.shape[0]
     if spec.batch_size is None or spec.batch_size >= n:
         return Parts(step, None)

@@ -79,6 +79,7 @@ class HeadsSpec:
         chunk_rows: Rows per chunk of a full pass.
         device: The device name.
         dtype: The params' float type.
+        n_outputs: C, the classes (or outputs) of every head.
     """
 
     heads: Heads
@@ -90,6 +91,7 @@ class HeadsSpec:
     chunk_rows: int
     device: str
     dtype: np.dtype
+    n_outputs: int = 1
 
 
 @dataclass
@@ -330,7 +332,7 @@ def _fit_group(start: Params, X: Any, y: np.ndarray, heads: Heads, where: str, d
     rows_y = heads.stack_rows(y)
     parts = _heads_parts(where, HeadsSpec(heads, X, rows_y, None if full_batch else batch,
                                           shuffle_rng, transform, chunk_rows, device,
-                                          start["W"].dtype))
+                                          start["W"].dtype, start["W"].shape[0]))
     step = cast(HeadsStep, parts.step)
     runner = Runner(parts, opt, X, rows_y)
     params = step.put({k: np.repeat(v[None], H, axis=0) for k, v in start.items()})
