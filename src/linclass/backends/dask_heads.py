@@ -1,7 +1,7 @@
 """Stacked heads on a Dask array: one pass over the partitions per epoch for every head.
 
-A sweep's heads (:mod:`linclass.training.heads`) take full-batch steps here. Each epoch the
-heads' params go to the workers as one shared key, and every partition ``p`` computes, with
+**Full-batch heads** (``gd``, or a batch of all the rows). Each epoch the heads' params go
+to the workers as one shared key, and every partition ``p`` computes, with
 the NumPy heads step on its own rows (a chunk at a time, one product per chunk for all
 heads), its part of every head's objective and stacked gradient (H, C, D); only these
 come back, summed on a worker. The rows never move to the client.
@@ -20,21 +20,32 @@ The masks and row weights travel with the labels, as columns of ``y`` partitione
 rows (:meth:`~linclass.training.heads.Heads.stack_rows`), so the heads' settings sent to
 the workers hold only what is (H, ...) or (H, D).
 
-Mini-batch heads (local SGD) do not run here: a sweep on a Dask array takes
-``optimizer="gd"`` (or a batch of all the rows), refused otherwise before any work.
+**Mini-batch heads: local SGD** (:class:`LocalSGDHeads`, as
+:class:`~linclass.backends.dask.LocalSGD` does for one fit). Each epoch every partition
+runs one epoch of the NumPy heads' mini-batch loop on its rows from the current params and
+optimizer state (the same :class:`~linclass.training.runner.Runner`, batch order from the
+run's generator), and the client averages the params and buffers, weighted by ``n_p / N``;
+a head that diverged on any partition is dropped, with the reason kept. Each head then
+takes exactly the steps of its own local-SGD fit on the Dask array with the same seed.
 """
 
 from __future__ import annotations
 
+import copy
+import warnings
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
-from linclass.backends.dask import _compute, _named, _partition_ranges
+from linclass.backends import numpy as numpy_backend
+from linclass.backends.dask import _average, _compute, _named, _partition_ranges
 from linclass.model import Params
-from linclass.training.heads import Heads, HeadsStep, Measured
+from linclass.training.heads import Dropped, Heads, HeadsStep, Measured
+from linclass.training.history import TrainingDivergedError
 from linclass.training.parts import Parts
+from linclass.training.runner import Runner
+from linclass.training.sampler import BatchSampler
 from linclass.training.sweep import HeadsSpec
 from linclass.training.workspace import Transform
 
@@ -73,6 +84,45 @@ def _partition_heads(params: Params, X_p: Any, y_p: Any, i: int, rows: tuple[int
         return out.objective, out.held_out, n_out
     except ValueError as e:
         raise _named(i, rows, e) from None
+
+
+def _local_heads_epoch(params: Params, state: Any, X_p: Any, y_p: Any, i: int,
+                       rows: tuple[int, int], heads: Heads, alive: np.ndarray,
+                       training: np.ndarray, optimizer: Any, batch_size: int,
+                       transform: Transform | None, chunk_rows: int, seed: int, epoch: int,
+                       steps: int) -> tuple[Params, Any, list[Any], np.ndarray,
+                                            dict[int, Dropped], int, int, int]:
+    """On a worker: one epoch of every head's mini-batch loop on one partition; returns
+    the params, state, batch losses, which heads are alive, why the others left, and the
+    runner's counts."""
+    # copies: the shared params and state are one object per worker (module dask's note)
+    params = {k: np.array(v, copy=True) for k, v in params.items()}
+    state = copy.deepcopy(state)
+    try:
+        X_p, y_p = np.asarray(X_p), np.asarray(y_p)
+        if X_p.dtype.kind == "f" and not np.isfinite(X_p).all():
+            raise ValueError("X contains NaN or inf")
+        step = HeadsStep(heads, transform, chunk_rows)
+        step.alive, step.training = alive.copy(), training.copy()
+        step.epoch, step.steps = epoch, steps
+        n = y_p.shape[0]
+        source = None
+        if batch_size < n:
+            source = numpy_backend.MemorySource(X_p, y_p, BatchSampler(
+                n, batch_size, np.random.default_rng(seed)))
+        else:  # a partition within one batch: one step on its rows, each head's mean
+            mask = step.split(y_p)[1]
+            step.counts = (np.full(heads.n_heads, float(n)) if mask is None
+                           else np.maximum(mask.sum(axis=0), 1).astype(np.float64))
+        runner = Runner(Parts(step, source), optimizer, X_p, y_p)
+        try:
+            state = runner.run(params, state, epoch)
+        except TrainingDivergedError:
+            pass  # every head left on this partition: each one's reason is kept
+    except ValueError as e:
+        raise _named(i, rows, e) from None
+    return (params, state, runner.losses, step.alive, step.dropped, runner.n_steps,
+            runner.n_loss_evals, runner.n_samples)
 
 
 def _mean_grads(parts: list[Any]) -> tuple[np.ndarray, Params]:
@@ -114,6 +164,64 @@ class _Partitions:
         self.X, self.y = X, yd
         self.ranges = _partition_ranges(X)
         self.blocks = list(zip(X.to_delayed().ravel(), yd.to_delayed().ravel(), strict=True))
+        n = max(1, sum(b - a for a, b in self.ranges))
+        self.weights = [(b - a) / n for a, b in self.ranges]  # a partition's share of rows
+
+
+class LocalSGDHeads:
+    """The mini-batch epochs of stacked heads on a Dask array (module docstring): the
+    :class:`~linclass.training.parts.BatchSource` of :class:`DaskHeadsStep`.
+
+    Args:
+        step: The heads' step (its partitions, bookkeeping).
+        batch_size: Rows per mini-batch.
+        rng: The run's generator of the batch order (a seed per partition and epoch).
+    """
+
+    def __init__(self, step: DaskHeadsStep, batch_size: int, rng: np.random.Generator) -> None:
+        self.step, self.batch_size, self.rng = step, int(batch_size), rng
+
+    def run_epoch(self, runner: Runner, params: Params, state: Any, epoch: int) -> Any:
+        import dask
+
+        step = self.step
+        parts = step.train
+        step._clear(params)
+        shared_params = dask.delayed(params, traverse=False)
+        shared_state = dask.delayed(state, traverse=False)
+        seeds = self.rng.integers(2**63, size=len(parts.blocks))
+        tasks = [dask.delayed(_local_heads_epoch)(
+            shared_params, shared_state, X_p, y_p, i, rows, step.worker_heads, step.alive,
+            step.training, runner.optimizer, self.batch_size, step.transform,
+            step.chunk_rows, int(seed), epoch, step.steps)
+            for i, ((X_p, y_p), rows, seed) in enumerate(
+                zip(parts.blocks, parts.ranges, seeds, strict=True))]
+        results = _compute(*tasks)
+        step.n_passes += 1
+        H = step.heads.n_heads
+        for r in results:  # a head that left on any partition leaves the run
+            left = step.alive & ~r[3]
+            for h in np.flatnonzero(left):
+                why = r[4][int(h)]
+                step.drop(np.arange(H) == h, np.full(H, why.loss), np.full(H, why.start))
+        weights = parts.weights
+        averaged = _average([r[0] for r in results], weights)
+        for k in params:
+            params[k][...] = averaged[k]
+        steps = sum(r[5] for r in results)
+        step.steps += steps
+        new_state = _average([r[1] for r in results], weights)
+        if hasattr(new_state, "count"):  # the schedule moves as if the partitions ran in turn
+            new_state = new_state._replace(count=state.count + steps)
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a dropped head: NaN
+            means = [np.nanmean(np.array(r[2], dtype=np.float64).reshape(-1, H), axis=0)
+                     for r in results]
+        loss = sum(w * m for m, w in zip(means, weights, strict=True))
+        runner.losses.append(cast(Any, np.where(step.alive, loss, np.nan)))
+        runner.tally(steps, sum(r[6] for r in results), sum(r[7] for r in results))
+        step._clear(params)
+        return new_state
 
 
 class DaskHeadsStep(HeadsStep):
@@ -164,7 +272,7 @@ class DaskHeadsStep(HeadsStep):
         return _compute(dask.delayed(join)(tasks))[0]
 
     def batch(self, params: Params, X: Any, y: Any, rows: Any) -> tuple[Any, Params]:
-        raise TypeError("stacked heads on a Dask array take full-batch steps")
+        raise TypeError("a Dask array's mini-batches run on its workers (LocalSGDHeads)")
 
     def full(self, params: Params, X: Any, y: Any) -> tuple[Any, Params]:
         """``(J (H,), grads)`` of the whole array: one pass over the partitions."""
@@ -192,18 +300,17 @@ class DaskHeadsStep(HeadsStep):
 
 
 def make_heads_parts(spec: HeadsSpec) -> Parts:
-    """The heads' step on a Dask array (the registry's hook for
-    :func:`linclass.training.sweep.fit_heads`); full-batch only.
+    """The heads' step and batch source on a Dask array (the registry's hook for
+    :func:`linclass.training.sweep.fit_heads`): full passes, or local SGD.
 
     Raises:
-        ValueError: Mini-batch heads (before any work), or partitions that do not fit.
+        ValueError: Partitions that do not fit.
     """
-    if spec.batch_size is not None and spec.batch_size < spec.y.shape[0]:
-        raise ValueError("stacked heads on a Dask array take full-batch steps, one pass "
-                         "over the partitions per epoch for every head: use "
-                         "optimizer='gd' (mini-batch heads, local SGD, do not run on Dask)")
-    return Parts(DaskHeadsStep(spec.heads, spec.X, spec.y, spec.transform, spec.chunk_rows),
-                 None)
+    step = DaskHeadsStep(spec.heads, spec.X, spec.y, spec.transform, spec.chunk_rows)
+    if spec.batch_size is None or spec.batch_size >= spec.y.shape[0]:
+        return Parts(step, None)
+    assert spec.rng is not None
+    return Parts(step, LocalSGDHeads(step, spec.batch_size, spec.rng))
 
 
-__all__ = ["DaskHeadsStep", "make_heads_parts"]
+__all__ = ["DaskHeadsStep", "LocalSGDHeads", "make_heads_parts"]

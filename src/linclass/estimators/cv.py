@@ -92,8 +92,9 @@ def heads_refusal(values: dict[str, Any], *, lbfgs: bool = False,
     """Why the settings of an estimator with ``values`` cannot train as stacked heads
     (with ``lbfgs``: nor as a regularization path; with ``dask``: on a Dask array), or
     None when they can. Heads train with NumPy, with torch on any device (one product per
-    batch there: :mod:`linclass.backends.torch_heads`), and full-batch on a Dask array
-    (one pass over the partitions per epoch: :mod:`linclass.backends.dask_heads`)."""
+    batch there: :mod:`linclass.backends.torch_heads`), and on a Dask array (one pass
+    over the partitions per epoch, full batches or local SGD:
+    :mod:`linclass.backends.dask_heads`)."""
     record = choice("optimizer", values["optimizer"])
     if record.has("search") or (record.has("solver") and not lbfgs):
         takes = ", ".join(names("optimizer", "gradient")) + (" or lbfgs" if lbfgs else "")
@@ -111,12 +112,6 @@ def heads_refusal(values: dict[str, Any], *, lbfgs: bool = False,
         return (f"optimizer={values['optimizer']!r}: a regularization path runs on rows in "
                 f"memory with NumPy, not on {where}; there a sweep trains "
                 f"{', '.join(names('optimizer', 'gradient'))}")
-    if dask and not record.has("full_batch"):
-        full = ", ".join(n for n in names("optimizer", "gradient")
-                         if choice("optimizer", n).has("full_batch"))
-        return (f"optimizer={values['optimizer']!r}: a sweep on a Dask array trains "
-                f"full-batch heads, one pass over the partitions per epoch for all of them "
-                f"(optimizer={full!r}); mini-batch heads (local SGD) do not run on Dask")
     if values.get("warm_start"):
         return "warm_start does not apply to a sweep: every setting starts from the same start"
     return None
