@@ -334,7 +334,7 @@ def test_cv_refuses_what_a_sweep_cannot_run(digits):
         (dict(gradient="numerical"), "analytic"),
         (dict(early_stopping=True), "early_stopping"),
         (dict(optimizer="lbfgs", learning_rates=[0.1]), "learning_rates"),
-        (dict(cv=1), "cv"), (dict(backend="torch"), "cpu"),
+        (dict(cv=1), "cv"),
         (dict(learning_rates=[0.1], learning_rate=0.1), "not both"),
         (dict(warm_start=True), "warm_start"),
     ]

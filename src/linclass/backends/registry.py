@@ -32,6 +32,9 @@ class Entry:
         default_for: Device types for which it is the backend when ``backend=None``.
         needs: The pip extra to install when its module's third-party import is missing.
         requires: The third-party package whose absence ``needs`` explains.
+        heads: The module with ``make_heads_parts(spec)``, the parts of stacked heads (a
+            sweep: :func:`linclass.training.sweep.fit_heads`); None: the training
+            package's own NumPy heads.
     """
 
     name: str
@@ -41,14 +44,17 @@ class Entry:
     default_for: tuple[str, ...] = ()
     needs: str | None = None
     requires: str | None = None
+    heads: str | None = None
 
 
 #: Every backend, by name. ``backend=`` chooses among those with devices.
 REGISTRY: dict[str, Entry] = {e.name: e for e in (
     Entry("numpy", "linclass.backends.numpy", devices=("cpu",), default_for=("cpu",)),
     Entry("torch", "linclass.backends.torch", devices=("cpu", "cuda", "mps"),
-          default_for=("cuda", "mps"), needs="torch", requires="torch"),
-    Entry("dask", "linclass.backends.dask", arrays=("dask",), needs="dask", requires="dask"),
+          default_for=("cuda", "mps"), needs="torch", requires="torch",
+          heads="linclass.backends.torch_heads"),
+    Entry("dask", "linclass.backends.dask", arrays=("dask",), needs="dask", requires="dask",
+          heads="linclass.backends.dask_heads"),
 )}
 
 #: The names ``backend=`` accepts.
@@ -114,15 +120,19 @@ def placed(X: Any) -> str | None:
     return None
 
 
-def load(name: str) -> ModuleType:
-    """The backend module ``name``, imported on first use.
+def load(name: str, part: str = "module") -> ModuleType:
+    """The backend module ``name`` (``part="heads"``: its stacked heads' module), imported
+    on first use.
 
     Raises:
         ImportError: Saying which extra to install, when its third-party package is missing.
     """
     entry = REGISTRY[name]
+    module = getattr(entry, part)
+    if module is None:
+        raise ValueError(f"backend={name!r} has no {part} module")
     try:
-        return importlib.import_module(entry.module)
+        return importlib.import_module(module)
     except ModuleNotFoundError as e:
         if entry.requires is None or e.name != entry.requires:
             raise

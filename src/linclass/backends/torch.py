@@ -301,6 +301,35 @@ def _small_batch_threads(device: torch.device, batch_size: int) -> Iterator[None
         torch.set_num_threads(before)
 
 
+def stream_rows(X: Any, device: torch.device, transform: Transform | None = None) -> Tensor:
+    """The rows of ``X`` (through ``transform``, as float32, when given; flattened to
+    (n, D) without one) in one tensor on ``device``, filled a chunk at a time, so the host
+    holds one chunk more, never a second copy of the set.
+
+    Raises:
+        ValueError: Rows that do not fit in the device's memory.
+    """
+    n = X.shape[0]
+    out: Tensor | None = None
+    try:
+        for s in chunk_slices(n, 8192):
+            if transform is not None:
+                host = np.ascontiguousarray(transform(X[s]), dtype=np.float32)
+            else:
+                host = np.ascontiguousarray(X[s]).reshape(s.stop - s.start, -1)
+            chunk = torch.from_numpy(host)
+            if out is None:
+                out = torch.empty((n, *chunk.shape[1:]), dtype=chunk.dtype, device=device)
+            out[s].copy_(chunk)
+    except torch.OutOfMemoryError:
+        raise ValueError(f"the {n} training rows do not fit in the memory of "
+                         f"device={str(device)!r}: use backend='numpy', which reads "
+                         "them a chunk at a time, or fewer rows") from None
+    if out is None:  # no rows
+        out = torch.from_numpy(np.zeros((0, int(np.prod(X.shape[1:]))), np.float32))
+    return out.to(device)
+
+
 class TorchStep:
     """The :class:`~linclass.training.parts.Step` of this backend: ``(J, grads)`` and ``J``
     of blocks of stored rows, on the device, plus where params live (``put``/``host``).
@@ -382,29 +411,8 @@ class TorchStep:
         return self._data[key][1:]
 
     def _stream(self, X: np.ndarray) -> Tensor:
-        """The features of ``X`` in one tensor on the device, filled a chunk at a time."""
-        n = X.shape[0]
-        out: Tensor | None = None
-        try:
-            for s in chunk_slices(n, 8192):
-                if self.folded:
-                    host = np.ascontiguousarray(X[s]).reshape(s.stop - s.start, -1)
-                elif self.transform is not None:
-                    host = np.ascontiguousarray(self.transform(X[s]), dtype=np.float32)
-                else:
-                    host = np.ascontiguousarray(X[s])
-                chunk = torch.from_numpy(host)
-                if out is None:
-                    out = torch.empty((n, *chunk.shape[1:]), dtype=chunk.dtype,
-                                      device=self.device)
-                out[s].copy_(chunk)
-        except torch.OutOfMemoryError:
-            raise ValueError(f"the {n} training rows do not fit in the memory of "
-                             f"device={str(self.device)!r}: use backend='numpy', which reads "
-                             "them a chunk at a time, or fewer rows") from None
-        if out is None:  # no rows
-            out = torch.from_numpy(np.zeros((0, int(np.prod(X.shape[1:]))), np.float32))
-        return out.to(self.device)
+        """The features of ``X`` in one tensor on the device (:func:`stream_rows`)."""
+        return stream_rows(X, self.device, None if self.folded else self.transform)
 
     # --- the step -------------------------------------------------------------------------
 
@@ -564,4 +572,5 @@ def make_parts(spec: Spec) -> Parts:
 
 __all__ = ["DEVICE_CHUNK_ROWS", "FUSED_LOSS_KERNELS", "LOSS_KERNELS", "PENALTY_KERNELS",
            "TORCH_OPS", "TorchBatchSampler", "TorchSource", "TorchStep", "autograd_kernel",
-           "available_devices", "loss_kernel", "make_parts", "resolve_device"]
+           "available_devices", "check_in_memory", "loss_kernel", "make_parts",
+           "resolve_device", "stream_rows"]

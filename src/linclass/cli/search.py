@@ -2,11 +2,11 @@
 
 The training images are split once into a training part and a validation part; every
 setting trains on the first and is scored on the second. Where they can (gradient
-optimizers, the analytic gradient, NumPy on the cpu) the settings train all at once as
-stacked heads, one pass over the features per epoch for all of them
-(:func:`run_heads`); otherwise one fit per setting runs in worker processes
-(:func:`run_trials`). Only the best setting's model ever sees the test images, once, at
-the end.
+optimizers, the analytic gradient; NumPy, or ``--backend torch`` on any device, one matrix
+product per batch there) the settings train all at once as stacked heads, one pass over
+the features per epoch for all of them (:func:`run_heads`); otherwise one fit per setting
+runs in worker processes (:func:`run_trials`). Only the best setting's model ever sees the
+test images, once, at the end.
 """
 
 from __future__ import annotations
@@ -344,8 +344,9 @@ def search(
                               "as stacked heads, one pass over the data per epoch for all "
                               "(lbfgs: one warm-started regularization path over --alpha); "
                               "processes: one fit per setting in worker processes; auto: "
-                              "heads where they apply (gradient optimizers or lbfgs, the "
-                              "analytic gradient, NumPy on the cpu, no early stopping).",
+                              "heads where they apply (gradient optimizers, or lbfgs with "
+                              "NumPy; the analytic gradient; NumPy or torch; no early "
+                              "stopping).",
                               callback=_sweep_mode),
     dataset: str = typer.Option("digits", callback=common.utf8_text,
                                 help=common.dataset_help()),

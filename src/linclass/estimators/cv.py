@@ -30,6 +30,7 @@ from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 
+from linclass.backends.registry import resolve_backend
 from linclass.estimators import fitting
 from linclass.estimators.classifier import LinearClassifier
 from linclass.estimators.plan import make_plan
@@ -37,6 +38,7 @@ from linclass.estimators.regressor import LinearRegressor
 from linclass.estimators.weights import row_weights
 from linclass.model import init_params
 from linclass.options import choice, names
+from linclass.training.arrays import float_rows, is_dask
 from linclass.training.heads import Heads, OnEpoch
 from linclass.training.history import TrainingDivergedError
 from linclass.training.reparam import column_stats
@@ -85,9 +87,14 @@ def check_grid(values: Any, name: str, *, positive: bool, optional: bool) -> lis
     return [float(v) for v in grid]
 
 
-def heads_refusal(values: dict[str, Any], *, lbfgs: bool = False) -> str | None:
+def heads_refusal(values: dict[str, Any], *, lbfgs: bool = False,
+                  dask: bool = False) -> str | None:
     """Why the settings of an estimator with ``values`` cannot train as stacked heads
-    (with ``lbfgs``: nor as a regularization path), or None when they can."""
+    (with ``lbfgs``: nor as a regularization path; with ``dask``: on a Dask array), or
+    None when they can. Heads train with NumPy, with torch on any device (one product per
+    batch there: :mod:`linclass.backends.torch_heads`), and on a Dask array (one pass
+    over the partitions per epoch, full batches or local SGD:
+    :mod:`linclass.backends.dask_heads`)."""
     record = choice("optimizer", values["optimizer"])
     if record.has("search") or (record.has("solver") and not lbfgs):
         takes = ", ".join(names("optimizer", "gradient")) + (" or lbfgs" if lbfgs else "")
@@ -98,8 +105,13 @@ def heads_refusal(values: dict[str, Any], *, lbfgs: bool = False) -> str | None:
     if values["early_stopping"]:
         return ("early_stopping does not apply to a sweep: each setting is scored on "
                 "held-out rows")
-    if values.get("backend") not in (None, "numpy") or values.get("device", "cpu") != "cpu":
-        return "a sweep runs its heads with NumPy on the cpu (backend=None, device='cpu')"
+    torch = resolve_backend(values.get("backend"), values.get("device", "cpu")) != \
+        resolve_backend(None, "cpu")
+    if record.has("solver") and (torch or dask):
+        where = "a Dask array" if dask else f"backend={values.get('backend')!r}"
+        return (f"optimizer={values['optimizer']!r}: a regularization path runs on rows in "
+                f"memory with NumPy, not on {where}; there a sweep trains "
+                f"{', '.join(names('optimizer', 'gradient'))}")
     if values.get("warm_start"):
         return "warm_start does not apply to a sweep: every setting starts from the same start"
     return None
@@ -147,7 +159,7 @@ def train_settings(values: dict[str, Any], task: str,
     prepared, rng, stats = [], None, None
     for a, r in settings:
         plan = make_plan({**values, "alpha": a, "learning_rate": r}, task=task,
-                         n_samples=n_fit)
+                         n_samples=n_fit, in_memory=not is_dask(X))
         if plan.scaling == "standardize" and stats is None:
             stats = column_stats(X)  # one pass for every setting's coordinates
         rng = np.random.default_rng(random_state)  # each fit's own stream
@@ -179,7 +191,8 @@ def train_settings(values: dict[str, Any], task: str,
     result = fit_heads(start, X, y, heads, optimizer=plan.optimizer, schedule=plan.schedule,
                        optimizer_kwargs=plan.optimizer_kwargs, batch_size=plan.batch_size,
                        max_epochs=plan.max_epochs, tol=tol, patience=plan.patience,
-                       random_state=rng, X_val=X_val, y_val=y_val, on_epoch=on_epoch)
+                       random_state=rng, X_val=X_val, y_val=y_val, on_epoch=on_epoch,
+                       backend=values.get("backend"), device=values.get("device", "cpu"))
     return Swept(result, [p.plan.learning_rate for p in prepared])
 
 
@@ -238,13 +251,14 @@ class _SweepCV:
         values = self.get_params()  # type: ignore[attr-defined]
         return {k: v for k, v in values.items() if k not in OWN}
 
-    def _check_sweep(self) -> tuple[list[float], list[float | None]]:
-        """The grids, and the combinations a sweep cannot run, refused up front."""
+    def _check_sweep(self, dask: bool = False) -> tuple[list[float], list[float | None]]:
+        """The grids, and the combinations a sweep cannot run (on a Dask array with
+        ``dask``), refused up front."""
         alphas = check_grid(self.alphas, "alphas", positive=False, optional=False)
         rates = check_grid(self.learning_rates, "learning_rates", positive=True,
                            optional=True)
         values = self._base_params()
-        refusal = heads_refusal(values, lbfgs=True)
+        refusal = heads_refusal(values, lbfgs=True, dask=dask)
         if refusal is not None:
             raise ValueError(refusal)
         if choice("optimizer", values["optimizer"]).has("solver") and rates != [None]:
@@ -290,7 +304,7 @@ class _SweepCV:
     def _sweep(self, X: np.ndarray, y: np.ndarray, n_outputs: int, dtype: np.dtype,
                sample_weight: np.ndarray | None = None) -> Any:
         """Train every setting (and fold), score each on its held-out rows, choose."""
-        alphas, rates = self._check_sweep()
+        alphas, rates = self._check_sweep(dask=is_dask(X))
         values = self._base_params()
         seed = int(np.random.default_rng(self.random_state).integers(2**31))
         kind, *split = self._splits(X, y, seed)
@@ -453,7 +467,15 @@ class LinearClassifierCV(_SweepCV, LinearClassifier):
             raise ValueError("LinearClassifierCV holds out its own rows (cv, "
                              "validation_fraction); validation_data is not taken")
         self._check_hyperparameters()
-        X, y = validate_data(self, X, y, dtype=self._dtypes())
+        dask = is_dask(X)
+        if dask:  # trained where its partitions live: refused or checked there, not here
+            self._check_sweep(dask=True)
+            y = np.asarray(y)
+            if y.shape != (X.shape[0],):
+                raise ValueError(f"y must have shape ({X.shape[0]},), got {y.shape}")
+            self.n_features_in_ = int(X.shape[1])
+        else:
+            X, y = validate_data(self, X, y, dtype=self._dtypes())
         check_classification_targets(y)
         self.classes_ = np.unique(y)
         if len(self.classes_) < 2:
@@ -462,7 +484,9 @@ class LinearClassifierCV(_SweepCV, LinearClassifier):
         y_enc = self._encode(y)
         weights = row_weights(len(y_enc), sample_weight, self.class_weight, y_enc,
                               self.classes_)  # checked before any work
-        result = self._sweep(X, y_enc, len(self.classes_), X.dtype,
+        # a Dask array's rows train as they are, float64 ones in float64 (as the base's)
+        dtype = X.dtype if not dask or X.dtype == np.float64 else np.dtype(np.float32)
+        result = self._sweep(X, y_enc, len(self.classes_), dtype,
                              None if sample_weight is None else np.asarray(sample_weight,
                                                                             np.float64))
         n_folds = self.scores_.shape[2]
@@ -470,8 +494,8 @@ class LinearClassifierCV(_SweepCV, LinearClassifier):
             best = LinearClassifier(**{**self._base_params(), "alpha": self.alpha_,
                                        "learning_rate": self._grid_rate})
             best.classes_, best.n_features_in_ = self.classes_, self.n_features_in_
-            best._fit_encoded(X, y_enc, None, None, n_features=X.shape[1], dtype=X.dtype,
-                              weights=weights)
+            best._fit_encoded(X, y_enc, None, None, n_features=X.shape[1], dtype=dtype,
+                              weights=weights, transform=float_rows if dask else None)
             for key in ("coef_", "intercept_", "n_iter_", "history_", "settings_",
                         "_prepared", "_optimizer_state"):
                 setattr(self, key, getattr(best, key))

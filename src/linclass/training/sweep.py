@@ -14,6 +14,12 @@ gradients, velocity, a stopped head's copy) and ``3 H C m`` per batch of ``m`` r
 pass over the data (the result says how many passes it took), never an out-of-memory
 crash.
 
+**Backends.** Rows in memory or on disk train with NumPy (:class:`~linclass.training.
+heads.HeadsStep`); ``backend="torch"`` (any device) and Dask arrays take the heads' parts
+of the backend the registry names (``make_heads_parts``: :mod:`linclass.backends.
+torch_heads`, one product per batch on the device; :mod:`linclass.backends.dask_heads`,
+one pass over the partitions per epoch for every head).
+
 **The epoch's loss.** For rows in memory every measured epoch takes one pass over the
 training set (as :func:`fit` does), so each head stops where its own fit stops. For rows
 on disk, where a pass costs a read, ``epoch_loss="running"`` uses the mean of the epoch's
@@ -36,15 +42,15 @@ from typing import Any, cast
 
 import numpy as np
 
-from linclass.backends.registry import placed
+from linclass.backends.registry import load, resolve_backend
 from linclass.model import Params
 from linclass.optim import GradientOptimizer, SearchOptimizer
 from linclass.options import PARAMS, choice, names
-from linclass.training.arrays import float_rows, is_out_of_core
+from linclass.training.arrays import float_rows, is_dask, is_out_of_core
 from linclass.training.heads import Dropped, Heads, HeadsStep, OnEpoch
 from linclass.training.history import TrainingDivergedError
 from linclass.training.loop import annealed
-from linclass.training.parts import Parts
+from linclass.training.parts import Parts, backend_for
 from linclass.training.runner import Runner
 from linclass.training.sampler import CHUNK_ROWS, BatchSampler
 from linclass.training.setup import check_data, check_labels, make_optimizer, match_dtype, rngs
@@ -55,6 +61,37 @@ from linclass.training.workspace import Transform
 MEMORY_MB = 1024
 #: How each epoch's loss is measured: a pass over the training set, or the batches' mean.
 EPOCH_LOSSES = ("pass", "running")
+
+
+@dataclass(frozen=True)
+class HeadsSpec:
+    """What a backend's ``make_heads_parts(spec)`` makes the heads' step and batch source
+    from (:mod:`linclass.backends.registry`, ``Entry.heads``).
+
+    Attributes:
+        heads: The settings.
+        X: Stored rows, checked.
+        y: The labels with each head's masks and weights as columns
+            (:meth:`~linclass.training.heads.Heads.stack_rows`).
+        batch_size: Rows per mini-batch, or None for full-batch steps.
+        rng: Generator of the batch order (None without mini-batches).
+        transform: Stored rows -> features, or None.
+        chunk_rows: Rows per chunk of a full pass.
+        device: The device name.
+        dtype: The params' float type.
+        n_outputs: C, the classes (or outputs) of every head.
+    """
+
+    heads: Heads
+    X: Any
+    y: Any
+    batch_size: int | None
+    rng: np.random.Generator | None
+    transform: Transform | None
+    chunk_rows: int
+    device: str
+    dtype: np.dtype
+    n_outputs: int = 1
 
 
 @dataclass
@@ -125,6 +162,8 @@ def fit_heads(
     on_epoch: OnEpoch | None = None,
     memory_mb: float | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    backend: str | None = None,
+    device: str = "cpu",
 ) -> HeadsResult:
     """Train every head of ``heads`` from ``start`` on ``(X, y)``, one read of each batch
     for all of them (module docstring).
@@ -147,6 +186,7 @@ def fit_heads(
             (a live heat map).
         memory_mb: The budget of the module docstring (None: ``LINCLASS_SWEEP_MB`` or
             :data:`MEMORY_MB`).
+        backend, device: Where the heads train (``fit``'s; a Dask array trains on Dask).
 
     Returns:
         A :class:`HeadsResult`.
@@ -160,9 +200,9 @@ def fit_heads(
         raise ValueError(f"stacked heads train the gradient optimizers "
                          f"({', '.join(names('optimizer', 'gradient'))}), not {optimizer!r} "
                          "(lbfgs: linclass.training.regularization_path)")
-    if placed(X) is not None:
-        raise ValueError(f"stacked heads run on rows in memory or on disk, not on "
-                         f"{placed(X)} arrays")
+    where = backend_for(X, backend, device)
+    if is_dask(y):  # the labels (one number a row) come here; the rows stay where they are
+        y = np.asarray(y)
     if epoch_loss is not None and epoch_loss not in EPOCH_LOSSES:
         raise ValueError(f"epoch_loss must be one of {EPOCH_LOSSES}, got {epoch_loss!r}")
     if transform is None and is_out_of_core(X):
@@ -189,7 +229,8 @@ def fit_heads(
     size = heads_per_group(heads.n_heads, C, D, batch_size or CHUNK_ROWS,
                            start["W"].dtype.itemsize, budget)
     groups = [np.arange(i, min(i + size, heads.n_heads)) for i in range(0, heads.n_heads, size)]
-    parts = [_fit_group(start, X, y, _subset(heads, g), optimizer=optimizer, schedule=schedule,
+    parts = [_fit_group(start, X, y, _subset(heads, g), where, device, optimizer=optimizer,
+                        schedule=schedule,
                         optimizer_kwargs=optimizer_kwargs, batch_size=batch_size,
                         max_epochs=max_epochs, tol=tol, patience=patience,
                         seed=copy.deepcopy(random_state),  # every group: one batch order
@@ -248,10 +289,19 @@ def _join(parts: list[HeadsResult]) -> HeadsResult:
             for i, p in enumerate(parts) for k, why in p.why.items()})
 
 
+def _heads_parts(where: str, spec: HeadsSpec) -> Parts:
+    """The heads' step and batch source: NumPy's (:class:`HeadsStep`, :func:`_source`) or
+    those of the backend ``where`` (its ``make_heads_parts``)."""
+    if where == resolve_backend(None, "cpu"):
+        step = HeadsStep(spec.heads, spec.transform, spec.chunk_rows)
+        source = (None if spec.batch_size is None or spec.rng is None else
+                  _source(spec.X, spec.y, spec.batch_size, spec.rng))
+        return Parts(step, source)
+    return cast(Parts, load(where, "heads").make_heads_parts(spec))
+
+
 def _source(X: Any, y: np.ndarray, batch: int | None, rng: np.random.Generator) -> Any:
     """The batch source of the NumPy backend for rows in memory or on disk."""
-    from linclass.backends.registry import load
-
     numpy = load("numpy")
     if batch is None:
         return None
@@ -260,7 +310,8 @@ def _source(X: Any, y: np.ndarray, batch: int | None, rng: np.random.Generator) 
     return numpy.MemorySource(X, y, BatchSampler(y.shape[0], batch, rng))
 
 
-def _fit_group(start: Params, X: Any, y: np.ndarray, heads: Heads, *, optimizer: str,
+def _fit_group(start: Params, X: Any, y: np.ndarray, heads: Heads, where: str, device: str,
+               *, optimizer: str,
                schedule: str, optimizer_kwargs: Mapping[str, Any] | None,
                batch_size: int | None, max_epochs: int, tol: float | None, patience: int,
                seed: Any, transform: Transform | None, X_val: Any, y_val: Any,
@@ -277,12 +328,14 @@ def _fit_group(start: Params, X: Any, y: np.ndarray, heads: Heads, *, optimizer:
     opt, full_batch = make_optimizer(optimizer, 1.0, optimizer_kwargs, optimizer_rng,
                                      schedule=schedule, steps=total_steps)
     assert not isinstance(opt, SearchOptimizer)
-    step = HeadsStep(heads, transform, chunk_rows)
     # Labels, masks and weights travel together (HeadsStep.split), whatever the source.
     rows_y = heads.stack_rows(y)
-    source = None if full_batch else _source(X, rows_y, batch, shuffle_rng)
-    runner = Runner(Parts(step, source), opt, X, rows_y)
-    params = {k: np.repeat(v[None], H, axis=0) for k, v in start.items()}
+    parts = _heads_parts(where, HeadsSpec(heads, X, rows_y, None if full_batch else batch,
+                                          shuffle_rng, transform, chunk_rows, device,
+                                          start["W"].dtype, start["W"].shape[0]))
+    step = cast(HeadsStep, parts.step)
+    runner = Runner(parts, opt, X, rows_y)
+    params = step.put({k: np.repeat(v[None], H, axis=0) for k, v in start.items()})
     state = cast(GradientOptimizer, opt).init(params)
     best = np.full(H, np.inf)
     stale = np.zeros(H, dtype=int)
@@ -338,13 +391,13 @@ def _fit_group(start: Params, X: Any, y: np.ndarray, heads: Heads, *, optimizer:
             for k in np.flatnonzero(stop):
                 n_iter[k], status[k] = epoch, "converged"
             if stop.any():
-                model = step.model(params)
+                model = step.host(step.model(params))
                 kept["W"][stop], kept["b"][stop] = model["W"][stop], model["b"][stop]
                 step.training &= ~stop
             if not (step.training & step.alive).any():
                 break
     seconds = runner.seconds
-    model = step.model(params)
+    model = step.host(step.model(params))
     going = step.training & step.alive
     kept["W"][going], kept["b"][going] = model["W"][going], model["b"][going]
     for head, why in step.dropped.items():
@@ -353,7 +406,8 @@ def _fit_group(start: Params, X: Any, y: np.ndarray, heads: Heads, *, optimizer:
     since = time.perf_counter()
     # The final numbers of every head from its kept params, in one more pass.
     final_heads = replace(heads, mu=None, inv_sigma=None, out_scale=1.0, out_shift=0.0)
-    final = HeadsStep(final_heads, transform, chunk_rows)
+    final = (HeadsStep(final_heads, transform, chunk_rows) if type(step) is HeadsStep
+             else cast(Any, step).for_heads(final_heads))  # a backend's: rows where they are
     final.alive = step.alive.copy()
     measured = final.measure(kept, X, rows_y, held_out=heads.masks is not None)
     passes += 1
@@ -369,4 +423,5 @@ def _fit_group(start: Params, X: Any, y: np.ndarray, heads: Heads, *, optimizer:
         passes, 1, seconds, eval_seconds, dict(step.dropped))
 
 
-__all__ = ["EPOCH_LOSSES", "MEMORY_MB", "HeadsResult", "fit_heads", "heads_per_group"]
+__all__ = ["EPOCH_LOSSES", "MEMORY_MB", "HeadsResult", "HeadsSpec", "fit_heads",
+           "heads_per_group"]
