@@ -102,6 +102,10 @@ def test_a_diverging_setting_is_dropped_with_its_reason_and_the_others_learn(cli
     assert grid["best"] is not None and grid["best"]["alpha"] == 0.0
     r = client.post(f"/api/image/{sid}/grid/pick", json={"lr": 100.0, "alpha": 1.0})
     assert r.status_code == 422 and "was dropped: diverged" in r.json()["error"]
+    # when every head has left, the grid is done early and has no best
+    grids = run_grid(client, sid, [100.0], [1.0], 5)
+    assert [g["epoch"] for g in grids] == [0, 1] and grids[-1]["done"]
+    assert grids[-1]["best"] is None and grids[-1]["dropped"][0][0].startswith("diverged")
 
 
 def test_every_cell_is_its_own_fit_and_picking_it_makes_it_the_model(client):
@@ -140,6 +144,17 @@ def test_the_grid_rows_are_linclass_searchs_split_of_the_training_images():
     np.testing.assert_array_equal(rows.y, data.dataset.y_train[train])
     np.testing.assert_array_equal(rows.X_val, data.rows("train", val))
     assert not rows.X.flags.writeable  # shared by every session
+
+
+def test_a_large_dataset_is_cut_to_the_grid_rows_every_class_in_proportion():
+    from linclass.web.session_image import available_datasets
+
+    if "fashion-mnist" not in available_datasets():
+        pytest.skip("Fashion-MNIST is not installed (Debian's dataset-fashion-mnist)")
+    rows = sgrid.grid_rows("fashion-mnist")
+    assert len(rows.y) + len(rows.y_val) == sgrid.GRID_ROWS
+    assert len(rows.y_val) == 500  # a tenth of each class's 500
+    assert (np.bincount(rows.y_val) == 50).all() and (np.bincount(rows.y) == 450).all()
 
 
 def test_options_give_the_grid_limits(client):

@@ -24,6 +24,7 @@ of the training images, split as ``linclass search`` splits them with its defaul
 from __future__ import annotations
 
 import functools
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -108,6 +109,10 @@ def check_axis(values: Any, name: str) -> list[float]:
     """
     if not isinstance(values, list):
         raise ValueError(f"{name} must be a list of numbers, got {_shown(values)}")
+    if len(values) > MAX_GRID_SIDE:  # before any other work on a long list
+        raise ValueError(f"{name} holds {len(values)} values; a grid takes at most "
+                         f"{MAX_GRID_SIDE} (at most {MAX_GRID_SIDE} x {MAX_GRID_SIDE} "
+                         "settings)")
     for i, v in enumerate(values):
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise ValueError(f"{name}[{i}] must be a number, got {_shown(v)}")
@@ -115,10 +120,6 @@ def check_axis(values: Any, name: str) -> list[float]:
             raise ValueError(f"{name}[{i}] must be a finite number, got {len(str(abs(v)))} "
                              "digits")
     grid = check_grid(values, name, positive=name == "lr", optional=False)
-    if len(grid) > MAX_GRID_SIDE:
-        raise ValueError(f"{name} holds {len(grid)} values; a grid takes at most "
-                         f"{MAX_GRID_SIDE} (at most {MAX_GRID_SIDE} x {MAX_GRID_SIDE} "
-                         "settings)")
     record = PARAMS["learning_rate" if name == "lr" else "alpha"]
     for v in grid:
         try:
@@ -129,8 +130,7 @@ def check_axis(values: Any, name: str) -> list[float]:
 
 
 def _shown(value: Any) -> str:
-    import json
-
+    """A JSON value as the page sent it, cut to 40 characters (for messages)."""
     return json.dumps(value)[:40]
 
 
