@@ -21,6 +21,11 @@ errors as ``{"error": "..."}`` with a 4xx status):
     POST /api/image/{sid}/config           {<config>}
     POST /api/image/{sid}/step             {steps?}
     GET  /api/image/{sid}/explain/{index}  one test image, step by step
+    POST /api/image/{sid}/grid             new grid {lr: [...], alpha: [...], epochs?} of
+                                           the session's controls (web.session_grid)
+    GET  /api/image/{sid}/grid             its heat map so far
+    POST /api/image/{sid}/grid/step        {}: one more epoch of every head
+    POST /api/image/{sid}/grid/pick        {lr, alpha}: that head becomes the model
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ from starlette.staticfiles import StaticFiles
 
 from linclass.losses import RECORDS as LOSS_RECORDS
 from linclass.web import session2d as s2d
+from linclass.web import session_grid as sgrid
 from linclass.web import session_image as simg
 from linclass.web.config import FIELDS, options_json
 from linclass.web.link import MAX_LINK_CHARS, LinkError, decode
@@ -236,6 +242,10 @@ def create_app(trusted_hosts: list[str] | None = None) -> Starlette:
                        "max_classes_2d": s2d.MAX_CLASSES, "max_noise": MAX_NOISE,
                        "max_test_fraction": MAX_TEST_FRACTION,
                        "max_link_chars": MAX_LINK_CHARS},
+            "grid": {"max_side": sgrid.MAX_GRID_SIDE, "max_epochs": sgrid.MAX_GRID_EPOCHS,
+                     "default_epochs": sgrid.DEFAULT_GRID_EPOCHS,
+                     "max_steps": sgrid.MAX_GRID_STEPS, "rows": sgrid.GRID_ROWS,
+                     "val_fraction": sgrid.VAL_FRACTION},
         })
 
     # 2-D view
@@ -376,6 +386,45 @@ def create_app(trusted_hosts: list[str] | None = None) -> Starlette:
                                       lambda s: s.explain(int(raw)))
         return JSONResponse(out)
 
+    # the image view's grid: stacked heads, an epoch per request
+
+    async def _grid(sid: str, change: Callable[[simg.ImageSession], Any]) -> Response:
+        def work(s: simg.ImageSession) -> dict[str, Any]:
+            change(s)
+            return sgrid.session_grid(s).to_json()
+        grid = await run_in_threadpool(images.run, sid, work)
+        return JSONResponse({"session": sid, "grid": grid})
+
+    async def new_grid(request: Request) -> Response:
+        body = await read_json(request)
+        only_keys(body, {"lr", "alpha", "epochs"})
+        missing = [k for k in ("lr", "alpha") if k not in body]
+        if missing:
+            raise BadRequest(f"a grid needs {' and '.join(missing)}: lists of numbers, e.g. "
+                             '{"lr": [0.01, 0.1], "alpha": [0, 0.001]}')
+        args = (body["lr"], body["alpha"], body.get("epochs", sgrid.DEFAULT_GRID_EPOCHS))
+        return await _grid(request.path_params["sid"], lambda s: sgrid.start_grid(s, *args))
+
+    async def get_grid(request: Request) -> Response:
+        return await _grid(request.path_params["sid"], lambda s: None)
+
+    async def step_grid(request: Request) -> Response:
+        only_keys(await read_json(request), set())
+        return await _grid(request.path_params["sid"],
+                           lambda s: sgrid.session_grid(s).step())
+
+    async def pick_grid(request: Request) -> Response:
+        body = await read_json(request)
+        only_keys(body, {"lr", "alpha"})
+        if "lr" not in body or "alpha" not in body:
+            raise BadRequest("give the cell's lr and alpha, e.g. {\"lr\": 0.1, \"alpha\": 0}")
+
+        def work(s: simg.ImageSession) -> dict[str, Any]:
+            sgrid.load_head(s, body["lr"], body["alpha"])
+            return {**s.state(), "grid": sgrid.session_grid(s).to_json()}
+        state = await run_in_threadpool(images.run, request.path_params["sid"], work)
+        return JSONResponse({"session": request.path_params["sid"], **state})
+
     # errors: always JSON, never a stack trace on the page
 
     async def bad_request(request: Request, exc: Exception) -> Response:
@@ -407,6 +456,10 @@ def create_app(trusted_hosts: list[str] | None = None) -> Starlette:
         Route("/api/image/{sid}/config", config_image, methods=["POST"]),
         Route("/api/image/{sid}/step", step_image, methods=["POST"]),
         Route("/api/image/{sid}/explain/{index}", explain_image),
+        Route("/api/image/{sid}/grid", new_grid, methods=["POST"]),
+        Route("/api/image/{sid}/grid", get_grid, methods=["GET"]),
+        Route("/api/image/{sid}/grid/step", step_grid, methods=["POST"]),
+        Route("/api/image/{sid}/grid/pick", pick_grid, methods=["POST"]),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
     middleware = [Middleware(SecurityMiddleware)]

@@ -23,7 +23,7 @@ from linclass.data.dataset import Split
 from linclass.explain import EXPLAINED_LOSSES, explain_scores
 from linclass.features import FeaturePipeline
 from linclass.losses import DEFAULT_LOSS
-from linclass.model import init_params, predict, scores
+from linclass.model import Params, init_params, predict, scores
 from linclass.objective import objective_value
 from linclass.options import PLAIN_SGD, choice
 from linclass.web.config import (
@@ -113,6 +113,10 @@ class ImageSession(GuardedSteps):
 
     def __init__(self, dataset: str = "digits", seed: int = 0, **config: Any) -> None:
         self.seed = seed
+        self.dataset = dataset
+        #: The view's grid of settings (a :class:`linclass.web.session_grid.GridRun`), or
+        #: None: the app starts and steps it under this session's lock.
+        self.grid: Any = None
         config = updated(CONTROLS, CONTROLS.initial(), config)
         self.data = load_image_data(dataset)
         self._rng = np.random.default_rng(seed)
@@ -133,6 +137,26 @@ class ImageSession(GuardedSteps):
         Checked whole before anything is applied: on a ValueError nothing changed.
         """
         self._start_optimizer(updated(CONTROLS, self.config, changes))
+
+    def adopt(self, params: Params, changes: dict[str, Any], n_steps: int,
+              epoch: int) -> None:
+        """Continue from weights trained elsewhere (a head of the grid) with the controls
+        ``changes`` (its learning rate and alpha): the optimizer restarts from rest, the
+        curves start again at the adopted model, and the divergence rule measures its rise
+        from the next step's loss.
+
+        Checked whole before anything is applied: on a ValueError nothing changed.
+        """
+        config = updated(CONTROLS, self.config, changes)
+        W, b = self.params["W"], self.params["b"]
+        if params["W"].shape != W.shape or params["b"].shape != b.shape:
+            raise ValueError(f"the weights must have shapes {W.shape} and {b.shape}, got "
+                             f"{params['W'].shape} and {params['b'].shape}")
+        self.params = {k: np.array(v, dtype=W.dtype) for k, v in params.items()}
+        self._start_optimizer(config)
+        self.n_steps, self.epoch, self.start_loss = n_steps, epoch, None
+        self._order = np.zeros(0, dtype=np.int64)
+        self.history = [self._evaluate(None)]
 
     def step(self, k: int) -> None:
         """Run ``k`` optimizer steps, stopping before any gradient step that diverges.

@@ -1081,6 +1081,7 @@ async function createImageSession() {
   const st = await api("POST", "/api/image", { dataset: $("dataset").value, ...readImageControls() });
   images.sid = st.session;
   images.selected = null;
+  clearGrid(); // a new session has no grid
   $("explain").hidden = true;
   showMessage($("msg-image"), null);
   buildGallery(st);
@@ -1255,6 +1256,176 @@ function setupControlsImage() {
   });
 }
 
+// --- the image view's grid: learning rate x alpha as stacked heads ------------------------
+
+// loaded: the cell whose head is the image view's model now ({lr, alpha}), or null
+const grid = { state: null, running: false, loaded: null };
+
+// matplotlib's viridis (what `linclass search` draws its heat map with), 9 stops.
+const VIRIDIS = [[68, 1, 84], [71, 44, 122], [59, 81, 139], [44, 113, 142], [33, 144, 141],
+  [39, 173, 129], [92, 200, 99], [170, 220, 50], [253, 231, 37]];
+
+function viridis(t) {
+  const x = Math.min(1, Math.max(0, t)) * (VIRIDIS.length - 1), i = Math.min(VIRIDIS.length - 2, Math.floor(x));
+  const u = x - i, [a, b] = [VIRIDIS[i], VIRIDIS[i + 1]];
+  return `rgb(${a.map((v, j) => Math.round(v + (b[j] - v) * u)).join(",")})`;
+}
+
+// "0.01, 0.1,1" -> [0.01, 0.1, 1]; a word that is no number is sent as it is, so the
+// server's message names it (every check is the server's).
+function parseList(text) {
+  return text.split(",").map((w) => w.trim()).filter((w) => w !== "")
+    .map((w) => (/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(w) ? Number(w) : w));
+}
+
+const gnum = (v) => (v === 0 ? "0" : Number(v.toPrecision(3)).toString());
+
+function renderGrid(g) {
+  grid.state = g;
+  const map = $("grid-map");
+  map.dataset.epoch = String(g.epoch);
+  map.dataset.done = String(g.done);
+  map.innerHTML = "";
+  const nA = g.alpha.length, nL = g.lr.length;
+  map.style.gridTemplateColumns = `auto auto repeat(${nL}, minmax(3.4rem, 6.5rem))`;
+  const values = g.accuracy.flat().filter((v) => v !== null);
+  const lo = values.length ? Math.min(...values) : 0, hi = values.length ? Math.max(...values) : 1;
+  const add = (cls, text, style = {}) => {
+    const d = document.createElement("div");
+    d.className = cls; d.textContent = text; Object.assign(d.style, style);
+    map.appendChild(d); return d;
+  };
+  add("axis-name y-name", "alpha", { gridRow: `1 / span ${nA}`, gridColumn: "1" });
+  // largest alpha on top, as the CLI's heat map (origin lower)
+  for (let r = 0; r < nA; r++) {
+    const i = nA - 1 - r;
+    add("tick y-tick", gnum(g.alpha[i]), { gridRow: String(r + 1), gridColumn: "2" });
+    for (let j = 0; j < nL; j++) {
+      const v = g.accuracy[i][j], why = g.dropped[i][j];
+      const best = g.best && g.best.alpha_index === i && g.best.lr_index === j;
+      const cell = add("cell", "", { gridRow: String(r + 1), gridColumn: String(j + 3) });
+      cell.dataset.lr = String(g.lr[j]); cell.dataset.alpha = String(g.alpha[i]);
+      cell.dataset.value = v === null ? "" : String(v);
+      cell.setAttribute("role", "button");
+      cell.tabIndex = why || v === null ? -1 : 0;
+      const setting = `lr ${gnum(g.lr[j])}, alpha ${gnum(g.alpha[i])}`;
+      if (why) {
+        cell.classList.add("dropped");
+        cell.dataset.dropped = why;
+        cell.append(Object.assign(document.createElement("span"), { className: "value", textContent: "×" }),
+          Object.assign(document.createElement("span"), { className: "tag", textContent: "diverged" }));
+        cell.title = `${setting}: ${why}`;
+      } else if (v === null) {
+        cell.classList.add("pending");
+        cell.append(Object.assign(document.createElement("span"), { className: "value", textContent: "…" }));
+        cell.title = `${setting}: training`;
+      } else {
+        const t = hi > lo ? (v - lo) / (hi - lo) : 1;
+        cell.style.background = viridis(t);
+        cell.style.color = t > 0.6 ? "#000" : "#fff";
+        cell.append(Object.assign(document.createElement("span"), { className: "value", textContent: v.toFixed(3) }));
+        const inUse = grid.loaded && grid.loaded.lr === g.lr[j] && grid.loaded.alpha === g.alpha[i];
+        if (best) cell.classList.add("best");
+        if (inUse) cell.classList.add("in-use");
+        for (const tag of [best ? "best" : "", inUse ? "model" : ""].filter(Boolean)) {
+          cell.append(Object.assign(document.createElement("span"), { className: "tag", textContent: tag }));
+        }
+        cell.title = `${setting}: validation accuracy ${(100 * v).toFixed(1)}% after epoch ${g.epoch}. Click to use this model.`;
+        cell.addEventListener("click", () => pickCell(g.lr[j], g.alpha[i]));
+        cell.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); pickCell(g.lr[j], g.alpha[i]); } });
+      }
+    }
+  }
+  for (let j = 0; j < nL; j++) add("tick x-tick", gnum(g.lr[j]), { gridRow: String(nA + 1), gridColumn: String(j + 3) });
+  add("axis-name x-name", "learning rate", { gridRow: String(nA + 2), gridColumn: `3 / span ${nL}` });
+
+  $("grid-scale").hidden = !values.length;
+  $("grid-scale-min").textContent = lo.toFixed(3);
+  $("grid-scale-max").textContent = hi.toFixed(3);
+
+  const drops = $("grid-dropped");
+  drops.innerHTML = "";
+  g.dropped.forEach((row, i) => row.forEach((why, j) => {
+    if (!why) return;
+    const li = document.createElement("li");
+    li.textContent = `lr ${gnum(g.lr[j])}, alpha ${gnum(g.alpha[i])}: ${why}`;
+    drops.appendChild(li);
+  }));
+
+  const n = nA * nL, c = g.config;
+  const best = g.best ? ` · best lr ${gnum(g.best.lr)}, alpha ${gnum(g.best.alpha)}: ${(100 * g.best.accuracy).toFixed(1)}%` : "";
+  $("grid-status").textContent = `epoch ${g.epoch} / ${g.epochs}${g.done ? " (done)" : ""} · ${n} settings, ` +
+    `${c.loss} loss, ${c.penalty} penalty, ${c.optimizer}, batch ${c.batch_size} · ` +
+    `${g.rows} training, ${g.val_rows} validation images${best}`;
+}
+
+async function callGrid(method, path, body) {
+  return images.queue(async () => {
+    const out = await api(method, `/api/image/${images.sid}/grid${path}`, body);
+    renderGrid(out.grid);
+    return out.grid;
+  });
+}
+
+async function runGrid() {
+  showMessage($("msg-grid"), null);
+  grid.loaded = null;
+  const epochs = $("grid-epochs").value.trim();
+  const body = { lr: parseList($("grid-lr").value), alpha: parseList($("grid-alpha").value),
+    epochs: /^\d+$/.test(epochs) ? Number(epochs) : epochs };
+  grid.running = true;
+  $("grid-run").textContent = "Stop"; $("grid-run").classList.add("running");
+  try {
+    let g = await callGrid("POST", "", body);
+    while (grid.running && !g.done) {
+      g = await callGrid("POST", "/step", {});
+      await new Promise((r) => requestAnimationFrame(r));
+    }
+  } catch (e) { showMessage($("msg-grid"), e.message, "error"); }
+  stopGrid();
+}
+
+function clearGrid() {
+  stopGrid();
+  grid.state = null; grid.loaded = null;
+  showMessage($("msg-grid"), null);
+  for (const id of ["grid-map", "grid-dropped"]) $(id).innerHTML = "";
+  $("grid-map").dataset.epoch = "0"; $("grid-map").dataset.done = "false";
+  $("grid-status").textContent = "";
+  $("grid-scale").hidden = true;
+}
+
+function stopGrid() {
+  grid.running = false;
+  $("grid-run").textContent = "Run grid"; $("grid-run").classList.remove("running");
+}
+
+async function pickCell(lr, alpha) {
+  try {
+    const st = await images.queue(() => api("POST", `/api/image/${images.sid}/grid/pick`, { lr, alpha }));
+    stopRunImage();
+    showMessage($("msg-image"), null);
+    renderImage(st);
+    grid.loaded = { lr, alpha };
+    renderGrid(st.grid);
+    const v = st.grid.accuracy[st.grid.alpha.indexOf(alpha)][st.grid.lr.indexOf(lr)];
+    showMessage($("msg-grid"), `The model above is now lr ${gnum(lr)}, alpha ${gnum(alpha)} ` +
+      `(validation accuracy ${(100 * v).toFixed(1)}% after ${st.grid.epoch} epochs): its templates, ` +
+      "test images and curves; Train and Run go on from it.", "info");
+  } catch (e) { showMessage($("msg-grid"), e.message, "error"); }
+}
+
+function setupGrid() {
+  const lim = plane.options.grid;
+  $("grid-epochs").max = String(lim.max_epochs);
+  $("grid-epochs").value = String(lim.default_epochs);
+  $("grid-run").addEventListener("click", () => {
+    if (grid.running) { stopGrid(); return; }
+    stopRunImage();
+    runGrid();
+  });
+}
+
 // --- tabs and start-up ---------------------------------------------------------------------
 
 function showTab(which) {
@@ -1279,6 +1450,7 @@ async function start() {
   } catch (e) { showMessage($("msg-2d"), e.message, "error"); return; }
   setupControls2d();
   setupControlsImage();
+  setupGrid();
   setupPlaneEvents();
   $("tab-2d").addEventListener("click", () => showTab("tab-2d"));
   $("tab-image").addEventListener("click", () => showTab("tab-image"));
@@ -1301,6 +1473,7 @@ window.playground = {
   },
   get state2d() { return plane.state; },
   get stateImage() { return images.state; },
+  get grid() { return grid.state; },
 };
 
 start();
