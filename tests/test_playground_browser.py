@@ -420,8 +420,9 @@ def test_a_shared_link_opens_the_same_view(page, browser):
     page.wait_for_function(f"location.hash === '#{st['link']}'")  # the address follows
     url = page.input_value("#share-link")
     assert url.endswith("#" + st["link"]) and "points=" in url
-    page.click("#copy-link")
-    assert "characters" in page.text_content("#link-note")
+    page.click("#copy-link")  # the note follows the clipboard's promise: wait for it
+    page.wait_for_function("document.querySelector('#link-note').textContent"
+                           ".includes('characters')")
 
     other = browser.new_context(viewport={"width": 1280, "height": 960}, bypass_csp=True)
     pg = other.new_page()
