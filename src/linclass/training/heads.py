@@ -289,11 +289,13 @@ class HeadsStep(InHostMemory):
         F = block if self.transform is None else self.transform(block)
         return np.asarray(F).reshape(F.shape[0], -1)
 
-    def scores(self, model: Params, F: np.ndarray) -> np.ndarray:
-        """Every head's scores, one product: ndarray of shape (m, H C)."""
+    def scores(self, model: Params, F: np.ndarray, out: np.ndarray | None = None
+               ) -> np.ndarray:
+        """Every head's scores, one product: ndarray of shape (m, H C) (``out`` when
+        given)."""
         W = model["W"]
         H, C, D = W.shape
-        S = F @ W.reshape(H * C, D).T
+        S = np.matmul(F, W.reshape(H * C, D).T, out=out)
         S += model["b"].reshape(H * C)
         return S
 
@@ -362,8 +364,7 @@ class HeadsStep(InHostMemory):
         W = coords["W"]
         H, C, D = W.shape
         m = F.shape[0]
-        S = np.matmul(F, W.reshape(H * C, D).T, out=self._buffer("S", (m, H * C), W.dtype))
-        S += coords["b"].reshape(H * C)
+        S = self.scores(coords, F, out=self._buffer("S", (m, H * C), W.dtype))
         losses = self._losses_into(S, y, weights, grad=True)
         G = S  # now dL/dS of every head
         gW = np.matmul(G.T, F, out=self._buffer("gW", (H * C, D), W.dtype))
@@ -478,13 +479,14 @@ class HeadsStep(InHostMemory):
         self._clear(params)
         model = self.model(params)
         n, H = y.shape[0], h.n_heads
+        C = model["W"].shape[1]
         counts = self.counts if self.counts is not None else np.full(H, n)
         loss = np.zeros(H)
         hits = np.zeros(H)
         sq_err, n_out = np.zeros(H), np.zeros(H)
         for s in chunk_slices(n, self.chunk_rows):
             F = self.features(X, s).astype(params["W"].dtype, copy=False)
-            S = self.scores(model, F)
+            S = self.scores(model, F, out=self._buffer("S", (F.shape[0], H * C), F.dtype))
             y_c, mask, v = self.split(y[s])
             if held_out:
                 # the rows each head is scored on: all of them, or those it did not train on
@@ -525,15 +527,20 @@ class HeadsStep(InHostMemory):
         loss, start = np.asarray(loss, np.float64), np.asarray(start, np.float64)
         with np.errstate(invalid="ignore"):
             rose = ~np.isfinite(loss) | (loss > RISE_LIMIT * np.maximum(np.abs(start), 1.0))
-        self.drop(self.alive & rose, loss, start)
+        # seen during a batch, before its update: the steps taken are those before it,
+        # as the runner counts them for one fit (TrainingDivergedError.step)
+        self.drop(self.alive & rose, loss, start, self.steps - 1)
         if not self.alive.any():
             return None
         return np.where(self.alive, loss, np.nan)
 
-    def drop(self, which: np.ndarray, loss: np.ndarray, start: np.ndarray) -> None:
-        """Mark the heads ``which`` dropped, keeping why."""
+    def drop(self, which: np.ndarray, loss: np.ndarray, start: np.ndarray,
+             steps: int | None = None) -> None:
+        """Mark the heads ``which`` dropped after ``steps`` optimizer steps (default: all
+        the batches seen), keeping why."""
+        steps = self.steps if steps is None else steps
         for k in np.flatnonzero(which):
-            self.dropped[int(k)] = Dropped(self.epoch, self.steps, float(loss[k]),
+            self.dropped[int(k)] = Dropped(self.epoch, steps, float(loss[k]),
                                            float(start[k]), float(self.heads.rates[k]))
         self.alive &= ~which
 
