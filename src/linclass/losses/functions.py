@@ -12,7 +12,9 @@ The softmax and SVM losses are computed by one kernel each, ``*_loss_into(scores
 out)``, which writes ``dL/dS`` into a given array (``scores`` itself is allowed) and skips
 input checks. The public losses check their inputs and call the kernel; the fit loop calls
 the kernels directly (through :func:`linclass.objective.value_and_grad_into`) after checking
-once, so a training step allocates nothing and validates nothing.
+once, so a training step allocates nothing and validates nothing. A kernel also writes
+each row's ``L_i`` into ``row_losses`` when given: stacked heads
+(:mod:`linclass.training.heads`) sum them per head instead of evaluating the loss twice.
 
 Each loss is also written a third time, as its *value* only, against an array namespace
 ``xp`` (``*_value(xp, S, T, **kwargs)``, :class:`linclass.losses.records.ArrayOps`): the

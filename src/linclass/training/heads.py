@@ -9,9 +9,14 @@ every batch ``F`` (m, D) is read, cast and multiplied **once** for all of them:
 
 The loss of head ``h`` only reads its own C columns of ``S``, so the heads are independent:
 :class:`HeadsStep` evaluates the loss kernel once on the (m H, C) view of ``S`` (row
-``(i, h)`` is example ``i`` under head ``h``), each head's penalty with its own ``alpha_h``
-(:func:`linclass.regularizers.stacked`), and each head's loss value as a (weighted) mean
-over its own rows (:class:`HeadSums`). Vectorized over heads; no Python loop over them.
+``(i, h)`` is example ``i`` under head ``h``): it writes every row's gradient, already
+weighted, and every row's loss ``L_ih`` (``row_losses``), whose weighted sum per head is
+that head's loss value, so the loss is evaluated once per batch for all heads (a loss
+without a kernel is summed per head by :class:`HeadSums`). Each head's penalty has its own
+``alpha_h`` (:func:`linclass.regularizers.stacked`). Vectorized over heads; no Python
+loop over them. A step makes no array of the batch's or the weights' size: the gathered
+rows, the scores, the gradients and the penalty's live in buffers kept by the step
+(a fresh (H, C, D) array costs page faults that took longer than its arithmetic).
 
 **Own learning rates.** The optimizer runs at rate 1 with the run's schedule, and head
 ``h``'s gradient is multiplied by its rate ``r_h``: for the linear updates (sgd, momentum,
@@ -22,7 +27,14 @@ since every schedule is its starting rate times a function of the step.
 ``scaling="auto"``, :mod:`linclass.training.reparam`) with its own spreads ``sigma_h``
 (their floor depends on ``alpha_h``): the product is taken in the model's coordinates,
 ``W_h = s W~_h diag(1 / sigma_h)``, and the gradient mapped back by the chain rule, as
-:class:`~linclass.training.reparam.ScaledStep` does for one head.
+:class:`~linclass.training.reparam.ScaledStep` does for one head. The rows are centred
+once per batch for all heads, ``F - mu`` (m, D), so that
+
+    S = (F - mu) W^T + b',   b' = t + s b~   (= b + W mu)
+    G^T (F - mu) = dJ/dW - dJ/db mu^T,       the chain rule's rank-one term, in the product
+
+and the maps need no ``W mu`` and no (H, C, D) temporaries: one scaling of ``W~`` before
+the product and one of the gradient after it.
 
 **Own rows.** With ``masks`` (H, n) head ``h`` trains on its rows only (cross-validation
 folds as heads): its loss on a batch is the mean over its rows in the batch, and a full
@@ -30,8 +42,10 @@ pass scores each head on its own rows, and on the rest (its held-out fold) at on
 
 **Dropped, not stopped.** A head whose loss is not finite, or rose
 :data:`~linclass.training.runner.RISE_LIMIT` times above its start, is dropped with the
-reason kept (:attr:`HeadsStep.dropped`); the others train on. Only when every head has
-diverged does the run end with :class:`~linclass.training.history.TrainingDivergedError`.
+reason kept (:attr:`HeadsStep.dropped`); the others train on. Every batch's loss of every
+head is checked, as the runner checks one fit's, so a head leaves at the batch at which
+its own fit would stop diverged. Only when every head has diverged does the run end with
+:class:`~linclass.training.history.TrainingDivergedError`.
 """
 
 from __future__ import annotations

@@ -8,9 +8,10 @@ anneal first: :func:`~linclass.training.loop.annealed`). A head that stops keeps
 params of that epoch and takes no more steps; a head that diverges is dropped with the
 reason kept; the run ends when no head trains.
 
-**Memory.** H heads hold about ``6 H C D`` numbers (params, model-coordinate params,
-gradients, velocity, a stopped head's copy) and ``3 H C m`` per batch of ``m`` rows
-(scores, gradient, targets). Past ``memory_mb`` the heads train in groups, one group per
+**Memory.** H heads hold about ``7 H C D`` numbers (params, model-coordinate params,
+gradients, the penalty's gradient, velocity, a stopped head's copy, the update's
+temporary) and ``3 H C m`` per batch of ``m`` rows (scores and gradient in one buffer,
+the loss kernel's temporaries). Past ``memory_mb`` the heads train in groups, one group per
 pass over the data (the result says how many passes it took), never an out-of-memory
 crash.
 
@@ -99,7 +100,7 @@ class HeadsResult:
 def heads_per_group(n_heads: int, n_classes: int, n_features: int, batch_size: int,
                     itemsize: int, memory_mb: float) -> int:
     """How many heads fit in ``memory_mb`` (module docstring), at least 1."""
-    per_head = itemsize * (6 * n_classes * n_features + 3 * n_classes * batch_size)
+    per_head = itemsize * (7 * n_classes * n_features + 3 * n_classes * batch_size)
     return max(1, min(n_heads, int(memory_mb * 2**20 // max(per_head, 1))))
 
 
