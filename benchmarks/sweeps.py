@@ -17,7 +17,10 @@
    peak RSS (``VmHWM``).
 
 Times are medians over ``--rounds`` interleaved rounds (one fit, then the sweep, each
-round); the machine's load average is written beside them.
+round); the machine's load average is written beside each case, and the process's CPU
+seconds beside the wall seconds (on a shared machine the CPU time is the steadier of the
+two; the goals are on wall time). A case left out (``--skip-store``, ``--skip-gridsearch``)
+keeps its numbers of an earlier sitting, with that sitting's load and date.
 """
 
 from __future__ import annotations
@@ -67,16 +70,20 @@ def grid_case(rounds: int) -> dict[str, Any]:
     X, y, X_te, y_te = _load()
     tr, va = _holdout(y)
     common = dict(optimizer="momentum", max_epochs=EPOCHS, tol=None, random_state=0)
-    one_t, sweep_t, cv = [], [], None
+    one_t, sweep_t, one_cpu, sweep_cpu, cv = [], [], [], [], None
+    load = _load_now()
     for _ in range(rounds):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         LinearClassifier(alpha=1e-4, learning_rate=0.01, **common).fit(X[tr], y[tr])
         one_t.append(time.perf_counter() - start)
-        start = time.perf_counter()
+        one_cpu.append(time.process_time() - cpu)
+        start, cpu = time.perf_counter(), time.process_time()
         cv = LinearClassifierCV(alphas=ALPHAS, learning_rates=LRS, refit=False,
                                 **common).fit(X, y)
         sweep_t.append(time.perf_counter() - start)
+        sweep_cpu.append(time.process_time() - cpu)
     assert cv is not None
+    load += " -> " + _load_now()
     start = time.perf_counter()
     own = []
     for a in ALPHAS:
@@ -90,7 +97,11 @@ def grid_case(rounds: int) -> dict[str, Any]:
     own_val, own_test = np.array(own).T
     diffs = np.abs(np.array(head_test) - own_test)
     return dict(one_fit=median(one_t), sweep=median(sweep_t), sixteen=sixteen,
-                ratio=median(sweep_t) / median(one_t), max_test_diff=float(diffs.max()),
+                ratio=median(sweep_t) / median(one_t), one_rounds=one_t, sweep_rounds=sweep_t,
+                one_cpu=median(one_cpu), sweep_cpu=median(sweep_cpu),
+                cpu_ratio=median(sweep_cpu) / median(one_cpu), load=load,
+                date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                max_test_diff=float(diffs.max()),
                 best_sweep=int(cv.best_index_), best_own=int(np.argmax(own_val)),
                 best_test=head_test[cv.best_index_], passes=int(cv.n_passes_),
                 rows=len(tr), rounds=rounds,
@@ -106,23 +117,36 @@ def gridsearch_case(n: int) -> dict[str, Any]:
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GridSearchCV
+    from threadpoolctl import threadpool_info
 
     from linclass.estimators.cv import LinearClassifierCV
 
     X, y, X_te, y_te = _load()
     X, y = X[:n], y[:n]
-    start = time.perf_counter()
+    load = _load_now()
+    # scikit-learn's defaults: n_jobs=None (one process), its BLAS on all its threads
+    blas = max((p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"),
+               default=1)
+    start, cpu = time.perf_counter(), time.process_time()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         gs = GridSearchCV(LogisticRegression(), {"C": [0.01, 0.1, 1.0, 10.0]}, cv=3).fit(X, y)
-    sk = time.perf_counter() - start
-    start = time.perf_counter()
+    sk, sk_cpu = time.perf_counter() - start, time.process_time() - cpu
+    start, cpu = time.perf_counter(), time.process_time()
     cv = LinearClassifierCV(alphas=ALPHAS, learning_rates=LRS, optimizer="momentum",
                             max_epochs=EPOCHS, tol=None, random_state=0).fit(X, y)
-    ours = time.perf_counter() - start
-    return dict(rows=n, sklearn=sk, ours=ours, speedup=sk / ours,
+    ours, ours_cpu = time.perf_counter() - start, time.process_time() - cpu
+    return dict(rows=n, sklearn=sk, ours=ours, speedup=sk / ours, sklearn_cpu=sk_cpu,
+                ours_cpu=ours_cpu, n_jobs=gs.n_jobs, blas_threads=blas,
+                load=load + " -> " + _load_now(),
+                date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                 sklearn_test=float(gs.score(X_te, y_te)), ours_test=float(cv.score(X_te, y_te)),
                 sklearn_C=gs.best_params_["C"], ours_alpha=cv.alpha_, ours_lr=cv.learning_rate_)
+
+
+def _load_now() -> str:
+    """The 1-minute load average now."""
+    return f"{os.getloadavg()[0]:.1f}"
 
 
 # --- out of core, in a fresh process ------------------------------------------------------------
@@ -200,12 +224,15 @@ def store_child(folder: Path) -> dict[str, Any]:
 def store_case(keep: Path | None) -> dict[str, Any]:
     folder = keep or Path(tempfile.mkdtemp(prefix="linclass-sweep-store-"))
     make_store(folder)
+    load = _load_now()
     out = subprocess.run([sys.executable, __file__, "--child", str(folder)],
                          capture_output=True, text=True,
                          env={**os.environ, "OMP_NUM_THREADS": "1"})
     if out.returncode != 0:
         return {"error": (out.stderr.strip().splitlines() or ["no output"])[-1][:200]}
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return {**json.loads(out.stdout.strip().splitlines()[-1]),
+            "load": load + " -> " + _load_now(),
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
 
 # --- the table ------------------------------------------------------------------------------------
@@ -214,17 +241,33 @@ def store_case(keep: Path | None) -> dict[str, Any]:
 def write(results: dict[str, Any], path: Path) -> None:
     g, s = results["grid"], results.get("gridsearch")
     lines = ["# Sweeps in one pass", "",
-             "Written by `python benchmarks/sweeps.py` (one sitting; times are medians of "
-             f"{g['rounds']} interleaved rounds; load average {results['load']}).", "",
+             "Written by `python benchmarks/sweeps.py` (times are medians of "
+             f"{g['rounds']} interleaved rounds; load average {results['load']}; each case "
+             "below gives its own load, 1-minute average at its start -> its end, on 2 "
+             "shared cores).", "",
              f"Machine: {results['machine']}.", "",
              "## 1. A 4 x 4 learning-rate x alpha grid (momentum, Fashion-MNIST, "
-             f"{g['rows']} training rows, {EPOCHS} epochs)", "",
-             "| what | seconds | x one fit |", "|---|---:|---:|",
-             f"| one `LinearClassifier` fit (one setting) | {g['one_fit']:.2f} | 1.00 |",
-             f"| `LinearClassifierCV`: 16 settings as stacked heads | {g['sweep']:.2f} | "
-             f"**{g['ratio']:.2f}** |",
-             f"| the 16 fits one after another | {g['sixteen']:.2f} | "
-             f"{g['sixteen'] / g['one_fit']:.2f} |", "",
+             f"{g['rows']} training rows, {EPOCHS} epochs)", ""]
+    if "load" in g:
+        lines += [f"Measured {g['date']}, load {g['load']}; wall seconds per round: one fit "
+                  + ", ".join(f"{t:.1f}" for t in g["one_rounds"]) + "; the sweep "
+                  + ", ".join(f"{t:.1f}" for t in g["sweep_rounds"]) + ".", "",
+                  "| what | seconds | x one fit | CPU seconds | x one fit (CPU) |",
+                  "|---|---:|---:|---:|---:|",
+                  f"| one `LinearClassifier` fit (one setting) | {g['one_fit']:.2f} | 1.00 | "
+                  f"{g['one_cpu']:.2f} | 1.00 |",
+                  f"| `LinearClassifierCV`: 16 settings as stacked heads | {g['sweep']:.2f} | "
+                  f"**{g['ratio']:.2f}** | {g['sweep_cpu']:.2f} | {g['cpu_ratio']:.2f} |",
+                  f"| the 16 fits one after another | {g['sixteen']:.2f} | "
+                  f"{g['sixteen'] / g['one_fit']:.2f} | | |", ""]
+    else:
+        lines += ["| what | seconds | x one fit |", "|---|---:|---:|",
+                  f"| one `LinearClassifier` fit (one setting) | {g['one_fit']:.2f} | 1.00 |",
+                  f"| `LinearClassifierCV`: 16 settings as stacked heads | {g['sweep']:.2f} | "
+                  f"**{g['ratio']:.2f}** |",
+                  f"| the 16 fits one after another | {g['sixteen']:.2f} | "
+                  f"{g['sixteen'] / g['one_fit']:.2f} |", ""]
+    lines += [
              f"- Passes over the training rows: {g['passes']} for all 16 settings ({EPOCHS} "
              "epochs and one measuring pass at the end: with `tol=None` no epoch is "
              "measured); every one of the 16 fits makes its own passes, measuring each epoch.",
@@ -237,15 +280,32 @@ def write(results: dict[str, Any], path: Path) -> None:
              "|---:|---:|---:|---:|---:|---:|"]
     lines += [f"| {r['alpha']:g} | {r['lr']:g} | {r['head_val']:.4f} | {r['own_val']:.4f} | "
               f"{r['head_test']:.4f} | {r['own_test']:.4f} |" for r in g["table"]]
-    if s:
+    searches = s if isinstance(s, list) else [s] if s else []
+    for s in searches:
         lines += ["", f"## 2. Against GridSearchCV(LogisticRegression(), 4 C, cv=3) "
-                  f"({s['rows']} training rows, both)", "",
-                  "| what | seconds | best test accuracy |", "|---|---:|---:|",
-                  f"| GridSearchCV(LogisticRegression(), C in 0.01..10, cv=3) | "
-                  f"{s['sklearn']:.1f} | {s['sklearn_test']:.4f} (C={s['sklearn_C']:g}) |",
-                  f"| LinearClassifierCV, 4 x 4 grid, hold-out, refit | {s['ours']:.1f} | "
-                  f"{s['ours_test']:.4f} (alpha={s['ours_alpha']:g}, lr={s['ours_lr']:g}) |",
-                  "", f"Speed-up: **{s['speedup']:.1f}x** (goal >= 100x)."]
+                  f"({s['rows']} training rows, both)", ""]
+        if "load" in s:
+            lines += [f"Measured {s['date']}, load {s['load']}. GridSearchCV as scikit-learn "
+                      f"makes it: n_jobs={s['n_jobs']} (one process), its BLAS on "
+                      f"{s['blas_threads']} threads; LinearClassifierCV's mini-batches on "
+                      "one BLAS thread.", "",
+                      "| what | seconds | CPU seconds | best test accuracy |",
+                      "|---|---:|---:|---:|",
+                      f"| GridSearchCV(LogisticRegression(), C in 0.01..10, cv=3) | "
+                      f"{s['sklearn']:.1f} | {s['sklearn_cpu']:.1f} | {s['sklearn_test']:.4f} "
+                      f"(C={s['sklearn_C']:g}) |",
+                      f"| LinearClassifierCV, 4 x 4 grid, hold-out, refit | {s['ours']:.1f} | "
+                      f"{s['ours_cpu']:.1f} | {s['ours_test']:.4f} (alpha={s['ours_alpha']:g}, "
+                      f"lr={s['ours_lr']:g}) |"]
+        else:
+            lines += ["| what | seconds | best test accuracy |", "|---|---:|---:|",
+                      f"| GridSearchCV(LogisticRegression(), C in 0.01..10, cv=3) | "
+                      f"{s['sklearn']:.1f} | {s['sklearn_test']:.4f} (C={s['sklearn_C']:g}) |",
+                      f"| LinearClassifierCV, 4 x 4 grid, hold-out, refit | {s['ours']:.1f} | "
+                      f"{s['ours_test']:.4f} (alpha={s['ours_alpha']:g}, lr={s['ours_lr']:g}) |"]
+        lines += ["", f"Speed-up: **{s['speedup']:.1f}x** (goal >= 100x), at "
+                  f"{'equal or better' if s['ours_test'] >= s['sklearn_test'] else 'lower'} "
+                  "best test accuracy."]
     if "path" in results:
         lines += ["", "## 3. The lbfgs regularization path", "",
                   "See `SWEEPS_PATH.md` (written by `benchmarks/sweeps_path.py`):", "",
@@ -256,6 +316,10 @@ def write(results: dict[str, Any], path: Path) -> None:
         if "error" in st:
             lines.append(f"failed: {st['error']}")
         else:
+            if "load" in st:
+                lines += [f"Measured {st['date']}, load {st['load']}.", ""]
+            elif results.get("store_kept"):
+                lines += ["From an earlier sitting (not measured again).", ""]
             lines += ["| rows x features | store | epochs | bytes read | reads per epoch | "
                       "passes | seconds | peak RSS |", "|---|---:|---:|---:|---:|---:|---:|---:|",
                       f"| {st['rows']} x {st['features']} float32 | {st['store_gb']:.2f} GB | "
@@ -284,7 +348,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--child")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--gridsearch-rows", type=int, default=10_000)
+    parser.add_argument("--gridsearch-rows", type=int, nargs="+", default=[10_000])
     parser.add_argument("--skip-store", action="store_true")
     parser.add_argument("--skip-gridsearch", action="store_true")
     parser.add_argument("--keep", type=Path)
@@ -297,19 +361,27 @@ def main() -> None:
     if args.child:
         print(json.dumps(store_child(Path(args.child))))
         return
+    earlier = (json.loads((HERE / "SWEEPS.json").read_text())
+               if (HERE / "SWEEPS.json").exists() else {})
     results: dict[str, Any] = {"machine": ", ".join(f"{k} {v}" for k, v in machine_info().items()),
                                "load": " / ".join(f"{x:.1f}" for x in os.getloadavg())}
     results["grid"] = grid_case(args.rounds)
     print(results["grid"], flush=True)
     if not args.skip_gridsearch:
-        results["gridsearch"] = gridsearch_case(args.gridsearch_rows)
-        print(results["gridsearch"], flush=True)
+        results["gridsearch"] = []
+        for rows in args.gridsearch_rows:
+            results["gridsearch"].append(gridsearch_case(rows))
+            print(results["gridsearch"][-1], flush=True)
+    elif "gridsearch" in earlier:
+        results["gridsearch"] = earlier["gridsearch"]
     path_md = HERE / "SWEEPS_PATH.md"
     if path_md.exists():
         results["path"] = _tables(path_md.read_text())
     if not args.skip_store:
         results["store"] = store_case(args.keep)
         print(results["store"], flush=True)
+    elif "store" in earlier:
+        results["store"], results["store_kept"] = earlier["store"], True
     results["load"] += " (end: " + " / ".join(f"{x:.1f}" for x in os.getloadavg()) + ")"
     write(results, HERE / "SWEEPS.md")
     (HERE / "SWEEPS.json").write_text(json.dumps(results, indent=1, default=str))

@@ -49,6 +49,12 @@ def test_stacked_penalty_is_each_heads_own(penalty):
         v, g = get_penalty(penalty, l1_ratio=0.3)(W[h], alphas[h])
         assert values[h] == pytest.approx(v, rel=1e-12, abs=1e-15)
         np.testing.assert_allclose(grads[h], g, rtol=1e-12, atol=1e-15)
+    # into a given array (what a training step passes: its buffer, full of old numbers)
+    out = np.full_like(W, np.nan)
+    values_out, grads_out = stacked(penalty, W, alphas, l1_ratio=0.3, out=out)
+    assert grads_out is out
+    np.testing.assert_array_equal(out, grads)
+    np.testing.assert_allclose(values_out, values, rtol=1e-14)
 
 
 @pytest.mark.parametrize("loss", sorted(RECORDS))
@@ -68,6 +74,54 @@ def test_head_sums_give_each_heads_weighted_loss(loss):
         rows = mask[:, h]
         own = RECORDS[loss].function(S[rows, h * C:(h + 1) * C], y[rows])[0]
         assert values[h] == pytest.approx(own, rel=1e-12)
+
+
+@pytest.mark.parametrize("loss", sorted(n for n, r in RECORDS.items() if r.kernel is not None))
+def test_a_kernels_row_losses_are_each_rows_own_loss(loss):
+    """``row_losses`` receives every row's L_i; the kernel's value and gradient are
+    unchanged by asking for them."""
+    rng = np.random.default_rng(2)
+    S = rng.standard_normal((9, 4)) * 3
+    y = rng.integers(0, 4, 9)
+    w = rng.random(9) + 0.5
+    kernel = RECORDS[loss].kernel
+    plain_G, G = np.empty_like(S), np.empty_like(S)
+    plain = kernel(S.copy(), y, plain_G, sample_weight=w)
+    rows = np.full(9, np.nan)
+    value = kernel(S.copy(), y, G, sample_weight=w, row_losses=rows)
+    assert value == pytest.approx(plain, rel=1e-14)
+    np.testing.assert_allclose(G, plain_G, rtol=1e-14)
+    for i in range(9):
+        assert rows[i] == pytest.approx(RECORDS[loss].function(S[i:i + 1], y[i:i + 1])[0],
+                                        rel=1e-12, abs=1e-15)
+
+
+@pytest.mark.parametrize("loss", sorted(RECORDS))
+def test_a_blocks_losses_and_gradients_are_each_heads_own(loss):
+    """One block of the step (the loss kernel's row losses, or the value summed per head
+    where a loss has no kernel): each head's weighted loss and gradient are those of the
+    loss's own function on that head's columns and rows."""
+    rng = np.random.default_rng(4)
+    m, H, C = 8, 3, 4
+    S = rng.standard_normal((m, H * C)) * 2
+    y = rng.integers(0, C, m)
+    mask = rng.random((m, H)) < 0.7
+    mask[0] = True
+    v = rng.random((m, H)) + 0.5
+    weights = mask * v / mask.sum(axis=0)
+    step = HeadsStep(Heads(loss, "none", np.zeros(H), np.ones(H)))
+    G = S.copy()
+    losses = step._losses_into(G, y, weights, grad=True)
+    np.testing.assert_allclose(step._losses_into(S.copy(), y, weights, grad=False), losses,
+                               rtol=1e-13)
+    np.testing.assert_allclose(step.values(S, y, weights), losses, rtol=1e-12)
+    for h in range(H):
+        rows = mask[:, h]
+        own, own_G = RECORDS[loss].function(S[rows, h * C:(h + 1) * C], y[rows],
+                                            sample_weight=v[rows, h])
+        assert losses[h] == pytest.approx(own, rel=1e-12)
+        np.testing.assert_allclose(G[rows, h * C:(h + 1) * C], own_G, rtol=1e-12, atol=1e-15)
+        assert (G[~rows, h * C:(h + 1) * C] == 0).all()
 
 
 # --- fit_heads against each head's own fit -----------------------------------------------------
@@ -132,6 +186,16 @@ def test_a_diverging_head_is_dropped_and_the_others_train_on(digits):
               learning_rate=1e-5, batch_size=64, max_epochs=4, random_state=0,
               progress=False)
     np.testing.assert_allclose(result.params["W"][0], own.params["W"], rtol=1e-9, atol=1e-12)
+    # the head leaves at the very batch at which its own fit stops diverged: every
+    # batch's loss of every head is checked, as the runner checks one fit's
+    from linclass.training import TrainingDivergedError
+
+    with pytest.raises(TrainingDivergedError) as own_error:
+        fit(start, X, y, value_and_grad=Objective("squared", "l2", 1e-4), optimizer="sgd",
+            learning_rate=50.0, batch_size=64, max_epochs=4, random_state=0, progress=False)
+    why = result.why[1]
+    assert (why.epoch, why.step) == (own_error.value.epoch, own_error.value.step)
+    assert why.loss == pytest.approx(own_error.value.loss, rel=1e-9)
 
 
 def test_every_head_diverging_is_an_error(digits):

@@ -71,8 +71,8 @@ def no_penalty(W: np.ndarray, alpha: float) -> tuple[float, np.ndarray]:
     return 0.0, np.zeros_like(W)
 
 
-def stacked(penalty: str, W: np.ndarray, alphas: np.ndarray, l1_ratio: float = 0.5
-            ) -> tuple[np.ndarray, np.ndarray]:
+def stacked(penalty: str, W: np.ndarray, alphas: np.ndarray, l1_ratio: float = 0.5, *,
+            out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The penalty of H stacked weight matrices at once, head ``h`` with its own strength:
     ``R_h = alpha_h (r |W_h|_1 + (1 - r) |W_h|_2^2)`` with ``r`` 1 for ``"l1"``, 0 for
     ``"l2"``, ``l1_ratio`` for ``"elasticnet"`` (the formulas of :func:`l1`, :func:`l2`
@@ -83,26 +83,35 @@ def stacked(penalty: str, W: np.ndarray, alphas: np.ndarray, l1_ratio: float = 0
         W: ndarray of shape (H, n_classes, n_features).
         alphas: ndarray of shape (H,), each >= 0.
         l1_ratio: The elastic net's mix.
+        out: Optional array of W's shape and dtype that receives ``dR/dW``: a training
+            step then makes no array of W's size (the elastic net's one term aside).
 
     Returns:
-        ``(R, dR/dW)``: ndarray of shape (H,) and one of the shape of W.
+        ``(R, dR/dW)``: ndarray of shape (H,) and one of the shape of W (``out`` when
+        given).
     """
     if penalty not in PENALTIES:
         raise ValueError(f"unknown penalty {penalty!r}; choose one of {sorted(PENALTIES)}")
     alphas = np.asarray(alphas, dtype=np.float64)
     for a in alphas:
         check_alpha(a)
-    values, grads = np.zeros(W.shape[0]), np.zeros_like(W)
+    values = np.zeros(W.shape[0])
+    grads = np.zeros_like(W) if out is None else out
     r = {"none": None, "l1": 1.0, "l2": 0.0, "elasticnet": check_l1_ratio(l1_ratio)}[penalty]
     if r is None:
+        grads[...] = 0
         return values, grads
     a = alphas.astype(W.dtype)[:, None, None]
     if r > 0:
-        values += alphas * r * np.abs(W).sum(axis=(1, 2))
-        grads += (a * r) * np.sign(W)
+        sign = np.sign(W, out=grads)
+        values += alphas * r * np.einsum("hcd,hcd->h", W, sign)  # |w| = w sign(w), exactly
+        sign *= a * r
     if r < 1:
         values += alphas * (1.0 - r) * np.einsum("hcd,hcd->h", W, W)
-        grads += (2 * a * (1.0 - r)) * W
+        if r > 0:
+            grads += (2 * a * (1.0 - r)) * W
+        else:
+            np.multiply(W, 2 * a * (1.0 - r), out=grads)
     return values, grads
 
 

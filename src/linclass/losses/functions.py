@@ -12,7 +12,9 @@ The softmax and SVM losses are computed by one kernel each, ``*_loss_into(scores
 out)``, which writes ``dL/dS`` into a given array (``scores`` itself is allowed) and skips
 input checks. The public losses check their inputs and call the kernel; the fit loop calls
 the kernels directly (through :func:`linclass.objective.value_and_grad_into`) after checking
-once, so a training step allocates nothing and validates nothing.
+once, so a training step allocates nothing and validates nothing. A kernel also writes
+each row's ``L_i`` into ``row_losses`` when given: stacked heads
+(:mod:`linclass.training.heads`) sum them per head instead of evaluating the loss twice.
 
 Each loss is also written a third time, as its *value* only, against an array namespace
 ``xp`` (``*_value(xp, S, T, **kwargs)``, :class:`linclass.losses.records.ArrayOps`): the
@@ -208,7 +210,7 @@ def svm_loss(
 
 def svm_loss_into(
     scores: np.ndarray, y: np.ndarray, out: np.ndarray, margin: float = 1.0, *,
-    sample_weight: np.ndarray | None = None,
+    sample_weight: np.ndarray | None = None, row_losses: np.ndarray | None = None,
 ) -> float:
     """The kernel of :func:`svm_loss`: write ``dL/dscores`` into ``out``, return ``L``.
 
@@ -220,6 +222,8 @@ def svm_loss_into(
         out: Float ndarray of shape (n_samples, n_classes) that receives the gradient.
         margin: The desired gap between the correct score and the others.
         sample_weight: Optional weights (n_samples,), checked by the caller.
+        row_losses: Optional float array (n_samples,) that receives each ``L_i``
+            (unweighted), for a caller that needs more than the mean (stacked heads).
 
     Returns:
         The loss averaged over examples (weighted: ``1/N sum_i w_i L_i``).
@@ -230,8 +234,12 @@ def svm_loss_into(
     margins = np.subtract(scores, (correct - margin)[:, None], out=out)
     np.maximum(margins, 0, out=margins)
     margins[rows, y] = 0  # j != y_i
-    loss = (float(margins.sum()) / n if sample_weight is None
-            else _mean_rows(_row_sum(margins), sample_weight))
+    if row_losses is not None:
+        row_losses[...] = _row_sum(margins)
+        loss = _mean_rows(row_losses, sample_weight)
+    else:
+        loss = (float(margins.sum()) / n if sample_weight is None
+                else _mean_rows(_row_sum(margins), sample_weight))
     # dL_i/ds_j = 1[margin_j > 0] for j != y_i, and minus the count of those for j = y_i.
     active = np.greater(margins, 0, out=margins)  # 1.0 / 0.0 in place
     active[rows, y] = -_row_sum(active)
@@ -313,7 +321,8 @@ def softmax_loss(scores: np.ndarray, y: np.ndarray, *, sample_weight: np.ndarray
 
 
 def softmax_loss_into(scores: np.ndarray, y: np.ndarray, out: np.ndarray, *,
-                      sample_weight: np.ndarray | None = None) -> float:
+                      sample_weight: np.ndarray | None = None,
+                      row_losses: np.ndarray | None = None) -> float:
     """The kernel of :func:`softmax_loss`: write ``dL/dscores`` into ``out``, return ``L``.
 
     Unchecked (see :func:`check_scores_labels`); ``out`` may be ``scores`` itself.
@@ -323,6 +332,8 @@ def softmax_loss_into(scores: np.ndarray, y: np.ndarray, out: np.ndarray, *,
         y: ndarray of shape (n_samples,), integer labels in ``[0, n_classes)``.
         out: Float ndarray of shape (n_samples, n_classes) that receives the gradient.
         sample_weight: Optional weights (n_samples,), checked by the caller.
+        row_losses: Optional float array (n_samples,) that receives each
+            ``L_i = -log p_{y_i}`` (unweighted).
 
     Returns:
         The loss averaged over examples (weighted: ``1/N sum_i w_i L_i``).
@@ -330,7 +341,10 @@ def softmax_loss_into(scores: np.ndarray, y: np.ndarray, out: np.ndarray, *,
     n = scores.shape[0]
     rows = np.arange(n)
     logp = log_softmax(scores, out=out)
-    loss = -_mean_rows(logp[rows, y], sample_weight)
+    picked = logp[rows, y]
+    loss = -_mean_rows(picked, sample_weight)
+    if row_losses is not None:
+        np.negative(picked, out=row_losses)
     dscores = np.exp(logp, out=logp)
     dscores[rows, y] -= 1
     dscores *= _row_scale(n, sample_weight)
@@ -508,7 +522,8 @@ def squared_loss(scores: np.ndarray, y: np.ndarray, *, sample_weight: np.ndarray
 
 
 def squared_loss_into(scores: np.ndarray, y: np.ndarray, out: np.ndarray, *,
-                      sample_weight: np.ndarray | None = None) -> float:
+                      sample_weight: np.ndarray | None = None,
+                      row_losses: np.ndarray | None = None) -> float:
     """The kernel of :func:`squared_loss` for integer labels (the fit loop's fast path):
     write ``dL/dscores`` into ``out`` (may be ``scores``), return ``L``. Unchecked.
 
@@ -516,6 +531,8 @@ def squared_loss_into(scores: np.ndarray, y: np.ndarray, out: np.ndarray, *,
         scores: ndarray of shape (n_samples, n_classes).
         y: ndarray of shape (n_samples,), integer labels in ``[0, n_classes)``.
         out: Float ndarray of shape (n_samples, n_classes) that receives the gradient.
+        row_losses: Optional float array (n_samples,) that receives each ``L_i``
+            (unweighted).
 
     Returns:
         The loss averaged over examples.
@@ -525,7 +542,10 @@ def squared_loss_into(scores: np.ndarray, y: np.ndarray, out: np.ndarray, *,
         out[...] = scores
     residual = out  # s - t: subtract the one-hot in place
     residual[np.arange(n), y] -= 1
-    if sample_weight is None:
+    if row_losses is not None:
+        row_losses[...] = _row_sum(residual * residual)
+        loss = _mean_rows(row_losses, sample_weight)
+    elif sample_weight is None:
         loss = float(np.sum(residual * residual)) / n
     else:
         loss = _mean_rows(_row_sum(residual * residual), sample_weight)
@@ -660,10 +680,10 @@ def crammer_singer_loss(
 
 def crammer_singer_loss_into(
     scores: np.ndarray, y: np.ndarray, out: np.ndarray, margin: float = 1.0, *,
-    sample_weight: np.ndarray | None = None,
+    sample_weight: np.ndarray | None = None, row_losses: np.ndarray | None = None,
 ) -> float:
     """The kernel of :func:`crammer_singer_loss`: ``dL/dscores`` into ``out`` (may be
-    ``scores``), return ``L``. Unchecked.
+    ``scores``), return ``L`` (and each ``L_i`` into ``row_losses`` when given). Unchecked.
 
     With ``a_ij = s_ij + margin [j != y_i]`` the loss is ``L_i = max_j a_ij - s_{y_i}``: the
     arg-max is a wrong class exactly when the hinge is active.
@@ -681,6 +701,8 @@ def crammer_singer_loss_into(
     out[...] = 0
     out[rows, worst] += active
     out[rows, y] -= active
+    if row_losses is not None:
+        row_losses[...] = per_example
     return _mean_rows(per_example, sample_weight)
 
 

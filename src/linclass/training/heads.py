@@ -9,9 +9,14 @@ every batch ``F`` (m, D) is read, cast and multiplied **once** for all of them:
 
 The loss of head ``h`` only reads its own C columns of ``S``, so the heads are independent:
 :class:`HeadsStep` evaluates the loss kernel once on the (m H, C) view of ``S`` (row
-``(i, h)`` is example ``i`` under head ``h``), each head's penalty with its own ``alpha_h``
-(:func:`linclass.regularizers.stacked`), and each head's loss value as a (weighted) mean
-over its own rows (:class:`HeadSums`). Vectorized over heads; no Python loop over them.
+``(i, h)`` is example ``i`` under head ``h``): it writes every row's gradient, already
+weighted, and every row's loss ``L_ih`` (``row_losses``), whose weighted sum per head is
+that head's loss value, so the loss is evaluated once per batch for all heads (a loss
+without a kernel is summed per head by :class:`HeadSums`). Each head's penalty has its own
+``alpha_h`` (:func:`linclass.regularizers.stacked`). Vectorized over heads; no Python
+loop over them. A step makes no array of the batch's or the weights' size: the gathered
+rows, the scores, the gradients and the penalty's live in buffers kept by the step
+(a fresh (H, C, D) array costs page faults that took longer than its arithmetic).
 
 **Own learning rates.** The optimizer runs at rate 1 with the run's schedule, and head
 ``h``'s gradient is multiplied by its rate ``r_h``: for the linear updates (sgd, momentum,
@@ -22,7 +27,14 @@ since every schedule is its starting rate times a function of the step.
 ``scaling="auto"``, :mod:`linclass.training.reparam`) with its own spreads ``sigma_h``
 (their floor depends on ``alpha_h``): the product is taken in the model's coordinates,
 ``W_h = s W~_h diag(1 / sigma_h)``, and the gradient mapped back by the chain rule, as
-:class:`~linclass.training.reparam.ScaledStep` does for one head.
+:class:`~linclass.training.reparam.ScaledStep` does for one head. The rows are centred
+once per batch for all heads, ``F - mu`` (m, D), so that
+
+    S = (F - mu) W^T + b',   b' = t + s b~   (= b + W mu)
+    G^T (F - mu) = dJ/dW - dJ/db mu^T,       the chain rule's rank-one term, in the product
+
+and the maps need no ``W mu`` and no (H, C, D) temporaries: one scaling of ``W~`` before
+the product and one of the gradient after it.
 
 **Own rows.** With ``masks`` (H, n) head ``h`` trains on its rows only (cross-validation
 folds as heads): its loss on a batch is the mean over its rows in the batch, and a full
@@ -30,8 +42,10 @@ pass scores each head on its own rows, and on the rest (its held-out fold) at on
 
 **Dropped, not stopped.** A head whose loss is not finite, or rose
 :data:`~linclass.training.runner.RISE_LIMIT` times above its start, is dropped with the
-reason kept (:attr:`HeadsStep.dropped`); the others train on. Only when every head has
-diverged does the run end with :class:`~linclass.training.history.TrainingDivergedError`.
+reason kept (:attr:`HeadsStep.dropped`); the others train on. Every batch's loss of every
+head is checked, as the runner checks one fit's, so a head leaves at the batch at which
+its own fit would stop diverged. Only when every head has diverged does the run end with
+:class:`~linclass.training.history.TrainingDivergedError`.
 """
 
 from __future__ import annotations
@@ -209,6 +223,8 @@ class HeadsStep(InHostMemory):
         if self.counts is not None and not (self.counts > 0).all():
             raise ValueError("every head needs at least one training row")
         self.training = np.ones(heads.n_heads, dtype=bool)  # not dropped, not stopped
+        self._work: dict[str, np.ndarray] = {}  # a step's buffers (_buffer)
+        self._cached_maps: dict[np.dtype, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
     # --- coordinates -------------------------------------------------------------------------
 
@@ -223,17 +239,61 @@ class HeadsStep(InHostMemory):
         b = h.out_shift + h.out_scale * theta["b"] - W @ h.mu.astype(dtype)
         return {"W": W, "b": b}
 
-    def _to_theta(self, gW: np.ndarray, gb: np.ndarray) -> Params:
-        """``(dJ/dW~, dJ/db~)`` times ``c`` from the model's gradient (chain rule)."""
+    def _maps(self, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(mu (D,), s / sigma (H, 1, D), c s / sigma (H, 1, D))`` in ``dtype``: the
+        centre of the features, the map ``W~ -> W`` and the chain rule's ``dJ/dW -> c
+        dJ/dW~``, made once per dtype."""
+        maps = self._cached_maps.get(dtype)
+        if maps is None:
+            h = self.heads
+            assert h.mu is not None and h.inv_sigma is not None
+            to_model = h.inv_sigma[:, None, :] * h.out_scale
+            maps = (h.mu.astype(dtype), to_model.astype(dtype),
+                    (to_model * h.loss_scale).astype(dtype))
+            self._cached_maps[dtype] = maps
+        return maps
+
+    def _coords(self, theta: Params) -> Params:
+        """What a step's products use: the model's weights ``W = s W~ diag(1 / sigma)``
+        (H, C, D), into a buffer, and the biases of *centred* features ``b' = t + s b~``
+        (H, C). Since ``b = b' - W mu``, the scores are ``F W^T + b = (F - mu) W^T + b'``:
+        no ``W mu`` per step, and the gradient taken on ``F - mu`` is already ``dJ/dW -
+        dJ/db mu^T``, the chain rule's rank-one term (:meth:`_finish`)."""
         h = self.heads
         if h.mu is None:
-            return {"W": gW, "b": gb}
-        assert h.inv_sigma is not None
-        dtype = gW.dtype
-        k = dtype.type(h.out_scale * h.loss_scale)
-        scale = h.inv_sigma.astype(dtype)[:, None, :] * k
-        gW = (gW - gb[:, :, None] * h.mu.astype(dtype)) * scale
-        return {"W": gW, "b": gb * k}
+            return theta
+        W = theta["W"]
+        to_model = self._maps(W.dtype)[1]
+        return {"W": np.multiply(W, to_model, out=self._buffer("W", W.shape, W.dtype)),
+                "b": theta["b"] * W.dtype.type(h.out_scale) + W.dtype.type(h.out_shift)}
+
+    def _centred(self, X: Any, rows: Any, dtype: np.dtype) -> np.ndarray:
+        """The block's features minus ``mu`` (the features themselves without standardized
+        coordinates), gathered into a buffer: ``F - mu`` (m, D)."""
+        mu = None if self.heads.mu is None else self._maps(dtype)[0]
+        if (self.transform is None and isinstance(X, np.ndarray) and X.ndim == 2
+                and X.dtype == dtype and isinstance(rows, np.ndarray)):
+            # the sampler's rows are in range; mode="clip" lets np.take write straight
+            # into out (mode="raise" buffers), as the one fit's Workspace.take does
+            F = np.take(X, rows, axis=0, out=self._buffer("F", (rows.shape[0], X.shape[1]),
+                                                          dtype), mode="clip")
+            if mu is not None:
+                F -= mu
+            return F
+        F = self.features(X, rows).astype(dtype, copy=False)
+        if mu is None:
+            return F
+        return np.subtract(F, mu, out=self._buffer("F", F.shape, dtype))
+
+    def _buffer(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        """A reused array of ``shape``: the first rows of one kept per name, made again
+        only when a block has more rows (or another dtype), so a step allocates no
+        (m, D), (m, H C) or (H, C, D) arrays."""
+        buf = self._work.get(name)
+        if buf is None or buf.dtype != dtype or buf.shape[1:] != shape[1:] or \
+                buf.shape[0] < shape[0]:
+            buf = self._work[name] = np.empty(shape, dtype)
+        return buf[:shape[0]]
 
     # --- blocks ------------------------------------------------------------------------------
 
@@ -243,11 +303,13 @@ class HeadsStep(InHostMemory):
         F = block if self.transform is None else self.transform(block)
         return np.asarray(F).reshape(F.shape[0], -1)
 
-    def scores(self, model: Params, F: np.ndarray) -> np.ndarray:
-        """Every head's scores, one product: ndarray of shape (m, H C)."""
+    def scores(self, model: Params, F: np.ndarray, out: np.ndarray | None = None
+               ) -> np.ndarray:
+        """Every head's scores, one product: ndarray of shape (m, H C) (``out`` when
+        given)."""
         W = model["W"]
         H, C, D = W.shape
-        S = F @ W.reshape(H * C, D).T
+        S = np.matmul(F, W.reshape(H * C, D).T, out=out)
         S += model["b"].reshape(H * C)
         return S
 
@@ -276,47 +338,73 @@ class HeadsStep(InHostMemory):
             return np.asarray(self.record.value(HeadSums(weights), S2, T, **self.heads.loss_kwargs),
                               dtype=np.float64)
 
-    def _data_block(self, model: Params, F: np.ndarray, y: np.ndarray, weights: np.ndarray
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The data part of every head on one block: ``(L (H,), dL/dW (H, C, D),
-        dL/db (H, C))`` with row weights ``w`` (m, H)."""
-        W = model["W"]
-        H, C, D = W.shape
-        m = F.shape[0]
-        S = self.scores(model, F)
-        S2 = S.reshape(m * H, C)
-        y_rep, T = self._targets(S2, y)
+    def _losses_into(self, S: np.ndarray, y: np.ndarray, weights: np.ndarray, *,
+                     grad: bool) -> np.ndarray:
+        """Each head's ``L_h = sum_i w_ih L_ih`` of scores ``S`` (m, H C), row weights
+        ``w`` (m, H): ndarray of shape (H,). ``S`` is overwritten: with ``grad``, by
+        every head's ``dL/dS``, row ``(i, h)`` weighted by ``w_ih`` (the gradient of
+        ``L_h``); without, by anything.
+
+        With a loss kernel one call gives every row's gradient and every row's loss
+        ``L_ih`` (``row_losses``): the loss is evaluated once. Otherwise the value is the
+        loss's ``value`` summed per head (:class:`HeadSums`) and the gradient its
+        function's."""
+        m, H = S.shape[0], self.heads.n_heads
+        S2 = S.reshape(m * H, -1)
+        kernel = self.record.kernel
         with np.errstate(over="ignore", invalid="ignore"):
+            if kernel is not None and not self.regression:
+                rows = self._buffer("rows", (m * H,), np.dtype(np.float64))
+                # the kernel averages over all m H rows; row (i, h) weighs w_ih in head h
+                sample_weight = ((weights * (m * H)).astype(S.dtype).reshape(m * H) if grad
+                                 else None)
+                kernel(S2, np.repeat(y, H), S2, sample_weight=sample_weight, row_losses=rows,
+                       **self.heads.loss_kwargs)
+                return np.einsum("mh,mh->h", rows.reshape(m, H), weights)
+            y_rep, T = self._targets(S2, y)
             losses = np.asarray(self.record.value(HeadSums(weights), S2, T,
                                                   **self.heads.loss_kwargs), dtype=np.float64)
-            kernel = self.record.kernel
-            if kernel is not None and not self.regression:
-                G2 = np.empty_like(S2)
-                kernel(S2, y_rep, G2, **self.heads.loss_kwargs)
-            else:
-                G2 = np.asarray(self.record.function(S2, y_rep, **self.heads.loss_kwargs)[1],
-                                dtype=S2.dtype)
-            # The kernel averaged over all m H rows; row (i, h) weighs w_ih in head h.
-            G3 = G2.reshape(m, H, C)
-            G3 *= (weights * (m * H)).astype(G3.dtype)[:, :, None]
-        G = G3.reshape(m, H * C)
-        gW = (G.T @ F).reshape(H, C, D)
-        gb = G.sum(axis=0).reshape(H, C)
-        return losses, gW, gb
+            if grad:
+                S2[...] = self.record.function(S2, y_rep, **self.heads.loss_kwargs)[1]
+                S2.reshape(m, H, -1)[...] *= (weights * (m * H)).astype(S.dtype)[:, :, None]
+            return losses
 
-    def _finish(self, model: Params, losses: np.ndarray, gW: np.ndarray, gb: np.ndarray
+    def _data_block(self, coords: Params, F: np.ndarray, y: np.ndarray, weights: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The data part of every head on one block of centred features ``F`` (m, D)
+        (:meth:`_coords`): ``(L (H,), dL/dW - dL/db mu^T (H, C, D), dL/db (H, C))`` with
+        row weights ``w`` (m, H). The scores, and then the gradient, lie in buffers that
+        the next block overwrites."""
+        W = coords["W"]
+        H, C, D = W.shape
+        m = F.shape[0]
+        S = self.scores(coords, F, out=self._buffer("S", (m, H * C), W.dtype))
+        losses = self._losses_into(S, y, weights, grad=True)
+        G = S  # now dL/dS of every head
+        gW = np.matmul(G.T, F, out=self._buffer("gW", (H * C, D), W.dtype))
+        return losses, gW.reshape(H, C, D), G.sum(axis=0).reshape(H, C)
+
+    def _finish(self, coords: Params, losses: np.ndarray, gW: np.ndarray, gb: np.ndarray
                 ) -> tuple[np.ndarray, Params]:
-        """Add each head's penalty, map to the heads' coordinates, scale by their rates
-        (0 for a dropped head)."""
+        """Add each head's penalty, map to the heads' coordinates (the chain rule of the
+        module docstring; ``gW`` already holds ``dJ/dW - dJ/db mu^T``), scale by their
+        rates (0 for a dropped or stopped head). ``gW`` is updated in place."""
         h = self.heads
-        values, gP = stacked(h.penalty, model["W"], h.alphas, h.l1_ratio)
-        gW += gP.astype(gW.dtype)
-        grads = self._to_theta(gW, gb)
+        W = coords["W"]
+        values, gP = stacked(h.penalty, W, h.alphas, h.l1_ratio,
+                             out=self._buffer("gP", W.shape, W.dtype))
+        gW += gP
         rates = np.where(self.training & self.alive, h.rates, 0.0).astype(gW.dtype)
-        grads["W"] *= rates[:, None, None]
-        grads["b"] *= rates[:, None]
+        if h.mu is None:
+            gW *= rates[:, None, None]
+            gb = gb * rates[:, None]
+        else:
+            H, _, D = gW.shape
+            gW *= np.multiply(self._maps(gW.dtype)[2], rates[:, None, None],
+                              out=self._buffer("scale", (H, 1, D), gW.dtype))
+            gb = gb * (rates[:, None] * gW.dtype.type(h.out_scale * h.loss_scale))
         total = (losses + values) * h.loss_scale
-        return np.where(self.alive, total, np.nan), grads
+        return np.where(self.alive, total, np.nan), {"W": gW, "b": gb}
 
     def split(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray | None,
                                             np.ndarray | None]:
@@ -354,35 +442,37 @@ class HeadsStep(InHostMemory):
     # --- the Step protocol -------------------------------------------------------------------
 
     def batch(self, params: Params, X: Any, y: Any, rows: Any) -> tuple[Any, Params]:
-        """``(J (H,), grads)`` of the mini-batch ``rows``, each head on its own rows."""
+        """``(J (H,), grads)`` of the mini-batch ``rows``, each head on its own rows. The
+        gradients lie in buffers that the next step overwrites (the optimizer has used
+        them by then)."""
         self.steps += 1
         self._clear(params)
-        model = self.model(params)
-        F = self.features(X, rows).astype(params["W"].dtype, copy=False)
+        coords = self._coords(params)
+        F = self._centred(X, rows, params["W"].dtype)
         labels, mask, v = self.split(y[rows])
         weights = self._weights(mask, v, F.shape[0])
-        return self._finish(model, *self._data_block(model, F, labels, weights))
+        return self._finish(coords, *self._data_block(coords, F, labels, weights))
 
     def full(self, params: Params, X: Any, y: Any) -> tuple[Any, Params]:
         """``(J (H,), grads)`` of the whole set (each head's rows), a chunk at a time."""
         self.steps += 1
         self._clear(params)
-        model = self.model(params)
+        coords = self._coords(params)
         n = y.shape[0]
         counts = self.counts if self.counts is not None else np.full(self.heads.n_heads, n)
         total = np.zeros(self.heads.n_heads)
-        gW = np.zeros(model["W"].shape, np.float64)
-        gb = np.zeros(model["b"].shape, np.float64)
+        gW = np.zeros(params["W"].shape, np.float64)
+        gb = np.zeros(params["b"].shape, np.float64)
         for s in chunk_slices(n, self.chunk_rows):
-            F = self.features(X, s).astype(params["W"].dtype, copy=False)
+            F = self._centred(X, s, params["W"].dtype)
             labels, mask, v = self.split(y[s])
-            losses, gW_c, gb_c = self._data_block(model, F, labels,
+            losses, gW_c, gb_c = self._data_block(coords, F, labels,
                                                   self._weights(mask, v, F.shape[0], counts))
             total += losses
             gW += gW_c
             gb += gb_c
         dtype = params["W"].dtype
-        return self._finish(model, total, gW.astype(dtype), gb.astype(dtype))
+        return self._finish(coords, total, gW.astype(dtype), gb.astype(dtype))
 
     def loss(self, params: Params, X: Any, y: Any) -> Any:
         """``J`` of every head on the whole set: ndarray of shape (H,)."""
@@ -403,26 +493,28 @@ class HeadsStep(InHostMemory):
         self._clear(params)
         model = self.model(params)
         n, H = y.shape[0], h.n_heads
+        C = model["W"].shape[1]
         counts = self.counts if self.counts is not None else np.full(H, n)
         loss = np.zeros(H)
         hits = np.zeros(H)
         sq_err, n_out = np.zeros(H), np.zeros(H)
         for s in chunk_slices(n, self.chunk_rows):
             F = self.features(X, s).astype(params["W"].dtype, copy=False)
-            S = self.scores(model, F)
+            S = self.scores(model, F, out=self._buffer("S", (F.shape[0], H * C), F.dtype))
             y_c, mask, v = self.split(y[s])
-            loss += self.values(S, y_c, self._weights(mask, v, F.shape[0], counts))
-            if not held_out:
-                continue
-            # the rows each head is scored on: all of them, or those it did not train on
-            out = np.ones((F.shape[0], H), dtype=bool) if mask is None else ~mask
-            if self.regression:
-                err = S.reshape(-1, H) - y_c[:, None]
-                sq_err += np.einsum("mh,mh->h", err * err, out.astype(err.dtype))
-            else:
-                pred = S.reshape(F.shape[0], H, -1).argmax(axis=2)
-                hits += np.count_nonzero((pred == y_c[:, None]) & out, axis=0)
-            n_out += out.sum(axis=0)
+            if held_out:
+                # the rows each head is scored on: all of them, or those it did not train on
+                out = np.ones((F.shape[0], H), dtype=bool) if mask is None else ~mask
+                if self.regression:
+                    err = S.reshape(-1, H) - y_c[:, None]
+                    sq_err += np.einsum("mh,mh->h", err * err, out.astype(err.dtype))
+                else:
+                    pred = S.reshape(F.shape[0], H, -1).argmax(axis=2)
+                    hits += np.count_nonzero((pred == y_c[:, None]) & out, axis=0)
+                n_out += out.sum(axis=0)
+            # last: the loss overwrites the scores
+            loss += self._losses_into(S, y_c, self._weights(mask, v, F.shape[0], counts),
+                                      grad=False)
         values, _ = stacked(h.penalty, model["W"], h.alphas, h.l1_ratio)
         objective = loss + values
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -449,15 +541,20 @@ class HeadsStep(InHostMemory):
         loss, start = np.asarray(loss, np.float64), np.asarray(start, np.float64)
         with np.errstate(invalid="ignore"):
             rose = ~np.isfinite(loss) | (loss > RISE_LIMIT * np.maximum(np.abs(start), 1.0))
-        self.drop(self.alive & rose, loss, start)
+        # seen during a batch, before its update: the steps taken are those before it,
+        # as the runner counts them for one fit (TrainingDivergedError.step)
+        self.drop(self.alive & rose, loss, start, self.steps - 1)
         if not self.alive.any():
             return None
         return np.where(self.alive, loss, np.nan)
 
-    def drop(self, which: np.ndarray, loss: np.ndarray, start: np.ndarray) -> None:
-        """Mark the heads ``which`` dropped, keeping why."""
+    def drop(self, which: np.ndarray, loss: np.ndarray, start: np.ndarray,
+             steps: int | None = None) -> None:
+        """Mark the heads ``which`` dropped after ``steps`` optimizer steps (default: all
+        the batches seen), keeping why."""
+        steps = self.steps if steps is None else steps
         for k in np.flatnonzero(which):
-            self.dropped[int(k)] = Dropped(self.epoch, self.steps, float(loss[k]),
+            self.dropped[int(k)] = Dropped(self.epoch, steps, float(loss[k]),
                                            float(start[k]), float(self.heads.rates[k]))
         self.alive &= ~which
 
