@@ -112,8 +112,14 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         random_state: Seed for initialization, shuffling, splits and the searches.
         dtype: ``"float32"``: train (and predict) in float32 whatever the input's float
             type: half the memory traffic of float64 rows, results to float32 precision.
-            ``"float64"``: always float64. None: float32 input stays float32, anything
-            else becomes float64.
+            ``"float64"``: always float64. None (the default, as PyTorch and cuML train):
+            mini-batch steps with the analytic gradient on the NumPy backend run in
+            float32 on any dense rows (float64 or uint8 arrays are kept as given and each
+            batch is cast as it is gathered, never the whole array); full-batch
+            optimizers, the searches, the solver, other gradients, sparse rows and other
+            backends run in float64 unless the rows are float32. ``coef_`` keeps the
+            rows' float type (float32 rows: float32, else float64)
+            (:func:`~linclass.estimators.plan.compute_dtype`).
         class_weight: ``"balanced"`` (class k weighs ``n_samples / (n_classes * n_k)``,
             scikit-learn's formula), a dict ``{label: weight}`` (1 for labels it leaves
             out) or None. Multiplies ``fit``'s ``sample_weight``; the data term is the
