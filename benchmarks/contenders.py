@@ -130,8 +130,28 @@ def blas_bound(data: Data, repeats: int) -> Result:
 
         return run
 
+    def float64_minibatches() -> None:
+        """The same floor on the float64 ``X / 255`` a user hands ``LinearClassifier``:
+        gather the float64 rows, cast them to float32, the two products (one thread)."""
+        from threadpoolctl import threadpool_limits
+
+        size = TUNED["softmax"]["batch_size"]
+        order = np.random.default_rng(2).permutation(n)
+        raw, F = np.empty((size, d), np.float64), np.empty((size, d), np.float32)
+        S, G = np.empty((size, W.shape[0]), np.float32), np.empty_like(W)
+        with threadpool_limits(1, user_api="blas"):
+            for start in range(0, n, size):
+                rows = order[start:start + size]
+                m = rows.shape[0]
+                np.take(X64, rows, axis=0, out=raw[:m], mode="clip")
+                np.copyto(F[:m], raw[:m])
+                np.matmul(F[:m], W.T, out=S[:m])
+                np.matmul(S[:m].T, F[:m], out=G)
+
+    X64 = unit_float(data.X_train)
     two = median([timed(two_calls)[0] for _ in range(reps)])
     mini = {t: median([timed(minibatches(t))[0] for _ in range(reps)]) for t in (1, n_cores())}
+    mini64 = median([timed(float64_minibatches)[0] for _ in range(reps)])
     full = median([timed(cast_chunks)[0] for _ in range(reps)])
     best_rows, best = 0, math.inf
     for rows in (256, 512, 1024, 2048):
@@ -147,6 +167,7 @@ def blas_bound(data: Data, repeats: int) -> Result:
         chunked_s=best, chunk_rows=best_rows, floor_s=floor, peak_gflops=peak / 1e9,
         minibatch_s={str(t): v for t, v in mini.items()},
         minibatch_rows=TUNED["softmax"]["batch_size"], fullbatch_s=full,
+        minibatch64_s=mini64,
         fullbatch_rows=CHUNK_ROWS,
         notes=[f"two calls {two:.4f} s; chunked ({best_rows} rows) {best:.4f} s; "
                f"floor {floor:.4f} s at {peak / 1e9:.0f} GFLOP/s sgemm; mini-batches "
@@ -155,6 +176,32 @@ def blas_bound(data: Data, repeats: int) -> Result:
 
 
 # --- linclass -------------------------------------------------------------------------------
+
+
+class CpuClock:
+    """Wraps a fit: each call's CPU seconds (all threads of this process) per wall second,
+    the figure that shows whether a fit uses the second core (1.0: one core busy)."""
+
+    def __init__(self, fn: Callable[[], object]) -> None:
+        self.fn, self.ratios = fn, []
+
+    def __call__(self) -> object:
+        if not hasattr(self, "rss_before_mb"):  # what the process held before any fit
+            with open("/proc/self/status") as f:
+                kb = next(int(ln.split()[1]) for ln in f if ln.startswith("VmRSS"))
+            self.rss_before_mb = kb * 1024 / 1e6
+        wall, cpu = time.perf_counter(), time.process_time()
+        out = self.fn()
+        self.ratios.append((time.process_time() - cpu) / max(time.perf_counter() - wall, 1e-9))
+        return out
+
+
+def _fit_figures(clock: CpuClock, history, n_iter: int, X_fit: np.ndarray) -> Result:
+    """The floor table's figures of a linclass fit: CPU per wall second, the evaluation's
+    seconds (``history.eval_time``, outside ``wall_time``) and the rows handed to fit."""
+    return dict(cpu_per_wall=median(clock.ratios), eval_s=float(history.eval_time[-1]),
+                input_mb=X_fit.nbytes / 1e6, steps_s=float(history.wall_time[-1]),
+                rss_before_fit_mb=getattr(clock, "rss_before_mb", None))
 
 
 class PixelTransform:
@@ -215,7 +262,8 @@ def _linclass(loss: str, optimizer: str = "momentum") -> Callable[[Data, int], R
                                   optimizer=optimizer, max_epochs=epochs, eval_every=epochs,
                                   transform=transform, progress=False, **settings)
 
-        times, (transform, result) = repeat_timed(train, repeats)
+        clock = CpuClock(train)
+        times, (transform, result) = repeat_timed(clock, repeats)
         acc = float(np.mean(predict(result.params, transform(as_images(data.X_test)))
                             == data.y_test))
         what = ("full-batch gradient descent, lr 0.5" if gd else
@@ -223,28 +271,40 @@ def _linclass(loss: str, optimizer: str = "momentum") -> Callable[[Data, int], R
                 f"batch {cfg['batch_size']}")
         return dict(fit_s=times, test_accuracy=acc, epochs=result.n_iter,
                     epoch_s=result.history.wall_time[-1] / result.n_iter,
+                    **_fit_figures(clock, result.history, result.n_iter, data.X_train),
                     notes=[f"{what}, alpha={cfg['alpha']}, uint8 cast per batch, "
                            "preprocessing folded into W"])
 
     return run
 
 
-def _linclass_default(loss: str) -> Callable[[Data, int], Result]:
+def _linclass_default(loss: str, *, dtype: str | None = None,
+                      prefetch: bool = True) -> Callable[[Data, int], Result]:
     """``LinearClassifier(loss=...)`` with every other setting left at its default, on the
-    same ``X / 255.0`` (float64) the scikit-learn peers get: what a new user runs."""
+    same ``X / 255.0`` (float64) the scikit-learn peers get: what a new user runs.
+    ``dtype="float64"``: the float64 steps of the policy before float32 became the
+    default; ``prefetch=False``: no gather thread (one core), to show what it adds."""
 
     def run(data: Data, repeats: int) -> Result:
+        import linclass.backends.numpy as numpy_backend
         from linclass import LinearClassifier
 
+        numpy_backend.PREFETCH = prefetch and numpy_backend.PREFETCH
         X, X_test = unit_float(data.X_train), unit_float(data.X_test)
-        times, model = repeat_timed(
-            lambda: LinearClassifier(loss=loss, random_state=0).fit(X, data.y_train), repeats)
+        clock = CpuClock(lambda: LinearClassifier(loss=loss, dtype=dtype, random_state=0)
+                         .fit(X, data.y_train))
+        times, model = repeat_timed(clock, repeats)
         h = model.history_
+        steps = "float64" if dtype == "float64" else "float32"
         return dict(fit_s=times, test_accuracy=float(model.score(X_test, data.y_test)),
                     epochs=model.n_iter_, epoch_s=h.wall_time[-1] / model.n_iter_,
-                    notes=[f"LinearClassifier(loss={loss!r}) defaults on float64 X / 255 "
-                           f"(batch {model.batch_size}, {model.max_epochs} epochs, "
-                           "evaluated every epoch)"])
+                    **_fit_figures(clock, h, model.n_iter_, X),
+                    notes=[f"LinearClassifier(loss={loss!r}"
+                           + (f", dtype={dtype!r}" if dtype else "")
+                           + f") defaults on float64 X / 255 ({steps} steps, batch "
+                           f"{model.settings_['batch_size']}, {model.n_iter_} epochs, "
+                           + ("gather thread" if numpy_backend.PREFETCH else "no gather thread")
+                           + ", training set measured at the end)"])
 
     return run
 
@@ -260,17 +320,19 @@ def _image_default(loss: str) -> Callable[[Data, int], Result]:
         side = int(round(data.X_train.shape[1] ** 0.5))
         images = data.X_train.reshape(-1, side, side)
         test = data.X_test.reshape(-1, side, side)
-        times, model = repeat_timed(
+        clock = CpuClock(
             lambda: ImageClassifier(classifier=LinearClassifier(loss=loss, random_state=0))
-            .fit(images, data.y_train, progress=False), repeats)
+            .fit(images, data.y_train, progress=False))
+        times, model = repeat_timed(clock, repeats)
         clf = model.classifier_
         s = clf.settings_  # the defaults as resolved for this data
         return dict(fit_s=times, test_accuracy=float(model.score(test, data.y_test)),
                     epochs=clf.n_iter_, epoch_s=clf.history_.wall_time[-1] / clf.n_iter_,
+                    **_fit_figures(clock, clf.history_, clf.n_iter_, images),
                     notes=[f"ImageClassifier + LinearClassifier(loss={loss!r}) defaults on uint8 "
                            f"images (batch {s['batch_size']}, up to {s['max_epochs']} epochs, "
                            f"lr {s['learning_rate']:g} {s['schedule']}, tol {s['tol']:g}, "
-                           "evaluated every epoch)"])
+                           "training set measured at the end)"])
 
     return run
 
@@ -419,6 +481,10 @@ CONTENDERS: dict[str, tuple[Callable[[Data, int], Result], str, float]] = {
     "linclass-gd": (_linclass("softmax", optimizer="gd"), "gd", 2),
     "linclass-softmax-default": (_linclass_default("softmax"), "softmax", 10),
     "linclass-svm-default": (_linclass_default("svm"), "svm", 10),
+    "linclass-softmax-default-float64": (_linclass_default("softmax", dtype="float64"),
+                                         "softmax", 10),
+    "linclass-softmax-default-1core": (_linclass_default("softmax", prefetch=False),
+                                       "softmax", 10),
     "linclass-image-softmax-default": (_image_default("softmax"), "softmax", 5),
     "linclass-image-svm-default": (_image_default("svm"), "svm", 5),
     "sklearn-logreg": (_sklearn(_logreg), "softmax", 20),

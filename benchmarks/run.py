@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -68,7 +69,8 @@ def merge_rounds(rounds: list[dict]) -> dict:
     merged["fit_s"] = [t for r in rounds for t in r["fit_s"]]
     merged["peak_rss_mb"] = max(r["peak_rss_mb"] for r in rounds)
     merged["wall_s"] = sum(r["wall_s"] for r in rounds)
-    for key in ("epoch_s", "chunked_s", "floor_s", "peak_gflops", "fullbatch_s"):
+    for key in ("epoch_s", "chunked_s", "floor_s", "peak_gflops", "fullbatch_s",
+                "minibatch64_s", "cpu_per_wall", "eval_s", "steps_s"):
         if merged.get(key) is not None:
             merged[key] = statistics.median(r[key] for r in rounds)
     if "minibatch_s" in merged:
@@ -102,6 +104,7 @@ def main() -> None:
     if args.skip_slow:
         names = [n for n in names if CONTENDERS[n][2] <= SLOW_S]
     started = time.strftime("%Y-%m-%d %H:%M:%S")
+    load_before = os.getloadavg()
     runs: dict[str, list[dict]] = {name: [] for name in names}
     for round_ in range(1, max(args.rounds, 1) + 1):
         for name in names:
@@ -130,7 +133,8 @@ def main() -> None:
 
     command = "python benchmarks/run.py " + " ".join(sys.argv[1:])
     meta = {"started": started, "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
-            "command": command.strip(), "machine": machine_info()}
+            "command": command.strip(), "machine": machine_info(),
+            "load": [list(load_before), list(os.getloadavg())]}
     raw = {"meta": meta, "results": results, "scaling": scaling}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(raw, indent=1))

@@ -88,13 +88,14 @@ def test_cli_train_matrix(cli, tmp_path, optimizer, loss):
 @pytest.mark.parametrize("loss", LOSSES)
 def test_gradient_methods_train_the_same_model(blobs, loss):
     """Same seed, same constant-rate SGD: analytic and autodiff agree to rounding,
-    numerical (centered differences) to its truncation error."""
+    numerical (centered differences) to its truncation error (all in float64: by default
+    the analytic gradient's mini-batch steps run in float32, the others in float64)."""
     X, y = blobs[0][:40], blobs[1][:40]
     coefs = {}
     for method in names("gradient"):
         clf = LinearClassifier(loss=loss, gradient=method, optimizer="sgd", learning_rate=0.1,
                                schedule="constant", batch_size=8, max_epochs=3, tol=None,
-                               random_state=0).fit(X, y)
+                               dtype="float64", random_state=0).fit(X, y)
         coefs[method] = np.concatenate([clf.coef_.ravel(), clf.intercept_])
     np.testing.assert_allclose(coefs["autodiff"], coefs["analytic"], rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(coefs["numerical"], coefs["analytic"], rtol=1e-4, atol=1e-6)

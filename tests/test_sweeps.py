@@ -268,15 +268,18 @@ def test_classifier_cv_scores_each_setting_as_its_own_fit_would(digits):
                             max_epochs=8, random_state=0).fit(X, y)
     tr, va = _holdout(y, 0)
     for i, (a, r) in enumerate([(a, r) for a in alphas for r in rates]):
+        # float64 steps: the CV's heads keep float64, while a LinearClassifier's
+        # mini-batch steps default to float32 (the dtype policy)
         own = LinearClassifier(alpha=a, learning_rate=r, optimizer="momentum", max_epochs=8,
-                               random_state=0).fit(X[tr], y[tr])
+                               dtype="float64", random_state=0).fit(X[tr], y[tr])
         assert cv.cv_results_["mean_test_score"][i] == pytest.approx(own.score(X[va], y[va]))
         head = {k: v[i] for k, v in cv.sweep_result_.params.items()}
         np.testing.assert_allclose(head["W"], own.coef_, rtol=1e-7, atol=1e-10)
     best = int(np.argmax(cv.cv_results_["mean_test_score"]))
     assert (cv.alpha_, cv.learning_rate_) == (alphas[best // 2], rates[best % 2])
     refit = LinearClassifier(alpha=cv.alpha_, learning_rate=cv.learning_rate_,
-                             optimizer="momentum", max_epochs=8, random_state=0).fit(X, y)
+                             optimizer="momentum", max_epochs=8, dtype="float64",
+                             random_state=0).fit(X, y)
     np.testing.assert_allclose(cv.coef_, refit.coef_)
     assert cv.scores_.shape == (2, 2, 1)
     assert cv.cv_results_["rank_test_score"][best] == 1
@@ -313,12 +316,15 @@ def test_regressor_cv_matches_its_own_fits_and_chooses_like_ridge():
     X = X * np.logspace(-2, 2, 20)  # columns on scales four orders of magnitude apart
     y = y * 100 + 5000
     alphas = [1e-4, 1e-2, 1.0]
-    cv = LinearRegressorCV(alphas=alphas, max_epochs=30, random_state=0).fit(X, y)
+    # tol=None: the CV's heads stop on each epoch's full objective, a LinearRegressor on
+    # the running mean of its batch losses (as SGDRegressor does)
+    cv = LinearRegressorCV(alphas=alphas, max_epochs=30, tol=None, random_state=0).fit(X, y)
     seed = int(np.random.default_rng(0).integers(2**31))
     tr, va = train_test_split(np.arange(len(y)), test_size=0.1, random_state=seed)
     tr, va = np.sort(tr), np.sort(va)
     for i, a in enumerate(alphas):
-        own = LinearRegressor(alpha=a, max_epochs=30, random_state=0).fit(X[tr], y[tr])
+        own = LinearRegressor(alpha=a, max_epochs=30, tol=None, random_state=0).fit(X[tr],
+                                                                                      y[tr])
         mse = np.mean((own.predict(X[va]) - y[va]) ** 2)
         assert cv.cv_results_["mean_test_score"][i] == pytest.approx(-mse, rel=1e-9)
     assert cv.score(X, y) > 0.9
@@ -361,7 +367,8 @@ def test_weighted_heads_weigh_their_rows_as_their_own_fits(digits, cv_folds):
         tr, _ = _holdout(y, 0)
         for i, a in enumerate([1e-4, 1e-2]):
             own = LinearClassifier(alpha=a, class_weight="balanced", optimizer="momentum",
-                                   max_epochs=4, tol=None, random_state=0).fit(
+                                   max_epochs=4, tol=None, dtype="float64",
+                                   random_state=0).fit(
                 X[tr], y[tr], sample_weight=sw[tr])
             np.testing.assert_allclose(cv.sweep_result_.params["W"][i], own.coef_,
                                        rtol=1e-7, atol=1e-10)

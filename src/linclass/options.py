@@ -471,9 +471,11 @@ PARAMS: dict[str, Param] = {p.name: p for p in (
        none_ok=True),
     _p("device", str, "cpu", "Device of the fit: cpu, cuda, cuda:N or mps (not cpu means "
        "the torch backend)."),
-    _p("dtype", str, None, "Float type of the training rows: float32 halves the memory "
-       "traffic of float64 data (faster epochs, float32 precision); None keeps the data's "
-       "own (float32 stays float32, anything else becomes float64).",
+    _p("dtype", str, None, "Float type of the training steps: float32 halves the memory "
+       "traffic of float64 data (faster epochs, float32 precision); None: mini-batch steps "
+       "with the analytic gradient on the NumPy backend run in float32 on any dense rows "
+       "(each batch cast as it is gathered, never the whole array), everything else in "
+       "float64 unless the rows are float32.",
        choices=("float32", "float64"), none_ok=True),
     _p("scaling", str, "auto", "Coordinates the optimizer moves in: auto trains an "
        "in-memory feature matrix in standardized coordinates (W and b are rescaled; the "

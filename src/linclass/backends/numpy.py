@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
 
 import numpy as np
@@ -46,6 +48,12 @@ from linclass.training.workspace import Workspace, affine_of
 
 #: Bytes of stored rows held in memory at a time, the window of the chunk-ordered shuffle.
 WINDOW_BYTES = 128 * 2**20
+
+#: Gather and cast the next mini-batch on a helper thread while the current one computes
+#: (:class:`MemorySource`): on by default where the process may use two cores or more. A
+#: module knob, so a benchmark can compare both without patching the loop.
+PREFETCH: bool = len(os.sched_getaffinity(0)) >= 2 if hasattr(os, "sched_getaffinity") \
+    else (os.cpu_count() or 1) >= 2
 
 
 class NumpyStep(InHostMemory):
@@ -183,22 +191,42 @@ class NumpyStep(InHostMemory):
 class MemorySource:
     """The mini-batches of rows in memory: a new shuffle of ``range(n)`` each epoch.
 
+    With ``work`` and a second core (:data:`PREFETCH`), each epoch's batches are gathered
+    and cast one ahead on a helper thread (:meth:`~linclass.training.workspace.Workspace.
+    stream`): NumPy's gather and cast release the GIL, so the next batch is ready when the
+    current one's products end, and the step no longer waits for memory.
+
     Args:
         X: Stored rows, shape (n, ...).
         y: Labels, shape (n,).
         sampler: The batch order.
+        work: The step's workspace, to gather batches ahead into (None: each batch is
+            gathered when its step asks).
     """
 
-    def __init__(self, X: np.ndarray, y: np.ndarray, sampler: BatchSampler) -> None:
-        self.X, self.y, self.sampler = X, y, sampler
+    def __init__(self, X: np.ndarray, y: np.ndarray, sampler: BatchSampler,
+                 work: Workspace | None = None) -> None:
+        self.X, self.y, self.sampler, self.work = X, y, sampler, work
         self.batch_size = sampler.batch_size
 
     def run_epoch(self, runner: Runner, params: Params, state: Any, epoch: int) -> Any:
         """One pass of mini-batch steps over the rows (small batches on one BLAS thread:
-        a second one saves little on a small product and spins on a busy machine)."""
+        a second one saves little on a small product and spins on a busy machine; the
+        second core gathers the next batch instead)."""
         small = self.batch_size <= CHUNK_ROWS
-        with one_blas_thread() if small else contextlib.nullcontext():
-            for rows in self.sampler.epoch():
+        ahead = self.work is not None and PREFETCH and self.sampler.batches_per_epoch > 1
+        with contextlib.ExitStack() as stack:
+            if small:
+                stack.enter_context(one_blas_thread())
+            batches = self.sampler.epoch()
+            if ahead:
+                assert self.work is not None
+                pool = stack.enter_context(ThreadPoolExecutor(1, "linclass-gather"))
+                order = list(batches)  # views of one permutation, fixed for the epoch
+                self.work.stream(self.X, self.y, iter(order), pool)
+                stack.callback(self.work.stream, self.X, self.y, iter(()), None)
+                batches = iter(order)
+            for rows in batches:
                 state = runner.take(params, state, self.X, self.y, rows, epoch)
         return state
 
@@ -262,14 +290,16 @@ def make_parts(spec: Spec) -> Parts:
         transform = float_rows
     affine = None if in_place is None else affine_of(transform, X)
     batch = spec.batch_size if spec.batch_size is not None and spec.batch_size < n else None
-    work = Workspace(transform, affine, max(batch or 0, min(n, spec.chunk_rows)))
+    # float32 params compute in float32: float64 feature rows are cast block by block
+    dtype = params["W"].dtype if params["W"].dtype == np.float32 else None
+    work = Workspace(transform, affine, max(batch or 0, min(n, spec.chunk_rows)), dtype)
     step = NumpyStep(work, spec.value_and_grad, spec.value, in_place, checked=spec.checked)
     if batch is None:
         return Parts(step, None)
     assert spec.rng is not None, "mini-batches need the generator of their order"
     if is_out_of_core(X):
         return Parts(step, WindowSource(X, y, batch, spec.rng))
-    return Parts(step, MemorySource(X, y, BatchSampler(n, batch, spec.rng)))
+    return Parts(step, MemorySource(X, y, BatchSampler(n, batch, spec.rng), work))
 
 
-__all__ = ["WINDOW_BYTES", "MemorySource", "NumpyStep", "WindowSource", "make_parts"]
+__all__ = ["PREFETCH", "WINDOW_BYTES", "MemorySource", "NumpyStep", "WindowSource", "make_parts"]

@@ -32,7 +32,7 @@ from linclass.estimators.files import (
 )
 from linclass.estimators.params import ESTIMATOR_PARAMS, constraints, warn_if_still_improving
 from linclass.estimators.plan import check as check_plan
-from linclass.estimators.plan import make_plan
+from linclass.estimators.plan import compute_dtype, make_plan
 from linclass.estimators.weights import row_weights, warm_params, with_weights
 from linclass.io.persist import ModelFileError
 from linclass.losses import log_softmax, softmax
@@ -112,8 +112,14 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         random_state: Seed for initialization, shuffling, splits and the searches.
         dtype: ``"float32"``: train (and predict) in float32 whatever the input's float
             type: half the memory traffic of float64 rows, results to float32 precision.
-            ``"float64"``: always float64. None: float32 input stays float32, anything
-            else becomes float64.
+            ``"float64"``: always float64. None (the default, as PyTorch and cuML train):
+            mini-batch steps with the analytic gradient on the NumPy backend run in
+            float32 on any dense rows (float64 or uint8 arrays are kept as given and each
+            batch is cast as it is gathered, never the whole array); full-batch
+            optimizers, the searches, the solver, other gradients, sparse rows and other
+            backends run in float64 unless the rows are float32. ``coef_`` keeps the
+            rows' float type (float32 rows: float32, else float64)
+            (:func:`~linclass.estimators.plan.compute_dtype`).
         class_weight: ``"balanced"`` (class k weighs ``n_samples / (n_classes * n_k)``,
             scikit-learn's formula), a dict ``{label: weight}`` (1 for labels it leaves
             out) or None. Multiplies ``fit``'s ``sample_weight``; the data term is the
@@ -277,11 +283,14 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         stored = transform is None and (is_out_of_core(X) or is_dask(X))
         if stored:
             transform, n_features = float_rows, X.shape[1]
+        model_dtype = None
         if transform is None:
-            X, y = validate_data(self, X, y, dtype=self._dtypes(),
+            # "numeric": rows keep their type here; the dtype policy decides below
+            X, y = validate_data(self, X, y, dtype="numeric",
                                  accept_sparse=fitting.SPARSE_FORMATS)
             X = fitting.sparse_rows(X, self.get_params())
-            n_features, dtype = X.shape[1], X.dtype
+            X, dtype, model_dtype = self._rows_for(X)
+            n_features = X.shape[1]
         else:
             if n_features is None:
                 raise TypeError("fit_transformed with a transform needs n_features")
@@ -309,7 +318,29 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
                 X_val = self._validate_X(X_val, reset=False)
             y_val = self._encode(validation_data[1], what="validation labels")
         return self._fit_encoded(X, y_enc, X_val, y_val, n_features=int(n_features),
-                                 dtype=dtype, transform=transform, weights=weights, init=init)
+                                 dtype=dtype, transform=transform, weights=weights, init=init,
+                                 model_dtype=model_dtype)
+
+    def _compute_dtype(self, X: Any) -> np.dtype:
+        """The float type of the fit's steps (:func:`~linclass.estimators.plan.
+        compute_dtype`, the ``dtype`` policy)."""
+        return compute_dtype(self.get_params(), X.dtype, dense=not issparse(X),
+                             backend=resolve_backend(self.backend, self.device),
+                             numpy_backend=resolve_backend(None, "cpu"))
+
+    def _rows_for(self, X: Any) -> tuple[Any, np.dtype, np.dtype]:
+        """``(rows, compute dtype, coef_ dtype)`` of validated rows. Dense rows that train
+        in float32 stay as they are (float64, uint8, ...): each batch is cast as it is
+        gathered, so no float copy of the whole set is made; other rows are converted
+        once, as before. ``coef_`` keeps the float type scikit-learn would give
+        (float32 for float32 rows or ``dtype="float32"``, else float64)."""
+        dtype = self._compute_dtype(X)
+        model_dtype = (np.dtype(self.dtype) if self.dtype is not None
+                       else np.dtype(np.float32) if X.dtype == np.float32
+                       else np.dtype(np.float64))
+        if issparse(X) or dtype != np.float32:
+            X = X.astype(dtype, copy=False)
+        return X, dtype, model_dtype
 
     def _warm_state(self) -> tuple[np.ndarray, dict[str, np.ndarray]] | None:
         """``(classes_, params)`` of the previous fit when ``warm_start`` continues from it."""
@@ -342,11 +373,13 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
     def _fit_encoded(self, X, y_enc, X_val, y_val, *, n_features: int, dtype: np.dtype,
                      transform: Callable[..., np.ndarray] | None = None,
                      weights: np.ndarray | None = None,
-                     init: dict[str, np.ndarray] | None = None) -> LinearClassifier:
+                     init: dict[str, np.ndarray] | None = None,
+                     model_dtype: np.dtype | None = None) -> LinearClassifier:
         """The part of fitting shared by :meth:`fit` and :meth:`fit_transformed`: the fit
         plan (:mod:`linclass.estimators.plan`), carried out by
         :mod:`linclass.estimators.fitting`; ``weights`` per row (or None), ``init`` the
-        starting ``(W, b)`` of a warm start (or None)."""
+        starting ``(W, b)`` of a warm start (or None); ``dtype`` the steps' float type and
+        ``model_dtype`` that of ``coef_`` (None: ``dtype``)."""
         rng = np.random.default_rng(self.random_state)
         if X_val is None and self.early_stopping:
             # the weights follow their rows; the held-out rows are scored unweighted
@@ -363,7 +396,8 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
                              n_features, dtype=dtype, rng=rng, X_val=X_val, y_val=y_val,
                              transform=transform, progress=bool(self.verbose), init=init)
         result = fitted.result
-        self._set_params(fitted.params)
+        self._set_params({k: v.astype(model_dtype or dtype, copy=False)
+                          for k, v in fitted.params.items()})
         self.n_iter_ = result.n_iter
         self.history_ = result.history
         self.settings_ = fitted.plan.settings

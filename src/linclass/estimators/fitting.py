@@ -25,6 +25,14 @@ from linclass.training.reparam import Reparam, standardizing
 CURVATURE_ROWS = 2048
 
 
+#: The estimators measure the whole training set at the end of a mini-batch fit only
+#: (:func:`linclass.training.fit`'s ``full_eval_every``): their tolerance stop and history
+#: read the running mean of the batch losses, as ``SGDClassifier``'s do, so evaluation
+#: stays off the hot path (Fashion-MNIST defaults: one pass per epoch was a third of the
+#: fit, ``benchmarks/RESULTS.md``); the validation set is still measured every epoch.
+FULL_EVAL_EVERY: int | None = None
+
+
 class Prepared(NamedTuple):
     """A plan with its learning rate set, and the coordinates it trains in."""
 
@@ -173,7 +181,8 @@ def run(prepared: Prepared, X: Any, y: np.ndarray, n_outputs: int, n_features: i
         params, X, y, **plan.training_kwargs(), schedule=plan.schedule,
         max_epochs=plan.max_epochs, X_val=X_val, y_val=y_val,
         early_stopping=plan.early_stopping, patience=plan.patience, tol=tol,
-        random_state=rng, progress=progress, transform=transform, reparam=reparam)
+        random_state=rng, progress=progress, transform=transform, reparam=reparam,
+        full_eval_every=FULL_EVAL_EVERY)
     model = result.params if reparam is None else reparam.astype(dtype).to_model(result.params)
     return Fitted(model, result, plan, reparam, tol)
 
@@ -191,5 +200,5 @@ def partial_step(prepared: Prepared, params: Params, X: Any, y: np.ndarray, stat
     return model, result.state
 
 
-__all__ = ["CURVATURE_ROWS", "SPARSE_FORMATS", "Fitted", "Prepared", "partial_step", "prepare",
-           "run", "sparse_rows"]
+__all__ = ["CURVATURE_ROWS", "FULL_EVAL_EVERY", "SPARSE_FORMATS", "Fitted", "Prepared",
+           "partial_step", "prepare", "run", "sparse_rows"]

@@ -255,6 +255,50 @@ def _settings(values: Mapping[str, Any], families: Mapping[str, str], budget: in
     return out
 
 
+# --- the float type of a fit ------------------------------------------------------------------
+
+#: The float type mini-batch gradient steps compute in by default (``dtype=None``), as
+#: PyTorch and cuML train: half the memory traffic of float64 and twice the sgemm rate,
+#: while a mini-batch's own noise (a relative ``1 / sqrt(batch_size)``) dwarfs float32
+#: rounding (``2**-24``). ``benchmarks/DTYPE.md`` measures both on Fashion-MNIST.
+MINIBATCH_DTYPE = np.dtype(np.float32)
+
+
+def compute_dtype(values: Mapping[str, Any], rows_dtype: np.dtype, *, dense: bool,
+                  backend: str, numpy_backend: str) -> np.dtype:
+    """The float type a fit's parameters and products use (the ``dtype`` policy).
+
+    * ``dtype="float32"`` / ``"float64"``: that type.
+    * ``dtype=None`` (the default): float32 rows train in float32; dense rows of any other
+      numeric type (float64, uint8, int) train in :data:`MINIBATCH_DTYPE` when the
+      optimizer takes mini-batches on the NumPy backend, each batch cast as it is
+      gathered (never the whole array), with the analytic gradient; full-batch
+      optimizers, the searches and the solver (whose line search and float64 state want
+      the precision), numerical and autodiff gradients (finite differences need float64),
+      sparse rows and other backends keep float64.
+
+    Args:
+        values: The estimator's ``get_params()``.
+        rows_dtype: The training rows' dtype as given.
+        dense: The rows are a dense in-memory ndarray.
+        backend: The backend the fit resolves to; ``numpy_backend``: NumPy's name.
+
+    Returns:
+        float32 or float64.
+    """
+    if values.get("dtype") is not None:
+        return np.dtype(values["dtype"])
+    if rows_dtype == np.float32:
+        return rows_dtype
+    record = optimizer_record(values["optimizer"])
+    minibatch = not (record.has("full_batch") or record.has("solver") or record.has("search"))
+    analytic = values.get("gradient", "analytic") == "analytic"
+    if (dense and minibatch and analytic and backend == numpy_backend
+            and rows_dtype.kind in "fiub"):
+        return MINIBATCH_DTYPE
+    return np.dtype(np.float64)
+
+
 # --- the default step size --------------------------------------------------------------------
 
 
@@ -321,5 +365,6 @@ def step_size(plan: FitPlan, eigenvalue: float, penalty_gain: float = 1.0) -> fl
     return min(default, safe)
 
 
-__all__ = ["REGRESSION_LOSS", "TASKS", "FitPlan", "check", "epochs",
+__all__ = ["MINIBATCH_DTYPE", "REGRESSION_LOSS", "TASKS", "FitPlan", "check",
+           "compute_dtype", "epochs",
            "make_plan", "step_size", "top_eigenvalue"]

@@ -132,10 +132,13 @@ def plot_accuracy_curve(history: Any, ax: Axes | None = None) -> Axes:
         ("epoch_val_acc", "C1", "validation"),
     ):
         if key in h:
-            e = np.arange(1, len(h[key]) + 1)
-            ax.plot(e, 100 * h[key], "o-" if len(e) <= 30 else "-", color=color, ms=4,
-                    label=f"{label} (last {100 * h[key][-1]:.1f}%)")
-            shown.append(100 * h[key])
+            # a mini-batch fit measures the training set at its end only (NaN between)
+            measured = np.isfinite(h[key])
+            e = np.arange(1, len(h[key]) + 1)[measured]
+            values = 100 * h[key][measured]
+            ax.plot(e, values, "o-" if len(e) <= 30 else "-", color=color, ms=4,
+                    label=f"{label} (last {values[-1]:.1f}%)")
+            shown.append(values)
     if shown:
         # Show at least 10 points of accuracy: autoscaling would blow a one-example
         # change (98.0% -> 98.7%) up to full height, and its margins can pass 100%.

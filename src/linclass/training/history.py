@@ -58,12 +58,20 @@ class History:
         step_loss: Loss of the batch at each step, before its update (for search methods:
             the best loss so far).
         epoch: 1-based epoch number of each evaluation.
-        train_loss: Objective on the full training set at the end of the epoch.
-        train_accuracy: Accuracy on the full training set.
+        train_loss: Objective on the full training set at the end of the epoch; for a
+            mini-batch run with ``full_eval_every != 1``, the mean of the epoch's batch
+            losses (each before its update: a little above the end-of-epoch objective,
+            what ``SGDClassifier`` reports), which the tolerance stop reads.
+        train_accuracy: Accuracy on the full training set (NaN on rows without a full
+            pass: :func:`~linclass.training.fit`'s ``full_eval_every``).
+        full_train_loss: Objective on the full training set where a full pass measured
+            it (every row by default; the last row always), NaN elsewhere.
         val_loss: Objective on the validation set (NaN without one).
         val_accuracy: Accuracy on the validation set (NaN without one).
         learning_rate: Rate of the epoch's last update (NaN for search methods).
         wall_time: Seconds spent in optimizer steps so far (evaluations excluded).
+        eval_time: Seconds spent in the rows' measurements so far (training and
+            validation passes): the evaluation's cost, apart from ``wall_time``.
         n_loss_evals: Calls to the objective so far (a full-set ``f`` counts as one).
         n_samples: Rows passed through the objective so far; ``n_samples / N`` is the
             number of full-data loss evaluations, the fair unit across batch sizes.
@@ -73,10 +81,12 @@ class History:
     epoch: list[int] = field(default_factory=list)
     train_loss: list[float] = field(default_factory=list)
     train_accuracy: list[float] = field(default_factory=list)
+    full_train_loss: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
     val_accuracy: list[float] = field(default_factory=list)
     learning_rate: list[float] = field(default_factory=list)
     wall_time: list[float] = field(default_factory=list)
+    eval_time: list[float] = field(default_factory=list)
     n_loss_evals: list[int] = field(default_factory=list)
     n_samples: list[int] = field(default_factory=list)
 

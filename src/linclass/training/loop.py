@@ -16,9 +16,12 @@ runs it for every optimizer in :mod:`linclass.optim`, through one
 for mini-batch methods and *one* step for full-batch ones (one gradient step for ``gd``,
 one candidate for the random searches, one generation for ``genetic``, one iteration for
 a solver). Every ``eval_every`` epochs (and at the last) the loop measures loss and
-accuracy on the full training set and the validation set and writes one history row
-(:class:`EpochEnd`, for every kind of optimizer); these measurements are not counted in
-``wall_time`` or ``n_loss_evals``, so that optimizers compare by the work they do.
+accuracy on the validation set and, every ``full_eval_every`` such rows and at the last,
+on the full training set, and writes one history row (:class:`EpochEnd`, for every kind of
+optimizer); a mini-batch run's rows between full passes carry the running mean of the
+epoch's batch losses instead, which the steps computed already. These measurements are not
+counted in ``wall_time`` or ``n_loss_evals``, so that optimizers compare by the work they
+do; their own seconds are ``history.eval_time``.
 
 **The fast path** (``fast=True``, the default) is explicit: the inputs are checked once,
 here, and when the objective offers an in-place twin (:class:`linclass.objective.
@@ -33,7 +36,9 @@ the data and ``(backend, device)`` ask for in :mod:`linclass.backends.registry`.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import time
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
@@ -67,6 +72,10 @@ Callback = Callable[[int, "History", Params], "bool | None"]
 
 MONITORS = ("val_loss", "val_accuracy")
 
+#: Weights of at most this many entries make thin products (Fashion-MNIST's 10 x 784): a
+#: pass measuring a set runs them on one BLAS thread.
+THIN_W = 2**16
+
 #: The tolerance stop waits until a decaying schedule is down to this fraction of its start.
 ANNEALED = 0.1
 
@@ -86,12 +95,19 @@ class EpochEnd:
     """What the loop does after an epoch, for every kind of optimizer: the history row,
     the progress bar, the user's callback and the stopping rules.
 
+    **What a row measures.** Every row measures the validation set. The training set is
+    measured by a full pass every ``full_eval_every`` rows and at the last one; a run of
+    mini-batch steps between such passes records, as its ``train_loss``, the mean of the
+    epoch's batch losses (what ``SGDClassifier`` reports and its tolerance reads: it costs
+    nothing, the steps computed it), and NaN as its ``train_accuracy``. Full-batch steps,
+    the searches and the solver measure every row (their epoch is one pass already).
+
     Args:
         runner: The run's runner (its counters, clock and evaluation).
         history: The history the rows go to.
         sets: ``((X, y), (X_val, y_val) or None)``, the sets each row measures.
-        max_epochs, eval_every, patience, early_stopping, monitor, callback: As in
-            :func:`fit`.
+        max_epochs, eval_every, patience, early_stopping, monitor, callback,
+            full_eval_every: As in :func:`fit`.
         tol: Least improvement that counts (None: 0, and no plateau stop).
         plateau: Whether a plateau of the training loss (by ``tol``) may stop the run
             (not for a solver, whose ``tol`` is its own gradient tolerance).
@@ -102,7 +118,8 @@ class EpochEnd:
     def __init__(self, runner: Runner, history: History, sets: tuple[Any, Any], *,
                  max_epochs: int, eval_every: int, patience: int, early_stopping: bool,
                  monitor: str, callback: Callback | None, tol: float | None, plateau: bool,
-                 schedule: str, advance: Callable[[int, str], None]) -> None:
+                 schedule: str, advance: Callable[[int, str], None],
+                 full_eval_every: int | None = 1) -> None:
         self.runner, self.history, self.sets = runner, history, sets
         self.max_epochs, self.eval_every, self.patience = max_epochs, eval_every, patience
         self.early_stopping, self.callback, self.schedule = early_stopping, callback, schedule
@@ -114,27 +131,63 @@ class EpochEnd:
         self.best_value, self.best_epoch, self.stale = math.inf, 0, 0
         self.best_params: Params | None = None
         self.reason = "max_epochs"
+        minibatch = runner.source is not None and not runner.search and not runner.solver
+        self.full_eval_every = full_eval_every if minibatch else 1
+        self.eval_seconds = 0.0
+        self.mark = 0  # where this epoch's step losses start in history.step_loss
 
-    def record(self, epoch: int, params: Any, state: Any) -> dict[str, float]:
-        """Measure the sets and append the epoch's history row."""
-        runner, (train, val) = self.runner, self.sets
-        train_loss, train_acc = runner.evaluate(params, *train)
-        val_loss, val_acc = (math.nan, math.nan) if val is None else runner.evaluate(params, *val)
+    def _measure(self, params: Any, X: Any, y: Any) -> tuple[float, float]:
+        """``(J, accuracy)`` of a set, its seconds added to the evaluation's. A chunk's
+        product with a small W (``C * D <=`` :data:`THIN_W`) is thin and memory-bound:
+        one BLAS thread (a second one spins on a busy machine: 10x slower under load 8)."""
+        start = time.perf_counter()
+        thin = math.prod(params["W"].shape) <= THIN_W
+        with one_blas_thread() if thin else contextlib.nullcontext():
+            out = self.runner.evaluate(params, X, y)
+        self.eval_seconds += time.perf_counter() - start
+        return out
+
+    def record(self, epoch: int, params: Any, state: Any, *, full: bool = True
+               ) -> dict[str, float]:
+        """Measure the sets (the training set by a full pass when ``full``, else the
+        epoch's running mean) and append the epoch's history row."""
+        (X, y), val = self.sets
+        losses = self.history.step_loss[self.mark:]
+        running = float(np.mean(losses)) if losses else math.nan
+        full = full or self.full_eval_every == 1
+        full_loss, train_acc = self._measure(params, X, y) if full else (math.nan, math.nan)
+        train_loss = full_loss if self.full_eval_every == 1 else running
+        val_loss, val_acc = (math.nan, math.nan) if val is None else self._measure(params, *val)
         rate = getattr(state, "learning_rate", math.nan)
+        runner = self.runner
         row = dict(epoch=epoch, train_loss=train_loss, train_accuracy=train_acc,
-                   val_loss=val_loss, val_accuracy=val_acc,
+                   full_train_loss=full_loss, val_loss=val_loss, val_accuracy=val_acc,
                    learning_rate=float(np.max(rate)) if state is not None else math.nan,
-                   wall_time=runner.seconds, n_loss_evals=runner.n_loss_evals,
-                   n_samples=runner.n_samples)
+                   wall_time=runner.seconds, eval_time=self.eval_seconds,
+                   n_loss_evals=runner.n_loss_evals, n_samples=runner.n_samples)
         for key, item in row.items():
             getattr(self.history, key).append(item)
-        text = f"loss {train_loss:.4g}"
-        if math.isfinite(train_acc):  # a regression has no accuracy
-            text += f"  acc {train_acc:.3f}"
-        if val is not None and math.isfinite(val_acc):
-            text += f"  val {val_acc:.3f}"
-        self.advance(epoch, text)
+        self._show(epoch, row)
         return row
+
+    def _full_last_row(self, params: Any) -> None:
+        """Measure the training set for the run's last row if it was not (mini-batch runs
+        measure it every ``full_eval_every`` rows and at the end)."""
+        h = self.history
+        if not h.epoch or not math.isnan(h.full_train_loss[-1]):
+            return
+        h.full_train_loss[-1], h.train_accuracy[-1] = self._measure(params, *self.sets[0])
+        h.eval_time[-1] = self.eval_seconds
+        self._show(h.epoch[-1], {k: getattr(h, k)[-1] for k in (
+            "train_loss", "train_accuracy", "val_accuracy")})
+
+    def _show(self, epoch: int, row: Mapping[str, float]) -> None:
+        text = f"loss {row['train_loss']:.4g}"
+        if math.isfinite(row["train_accuracy"]):  # a regression has no accuracy
+            text += f"  acc {row['train_accuracy']:.3f}"
+        if self.sets[1] is not None and math.isfinite(row["val_accuracy"]):
+            text += f"  val {row['val_accuracy']:.3f}"
+        self.advance(epoch, text)
 
     def __call__(self, epoch: int, params: Any, state: Any) -> bool:
         """After ``epoch``: True when the run should stop (:attr:`reason` says why)."""
@@ -142,8 +195,12 @@ class EpochEnd:
         stop = self.callback is not None and bool(self.callback(epoch, history, params))
         if not (stop or epoch % self.eval_every == 0 or epoch == self.max_epochs):
             self.advance(epoch, f"loss {history.step_loss[-1]:.4g}")
+            self.mark = len(history.step_loss)
             return False
-        row = self.record(epoch, params, state)
+        every = self.full_eval_every
+        full = every is not None and (len(history.epoch) + 1) % every == 0
+        row = self.record(epoch, params, state, full=full)
+        self.mark = len(history.step_loss)
         score = self.sign * row[self.watched]
         self.stale = self.stale + 1 if score > self.best_value - self.min_delta else 0
         if score < self.best_value:
@@ -156,7 +213,10 @@ class EpochEnd:
                 self.plateau and annealed(history.learning_rate, self.schedule))):
             self.reason = "early_stopping" if self.early_stopping else "converged"
         else:
+            if epoch == self.max_epochs:
+                self._full_last_row(params)
             return False
+        self._full_last_row(params)
         return True
 
 
@@ -218,6 +278,7 @@ def fit(
     backend: str | None = None,
     device: str = "cpu",
     reparam: Reparam | None = None,
+    full_eval_every: int | None = 1,
 ) -> FitResult:
     """Train ``params`` on ``(X, y)`` with any optimizer; see the module docstring for what
     a step and an epoch are.
@@ -259,6 +320,14 @@ def fit(
             convergence stop: training loss not lower by ``tol`` for ``patience``
             evaluations. None: no convergence stop (and improvement threshold 0).
         eval_every: Evaluate (and check stopping) every this many epochs, and at the end.
+        full_eval_every: For mini-batch runs, measure the whole training set every this
+            many evaluations and at the last; None: at the last only. Between, a row's
+            ``train_loss`` (which the tolerance stop reads) is the mean of the epoch's
+            batch losses, as ``SGDClassifier`` reports, and its ``train_accuracy`` NaN;
+            ``history.full_train_loss`` holds the passes' objectives. With any value but
+            1, ``train_loss`` is that running mean on every row (the last included), so
+            the tolerance stop reads one kind of number. Full-batch runs measure every
+            row. 1 (the default): every row by a full pass, as before.
         random_state: Seed or generator for batch order and for the search methods.
         transform: Optional ``transform(X_rows) -> float features``, applied to each batch
             (and chunk-wise for full-set passes) so that X can stay e.g. uint8 in memory.
@@ -296,6 +365,8 @@ def fit(
         X_val, y_val = check_data(X_val, y_val, transform, name="X_val")
     if max_epochs < 1 or patience < 1 or eval_every < 1:
         raise ValueError("max_epochs, patience and eval_every must be >= 1")
+    if full_eval_every is not None and full_eval_every < 1:
+        raise ValueError(f"full_eval_every must be >= 1 or None, got {full_eval_every}")
     if batch_size is not None and batch_size < 1:
         raise ValueError(f"batch_size must be >= 1 or None, got {batch_size}")
     if chunk_rows < 1:
@@ -336,7 +407,7 @@ def fit(
         end = EpochEnd(runner, history, ((X, y), val), max_epochs=max_epochs,
                        eval_every=eval_every, patience=patience, early_stopping=early_stopping,
                        monitor=monitor, callback=callback, tol=tol, plateau=not solver,
-                       schedule=schedule, advance=advance)
+                       schedule=schedule, advance=advance, full_eval_every=full_eval_every)
         if solver:
             # a chunk's products are as small as a mini-batch's: one BLAS thread
             with one_blas_thread():

@@ -92,9 +92,16 @@ class Reparam:
                 "out_shift": self.out_shift}
 
 
-def column_stats(X: Any, *, chunk_rows: int = 65_536) -> tuple[np.ndarray, np.ndarray]:
+#: Bytes of float64 rows :func:`column_stats` converts at a time: a chunk and its shifted
+#: copy stay small next to the data (65,536 rows of 784 floats were a 411 MB copy, more
+#: than the whole of Fashion-MNIST in float64).
+STATS_CHUNK_BYTES = 4 * 2**20
+
+
+def column_stats(X: Any, *, chunk_rows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Column means and standard deviations of ``X`` (n, D), in float64, a chunk of rows at
-    a time (shifted sums, so large means lose no precision). Columns whose sums overflow
+    a time (``chunk_rows``; None: about :data:`STATS_CHUNK_BYTES` of float64 rows), with
+    shifted sums, so large means lose no precision. Columns whose sums overflow
     (values near 1e308, whose squares are inf) are computed again scaled by their largest
     magnitude, so a huge column gets its true spread instead of inf (and a zero weight).
 
@@ -105,6 +112,9 @@ def column_stats(X: Any, *, chunk_rows: int = 65_536) -> tuple[np.ndarray, np.nd
         mu = np.asarray(X.mean(axis=0, dtype=np.float64)).ravel()
         square = np.asarray(X.multiply(X).mean(axis=0, dtype=np.float64)).ravel()
         return mu, np.sqrt(np.maximum(square - mu**2, 0.0))
+    if chunk_rows is None:
+        width = max(1, int(np.prod(X.shape[1:], dtype=np.int64)))
+        chunk_rows = max(1, STATS_CHUNK_BYTES // (8 * width))
     with np.errstate(over="ignore", invalid="ignore"):
         mu, std = _shifted_stats(X, chunk_rows, None)
         bad = ~(np.isfinite(mu) & np.isfinite(std))
@@ -124,16 +134,22 @@ def _shifted_stats(X: Any, chunk_rows: int, scale: np.ndarray | None
     """Mean and spread of ``X / scale`` (``X`` when ``scale`` is None), shifted sums."""
     n = X.shape[0]
     first = np.asarray(X[: min(n, chunk_rows)], dtype=np.float64)
-    if scale is not None:
-        first = first / scale
-    shift = first.mean(axis=0)
+    shift = (first if scale is None else first / scale).mean(axis=0)
+    del first  # only its mean is kept: a chunk at a time is all this holds
     total = np.zeros_like(shift)
     square = np.zeros_like(shift)
     for s in chunk_slices(n, chunk_rows):
-        block = np.asarray(X[s], dtype=np.float64)
-        block = (block if scale is None else block / scale) - shift
+        rows = X[s]
+        block = np.asarray(rows, dtype=np.float64)
+        if scale is not None:  # the rare second pass over overflowing columns
+            block = block / scale - shift
+        elif block is rows or isinstance(X, np.ndarray) and np.shares_memory(block, X):
+            block = block - shift  # a view of X: shifted into a copy of the chunk
+        else:
+            block -= shift  # converted already: shifted in place
         total += block.sum(axis=0)
         square += np.einsum("ij,ij->j", block, block)
+        del rows, block  # freed before the next chunk is read
     mean_dev = total / n
     var = np.maximum(square / n - mean_dev**2, 0.0)
     return shift + mean_dev, np.sqrt(var)
@@ -210,4 +226,4 @@ class ScaledStep:
         return self.inner.evaluate(self.model(params), X, y, **kwargs)
 
 
-__all__ = ["Reparam", "ScaledStep", "column_stats", "standardizing"]
+__all__ = ["STATS_CHUNK_BYTES", "Reparam", "ScaledStep", "column_stats", "standardizing"]
