@@ -22,7 +22,8 @@ from numpy.typing import DTypeLike
 from scipy.sparse import issparse
 
 from linclass.model import Params
-from linclass.training.sampler import CHUNK_ROWS, chunk_slices
+from linclass.training.sampler import CHUNK_ROWS
+from linclass.training.windows import row_blocks
 
 Transform = Callable[..., np.ndarray]
 Affine = tuple[np.ndarray, np.ndarray]
@@ -97,10 +98,12 @@ class Workspace:
 
     def walk(self, X: np.ndarray, y: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray, float]]:
         """``(features(X_c), y_c, n_c / N)`` over the whole set, ``rows`` rows at a time
-        (views of X when it holds the features, so a chunk costs no copy)."""
+        (views of X when it holds the features, so a chunk costs no copy; an array on disk
+        is read a store chunk at a time, the next in the background: :func:`~linclass.
+        training.windows.row_blocks`)."""
         n = y.shape[0]
-        for s in chunk_slices(n, self.rows):
-            yield self.features(X[s]), y[s], (s.stop - s.start) / n
+        for s, X_s in row_blocks(X, self.rows):
+            yield self.features(X_s), y[s], (s.stop - s.start) / n
 
     def features(self, X_rows: np.ndarray) -> np.ndarray:
         """``transform(X_rows)``, into a reused buffer when the transform allows (with
