@@ -207,5 +207,5 @@ def row_blocks(X: Any, rows: int, prefetch: bool | None = None
         at += piece.shape[0]
 
 
-__all__ = ["MEMMAP_CHUNKS_PER_WINDOW", "PREFETCH", "WINDOW_BYTES", "WindowReader", "chunk_windows", "read_ahead",
-           "read_rows", "row_blocks"]
+__all__ = ["MEMMAP_CHUNKS_PER_WINDOW", "PREFETCH", "WINDOW_BYTES", "WindowReader",
+           "chunk_windows", "read_ahead", "read_rows", "row_blocks"]
