@@ -44,7 +44,8 @@ default :data:`WINDOW_BYTES` (64 MB) and 2,048- or 20,000-row chunks of 256 floa
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+import functools
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -90,7 +91,7 @@ def chunk_windows(n_rows: int, chunk_rows: int, window: int,
                for k in order[i : i + window]]
 
 
-def read_ahead(jobs: list[Callable[[], T]], prefetch: bool | None = None) -> Iterator[T]:
+def read_ahead(jobs: Sequence[Callable[[], T]], prefetch: bool | None = None) -> Iterator[T]:
     """``job()`` of each job in order, the next one running in a background thread while
     the caller works on the current result.
 
@@ -169,7 +170,7 @@ class WindowReader:
         """One epoch's windows ``(X_w, y_w)`` in a new order drawn from ``rng`` (all of it
         before the first read); ``X_w`` is valid until the next window is asked for."""
         windows = list(chunk_windows(int(self.y.shape[0]), self.chunk, self.window, rng))
-        jobs = [(lambda w=w, k=i % 2: self.read(w, k)) for i, w in enumerate(windows)]
+        jobs = [functools.partial(self.read, w, i % 2) for i, w in enumerate(windows)]
         return read_ahead(jobs, self.prefetch)
 
 
@@ -198,7 +199,7 @@ def row_blocks(X: Any, rows: int, prefetch: bool | None = None
     # from disk by the caller)
     chunk = stored_chunk_rows(X) or rows
     step = chunk * max(1, rows // chunk)
-    jobs = [(lambda a=a: read_rows(X, a, min(a + step, n))) for a in range(0, n, step)]
+    jobs = [functools.partial(read_rows, X, a, min(a + step, n)) for a in range(0, n, step)]
     at = 0
     for piece in read_ahead(jobs, prefetch):
         for start in range(0, piece.shape[0], rows):
