@@ -454,7 +454,7 @@ def main() -> None:
     if args.comparison:
         comparison = [run for run in comparison if run[0] in args.comparison]
     plan = [("synthetic", (n, c), ("out-of-core", "momentum", 2, 0))
-            for c in args.chunks for n in sizes if n != full or c != CHUNK]
+            for c in args.chunks for n in sizes if n != full]
     if not args.no_fashion:
         plan += [("fashion-mnist", (0, CHUNK), run) for run in comparison
                  if run[0] != "incremental"]

@@ -103,7 +103,7 @@ def table(rows: list[dict], device: str) -> list[str]:
 
         lines.append(f"| {r['name']} ({r['n']:,} x {r['d']} -> {r['c']}) | {r['batch']} | "
                      f"{r['batches']:,} | {r['epoch_s']:.3f} | "
-                     f"{measured * 1e3:.2f} ms ({r['rate'] / 1e12:.2f} TFLOP/s) | "
+                     f"{measured * 1e3:.2f} ms ({r['rate'] / 1e9:,.0f} GFLOP/s) | "
                      f"{roof('H100')} | {roof('H200')} | {r['accuracy']:.4f} | "
                      f"{r['load']:.1f} |")
     return lines

@@ -16,7 +16,11 @@ loop's step time (``history_.wall_time``: the evaluation pass the history record
 timed apart). An epoch does ``4 N D C`` flops (the forward product ``X W^T`` and the
 gradient ``G^T X``, 2 flops a multiply-add); the rate is set against the machine's sgemm
 rate measured in the same subprocess with 2 BLAS threads (2048^3 float32 products for
-4 s before and 4 s after the epoch, the mean rate), so a busy machine slows both.
+4 s before and 4 s after the epoch, the mean rate), so a busy machine slows both. On a
+machine shared with other jobs a process gets a varying share of the cores, so the table
+also gives the fit's flops per CPU-second (the epoch's and the evaluation pass's,
+``6 N D C``, over the process's CPU time, every thread) against one-thread sgemm's
+flops per CPU-second: how close the code is to the BLAS rate whatever share it got.
 """
 
 from __future__ import annotations
@@ -66,22 +70,22 @@ def make_probe(folder: Path, n: int, dtype: str) -> Path:
     return folder
 
 
-def sgemm_rate(threads: int, size: int = 2048, seconds: float = 4.0) -> float:
-    """float32 flops/s of ``size^3`` products on ``threads`` BLAS threads, over about
-    ``seconds`` of products (a mean over that time, so that a busy machine's share of the
-    cores weighs on it as on the epoch it is set against)."""
+def sgemm_rate(threads: int, size: int = 2048, seconds: float = 4.0) -> tuple[float, float]:
+    """float32 flops per second and per CPU-second of ``size^3`` products on ``threads``
+    BLAS threads, over about ``seconds`` of products (means over that time, so that a busy
+    machine's share of the cores weighs on the rate as on the epoch it is set against)."""
     from threadpoolctl import threadpool_limits
 
     a = np.random.default_rng(0).normal(size=(size, size)).astype(np.float32)
     b = np.ones((size, size), np.float32)
     with threadpool_limits(threads, user_api="blas"):
         a @ b
-        done, start = 0, time.perf_counter()
+        done, start, cpu = 0, time.perf_counter(), time.process_time()
         while time.perf_counter() - start < seconds:
             a @ b
             done += 1
-        elapsed = time.perf_counter() - start
-    return 2 * size**3 * done / elapsed
+        elapsed, cpu_s = time.perf_counter() - start, time.process_time() - cpu
+    return 2 * size**3 * done / elapsed, 2 * size**3 * done / cpu_s
 
 
 def _peak_mb() -> float:
@@ -99,7 +103,7 @@ def child(folder: Path, batch: int, threads: int, device: str) -> dict:
     X = np.load(folder / "X.npy", mmap_mode="r")
     y = np.load(folder / "y.npy")
     X_test, y_test = np.load(folder / "X_test.npy"), np.load(folder / "y_test.npy")
-    before = sgemm_rate(2)
+    before = sgemm_rate(2)[0]
     load = os.getloadavg()[0]
     kw: dict = dict(optimizer="momentum", batch_size=batch, max_epochs=1, tol=None,
                     random_state=0)
@@ -109,13 +113,16 @@ def child(folder: Path, batch: int, threads: int, device: str) -> dict:
     with threadpool_limits(threads, user_api="blas"):
         model = LinearClassifier(**kw).fit(X, y)
     fit_s, cpu_s = time.perf_counter() - start, time.process_time() - cpu0
-    after = sgemm_rate(2)
+    after = sgemm_rate(2)[0]
     epoch_s = float(model.history_.wall_time[0])
+    sgemm1, sgemm1_cpu = sgemm_rate(1)
+    # the fit's flops: the epoch (4 N D C) and the history's evaluation pass (2 N D C)
+    fit_flops = 6 * X.shape[0] * D * C
     return dict(rows=int(X.shape[0]), dtype=str(X.dtype), batch=batch, threads=threads,
                 device=device, epoch_s=epoch_s, fit_s=fit_s, cpu_per_wall=cpu_s / fit_s,
                 flops_per_s=4 * X.shape[0] * D * C / epoch_s, sgemm2=(before + after) / 2,
-                sgemm1=sgemm_rate(1), accuracy=float(model.score(X_test, y_test)),
-                peak_mb=_peak_mb(), load=load)
+                sgemm1=sgemm1, per_cpu=fit_flops / cpu_s / sgemm1_cpu,
+                accuracy=float(model.score(X_test, y_test)), peak_mb=_peak_mb(), load=load)
 
 
 def measure(folder: Path, batch: int, threads: int, device: str) -> dict:
@@ -142,17 +149,19 @@ def write(rows: list[dict], path: Path, meta: dict) -> None:
              " T flops an epoch. See the script's docstring for what is timed.", "",
              "| batch | BLAS threads | epoch s | GFLOP/s | sgemm 2 threads GFLOP/s | "
              "÷ sgemm | ImageNet epoch (projected) | test acc | CPU s / wall s | "
-             "peak RSS MB | load |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "flops per CPU-s ÷ sgemm's | peak RSS MB | load |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if "error" in r:
             lines.append(f"| {r['batch']} | {r['threads']} | failed: {r['error']} |"
-                         " | | | | | | | |")
+                         " | | | | | | | | |")
             continue
         imagenet = r["epoch_s"] * IMAGENET / r["rows"]
         lines.append(f"| {r['batch']} | {r['threads']} | {r['epoch_s']:.1f} | "
                      f"{r['flops_per_s'] / 1e9:.1f} | {r['sgemm2'] / 1e9:.1f} | "
                      f"{r['flops_per_s'] / r['sgemm2']:.0%} | {imagenet / 60:.1f} min | "
-                     f"{r['accuracy']:.4f} | {r['cpu_per_wall']:.2f} | {r['peak_mb']:.0f} | "
+                     f"{r['accuracy']:.4f} | {r['cpu_per_wall']:.2f} | "
+                     f"{r['per_cpu']:.0%} | {r['peak_mb']:.0f} | "
                      f"{r['load']:.1f} |")
     ok = [r for r in rows if "error" not in r]
     if ok:

@@ -31,20 +31,26 @@ background, and cuts each into blocks of the pass's rows, so a store chunk large
 block (20,000-row zarr chunks, 2,048-row blocks) is decoded once per pass, not once per
 block.
 
-**The memory bound.** Out of core, memory holds at most
+**The memory bound.** Out of core, the rows held in memory are at most
 
-    2 windows of max(window_bytes, one chunk) stored bytes   (the one training, the next)
-    + 2 chunks being decoded (zarr's decoded chunk and the slice handed back)
+    2 windows (the one training, the next being read)
+    + the chunk being decoded (its compressed bytes and its decoded copy)
 
-plus the labels and the epoch's order (about 20 bytes a row), whatever N is: with the
-default :data:`WINDOW_BYTES` (64 MB) and 2,048- or 20,000-row chunks of 256 float32
-(2 or 20 MB), about 130-170 MB of rows (``benchmarks/SCALE.md`` measures the peak RSS).
+where a window holds ``max(1, (window_bytes - 2 c_bytes) // c_bytes)`` store chunks of
+``c_bytes`` each, so the whole stays within ``2 max(window_bytes, 3 c_bytes)``: 128 MB
+with the default :data:`WINDOW_BYTES` (64 MB) for any chunk up to 21 MB (2,048- or
+20,000-row chunks of 256 float32: 2 or 20 MB), whatever N is. Add the labels and the
+epoch's order (about 20 bytes a row) and the interpreter; ``benchmarks/SCALE.md``
+measures the peak RSS. A memory map has no chunks of its own: its windows are cut into
+:data:`MEMMAP_CHUNKS_PER_WINDOW` runs of rows, and the pages read are released once
+copied (:func:`release_rows`), so the file's pages do not pile up in the RSS.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import mmap
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -121,11 +127,43 @@ def read_ahead(jobs: Sequence[Callable[[], T]], prefetch: bool | None = None) ->
                 pending.result()
 
 
-def read_rows(X: Any, start: int, stop: int) -> np.ndarray:
-    """``X[start:stop]`` read into memory (a memory map's slice copied: a view would be
-    read from disk later, by whoever touches it)."""
+def read_rows(X: Any, start: int, stop: int, out: np.ndarray | None = None) -> np.ndarray:
+    """``X[start:stop]`` read into memory (into ``out`` when given): a memory map's rows
+    are copied (a view would be read from disk later, by whoever touches it), then
+    released (:func:`release_rows`)."""
     rows = X[start:stop]
-    return np.array(rows, copy=True) if isinstance(rows, np.memmap) else np.asarray(rows)
+    if out is None:
+        out = np.array(rows, copy=True) if isinstance(rows, np.memmap) else np.asarray(rows)
+    else:
+        out[...] = rows
+    release_rows(X, start, stop)
+    return out
+
+
+def release_rows(X: Any, start: int, stop: int) -> None:
+    """Drop the pages of rows ``[start, stop)`` of a read-only memory map from this
+    process's resident set (``madvise(MADV_DONTNEED)``; the kernel's page cache keeps
+    them, so a later read costs no disk access). Without it an epoch maps every page of
+    the file, and the RSS of a fit on a 0.8 GB ``.npy`` grows to 0.8 GB above its
+    buffers, though those pages are the kernel's to reclaim. Anything but a C-ordered
+    read-only map (``mode="r"``) is left alone: a copy-on-write map would lose its
+    writes."""
+    mm = getattr(X, "_mmap", None)
+    if (mm is None or getattr(X, "mode", None) != "r" or not X.flags.c_contiguous
+            or not hasattr(mm, "madvise") or stop <= start):
+        return
+    base = np.frombuffer(mm, np.uint8).ctypes.data
+    row_bytes = X.strides[0]
+    first = X.ctypes.data - base + start * row_bytes
+    last = first + (stop - start) * row_bytes
+    # Linux maps the cached pages around a fault too (fault-around, and a whole large
+    # folio of the page cache: up to 2 MB), some of them rows read earlier: released with
+    # these, else they would stay mapped for the epoch
+    page, around = mmap.PAGESIZE, 2**21
+    first = max(0, (first - around) // page * page)
+    last = min(-(-(last + around) // page) * page, len(mm))
+    with contextlib.suppress(OSError, ValueError):  # advice only: a refusal costs nothing
+        mm.madvise(mmap.MADV_DONTNEED, first, last - first)
 
 
 class WindowReader:
@@ -147,7 +185,11 @@ class WindowReader:
         limit = WINDOW_BYTES if window_bytes is None else int(window_bytes)
         own = stored_chunk_rows(X)
         self.chunk = own or max(1, limit // (MEMMAP_CHUNKS_PER_WINDOW * max(1, row_bytes)))
-        self.window = max(1, limit // max(1, self.chunk * row_bytes))
+        chunk_bytes = max(1, self.chunk * row_bytes)
+        # a store's reader holds a chunk's compressed bytes and its decoded copy while it
+        # reads: they count against the window's bytes (20,000-row chunks of 256 float32
+        # are 20 MB: a 64 MB window then holds one, not three)
+        self.window = max(1, (limit - (2 * chunk_bytes if own else 0)) // chunk_bytes)
         self.rows = min(self.window * self.chunk, int(y.shape[0]))
         self.buffers: list[np.ndarray | None] = [None, None]
 
@@ -161,7 +203,7 @@ class WindowReader:
         """The rows and labels of ``ranges``, concatenated into buffer ``k`` (0 or 1)."""
         buf, at = self._buffer(k), 0
         for start, stop in ranges:
-            buf[at : at + stop - start] = self.X[start:stop]
+            read_rows(self.X, start, stop, out=buf[at : at + stop - start])
             at += stop - start
         y = np.concatenate([self.y[start:stop] for start, stop in ranges])
         return buf[:at], y
@@ -209,4 +251,5 @@ def row_blocks(X: Any, rows: int, prefetch: bool | None = None
 
 
 __all__ = ["MEMMAP_CHUNKS_PER_WINDOW", "PREFETCH", "WINDOW_BYTES", "WindowReader",
-           "chunk_windows", "read_ahead", "read_rows", "row_blocks"]
+           "chunk_windows", "read_ahead", "read_rows", "release_rows",
+           "row_blocks"]
