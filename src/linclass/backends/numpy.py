@@ -226,8 +226,8 @@ class WindowSource:
         """One epoch: the windows in a new order, each window's rows shuffled; a window
         no larger than a batch is one step. BLAS keeps every thread for wide batch
         products (:func:`~linclass.training.threads.batch_blas_threads`)."""
-        n_classes, n_features = params["W"].shape
-        with batch_blas_threads(self.batch_size, n_features, n_classes):
+        W = params["W"]  # (C, D), or (H, C, D) for stacked heads: H C outputs a row
+        with batch_blas_threads(self.batch_size, W.shape[-1], math.prod(W.shape[:-1])):
             for X_w, y_w in self.reader.epoch(self.rng):
                 n = y_w.shape[0]
                 if self.batch_size >= n:
