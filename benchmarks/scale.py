@@ -351,7 +351,8 @@ def projection(rows: list[dict], meta: dict) -> list[str]:
            f"(forward and backward, one process, one BLAS thread). A 1.28M x 2048 -> 1,000 "
            f"probe needs 2 x 1.28M x 2048 x 1000 = 5.2 T per epoch: about "
            f"**{epoch_s / 60:.0f} minutes per epoch** here (10.5 GB of float32 rows, read "
-           "once per epoch; a 128 MB window; the model is 8 MB)."]
+           "once per epoch; two 64 MB windows; the model is 8 MB). `scale_probe.py` "
+           "(SCALE_PROBE.md) measures that probe itself, against the machine's sgemm rate."]
     speedups = {}
     for optimizer in ("lbfgs", "momentum"):
         d = {r["workers"]: r for r in rows if r.get("kind") == "dask" and "error" not in r
