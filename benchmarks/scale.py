@@ -8,11 +8,16 @@ trained in memory, out of core (zarr), on Dask with 1 and 2 workers, by scikit-l
     python benchmarks/scale.py --no-fashion    # synthetic embeddings only
     python benchmarks/scale.py --keep DIR      # write / reuse the stores in DIR
     python benchmarks/scale.py --keep DIR --shuffle-cost 800000   # append the shuffle's cost
+    python benchmarks/scale.py --comparison in-memory out-of-core out-of-core-inline \
+        --no-fashion        # the out-of-core figures alone (no Dask, no scikit-learn)
 
 Data: ``N x 256`` float32 rows, 100 classes, Gaussian clusters around random class means
-(in random row order, as embeddings written once and shuffled), zarr chunks of 2048 rows;
-20,000 test rows in memory. The full comparison runs at ``--full`` rows (2,000,000),
-out-of-core momentum alone at the other sizes (the peak-RSS bound). Fashion-MNIST (60k x
+(in random row order, as embeddings written once and shuffled), zarr chunks of 2048 rows
+(and, for the peak-RSS bound, of 20,000 rows too: ``--chunks``); 20,000 test rows in
+memory. The full comparison runs at ``--full`` rows (2,000,000), out-of-core momentum
+alone at the other sizes and chunkings (the peak-RSS bound). ``out-of-core-inline`` is the
+out-of-core fit with reading ahead turned off (``linclass.training.windows.PREFETCH``):
+each window read, then trained on, as before issue 26. Fashion-MNIST (60k x
 784 pixels / 255 as float32, 10 classes, 10k test rows) is written once as the same kind of
 store and trained the same ways; the code reads features and classes from each store.
 Each run is a fresh subprocess so that its peak RSS (``VmHWM``) is its own; Dask workers
@@ -58,7 +63,7 @@ def _rows(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return (_means()[y] + rng.normal(size=(n, D)).astype(np.float32)), y
 
 
-def make_store(folder: Path, n: int) -> Path:
+def make_store(folder: Path, n: int, chunk: int = CHUNK) -> Path:
     """``folder/X_train.zarr`` (+ y, test rows) with n training rows, written a chunk at a
     time; reused when present."""
     import zarr
@@ -66,11 +71,12 @@ def make_store(folder: Path, n: int) -> Path:
     if (folder / "done").exists():
         return folder
     folder.mkdir(parents=True, exist_ok=True)
-    z = zarr.create_array(store=str(folder / "X_train.zarr"), shape=(n, D), chunks=(CHUNK, D),
+    z = zarr.create_array(store=str(folder / "X_train.zarr"), shape=(n, D), chunks=(chunk, D),
                           dtype="float32", overwrite=True)
     ys = []
-    for i, start in enumerate(range(0, n, 64 * CHUNK)):
-        stop = min(start + 64 * CHUNK, n)
+    block = 10 * chunk if chunk > CHUNK else 64 * CHUNK  # whole chunks per write
+    for i, start in enumerate(range(0, n, block)):
+        stop = min(start + block, n)
         X, y = _rows(stop - start, seed=1000 + i)
         z[start:stop] = X
         ys.append(y)
@@ -131,6 +137,7 @@ def child(kind: str, folder: Path, optimizer: str, epochs: int, workers: int) ->
     seconds = None  # the Dask runs time the fit alone, not the cluster's start and close
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # inherited by Dask's worker processes
     kw = dict(optimizer=optimizer, max_epochs=epochs, tol=None, random_state=0)
+    load, cpu0, start0 = os.getloadavg()[0], time.process_time(), time.perf_counter()
     if optimizer != "lbfgs":
         kw["batch_size"] = 256
     start = time.perf_counter()
@@ -138,7 +145,10 @@ def child(kind: str, folder: Path, optimizer: str, epochs: int, workers: int) ->
         X_mem = X[:]
         start = time.perf_counter()
         model = LinearClassifier(**kw).fit(X_mem, y)
-    elif kind == "out-of-core":
+    elif kind in ("out-of-core", "out-of-core-inline"):
+        import linclass.training.windows
+
+        linclass.training.windows.PREFETCH = kind == "out-of-core"
         model = LinearClassifier(**kw).fit(X, y)
     elif kind == "dask":
         from distributed import Client, LocalCluster
@@ -189,6 +199,8 @@ def child(kind: str, folder: Path, optimizer: str, epochs: int, workers: int) ->
         seconds = time.perf_counter() - start
     return dict(kind=kind, optimizer=optimizer, workers=workers, epochs=epochs,
                 rows=int(X.shape[0]), features=n_features, classes=n_classes, seconds=seconds,
+                chunk=int(X.chunks[0]), load=load, cpu_per_wall=(time.process_time() - cpu0)
+                / max(time.perf_counter() - start0, 1e-9),
                 accuracy=float(model.score(X_test, y_test)), peak_mb=_peak_mb(), **extra)
 
 
@@ -218,20 +230,26 @@ def _how(r: dict) -> str:
                 f"{'s' * (r['workers'] > 1)})")
     if r["kind"] == "dask":
         return f"dask ({r['workers']} worker{'s' * (r['workers'] > 1)})"
+    if r["kind"] == "out-of-core-inline":
+        return "out-of-core, no read-ahead"
     return r["kind"]
 
 
 def _table(rows: list[dict]) -> list[str]:
-    lines = ["| data | how | optimizer | seconds | rows/s | test acc | peak RSS MB |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| data | how | optimizer | seconds | rows/s | test acc | peak RSS MB | "
+             "CPU s / wall s | load |", "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if "error" in r:
-            lines.append(f"| | {_how(r)} | {r['optimizer']} | failed: {r['error']} | | | |")
+            lines.append(f"| | {_how(r)} | {r['optimizer']} | failed: {r['error']} | | | | | |")
             continue
         worker = f" [{r['worker_peak_mb']:.0f}]" if "worker_peak_mb" in r else ""
-        lines.append(f"| {r['rows']:,} rows ({_gb(r):.2g} GB) | {_how(r)} | {r['optimizer']} | "
-                     f"{r['seconds']:.1f} | {r['rows'] * r['epochs'] / r['seconds']:,.0f} | "
-                     f"{r['accuracy']:.4f} | {r['peak_mb']:.0f}{worker} |")
+        chunk = f", {r['chunk']:,}-row chunks" if "chunk" in r else ""
+        lines.append(f"| {r['rows']:,} rows ({_gb(r):.2g} GB{chunk}) | {_how(r)} | "
+                     f"{r['optimizer']} | {r['seconds']:.1f} | "
+                     f"{r['rows'] * r['epochs'] / r['seconds']:,.0f} | "
+                     f"{r['accuracy']:.4f} | {r['peak_mb']:.0f}{worker} | "
+                     f"{r.get('cpu_per_wall', float('nan')):.2f} | "
+                     f"{r.get('load', float('nan')):.1f} |")
     return lines
 
 
@@ -260,25 +278,43 @@ def write_table(rows: list[dict], path: Path, meta: dict) -> None:
         "model). rows/s counts epochs x N / seconds; Dask times are the fit alone (not the "
         "cluster's start). Peak RSS (VmHWM) is the training process's, imports included "
         "(about 150 MB); for Dask the client's, and in brackets the largest worker's, which "
-        "holds its persisted partitions in memory.",
+        "holds its persisted partitions in memory. CPU s / wall s: the training process's "
+        "CPU time over its wall time (above 1: the read-ahead thread on the second core); "
+        "load: the 1-minute load average as the run started (2 cores).",
         "",
         *_table(synthetic),
     ]
     ooc = sorted((r for r in synthetic if r.get("kind") == "out-of-core"
                   and r.get("optimizer") == "momentum" and "error" not in r),
-                 key=lambda r: r["rows"])
+                 key=lambda r: (r.get("chunk", CHUNK), r["rows"]))
     if ooc:
-        verdicts = ", ".join(f"{_gb(r):.2g} GB: {r['peak_mb']:.0f} MB, "
+        verdicts = ", ".join(f"{_gb(r):.2g} GB in {r.get('chunk', CHUNK):,}-row chunks: "
+                             f"{r['peak_mb']:.0f} MB, "
                              f"{'pass' if r['peak_mb'] <= RSS_BOUND_MB else 'FAIL'}" for r in ooc)
         lines += ["", f"Peak RSS bound ≤ {RSS_BOUND_MB} MB while fitting out of core "
                   f"(momentum): {verdicts}."]
+    full = {r["kind"]: r for r in synthetic if r.get("rows") == meta["full"]
+            and r.get("optimizer") == "momentum" and "error" not in r}
+    if "in-memory" in full and "out-of-core" in full:
+        speed = {k: r["rows"] * r["epochs"] / r["seconds"] for k, r in full.items()}
+        text = (f"Out of core at {meta['full']:,} rows: {speed['out-of-core']:,.0f} rows/s "
+                f"against {speed['in-memory']:,.0f} in memory, "
+                f"{speed['out-of-core'] / speed['in-memory']:.0%} (goal ≥ 80 %)")
+        if "out-of-core-inline" in speed:
+            text += (f"; without reading ahead {speed['out-of-core-inline']:,.0f} rows/s, "
+                     f"{speed['out-of-core-inline'] / speed['in-memory']:.0%}")
+        lines += ["", text + ". Both include the fit's passes over the training set (the "
+                  "finiteness check before the first epoch and the history's evaluation "
+                  "after each), which out of core decode the store again."]
+    ooc = [r for r in ooc if r.get("chunk", CHUNK) == CHUNK]
     if len(ooc) > 1:
         small, big = ooc[0], ooc[-1]
         per_row = (big['peak_mb'] - small['peak_mb']) * 2**20 / (big['rows'] - small['rows'])
         lines += ["", f"Out of core, {big['rows'] / small['rows']:.0f}x the rows "
                   f"({_gb(small):.2g} -> {_gb(big):.2g} GB) raised the "
                   f"peak RSS from {small['peak_mb']:.0f} to {big['peak_mb']:.0f} MB: the "
-                  "features stream through one 128 MB window, but the labels, their encoded "
+                  "features stream through two 64 MB windows (the one training and the next, "
+                  "read ahead), but the labels, their encoded "
                   "copy and the epoch's row order stay in memory ("
                   f"{per_row:.0f}"
                   f" bytes per added row, against {D * 4:,} bytes of features)."]
@@ -315,7 +351,8 @@ def projection(rows: list[dict], meta: dict) -> list[str]:
            f"(forward and backward, one process, one BLAS thread). A 1.28M x 2048 -> 1,000 "
            f"probe needs 2 x 1.28M x 2048 x 1000 = 5.2 T per epoch: about "
            f"**{epoch_s / 60:.0f} minutes per epoch** here (10.5 GB of float32 rows, read "
-           "once per epoch; a 128 MB window; the model is 8 MB)."]
+           "once per epoch; two 64 MB windows; the model is 8 MB). `scale_probe.py` "
+           "(SCALE_PROBE.md) measures that probe itself, against the machine's sgemm rate."]
     speedups = {}
     for optimizer in ("lbfgs", "momentum"):
         d = {r["workers"]: r for r in rows if r.get("kind") == "dask" and "error" not in r
@@ -386,6 +423,11 @@ def main() -> None:
     parser.add_argument("--full", type=int, default=2_000_000,
                         help="the size of the full comparison (else the smallest of --rows)")
     parser.add_argument("--no-fashion", action="store_true", help="skip Fashion-MNIST")
+    parser.add_argument("--chunks", type=int, nargs="+", default=[CHUNK, 20_000],
+                        help="zarr row chunks of the peak-RSS runs (the comparison: 2048)")
+    parser.add_argument("--comparison", nargs="+", default=None,
+                        help="only these kinds in the full comparison (e.g. in-memory "
+                        "out-of-core out-of-core-inline)")
     parser.add_argument("--keep", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=HERE / "SCALE.md")
     parser.add_argument("--shuffle-cost", type=int, default=None, metavar="N",
@@ -409,14 +451,20 @@ def main() -> None:
                   ("sklearn", "sgd", 1, 0), ("incremental", "sgd", 1, 1)]
     # cheap runs first (the RSS bound at every size, then Fashion-MNIST), the long full
     # comparison last; the table is rewritten after every run
-    plan = [("synthetic", n, ("out-of-core", "momentum", 2, 0)) for n in sizes if n != full]
+    comparison.insert(2, ("out-of-core-inline", "momentum", 2, 0))
+    if args.comparison:
+        comparison = [run for run in comparison if run[0] in args.comparison]
+    plan = [("synthetic", (n, c), ("out-of-core", "momentum", 2, 0))
+            for c in args.chunks for n in sizes if n != full]
     if not args.no_fashion:
-        plan += [("fashion-mnist", 0, run) for run in comparison if run[0] != "incremental"]
-    plan += [("synthetic", full, run) for run in comparison]
+        plan += [("fashion-mnist", (0, CHUNK), run) for run in comparison
+                 if run[0] != "incremental"]
+    plan += [("synthetic", (full, CHUNK), run) for run in comparison]
     try:
-        for data, n, (k, o, e, w) in plan:
+        for data, (n, c), (k, o, e, w) in plan:
+            name = f"n{n}" if c == CHUNK else f"n{n}-c{c}"
             folder = (make_fashion_store(base / "fashion-mnist") if data == "fashion-mnist"
-                      else make_store(base / f"n{n}", n))
+                      else make_store(base / name, n, c))
             rows.append(measure(k, folder, o, e, w, data=data))
             write_table(rows, args.out, meta)
         meta["load_after"] = os.getloadavg()[0]

@@ -1,10 +1,14 @@
-"""The PyTorch backend on the CPU against the NumPy one: the same losses and gradients (to
-float32 precision) for every loss x penalty, the same fit where the batch order is the
-same, close accuracy where it is not, the same files; clear errors for what it refuses."""
+"""The PyTorch backend against the NumPy one: the same losses and gradients (to float32
+precision) for every loss x penalty, the same fit where the batch order is the same, close
+accuracy where it is not, the same files; clear errors for what it refuses.
+
+The torch computations run on ``LINCLASS_TEST_DEVICE`` (default ``cpu``; ``cuda`` on a GPU
+machine: ``benchmarks/gpu_check.sh``); what is about the CPU alone stays there."""
 
 from __future__ import annotations
 
 import itertools
+import os
 
 import numpy as np
 import pytest
@@ -30,6 +34,10 @@ from linclass.training import evaluate, fit  # noqa: E402
 pytestmark = pytest.mark.usefixtures("quick_pictures")
 
 LOSSES, PENALTIES = names("loss"), names("penalty")
+
+#: The device the torch computations run on (``benchmarks/gpu_check.sh`` sets ``cuda``).
+DEVICE = os.environ.get("LINCLASS_TEST_DEVICE", "cpu")
+DEV = torch.device(DEVICE)
 
 
 def _objective(loss: str, penalty: str) -> Objective:
@@ -61,14 +69,14 @@ def test_losses_and_gradients_match_numpy(loss, penalty, folded):
     objective = _objective(loss, penalty)
     ref_loss, ref = objective({k: v.astype(np.float64) for k, v in params.items()},
                               F.astype(np.float64), y)
-    step = TorchStep(objective, torch.device("cpu"), torch.float32,
+    step = TorchStep(objective, DEV, torch.float32,
                      transform if folded else None,
                      (transform.scale, transform.shift) if folded else None)
-    rows = torch.from_numpy(X8 if folded else F)
-    got_loss, got = step.block(step.put(params), rows, torch.from_numpy(y))
-    assert got_loss == pytest.approx(ref_loss, rel=2e-6, abs=1e-6)
+    rows = torch.from_numpy(X8 if folded else F).to(DEV)
+    got_loss, got = step.block(step.put(params), rows, torch.from_numpy(y).to(DEV))
+    assert float(got_loss) == pytest.approx(ref_loss, rel=2e-6, abs=1e-6)
     for k in ("W", "b"):
-        np.testing.assert_allclose(got[k].numpy(), ref[k], rtol=1e-4, atol=2e-6)
+        np.testing.assert_allclose(got[k].cpu().numpy(), ref[k], rtol=1e-4, atol=2e-6)
 
 
 @pytest.mark.parametrize("loss", LOSSES)
@@ -76,7 +84,7 @@ def test_evaluation_matches_numpy(loss):
     X8, y, params = _problem(n=300)
     transform = _pixels(X8.shape[1])
     objective = _objective(loss, "elasticnet")
-    step = TorchStep(objective, torch.device("cpu"), torch.float32, transform,
+    step = TorchStep(objective, DEV, torch.float32, transform,
                      (transform.scale, transform.shift), chunk_rows=128)
     predictions = []
     got = step.evaluate(step.put(params), X8, y, predictions=predictions)
@@ -96,7 +104,7 @@ def test_full_batch_fit_on_uint8_rows_matches_numpy(optimizer):
               learning_rate=0.5, batch_size=None, max_epochs=8, transform=transform,
               progress=False)
     ref = fit(params, X8, y, **kw)
-    got = fit(params, X8, y, backend="torch", **kw)
+    got = fit(params, X8, y, backend="torch", device=DEVICE, **kw)
     assert isinstance(got.params["W"], np.ndarray) and got.params["W"].dtype == np.float32
     for k in ("W", "b"):
         np.testing.assert_allclose(got.params[k], ref.params[k], rtol=1e-4, atol=1e-5)
@@ -105,11 +113,11 @@ def test_full_batch_fit_on_uint8_rows_matches_numpy(optimizer):
         assert isinstance(got.state.velocity["W"], np.ndarray)
 
 
-def test_same_seed_same_fit_on_cpu_torch():
+def test_same_seed_same_fit_on_torch():
     X8, y, _ = _problem(n=300, d=16, c=3, seed=2)
     X = X8 / 255.0
-    fits = [LinearClassifier(backend="torch", max_epochs=3, tol=None, random_state=s).fit(X, y)
-            for s in (5, 5, 6)]
+    fits = [LinearClassifier(backend="torch", device=DEVICE, max_epochs=3, tol=None,
+                             random_state=s).fit(X, y) for s in (5, 5, 6)]
     np.testing.assert_array_equal(fits[0].coef_, fits[1].coef_)
     np.testing.assert_array_equal(fits[0].intercept_, fits[1].intercept_)
     assert not np.array_equal(fits[0].coef_, fits[2].coef_)
@@ -117,7 +125,7 @@ def test_same_seed_same_fit_on_cpu_torch():
 
 def test_sampler_sees_every_row_once_per_epoch_from_the_seed():
     def orders(seed):
-        s = TorchBatchSampler(10, 4, np.random.default_rng(seed), torch.device("cpu"))
+        s = TorchBatchSampler(10, 4, np.random.default_rng(seed), DEV)
         assert s.batches_per_epoch == 3
         return [torch.cat(list(s.epoch())).tolist() for _ in range(2)]
 
@@ -127,8 +135,10 @@ def test_sampler_sees_every_row_once_per_epoch_from_the_seed():
 
 
 def test_momentum_state_is_a_tensor_on_the_params_device():
-    state = momentum().init({"W": torch.ones(2, 3), "b": torch.ones(2)})
-    assert isinstance(state.velocity["W"], torch.Tensor) and not state.velocity["W"].any()
+    state = momentum().init({"W": torch.ones(2, 3, device=DEV), "b": torch.ones(2, device=DEV)})
+    velocity = state.velocity["W"]
+    assert isinstance(velocity, torch.Tensor) and velocity.device.type == DEV.type
+    assert not velocity.any()
 
 
 def test_devices_that_are_not_here_are_named_errors():
@@ -163,7 +173,7 @@ def test_what_stays_on_numpy_is_refused_by_name(options, word):
 def test_model_file_from_torch_loads_and_predicts_the_same(tmp_path):
     X8, y, _ = _problem(n=200, d=16, c=3, seed=3)
     X = X8 / 255.0
-    clf = LinearClassifier(backend="torch", max_epochs=3, random_state=0).fit(X, y)
+    clf = LinearClassifier(backend="torch", device=DEVICE, max_epochs=3, random_state=0).fit(X, y)
     loaded = LinearClassifier.load(clf.save(tmp_path / "m.safetensors"))
     assert loaded.backend == "torch" and isinstance(loaded.coef_, np.ndarray)
     np.testing.assert_array_equal(loaded.coef_, clf.coef_)
@@ -194,7 +204,8 @@ def fashion():
 @pytest.mark.slow
 def test_fashion_mnist_accuracy_agrees_with_numpy(fashion):
     X, y, X_test, y_test = fashion
-    fitted = {be: LinearClassifier(backend=be, max_epochs=15, tol=None, random_state=0).fit(X, y)
+    fitted = {be: LinearClassifier(backend=be, device=DEVICE if be == "torch" else "cpu",
+                                   max_epochs=15, tol=None, random_state=0).fit(X, y)
               for be in ("numpy", "torch")}
     acc = {be: clf.score(X_test, y_test) for be, clf in fitted.items()}
     agree = np.mean(fitted["numpy"].predict(X_test) == fitted["torch"].predict(X_test))
@@ -237,9 +248,24 @@ def test_rows_go_to_the_device_a_chunk_at_a_time_with_the_same_values():
     def double(rows):
         return 2.0 * np.asarray(rows)
 
-    step = TorchStep(objective, torch.device("cpu"), torch.float32, double, None)
+    step = TorchStep(objective, DEV, torch.float32, double, None)
     streamed = step._stream(X)
     assert streamed.dtype == torch.float32 and streamed.shape == (20000, 5)
-    np.testing.assert_array_equal(streamed.numpy(), (2.0 * X).astype(np.float32))
-    plain = TorchStep(objective, torch.device("cpu"), torch.float32, None, None)
-    np.testing.assert_array_equal(plain._stream(X).numpy(), X)
+    assert streamed.device.type == DEV.type
+    np.testing.assert_array_equal(streamed.cpu().numpy(), (2.0 * X).astype(np.float32))
+    plain = TorchStep(objective, DEV, torch.float32, None, None)
+    np.testing.assert_array_equal(plain._stream(X).cpu().numpy(), X)
+
+
+@pytest.mark.skipif(DEVICE == "cpu", reason="rows on disk stream to a GPU only")
+def test_rows_on_disk_stream_to_the_device_and_learn(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3000, 8)).astype(np.float32)
+    y = np.argmax(X @ rng.normal(size=(3, 8)).T, axis=1)
+    np.save(tmp_path / "X.npy", X)
+    stored = np.load(tmp_path / "X.npy", mmap_mode="r")
+    kw = dict(max_epochs=5, tol=None, random_state=0)
+    on_device = LinearClassifier(backend="torch", device=DEVICE, **kw).fit(stored, y)
+    on_cpu = LinearClassifier(**kw).fit(stored, y)
+    assert on_device.score(X, y) > 0.9
+    assert abs(on_device.score(X, y) - on_cpu.score(X, y)) < 0.03

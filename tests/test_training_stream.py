@@ -123,11 +123,12 @@ def test_window_bytes_bound_the_buffer(data, obj):
     X, y = data
     rows = _CountingRows(X, chunks=(100, 16))
     stepper = WindowSource(rows, y, 32, np.random.default_rng(0),
-                           window_bytes=100 * 16 * 4 * 3)
-    assert stepper.window == 3
-    X_w, y_w = stepper._read([(0, 100), (500, 600), (2900, 3000)])
+                           window_bytes=100 * 16 * 4 * 5)
+    assert stepper.window == 3  # 5 chunks' bytes, less the 2 a chunk's decode holds
+    X_w, y_w = stepper.reader.read([(0, 100), (500, 600), (2900, 3000)], 1)
     assert X_w.shape == (300, 16) and np.array_equal(y_w[100:200], y[500:600])
-    assert stepper.buffer.shape == (300, 16)
+    assert np.array_equal(X_w[200:], X[2900:3000])
+    assert stepper.reader.buffers[1].shape == (300, 16) and stepper.reader.buffers[0] is None
 
 
 def test_estimator_streams_a_memory_map(data, stores):

@@ -18,10 +18,12 @@ accumulated in float64 (chunkings agree to rounding; SciPy's L-BFGS state is flo
 
 Batch sources: :class:`MemorySource` (a shuffled index over rows in memory) and
 :class:`WindowSource` for arrays on disk (memory maps, zarr): each epoch it reads the
-windows of the chunk-ordered shuffle (:mod:`linclass.training.windows`) into one reused
-buffer and steps through each window's rows in a shuffled order, so memory holds one
-window (:data:`WINDOW_BYTES` of stored rows) plus one chunk of features, whatever N is.
-Full passes over an array on disk read it a chunk at a time.
+windows of the chunk-ordered shuffle (:mod:`linclass.training.windows`) into two reused
+buffers, the next in a background thread while the loop trains on the current one, and
+steps through each window's rows in a shuffled order, so memory holds two windows
+(:data:`WINDOW_BYTES` of stored rows each) plus a chunk of features, whatever N is.
+Full passes over an array on disk read it a store chunk at a time, the next in the
+background (:func:`linclass.training.windows.row_blocks`).
 """
 
 from __future__ import annotations
@@ -37,17 +39,14 @@ import numpy as np
 
 from linclass.model import Params, predict
 from linclass.objective import FastObjective, fast_path, unpack_weights
-from linclass.training.arrays import chunk_rows, float_rows, is_out_of_core
+from linclass.training.arrays import float_rows, is_out_of_core
 from linclass.training.parts import InHostMemory, Parts, Spec, ValueAndGrad, ValueFn
 from linclass.training.runner import Runner
 from linclass.training.sampler import CHUNK_ROWS, BatchSampler
 from linclass.training.setup import labels_fit
-from linclass.training.threads import one_blas_thread
-from linclass.training.windows import chunk_windows
+from linclass.training.threads import batch_blas_threads, one_blas_thread
+from linclass.training.windows import WINDOW_BYTES, WindowReader
 from linclass.training.workspace import Workspace, affine_of
-
-#: Bytes of stored rows held in memory at a time, the window of the chunk-ordered shuffle.
-WINDOW_BYTES = 128 * 2**20
 
 #: Gather and cast the next mini-batch on a helper thread while the current one computes
 #: (:class:`MemorySource`): on by default where the process may use two cores or more. A
@@ -232,48 +231,38 @@ class MemorySource:
 
 
 class WindowSource:
-    """The mini-batches of an array on disk, a window of whole chunks at a time (module
-    docstring).
+    """The mini-batches of an array on disk, a window of whole chunks at a time, the next
+    window read in the background (:mod:`linclass.training.windows`).
 
     Args:
         X: A memory map or zarr array of shape (n, ...).
         y: Labels, shape (n,), in memory.
         batch_size: Rows per mini-batch.
         rng: Generator of the window order and of the order within each window.
-        window_bytes: Stored bytes per window.
+        window_bytes: Stored bytes per window (None: :data:`WINDOW_BYTES`).
+        prefetch: Read the next window while training on this one (None:
+            :data:`linclass.training.windows.PREFETCH`); the same fit either way.
     """
 
     def __init__(self, X: Any, y: np.ndarray, batch_size: int, rng: np.random.Generator,
-                 window_bytes: int = WINDOW_BYTES) -> None:
+                 window_bytes: int | None = None, prefetch: bool | None = None) -> None:
         self.X, self.y, self.batch_size, self.rng = X, y, int(batch_size), rng
-        self.chunk = chunk_rows(X)
-        row_bytes = int(np.prod(X.shape[1:], dtype=np.int64)) * np.dtype(X.dtype).itemsize
-        self.window = max(1, int(window_bytes) // max(1, self.chunk * row_bytes))
-        self.buffer: np.ndarray | None = None
-
-    def _read(self, ranges: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
-        """The rows of ``ranges``, concatenated into the reused window buffer."""
-        if self.buffer is None:
-            rows = min(self.window * self.chunk, self.y.shape[0])
-            self.buffer = np.empty((rows, *self.X.shape[1:]), dtype=self.X.dtype)
-        at = 0
-        for start, stop in ranges:
-            self.buffer[at : at + stop - start] = self.X[start:stop]
-            at += stop - start
-        y = np.concatenate([self.y[start:stop] for start, stop in ranges])
-        return self.buffer[:at], y
+        self.reader = WindowReader(X, y, window_bytes, prefetch)
+        self.chunk, self.window = self.reader.chunk, self.reader.window
 
     def run_epoch(self, runner: Runner, params: Params, state: Any, epoch: int) -> Any:
         """One epoch: the windows in a new order, each window's rows shuffled; a window
-        no larger than a batch is one step."""
-        for ranges in chunk_windows(self.y.shape[0], self.chunk, self.window, self.rng):
-            X_w, y_w = self._read(ranges)
-            n = y_w.shape[0]
-            if self.batch_size >= n:
-                state = runner.take(params, state, X_w, y_w, None, epoch)
-                continue
-            inner = MemorySource(X_w, y_w, BatchSampler(n, self.batch_size, self.rng))
-            state = inner.run_epoch(runner, params, state, epoch)
+        no larger than a batch is one step. BLAS keeps every thread for wide batch
+        products (:func:`~linclass.training.threads.batch_blas_threads`)."""
+        W = params["W"]  # (C, D), or (H, C, D) for stacked heads: H C outputs a row
+        with batch_blas_threads(self.batch_size, W.shape[-1], math.prod(W.shape[:-1])):
+            for X_w, y_w in self.reader.epoch(self.rng):
+                n = y_w.shape[0]
+                if self.batch_size >= n:
+                    state = runner.take(params, state, X_w, y_w, None, epoch)
+                    continue
+                for rows in BatchSampler(n, self.batch_size, self.rng).epoch():
+                    state = runner.take(params, state, X_w, y_w, rows, epoch)
         return state
 
 

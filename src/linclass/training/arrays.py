@@ -34,12 +34,21 @@ def is_out_of_core(X: Any) -> bool:
     return all(hasattr(X, a) for a in ("shape", "dtype", "__getitem__")) and len(X.shape) >= 2
 
 
-def chunk_rows(X: Any) -> int:
-    """Rows per read: the store's own row chunk (zarr, h5py), else about
-    :data:`CHUNK_BYTES` of rows."""
+def stored_chunk_rows(X: Any) -> int | None:
+    """The store's own row chunk (zarr, h5py: what one decode reads), None without one (a
+    memory map, which any slice reads as cheaply)."""
     chunks = getattr(X, "chunks", None)
     if isinstance(chunks, tuple) and chunks and isinstance(chunks[0], (int, np.integer)):
         return int(chunks[0])
+    return None
+
+
+def chunk_rows(X: Any) -> int:
+    """Rows per read: the store's own row chunk (zarr, h5py), else about
+    :data:`CHUNK_BYTES` of rows."""
+    own = stored_chunk_rows(X)
+    if own is not None:
+        return own
     row_bytes = max(1, int(np.prod(X.shape[1:], dtype=np.int64)) * np.dtype(X.dtype).itemsize)
     return max(1, CHUNK_BYTES // row_bytes)
 

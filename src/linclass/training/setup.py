@@ -18,6 +18,7 @@ from linclass.sparsity import issparse
 from linclass.training.arrays import is_dask, is_out_of_core
 from linclass.training.sampler import CHUNK_ROWS
 from linclass.training.step import ValueAndGrad, ValueFn, as_value
+from linclass.training.windows import row_blocks
 from linclass.training.workspace import Transform
 
 
@@ -83,9 +84,9 @@ def check_data(X: np.ndarray, y: np.ndarray, transform: Transform | None, name: 
     if X.shape[0] == 0:
         raise ValueError(f"cannot train on 0 samples ({name} is empty)")
     if X.dtype.kind == "f" and not is_dask(X) and not issparse(X):
-        rows = CHUNK_ROWS if is_out_of_core(X) else 8 * CHUNK_ROWS  # reads from disk: a chunk
-        for start in range(0, X.shape[0], rows):
-            if not np.isfinite(X[start : start + rows]).all():
+        # on disk: the store's own chunks, each decoded once, the next in the background
+        for _, block in row_blocks(X, CHUNK_ROWS if is_out_of_core(X) else 8 * CHUNK_ROWS):
+            if not np.isfinite(block).all():
                 raise ValueError(f"{name} contains NaN or inf")
     return X, y
 

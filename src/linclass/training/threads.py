@@ -32,3 +32,20 @@ def one_blas_thread() -> contextlib.AbstractContextManager:
     return _blas_controller().limit(limits=SMALL_BATCH_BLAS_THREADS, user_api="blas")
 
 
+
+
+#: Multiply-adds of one batch product ``batch x n_features x n_classes`` from which a
+#: mini-batch loop keeps every BLAS thread: such a product takes milliseconds on one core
+#: (256 x 2048 x 1000: ~20 ms), long enough for a second thread to pay and too long for
+#: its spin-waits to matter (``benchmarks/scale_probe.py`` measures both).
+WIDE_BATCH_MACS = 2**25
+
+
+def batch_blas_threads(batch_rows: int, n_features: int,
+                       n_classes: int) -> contextlib.AbstractContextManager:
+    """The BLAS threads of a loop of ``batch_rows``-row mini-batches: one
+    (:func:`one_blas_thread`) for a small product, every thread for a wide one
+    (:data:`WIDE_BATCH_MACS`)."""
+    if batch_rows * n_features * n_classes >= WIDE_BATCH_MACS:
+        return contextlib.nullcontext()
+    return one_blas_thread()

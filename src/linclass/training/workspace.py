@@ -23,7 +23,8 @@ from numpy.typing import DTypeLike
 
 from linclass.model import Params
 from linclass.sparsity import issparse
-from linclass.training.sampler import CHUNK_ROWS, chunk_slices
+from linclass.training.sampler import CHUNK_ROWS
+from linclass.training.windows import row_blocks
 
 Transform = Callable[..., np.ndarray]
 Affine = tuple[np.ndarray, np.ndarray]
@@ -147,11 +148,12 @@ class Workspace:
 
     def walk(self, X: np.ndarray, y: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray, float]]:
         """``(features(X_c), y_c, n_c / N)`` over the whole set, ``rows`` rows at a time
-        (views of X when it holds the features in the compute type, so a chunk costs no
-        copy)."""
+        (views of X when it holds the features, so a chunk costs no copy; an array on disk
+        is read a store chunk at a time, the next in the background: :func:`~linclass.
+        training.windows.row_blocks`)."""
         n = y.shape[0]
-        for s in chunk_slices(n, self.rows):
-            yield self.features(X[s], "walk"), y[s], (s.stop - s.start) / n
+        for s, X_s in row_blocks(X, self.rows):
+            yield self.features(X_s, "walk"), y[s], (s.stop - s.start) / n
 
     def features(self, X_rows: np.ndarray, slot: str = "now") -> np.ndarray:
         """``transform(X_rows)``, into a reused buffer of ``slot`` when the transform
