@@ -4,7 +4,9 @@ embeddings folder on disk, and servers that misbehave. Not a test module."""
 from __future__ import annotations
 
 import contextlib
+import csv
 import http.server
+import json
 import socket
 import threading
 from collections.abc import Iterator, Mapping
@@ -67,3 +69,13 @@ def http_port() -> Iterator[str]:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def search_table(folder: Path) -> tuple[dict, dict]:
+    """A ``linclass search`` run folder's table, ``{(lr, alpha): (val accuracy, train
+    accuracy, epochs)}``, and its ``metrics.json``."""
+    rows = list(csv.DictReader((folder / "search.csv").open()))
+    table = {(r["learning_rate"], r["alpha"]): (float(r["val_accuracy"]),
+                                                float(r["train_accuracy"]), r["epochs"])
+             for r in rows}
+    return table, json.loads((folder / "metrics.json").read_text())

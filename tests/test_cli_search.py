@@ -3,6 +3,7 @@
 import csv
 import json
 
+from helpers import search_table
 from linclass.estimators.image import ImageClassifier
 
 
@@ -54,11 +55,7 @@ def test_heads_give_the_table_of_one_fit_per_setting_in_fewer_passes(cli, tmp_pa
                       "--limit", "600", "--jobs", "1", "--sweep", sweep, "--quiet", "--out",
                       tmp_path, "--name", sweep])
         assert result.exit_code == 0, result.output
-        rows = list(csv.DictReader((tmp_path / sweep / "search.csv").open()))
-        tables[sweep] = {(r["learning_rate"], r["alpha"]): (float(r["val_accuracy"]),
-                                                            float(r["train_accuracy"]),
-                                                            r["epochs"]) for r in rows}
-        metrics = json.loads((tmp_path / sweep / "metrics.json").read_text())
+        tables[sweep], metrics = search_table(tmp_path / sweep)
         assert metrics["sweep"] == sweep
         passes[sweep] = metrics["passes"]
         assert f"{passes[sweep]} passes over the training data" in result.output

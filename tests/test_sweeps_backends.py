@@ -4,14 +4,12 @@ where its own fit on that backend ends, and where the NumPy heads end."""
 
 from __future__ import annotations
 
-import csv
-import json
-
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
 from conftest import two_worker_cluster
+from helpers import search_table
 from linclass.estimators.classifier import LinearClassifier
 from linclass.estimators.cv import LinearClassifierCV, LinearRegressorCV
 from linclass.losses import RECORDS
@@ -171,11 +169,7 @@ def test_search_backend_torch_trains_heads_like_its_own_torch_fits(cli, tmp_path
                       "0,1e-2", "--epochs", "3", "--limit", "400", "--jobs", "1", "--sweep",
                       sweep, "--quiet", "--out", tmp_path, "--name", sweep])
         assert result.exit_code == 0, result.output
-        rows = list(csv.DictReader((tmp_path / sweep / "search.csv").open()))
-        tables[sweep] = {(r["learning_rate"], r["alpha"]): (float(r["val_accuracy"]),
-                                                            float(r["train_accuracy"]),
-                                                            r["epochs"]) for r in rows}
-        metrics = json.loads((tmp_path / sweep / "metrics.json").read_text())
+        tables[sweep], metrics = search_table(tmp_path / sweep)
         assert metrics["sweep"] == sweep
         passes[sweep] = metrics["passes"]
     assert tables["heads"] == tables["processes"]

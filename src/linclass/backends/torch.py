@@ -330,7 +330,28 @@ def stream_rows(X: Any, device: torch.device, transform: Transform | None = None
     return out.to(device)
 
 
-class TorchStep:
+class OnDevice:
+    """Params and optimizer states between the host and a step's ``device`` and
+    ``dtype``: what every torch step (one model or stacked heads) shares."""
+
+    device: torch.device
+    dtype: torch.dtype
+
+    def _tensor(self, v: Any) -> Tensor:
+        return torch.as_tensor(np.asarray(v)).to(device=self.device, dtype=self.dtype)
+
+    def put(self, tree: Any) -> Any:
+        """Params (or an optimizer state) as tensors on the device, copied."""
+        return _tree_map(tree, lambda v: (v if isinstance(v, Tensor) else
+                                          self._tensor(v)).clone())
+
+    def host(self, tree: Any) -> Any:
+        """Params (or an optimizer state) as NumPy arrays, copied to the host."""
+        return _tree_map(tree, lambda v: v.detach().cpu().numpy().copy()
+                         if isinstance(v, Tensor) else np.array(v, copy=True))
+
+
+class TorchStep(OnDevice):
     """The :class:`~linclass.training.parts.Step` of this backend: ``(J, grads)`` and ``J``
     of blocks of stored rows, on the device, plus where params live (``put``/``host``).
 
@@ -364,19 +385,6 @@ class TorchStep:
         self._data: dict[int, tuple[Any, Tensor, Tensor, Tensor | None]] = {}
 
     # --- params and states between host and device ------------------------------------
-
-    def _tensor(self, v: np.ndarray) -> Tensor:
-        return torch.as_tensor(np.asarray(v)).to(device=self.device, dtype=self.dtype)
-
-    def put(self, tree: Any) -> Any:
-        """Params (or an optimizer state) as tensors on the device, copied."""
-        return _tree_map(tree, lambda v: (v if isinstance(v, Tensor) else
-                                          self._tensor(v)).clone())
-
-    def host(self, tree: Any) -> Any:
-        """Params (or an optimizer state) as NumPy arrays, copied to the host."""
-        return _tree_map(tree, lambda v: v.detach().cpu().numpy().copy()
-                         if isinstance(v, Tensor) else np.array(v, copy=True))
 
     def finite(self, params: TorchParams) -> bool:
         """True when every entry of the params is finite."""

@@ -30,11 +30,11 @@ from scipy.sparse import issparse
 from linclass.backends.torch import (
     DEVICE_CHUNK_ROWS,
     LOSS_KERNELS,
+    OnDevice,
     TorchBatchSampler,
     TorchSource,
     _torch_dtype,
     _TorchOps,
-    _tree_map,
     check_in_memory,
     resolve_device,
     stream_rows,
@@ -93,7 +93,7 @@ def _penalty(penalty: str, W: Tensor, alphas: Tensor, l1_ratio: float
     return values, grads
 
 
-class TorchHeadsStep(HeadsStep):
+class TorchHeadsStep(OnDevice, HeadsStep):
     """The :class:`~linclass.training.parts.Step` of H stacked heads on a torch device
     (module docstring); losses come back as ndarrays of shape (H,) on the host.
 
@@ -123,26 +123,13 @@ class TorchHeadsStep(HeadsStep):
         self._data: dict[int, tuple[Any, Tensor, Tensor, Tensor | None, Tensor | None]] = {}
         self._gate: tuple[bytes, Tensor] | None = None
 
-    def _tensor(self, v: Any) -> Tensor:
-        return torch.as_tensor(np.asarray(v)).to(device=self.device, dtype=self.dtype)
-
     def for_heads(self, heads: Heads) -> TorchHeadsStep:
         """A step of other heads on the same rows (already on the device)."""
         other = TorchHeadsStep(heads, self.device, self.dtype, self.transform, self.chunk_rows)
         other._data = self._data
         return other
 
-    # --- params between host and device --------------------------------------------------
-
-    def put(self, tree: Any) -> Any:
-        """Params (or an optimizer state) as tensors on the device, copied."""
-        return _tree_map(tree, lambda v: (v if isinstance(v, Tensor) else
-                                          self._tensor(v)).clone())
-
-    def host(self, tree: Any) -> Any:
-        """Params (or an optimizer state) as NumPy arrays, copied to the host."""
-        return _tree_map(tree, lambda v: v.detach().cpu().numpy().copy()
-                         if isinstance(v, Tensor) else np.array(v, copy=True))
+    # --- params (put and host: OnDevice) ----------------------------------------------------
 
     def finite(self, params: Any) -> bool:
         """True while some head is alive; a live head whose params are not finite is
