@@ -113,7 +113,10 @@ def test_transform_with_out_gets_a_reused_buffer_and_the_same_result():
     a = fit(p0, X8, y, transform=with_out, **kw)
     b = fit(p0, X8, y, transform=lambda rows: rows.astype(np.float32) / 255, **kw)
     reused = [buf for buf in buffers if buf is not None]
-    assert len(reused) > 4 and all(buf is reused[0] for buf in reused)
+    # a buffer per slot (the batch; the next batch, gathered on a helper thread where
+    # backends.numpy.PREFETCH allows; a full pass's chunk), never a new array a batch
+    distinct = {id(buf): buf for buf in reused}
+    assert len(reused) > 4 and len(distinct) <= 3, (len(reused), len(distinct))
     np.testing.assert_allclose(a.params["W"], b.params["W"], rtol=1e-5)
 
 
