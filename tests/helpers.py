@@ -79,3 +79,11 @@ def search_table(folder: Path) -> tuple[dict, dict]:
                                                 float(r["train_accuracy"]), r["epochs"])
              for r in rows}
     return table, json.loads((folder / "metrics.json").read_text())
+
+
+def stream_problem() -> tuple[np.ndarray, np.ndarray]:
+    """The streaming tests' problem: 3,000 float32 rows of 16 features, 4 linear classes."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3000, 16)).astype(np.float32)
+    y = np.argmax(X @ rng.normal(size=(4, 16)).T, axis=1)
+    return X, y

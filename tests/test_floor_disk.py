@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers import stream_problem
 from linclass import LinearClassifier
 from linclass.backends.numpy import WindowSource
 from linclass.model import init_params
@@ -45,10 +46,7 @@ class _Rows:
 
 @pytest.fixture(scope="module")
 def data():
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(3000, 16)).astype(np.float32)
-    y = np.argmax(X @ rng.normal(size=(4, 16)).T, axis=1)
-    return X, y
+    return stream_problem()
 
 
 def _fit(X, y, obj, prefetch, **kw):

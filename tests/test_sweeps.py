@@ -57,16 +57,21 @@ def test_stacked_penalty_is_each_heads_own(penalty):
     np.testing.assert_allclose(values_out, values, rtol=1e-14)
 
 
-@pytest.mark.parametrize("loss", sorted(RECORDS))
-def test_head_sums_give_each_heads_weighted_loss(loss):
-    """HeadSums turns every loss's value into one weighted mean per head: the same as the
-    loss's own function on that head's columns and rows."""
-    rng = np.random.default_rng(1)
-    m, H, C = 7, 3, 4
+def _masked_block(rng: np.random.Generator, m: int, H: int = 3, C: int = 4):
+    """Scores ``S`` (m, H C) of H heads, labels, and each head's rows (a mask, row 0 in
+    every head): one block of a step, as the heads' kernels see it."""
     S = rng.standard_normal((m, H * C)) * 2
     y = rng.integers(0, C, m)
     mask = rng.random((m, H)) < 0.7
     mask[0] = True
+    return S, y, mask, H, C
+
+
+@pytest.mark.parametrize("loss", sorted(RECORDS))
+def test_head_sums_give_each_heads_weighted_loss(loss):
+    """HeadSums turns every loss's value into one weighted mean per head: the same as the
+    loss's own function on that head's columns and rows."""
+    S, y, mask, H, C = _masked_block(np.random.default_rng(1), 7)
     weights = mask / mask.sum(axis=0)
     step = HeadsStep(Heads(loss, "none", np.zeros(H), np.ones(H)))
     values = step.values(S, y, weights)
@@ -102,12 +107,8 @@ def test_a_blocks_losses_and_gradients_are_each_heads_own(loss):
     where a loss has no kernel): each head's weighted loss and gradient are those of the
     loss's own function on that head's columns and rows."""
     rng = np.random.default_rng(4)
-    m, H, C = 8, 3, 4
-    S = rng.standard_normal((m, H * C)) * 2
-    y = rng.integers(0, C, m)
-    mask = rng.random((m, H)) < 0.7
-    mask[0] = True
-    v = rng.random((m, H)) + 0.5
+    S, y, mask, H, C = _masked_block(rng, 8)
+    v = rng.random((8, H)) + 0.5
     weights = mask * v / mask.sum(axis=0)
     step = HeadsStep(Heads(loss, "none", np.zeros(H), np.ones(H)))
     G = S.copy()
