@@ -85,6 +85,46 @@ def test_a_signal_during_start_up_is_one_line_not_a_traceback(tmp_path, sig):
         assert not lines or lines[-1] in ("error: interrupted", "Aborted!"), err
 
 
+def _interrupt_inside_class_creation():
+    # What Python 3.11 does with an interrupt that lands in ``__set_name__`` (an enum being
+    # built as typer sets a command up): a RuntimeError whose cause is the interrupt.
+    class Named:
+        def __set_name__(self, owner, name):
+            raise KeyboardInterrupt
+
+    type("Built", (), {"member": Named()})
+
+
+@pytest.mark.parametrize("wrapped", [True, False], ids=["as a cause", "bare"])
+def test_an_interrupt_wrapped_in_another_exception_is_one_line(monkeypatch, capsys, wrapped):
+    # A fresh-clone run once showed a traceback here: the SIGINT landed inside class
+    # creation and reached main() as the cause of a RuntimeError.
+    import linclass.cli
+    from linclass import console
+
+    def app():
+        if wrapped:
+            _interrupt_inside_class_creation()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(linclass.cli, "app", app)
+    monkeypatch.setattr(sys, "unraisablehook", sys.unraisablehook)
+    with pytest.raises(SystemExit) as exit_:
+        console.main()
+    assert exit_.value.code == 130
+    assert capsys.readouterr().err == "error: interrupted\n"
+
+
+def test_other_errors_still_reach_the_caller(monkeypatch):
+    import linclass.cli
+    from linclass import console
+
+    monkeypatch.setattr(linclass.cli, "app", _raising(RuntimeError("a real bug")))
+    monkeypatch.setattr(sys, "unraisablehook", sys.unraisablehook)
+    with pytest.raises(RuntimeError, match="a real bug"):
+        console.main()
+
+
 # --- one error path for every user error (issue 29, items 9 and 14) -------------------------
 
 

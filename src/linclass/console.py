@@ -36,6 +36,20 @@ def _interrupt_again(unraisable: Any, previous: Any = sys.unraisablehook) -> Non
     threading.Timer(0.01, _thread.interrupt_main).start()
 
 
+def _an_interrupt(exc: BaseException) -> bool:
+    """Whether ``exc`` is an interrupt, or was caused by one: an interrupt that lands in
+    ``__set_name__`` while a class is being created (an ``enum`` as typer builds a
+    command) comes out as ``RuntimeError`` with the ``KeyboardInterrupt`` as its cause."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        if isinstance(cur, KeyboardInterrupt):
+            return True
+        seen.add(id(cur))
+        cur = cur.__cause__ or cur.__context__
+    return False
+
+
 def main() -> None:
     """Run ``linclass`` with SIGTERM handled like Ctrl-C, interrupts reported in one line.
 
@@ -50,7 +64,9 @@ def main() -> None:
         from linclass.cli import app
 
         app()
-    except KeyboardInterrupt:
+    except BaseException as exc:  # noqa: BLE001 - only interrupts are handled here
+        if isinstance(exc, SystemExit) or not _an_interrupt(exc):
+            raise
         try:
             print("error: interrupted", file=sys.stderr)
         finally:
