@@ -1,6 +1,7 @@
 """The warm-started regularization path (linclass.training.path, linclass.estimators.path):
 each point is the fit an independent L-BFGS run reaches at its alpha, in fewer
-iterations in all (no more, on digits' softmax), returned in the caller's order; bad strengths are refused by name."""
+iterations in all (no more, on digits' softmax), returned in the caller's order; bad
+strengths are refused by name."""
 
 from __future__ import annotations
 
