@@ -225,7 +225,25 @@ def test_the_estimators_measure_the_training_set_at_the_end(digits):
     assert np.isnan(h.train_accuracy[:-1]).all()
     assert h.train_accuracy[-1] == pytest.approx(clf.score(X, y))
     gd = LinearClassifier(optimizer="gd", random_state=0, max_epochs=4, tol=None).fit(X, y)
-    assert np.isfinite(gd.history_.train_accuracy).all()  # a full-batch run measures all
+    # a full-batch step's loss is the objective where the last epoch ended: no pass needed
+    assert np.isnan(gd.history_.train_accuracy[:-1]).all()
+    assert gd.history_.train_accuracy[-1] == pytest.approx(gd.score(X, y))
+    assert gd.history_.train_loss == gd.history_.step_loss
+
+
+def test_a_full_batch_row_is_the_objective_one_epoch_behind(digits):
+    # gd's rows without a pass carry the step's own loss: J where the previous epoch
+    # ended, equal to the previous row of a run that measures every epoch.
+    X, y = digits
+    vg = make_value_and_grad("analytic", loss="softmax", penalty="l2", alpha=1e-3)
+    kw = dict(value_and_grad=vg, optimizer="gd", learning_rate=0.5, max_epochs=6,
+              progress=False, random_state=0)
+    every = fit(init_params(64, 10), X, y, full_eval_every=1, **kw).history
+    lagged = fit(init_params(64, 10), X, y, full_eval_every=None, **kw).history
+    np.testing.assert_allclose(lagged.train_loss[1:], every.train_loss[:-1], rtol=1e-12)
+    assert lagged.full_train_loss[-1] == pytest.approx(every.train_loss[-1], rel=1e-12)
+    assert lagged.train_accuracy[-1] == every.train_accuracy[-1]
+    assert lagged.n_loss_evals == every.n_loss_evals  # the passes are not counted either way
 
 
 def test_full_eval_every_is_checked(digits):

@@ -362,6 +362,9 @@ def test_squared_features_separate_the_circles(page):
     page.wait_for_function("window.playground.state2d.features.length === 4")
     # a weight and its gradient share a column
     assert page.locator("#weights thead th").count() == 1 + 4 + 1
+    # The Speed slider at its top (50 steps a request): three frames, not 75 (each frame
+    # redraws the page, about 0.25 s in headless Chromium: the default took 21 s).
+    set_slider(page, "#speed-2d", 50)
     page.click("#run-2d")
     page.wait_for_function("Number(document.querySelector('#step-count-2d').textContent) >= 150",
                            timeout=RUN_WAIT_MS)
@@ -531,9 +534,12 @@ def test_shading_is_faint_at_the_boundary_and_strong_far_from_it(page, loss):
     choose_preset(page, "three_blobs")
     page.select_option("#loss-2d-select", loss)
     page.wait_for_function(f"window.playground.state2d.config.loss === '{loss}'")
-    for i in range(1, 21):
-        page.click("#step-2d")
-        wait_step(page, "#step-count-2d", i)
+    page.click("#step-2d")
+    wait_step(page, "#step-count-2d", 1)
+    # 19 more steps in one request of the page's own (each click redraws the page: 20
+    # clicks were 5-7 s); the shading is what is checked, the Step button above.
+    page.evaluate("call2d('/step', { steps: 19 })")
+    wait_step(page, "#step-count-2d", 20)
     levels = page.evaluate("window.playground.state2d.regions.levels")
     near = page.evaluate(SHADE_AT_LEVEL, 0)
     far = page.evaluate(SHADE_AT_LEVEL, levels - 1)
@@ -560,16 +566,17 @@ def test_the_legend_counts_the_misclassified_and_held_out_points(page):
     page.locator("#legend-2d").screenshot(path=ARTIFACTS / "2d-legend.png")
 
 
-def test_the_weight_table_never_clips(browser, server_url):
+def test_the_weight_table_never_clips(page):
+    # One page, resized as a user drags the window narrower (the page redraws on resize).
+    pg = page
+    choose_preset(pg, "circles")
+    for n, name in enumerate(["x1²", "x2²", "x1·x2"], start=3):
+        pg.check(f"#features-2d input[value='{name}']")
+        pg.wait_for_function(f"window.playground.state2d.features.length === {n}")
     for width in (1280, 760, 420):
-        context = browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
-        pg = context.new_page()
-        pg.goto(server_url)
-        pg.wait_for_selector("body[data-ready=true]")
-        choose_preset(pg, "circles")
-        for n, name in enumerate(["x1²", "x2²", "x1·x2"], start=3):
-            pg.check(f"#features-2d input[value='{name}']")
-            pg.wait_for_function(f"window.playground.state2d.features.length === {n}")
+        pg.set_viewport_size({"width": width, "height": 900})
+        pg.wait_for_function(f"window.innerWidth === {width}")
+        pg.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
         heads = pg.locator("#weights thead th").all_text_contents()
         assert heads[1].startswith("W[k,0]") and "∂L/∂W[k,0]" in heads[1]
         assert heads[-1] == "b[k]∂L/∂b[k]" and "w ·" not in "".join(heads)
@@ -590,7 +597,6 @@ def test_the_weight_table_never_clips(browser, server_url):
         assert pg.evaluate("document.documentElement.scrollWidth") <= width  # no page scroll
         pg.locator("#weights-scroll").scroll_into_view_if_needed()
         pg.screenshot(path=ARTIFACTS / f"2d-weights-{width}.png")
-        context.close()
 
 
 def test_the_landscape_has_a_colour_scale(page):

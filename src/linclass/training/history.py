@@ -59,9 +59,10 @@ class History:
             the best loss so far).
         epoch: 1-based epoch number of each evaluation.
         train_loss: Objective on the full training set at the end of the epoch; for a
-            mini-batch run with ``full_eval_every != 1``, the mean of the epoch's batch
+            gradient run with ``full_eval_every != 1``, the mean of the epoch's batch
             losses (each before its update: a little above the end-of-epoch objective,
-            what ``SGDClassifier`` reports), which the tolerance stop reads.
+            what ``SGDClassifier`` reports; for full-batch ``gd``, the objective where the
+            previous epoch ended), which the tolerance stop reads.
         train_accuracy: Accuracy on the full training set (NaN on rows without a full
             pass: :func:`~linclass.training.fit`'s ``full_eval_every``).
         full_train_loss: Objective on the full training set where a full pass measured

@@ -99,8 +99,10 @@ class EpochEnd:
     measured by a full pass every ``full_eval_every`` rows and at the last one; a run of
     mini-batch steps between such passes records, as its ``train_loss``, the mean of the
     epoch's batch losses (what ``SGDClassifier`` reports and its tolerance reads: it costs
-    nothing, the steps computed it), and NaN as its ``train_accuracy``. Full-batch steps,
-    the searches and the solver measure every row (their epoch is one pass already).
+    nothing, the steps computed it), and NaN as its ``train_accuracy``; a full-batch
+    step's loss is the objective where the previous epoch ended, so a ``gd`` row's
+    ``train_loss`` is one epoch behind and the evaluation pass, as costly as the step's
+    own, is saved. The searches and the solver measure every row.
 
     Args:
         runner: The run's runner (its counters, clock and evaluation).
@@ -131,8 +133,11 @@ class EpochEnd:
         self.best_value, self.best_epoch, self.stale = math.inf, 0, 0
         self.best_params: Params | None = None
         self.reason = "max_epochs"
-        minibatch = runner.source is not None and not runner.search and not runner.solver
-        self.full_eval_every = full_eval_every if minibatch else 1
+        # Gradient steps, full-batch too, computed each step's loss already: a full-batch
+        # step's is J at the end of the previous epoch, exactly. The searches and the
+        # solver measure every row.
+        stepped = not runner.search and not runner.solver
+        self.full_eval_every = full_eval_every if stepped else 1
         self.eval_seconds = 0.0
         self.mark = 0  # where this epoch's step losses start in history.step_loss
 
@@ -320,14 +325,15 @@ def fit(
             convergence stop: training loss not lower by ``tol`` for ``patience``
             evaluations. None: no convergence stop (and improvement threshold 0).
         eval_every: Evaluate (and check stopping) every this many epochs, and at the end.
-        full_eval_every: For mini-batch runs, measure the whole training set every this
-            many evaluations and at the last; None: at the last only. Between, a row's
-            ``train_loss`` (which the tolerance stop reads) is the mean of the epoch's
-            batch losses, as ``SGDClassifier`` reports, and its ``train_accuracy`` NaN;
+        full_eval_every: For gradient optimizers, measure the whole training set every
+            this many evaluations and at the last; None: at the last only. Between, a
+            row's ``train_loss`` (which the tolerance stop reads) is the mean of the
+            epoch's batch losses, as ``SGDClassifier`` reports (for full-batch ``gd``, the
+            objective where the previous epoch ended), and its ``train_accuracy`` NaN;
             ``history.full_train_loss`` holds the passes' objectives. With any value but
             1, ``train_loss`` is that running mean on every row (the last included), so
-            the tolerance stop reads one kind of number. Full-batch runs measure every
-            row. 1 (the default): every row by a full pass, as before.
+            the tolerance stop reads one kind of number. The searches and solvers measure
+            every row. 1 (the default): every row by a full pass, as before.
         random_state: Seed or generator for batch order and for the search methods.
         transform: Optional ``transform(X_rows) -> float features``, applied to each batch
             (and chunk-wise for full-set passes) so that X can stay e.g. uint8 in memory.
