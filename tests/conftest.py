@@ -35,6 +35,15 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xdist_group(group))
 
 
+def pytest_terminal_summary(terminalreporter, config):
+    """The order's seed at the end of the run, where ``make test``'s ``-q`` hides the
+    header pytest-randomly prints it in: a red run says how to replay its order."""
+    seed = getattr(config.option, "randomly_seed", None)
+    if isinstance(seed, int):
+        terminalreporter.write_line(
+            f"test order: .venv/bin/python -m pytest --randomly-seed={seed} replays it")
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _single_threaded_blas():
     with threadpool_limits(limits=1, user_api="blas"):
