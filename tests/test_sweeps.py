@@ -265,17 +265,28 @@ def test_classifier_cv_scores_each_setting_as_its_own_fit_would(digits):
     X, y = digits
     X = X * 16  # unscaled: the heads train in each fit's standardized coordinates
     alphas, rates = [1e-4, 1e-2], [0.01, 0.1]
+    # float64 steps on both sides, where every head must be its own fit to rounding
     cv = LinearClassifierCV(alphas=alphas, learning_rates=rates, optimizer="momentum",
-                            max_epochs=8, random_state=0).fit(X, y)
+                            max_epochs=8, dtype="float64", random_state=0).fit(X, y)
+    default = LinearClassifierCV(alphas=alphas, learning_rates=rates, optimizer="momentum",
+                                 max_epochs=8, random_state=0).fit(X, y)
     tr, va = _holdout(y, 0)
     for i, (a, r) in enumerate([(a, r) for a in alphas for r in rates]):
-        # float64 steps: the CV's heads keep float64, while a LinearClassifier's
-        # mini-batch steps default to float32 (the dtype policy)
         own = LinearClassifier(alpha=a, learning_rate=r, optimizer="momentum", max_epochs=8,
                                dtype="float64", random_state=0).fit(X[tr], y[tr])
         assert cv.cv_results_["mean_test_score"][i] == pytest.approx(own.score(X[va], y[va]))
         head = {k: v[i] for k, v in cv.sweep_result_.params.items()}
         np.testing.assert_allclose(head["W"], own.coef_, rtol=1e-7, atol=1e-10)
+        # by default the heads step in float32, as a LinearClassifier's mini-batches do
+        # (the dtype policy): the same fit to float32 rounding, coef_ still float64
+        own32 = LinearClassifier(alpha=a, learning_rate=r, optimizer="momentum",
+                                 max_epochs=8, random_state=0).fit(X[tr], y[tr])
+        head32 = default.sweep_result_.params["W"][i]
+        assert head32.dtype == np.float32
+        assert np.abs(head32 - own32.coef_).max() <= 1e-4 * np.abs(own32.coef_).max()
+        assert abs(default.cv_results_["mean_test_score"][i] - own32.score(X[va], y[va])
+                   ) <= 2 / len(va)  # a prediction or two may flip at float32 rounding
+    assert default.coef_.dtype == np.float64
     best = int(np.argmax(cv.cv_results_["mean_test_score"]))
     assert (cv.alpha_, cv.learning_rate_) == (alphas[best // 2], rates[best % 2])
     refit = LinearClassifier(alpha=cv.alpha_, learning_rate=cv.learning_rate_,
@@ -362,7 +373,7 @@ def test_weighted_heads_weigh_their_rows_as_their_own_fits(digits, cv_folds):
     X, y = X[keep], y[keep]
     sw = np.random.default_rng(0).uniform(0.5, 2.0, len(y))
     common = dict(alphas=[1e-4, 1e-2], optimizer="momentum", max_epochs=4, tol=None,
-                  random_state=0, cv=cv_folds, refit=False)
+                  random_state=0, cv=cv_folds, refit=False, dtype="float64")
     cv = LinearClassifierCV(class_weight="balanced", **common).fit(X, y, sample_weight=sw)
     if cv_folds is None:
         tr, _ = _holdout(y, 0)
